@@ -1,0 +1,465 @@
+/* core.h — the one header applets include: awsbox's shared engine (see DESIGN.md). */
+#ifndef AWSBOX_CORE_H
+#define AWSBOX_CORE_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define NORETURN __attribute__((noreturn))
+#define PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- die.c: exit codes, errors, diagnostics ------------------------------------------- */
+
+/* Exit codes, as DESIGN.md documents them. */
+enum {
+	EX_OK = 0,
+	EX_FAIL = 1,     /* other failure: AWS error not below, local I/O */
+	EX_USAGE = 2,    /* bad command line or configuration */
+	EX_NOTFOUND = 3, /* NoSuchKey, ParameterNotFound, missing local file, ... */
+	EX_ACCESS = 4,   /* access denied, bad signature or token, no credentials */
+	EX_DEADLINE = 5, /* a wait deadline the user set ran out */
+	EX_NET = 6,      /* network or TLS failure after retries */
+	EX_REMOTE = 7,   /* the remote job failed */
+};
+
+/* What went wrong, filled by core functions that return -1. Caller-owned. */
+enum err_kind {
+	E_NONE = 0,
+	E_USAGE,    /* bad input from the user or the configuration */
+	E_IO,       /* local file or process I/O */
+	E_NOTFOUND, /* a local thing that is not there */
+	E_NOCREDS,  /* no provider in the chain had credentials */
+	E_NET,      /* resolve, connect, reset, short read */
+	E_TIMEOUT,  /* connect or read timeout */
+	E_TLS,      /* handshake or certificate failure */
+	E_PROTO,    /* malformed response from a server */
+	E_AWS,      /* the service answered with an error (status, code, msg) */
+	E_REMOTE,   /* a remote job reported failure */
+};
+struct err {
+	int kind;      /* enum err_kind */
+	int status;    /* HTTP status, 0 if none */
+	int sent;      /* the request may have reached the server (for retry decisions) */
+	char code[64]; /* AWS error code ("AccessDenied"), "" if none */
+	char msg[512]; /* one line, never holding a secret */
+};
+
+extern const char *applet_name; /* prefix of every diagnostic */
+extern int g_debug;             /* --debug: trace to stderr (secrets redacted) */
+extern int g_quiet;             /* --quiet: no warnings or progress */
+
+/* Sets e (kind, printf message; status and code cleared) and returns -1. */
+int err_set(struct err *e, int kind, const char *fmt, ...) PRINTF(3, 4);
+/* The exit code of DESIGN.md for e (the one place errors are mapped to exit codes). */
+int err_exit_code(const struct err *e);
+/* Formats e as "WHAT: 403 AccessDenied: message" into buf. */
+void err_format(const struct err *e, const char *what, char *buf, size_t n);
+
+void warn(const char *fmt, ...) PRINTF(1, 2);                 /* "applet: msg" unless quiet */
+NORETURN void die(const char *fmt, ...) PRINTF(1, 2);         /* "applet: msg", exit 1 */
+NORETURN void die_code(int code, const char *fmt, ...) PRINTF(2, 3);
+/* "applet: WHAT: 403 AccessDenied: message" and the mapped exit code; fmt names WHAT. */
+NORETURN void die_err(const struct err *e, const char *fmt, ...) PRINTF(2, 3);
+void dbg(const char *fmt, ...) PRINTF(1, 2); /* to stderr when g_debug; never pass secrets */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
+/* Zeroes n bytes in a way the compiler may not elide (for secrets). */
+void memzero(void *p, size_t n);
+
+/* ---- mem.c: growable buffers and slices ------------------------------------------------ */
+
+/* A byte buffer, always NUL-terminated after len when p != NULL. Zero-initialise; the
+ * owner frees with buf_free. Growth dies on out of memory. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, int c);
+void buf_printf(struct buf *b, const char *fmt, ...) PRINTF(2, 3);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_reserve(struct buf *b, size_t n); /* room for n more bytes */
+void buf_reset(struct buf *b);             /* len = 0, keeps memory */
+void buf_free(struct buf *b);              /* zeroes the bytes first: buffers may hold secrets */
+char *buf_take(struct buf *b);             /* caller owns the string; b is reset to empty */
+
+/* A view into someone else's bytes; never owns. */
+struct slice {
+	const char *p;
+	size_t n;
+};
+#define SLICE(s) ((struct slice){(s), strlen(s)})
+int slice_eq(struct slice s, const char *z);     /* exact byte equality with a C string */
+int slice_ieq(struct slice s, const char *z);    /* ASCII case-insensitive */
+char *slice_dup(struct slice s);                 /* xmalloc'd NUL-terminated copy */
+struct slice slice_trim(struct slice s);         /* without leading/trailing space and tab */
+
+/* A name/value pair: query parameters and headers. Strings are borrowed. */
+struct kv {
+	const char *k, *v;
+};
+
+/* ---- opt.c: the command line, parsed the same way for every applet ------------------- */
+
+/* Options every applet accepts; parsed once, here. */
+struct common {
+	const char *region, *profile, *endpoint_url, *ca_bundle;
+	int debug, quiet;
+};
+
+/* One applet option. arg: 0 a flag, 1 takes a value ("--name V", "--name=V", "-c V", "-cV"). */
+struct optdef {
+	const char *name; /* long name without "--" */
+	char shortname;   /* 0 if none */
+	char arg;
+	int id; /* returned by opt_next; must be > 0 */
+};
+enum { OPT_END = 0, OPT_POS = -1, OPT_DASHDASH = -2 };
+
+struct opt {
+	int argc;
+	char **argv;
+	int ind;              /* next argv index */
+	const char *arg;      /* value of the option just returned, or the positional argument */
+	const char *name;     /* the option as typed ("--format"), for messages */
+	const struct optdef *defs;
+	const char *help;     /* the applet's help text */
+	struct common common; /* filled as common options are seen */
+	const char *cluster;  /* rest of a "-abc" cluster */
+	int after_dashdash;
+};
+
+/* Starts parsing argv[1..] for the applet; defs ends with a zeroed entry. */
+void opt_init(struct opt *o, int argc, char **argv, const struct optdef *defs, const char *help);
+/* Next item: an option id (o->arg is its value when it takes one), OPT_POS (o->arg is a
+ * positional argument; options and positionals may mix), OPT_DASHDASH once at "--" (then
+ * o->ind indexes what follows; keep calling to get those as OPT_POS), or OPT_END.
+ * Consumes common options; --help prints help to stdout and exits 0; an unknown option or
+ * missing value is a usage error (exit 2). */
+int opt_next(struct opt *o);
+/* "applet: message", then the usage line(s) and a hint, to stderr; exit 2. */
+NORETURN void usage(const char *fmt, ...) PRINTF(1, 2);
+/* The applet's help text, kept for usage(); set by opt_init. */
+extern const char *g_help;
+/* Common parsers that die with a usage error naming the option on bad input. */
+double opt_duration(const struct opt *o); /* "30s", "5m", "1.5h", "2d", "250ms", bare seconds */
+uint64_t opt_size(const struct opt *o);   /* "10", "8M", "1.5G", "4KiB": powers of 1024 */
+long opt_long(const struct opt *o, long min, long max);
+
+/* ---- enc.c: encodings and time ---------------------------------------------------------- */
+
+void hex_encode(const void *p, size_t n, char *out); /* lower case; out holds 2n+1 */
+size_t b64_encode(const void *p, size_t n, char *out); /* out holds 4*((n+2)/3)+1; returns length */
+int b64_decode(const char *s, size_t n, struct buf *out); /* appends; -1 on invalid input */
+/* Appends s percent-encoded per RFC 3986 (unreserved A-Z a-z 0-9 - _ . ~ kept); '/' kept when
+ * keep_slash. This is the SigV4 encoding. */
+void uri_encode(struct buf *b, const char *s, size_t n, int keep_slash);
+/* Decodes %XX in place-free fashion into out; -1 on a bad escape. */
+int uri_decode(const char *s, size_t n, struct buf *out);
+void time_amz(time_t t, char out[17]);                 /* 20150830T123600Z */
+void time_iso8601(time_t t, char out[21]);             /* 2015-08-30T12:36:00Z */
+int time_parse_iso8601(const char *s, size_t n, time_t *out); /* Z, +hh:mm, fractions */
+int time_parse_http(const char *s, size_t n, time_t *out);    /* IMF-fixdate (Date header) */
+int parse_duration(const char *s, double *secs);
+int parse_size(const char *s, uint64_t *out);
+/* Current time for signatures: AWSBOX_NOW (epoch seconds or ISO-8601) pins it for tests. */
+time_t clock_now(void);
+double mono_now(void); /* monotonic seconds */
+void sleep_sec(double s);
+uint32_t rand32(void); /* for jitter; not cryptographic */
+
+/* ---- sum.c: checksums (CRC32C uses the CPU instruction where there is one) ------------- */
+
+uint32_t crc32c_update(uint32_t crc, const void *p, size_t n); /* start and end with crc = 0 */
+uint32_t crc32_update(uint32_t crc, const void *p, size_t n);
+void sha256_hex(const void *p, size_t n, char out[65]);
+void hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, unsigned char out[32]);
+
+/* ---- json.c: zero-copy JSON reader and small writer (RFC 8259) ------------------------- */
+
+enum json_type { JSON_NONE, JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+/* A value: a slice of a validated document (strings include their quotes). */
+struct json {
+	const char *p;
+	size_t n;
+	int type;
+};
+/* Validates the whole document (nesting at most 128 deep) and returns its root value; -1
+ * on invalid JSON. The other readers assume a value from a validated document. */
+int json_parse(const char *p, size_t n, struct json *root);
+int json_get(struct json obj, const char *key, struct json *out); /* -1: absent or not an object */
+int json_index(struct json arr, size_t i, struct json *out);     /* -1: absent or not an array */
+/* Iterates members or elements: start with *pos = 0; returns 0 with val (and key, for an
+ * object; key->type == JSON_NONE for an array), -1 at the end. */
+int json_next(struct json c, size_t *pos, struct json *key, struct json *val);
+int json_str(struct json v, struct buf *out); /* appends the unescaped string; -1 if not one */
+char *json_get_strdup(struct json obj, const char *key); /* xmalloc'd, NULL if absent/not a string */
+int json_key_eq(struct json key, const char *z); /* a string value equals z once unescaped */
+void json_put_str(struct buf *b, const char *s, size_t n); /* appends a quoted, escaped string */
+
+/* ---- xml.c: zero-copy reader for AWS XML responses ------------------------------------- */
+
+/* An element: its name and the bytes of its content (between start and end tags). */
+struct xml {
+	struct slice name; /* local name, without a namespace prefix */
+	struct slice body; /* raw content; empty for <x/> */
+};
+int xml_root(const char *doc, size_t n, struct xml *root); /* skips prolog; -1 malformed */
+/* Iterates child elements: start with *pos = 0; returns 0 with child, -1 at the end. */
+int xml_next(struct xml el, size_t *pos, struct xml *child);
+int xml_child(struct xml el, const char *name, struct xml *out); /* first child by local name */
+int xml_path(struct xml el, const char *path, struct xml *out);  /* "Error/Code" */
+int xml_text(struct xml el, struct buf *out); /* appends decoded text (entities, CDATA) */
+char *xml_path_strdup(struct xml el, const char *path); /* decoded text, NULL if absent */
+void xml_put_text(struct buf *b, const char *s, size_t n); /* appends with entities escaped */
+
+/* ---- ini.c: AWS config and credentials files ------------------------------------------- */
+
+struct ini; /* parsed file; owned by whoever loaded it */
+/* Loads path; returns NULL (and no error) when the file does not exist. -1 style errors
+ * (unreadable file) fill e and return NULL with e->kind set. */
+struct ini *ini_load(const char *path, struct err *e);
+struct ini *ini_parse(const char *text, size_t n); /* never fails; bad lines are skipped */
+void ini_free(struct ini *f);
+int ini_has(const struct ini *f, const char *section);
+const char *ini_get(const struct ini *f, const char *section, const char *key);
+/* Nested key: "s3 =\n  addressing_style = path" -> ini_sub(f, sec, "s3", "addressing_style"). */
+const char *ini_sub(const struct ini *f, const char *section, const char *key, const char *sub);
+
+/* ---- endpoint.c: where a service lives ------------------------------------------------- */
+
+enum { PROTO_JSON, PROTO_QUERY, PROTO_RESTXML, PROTO_RESTJSON };
+struct svc {
+	const char *id;         /* endpoint prefix: "s3", "ssm", "secretsmanager" */
+	const char *signing;    /* signing name */
+	const char *env;        /* AWS_ENDPOINT_URL_<env> and config services key */
+	int proto;
+	const char *target;     /* JSON: X-Amz-Target prefix; query: API version */
+	const char *json_ver;   /* JSON: "1.0" or "1.1" */
+};
+extern const struct svc SVC_S3, SVC_SSM, SVC_SECRETS, SVC_LAMBDA, SVC_SQS, SVC_STS;
+
+struct url {
+	int tls;
+	char host[256]; /* without brackets for IPv6 */
+	int port;
+	char path[512]; /* base path from an endpoint URL, without trailing '/'; "" if none */
+};
+int url_parse(const char *s, struct url *u, struct err *e);
+/* "host" or "host:port" (port only when not the scheme's default); [v6] bracketed. */
+void url_hostport(const struct url *u, char *out, size_t n);
+
+struct aws; /* below */
+struct endpoint {
+	struct url url;
+	char region[64];   /* signing region */
+	int path_style;    /* S3: bucket goes in the path */
+	int custom;        /* came from a flag, env or config rather than the partition */
+};
+/* Where svc lives for the context's region; bucket (S3) chooses virtual-host or path style. */
+int endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, struct endpoint *ep,
+		     struct err *e);
+/* "aws", "aws-cn", "aws-us-gov" and the DNS suffix for region. */
+const char *partition_of(const char *region, const char **dns_suffix);
+
+/* ---- net.c, tls.c, http.c: HTTP/1.1 over TCP or TLS ------------------------------------ */
+
+struct conn; /* a connection, reused while keep-alive allows */
+
+struct http_body {
+	const void *p; /* in memory: p, len; or streamed with read() */
+	int64_t len;   /* -1: unknown (sent chunked) */
+	/* Fills up to n bytes; returns the count, 0 at the end, -1 on error (fills e). */
+	long (*read)(void *ctx, void *buf, size_t n, struct err *e);
+	int (*rewind)(void *ctx); /* back to the start for a retry; NULL: cannot retry */
+	void *ctx;
+};
+
+struct http_resp;
+/* Receives the response body. Called only after status and headers are known. Returns 0,
+ * or -1 to abort (fill e). */
+typedef int (*http_sink)(void *ctx, const struct http_resp *r, const void *p, size_t n, struct err *e);
+
+struct http_req {
+	const char *method;
+	const struct url *url;    /* scheme, host, port */
+	const char *target;       /* "/path?query" as sent, already encoded */
+	const struct kv *hdrs;    /* extra headers; Host, Content-Length, Connection added here */
+	int nhdrs;
+	const struct http_body *body; /* NULL: no body */
+	int expect_continue;      /* send "Expect: 100-continue" and wait for it (large uploads) */
+	int connect_timeout_ms;   /* 0: default 3100 */
+	int read_timeout_ms;      /* 0: default 60000 */
+	int no_proxy;             /* never use a proxy (instance metadata, container endpoints) */
+	int quiet_body;           /* --debug must not show this response body (credentials) */
+	http_sink sink;           /* body to sink; else collected into out (up to max) */
+	void *sink_ctx;
+	struct buf *out;
+	size_t max;               /* 0: 64 MiB */
+};
+
+struct http_resp {
+	int status;
+	struct buf head;          /* raw header lines after the status line */
+	int64_t content_length;   /* -1 if none */
+};
+/* The value of header name (case-insensitive), trimmed; NULL if absent. Valid while r lives. */
+const char *http_header(const struct http_resp *r, const char *name, size_t *len);
+/* Copies header name into out (size n); returns 0 or -1 if absent. */
+int http_header_copy(const struct http_resp *r, const char *name, char *out, size_t n);
+void http_resp_free(struct http_resp *r);
+
+/* Connection pool and TLS settings; one per process, shared by threads. */
+struct http_pool {
+	pthread_mutex_t lock;
+	struct conn *idle[16];
+	int nidle;
+	const char *ca_bundle;    /* explicit --ca-bundle / AWS_CA_BUNDLE / config ca_bundle */
+	void *anchors;            /* loaded trust anchors (tls.c) */
+	size_t nanchors;
+	int anchors_loaded;
+	unsigned long connects;   /* TCP connections opened (tests count handshakes) */
+};
+void http_pool_init(struct http_pool *p, const char *ca_bundle);
+void http_pool_free(struct http_pool *p);
+/* Sends one request, reusing an idle connection to the same host when possible, and reads
+ * the response. Returns 0 with r filled for any HTTP status; -1 for transport failures
+ * (e: E_NET, E_TIMEOUT, E_TLS, E_PROTO; e->sent says whether the request may have reached
+ * the server). */
+int http_do(struct http_pool *p, const struct http_req *q, struct http_resp *r, struct err *e);
+
+/* ---- sigv4.c: AWS Signature Version 4 -------------------------------------------------- */
+
+struct creds {
+	char *akid, *secret, *token; /* token NULL for long-term keys; all owned */
+	time_t expires;              /* 0: does not expire */
+	const char *source;          /* provider name, static string */
+	char *account;               /* account id when a provider reports one, else NULL */
+};
+void creds_free(struct creds *c); /* zeroes and frees */
+
+struct sigv4_req {
+	const char *method;
+	const char *path;          /* URI path as sent, already encoded ("/a%20b") */
+	const struct kv *query;    /* raw (not encoded) pairs; value NULL is treated as "" */
+	int nquery;
+	const struct kv *hdrs;     /* headers to sign, raw values; must include host */
+	int nhdrs;
+	const char *payload_hash;  /* hex SHA-256, "UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER" */
+	int s3;                    /* S3 rules: the path is neither normalised nor encoded again */
+};
+/* Canonical query string (sorted, encoded): also what goes on the wire after '?'. */
+void sigv4_query(const struct kv *q, int n, struct buf *out);
+/* The canonical request, and the semicolon-joined signed header names. */
+void sigv4_canonical(const struct sigv4_req *r, struct buf *creq, struct buf *signed_headers);
+/* The string to sign for amzdate (20150830T123600Z), region and service. */
+void sigv4_string_to_sign(const char *creq, const char *amzdate, const char *region, const char *service,
+			  struct buf *sts);
+/* The Authorization header value. r's headers must already hold x-amz-date (and
+ * x-amz-security-token when c->token). */
+void sigv4_authorization(const struct creds *c, const struct sigv4_req *r, const char *amzdate,
+			 const char *region, const char *service, struct buf *authz);
+/* Presigns in the query string: out receives r's query plus the X-Amz-* parameters
+ * (Algorithm, Credential, Date, Expires, SignedHeaders, Security-Token) and X-Amz-Signature,
+ * canonical and encoded, ready to follow '?'. */
+void sigv4_presign(const struct creds *c, const struct sigv4_req *r, const char *amzdate, const char *region,
+		   const char *service, int expires, struct buf *out);
+
+/* aws-chunked with a trailing checksum (STREAMING-UNSIGNED-PAYLOAD-TRAILER): the encoded
+ * length for decoded bytes sent in chunks of chunk bytes, with trailer "name:value". */
+int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_name, size_t trailer_value_len);
+
+/* ---- creds.c: the credential provider chain (botocore's order) ------------------------- */
+
+/* Resolves credentials for a (profile, environment), fills c. Names the providers tried
+ * in e when none has credentials (E_NOCREDS). */
+int creds_resolve(struct aws *a, struct creds *c, struct err *e);
+
+/* ---- aws.c: one AWS call ---------------------------------------------------------------- */
+
+struct aws {
+	/* settings, from struct common, environment and config */
+	char *profile;             /* NULL: "default" */
+	int profile_explicit;      /* --profile given: the environment provider is skipped */
+	char *region;              /* resolved lazily by aws_region */
+	const char *endpoint_url;  /* --endpoint-url */
+	struct ini *config, *credentials;
+	int max_attempts;
+	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
+	int read_timeout_ms;       /* default for calls; lambdainvoke raises it */
+	/* shared state, guarded by lock */
+	pthread_mutex_t lock;
+	struct creds creds;
+	int have_creds;
+	long clock_offset;         /* seconds to add to the local clock (from RequestTimeTooSkewed) */
+	int retry_tokens;          /* standard-mode retry quota */
+	char *imds_token;          /* IMDSv2 session token, reused */
+	time_t imds_token_expires;
+	struct http_pool pool;
+};
+
+/* Sets a up from the common options, the environment and the config files. */
+int aws_init(struct aws *a, const struct common *c, struct err *e);
+void aws_free(struct aws *a);
+/* Dies with the right exit code on failure. */
+void xaws_init(struct aws *a, const struct common *c);
+/* The region: --region, AWS_REGION, AWS_DEFAULT_REGION, profile, instance metadata. */
+const char *aws_region(struct aws *a, struct err *e);
+/* A profile setting: the active profile's key in the config file (NULL if none). */
+const char *aws_config(struct aws *a, const char *key);
+/* Valid credentials (resolved once, refreshed before they expire); copies into c. */
+int aws_creds(struct aws *a, struct creds *c, struct err *e);
+
+struct aws_req {
+	const struct svc *svc;
+	const char *method;        /* "GET"; JSON and query calls use POST */
+	const char *bucket;        /* S3: bucket (virtual-host or path style); NULL otherwise */
+	const char *path;          /* raw path below the endpoint (encoded here); "/" if NULL */
+	const struct kv *query;    /* raw pairs */
+	int nquery;
+	const struct kv *hdrs;     /* extra headers (x-amz-*, content-type, range, ...) */
+	int nhdrs;
+	const struct http_body *body;
+	const char *payload_hash;  /* NULL: SHA-256 of an in-memory body (UNSIGNED-PAYLOAD for S3 over TLS) */
+	const char *target;        /* JSON protocol: operation name for X-Amz-Target */
+	int not_idempotent;        /* do not resend once it may have reached the server (Lambda Invoke) */
+	int read_timeout_ms;       /* 0: the context's */
+	int quiet_body;            /* --debug must not show the response body */
+	http_sink sink;            /* 2xx bodies go to sink; else collected into out */
+	void *sink_ctx;
+	struct buf *out;
+	size_t max;
+	const char *op;            /* operation name for messages and the debug trace */
+};
+/* One call: resolve endpoint, sign, send, retry per policy, parse errors of the protocol
+ * into e (E_AWS with status, code and message). r is filled on success (2xx). */
+int aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err *e);
+/* JSON protocol call: body is the JSON request; out receives the JSON response. */
+int aws_json(struct aws *a, const struct svc *svc, const char *op, const char *body, struct buf *out,
+	     struct err *e);
+/* Query protocol call: params (without Action/Version) form-encoded; out gets the XML. */
+int aws_query(struct aws *a, const struct svc *svc, const char *action, const struct kv *params, int n,
+	      struct buf *out, struct err *e);
+
+/* ---- retry.c ---------------------------------------------------------------------------- */
+
+int err_is_throttle(const struct err *e);
+int err_is_transient(const struct err *e); /* 5xx, connection errors, timeouts */
+int err_is_clock_skew(const struct err *e);
+/* Whether to retry after attempt (1-based) failed with e; sets *delay (seconds). Takes
+ * retry tokens from a's quota. */
+int retry_decide(struct aws *a, const struct err *e, int attempt, int idempotent, double *delay);
+void retry_success(struct aws *a); /* refunds the quota */
+
+#endif

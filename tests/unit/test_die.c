@@ -1,0 +1,88 @@
+/* test_die.c — error formatting and the one mapping from errors to exit codes. */
+#include "unit.h"
+
+static struct err
+aws_err(int status, const char *code, const char *msg)
+{
+	struct err e = {0};
+
+	e.kind = E_AWS;
+	e.status = status;
+	snprintf(e.code, sizeof e.code, "%s", code);
+	snprintf(e.msg, sizeof e.msg, "%s", msg);
+	return e;
+}
+
+TEST(die_exit_codes)
+{
+	struct err e = {0};
+
+	CHECK_INT(err_exit_code(&e), EX_OK);
+	err_set(&e, E_USAGE, "x");
+	CHECK_INT(err_exit_code(&e), EX_USAGE);
+	err_set(&e, E_NOCREDS, "x");
+	CHECK_INT(err_exit_code(&e), EX_ACCESS);
+	err_set(&e, E_TLS, "x");
+	CHECK_INT(err_exit_code(&e), EX_NET);
+	err_set(&e, E_TIMEOUT, "x");
+	CHECK_INT(err_exit_code(&e), EX_NET);
+	err_set(&e, E_NOTFOUND, "x");
+	CHECK_INT(err_exit_code(&e), EX_NOTFOUND);
+	err_set(&e, E_REMOTE, "x");
+	CHECK_INT(err_exit_code(&e), EX_REMOTE);
+	err_set(&e, E_PROTO, "x");
+	CHECK_INT(err_exit_code(&e), EX_FAIL);
+
+	static const struct {
+		int status;
+		const char *code;
+		int want;
+	} cases[] = {
+		{404, "NoSuchKey", EX_NOTFOUND}, {400, "ParameterNotFound", EX_NOTFOUND},
+		{400, "ResourceNotFoundException", EX_NOTFOUND}, {400, "AWS.SimpleQueueService.NonExistentQueue", EX_NOTFOUND},
+		{400, "QueueDoesNotExist", EX_NOTFOUND}, {403, "AccessDenied", EX_ACCESS},
+		{400, "UnrecognizedClientException", EX_ACCESS}, {403, "SignatureDoesNotMatch", EX_ACCESS},
+		{403, "InvalidClientTokenId", EX_ACCESS}, {400, "ExpiredTokenException", EX_ACCESS},
+		{404, "", EX_NOTFOUND}, {403, "", EX_ACCESS}, {500, "InternalError", EX_FAIL},
+		{400, "ValidationException", EX_FAIL}, {409, "BucketAlreadyExists", EX_FAIL},
+	};
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		e = aws_err(cases[i].status, cases[i].code, "m");
+		CHECK_INT(err_exit_code(&e), cases[i].want);
+	}
+}
+
+TEST(die_err_format)
+{
+	struct err e = aws_err(403, "AccessDenied", "Access Denied");
+	char line[256];
+
+	err_format(&e, "GetObject s3://b/k", line, sizeof line);
+	CHECK_STR(line, "GetObject s3://b/k: 403 AccessDenied: Access Denied");
+	e = aws_err(404, "", "");
+	err_format(&e, "HeadObject s3://b/k", line, sizeof line);
+	CHECK_STR(line, "HeadObject s3://b/k: 404 ");
+	err_set(&e, E_NET, "connect 127.0.0.1:1: Connection refused");
+	err_format(&e, "GetCallerIdentity", line, sizeof line);
+	CHECK_STR(line, "GetCallerIdentity: connect 127.0.0.1:1: Connection refused");
+	e = aws_err(400, "X", "two\nlines");
+	err_format(&e, NULL, line, sizeof line);
+	CHECK_STR(line, "400 X: two lines");
+}
+
+static void
+run_die_err(void *p)
+{
+	struct err e = aws_err(400, "ParameterNotFound", "no such parameter");
+
+	applet_name = "ssmget";
+	die_err(&e, "GetParameter %s", (const char *)p);
+}
+
+TEST(die_err_prints_one_line_and_maps_code)
+{
+	char *err;
+
+	CHECK_INT(utest_exit_of(run_die_err, "/app/x", NULL, &err), EX_NOTFOUND);
+	CHECK_STR(err, "ssmget: GetParameter /app/x: 400 ParameterNotFound: no such parameter\n");
+}

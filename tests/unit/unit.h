@@ -1,0 +1,55 @@
+/* unit.h — a tiny test framework: TEST(name) registers a test; each runs in its own process. */
+#ifndef AWSBOX_UNIT_H
+#define AWSBOX_UNIT_H
+#include "core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct utest {
+	const char *name, *file;
+	void (*fn)(void);
+	struct utest *next;
+};
+void utest_register(struct utest *t);
+void utest_fail(const char *file, int line, const char *fmt, ...) PRINTF(3, 4);
+/* Runs fn in a child process and returns its exit status (or 128+signal). Output goes to
+ * the files out/errout when not NULL (else discarded). */
+int utest_exit_of(void (*fn)(void *), void *arg, char **out, char **errout);
+/* A fresh empty temporary directory (removed by the runner after the test). */
+const char *utest_tmpdir(void);
+/* Writes s to path. */
+void utest_write(const char *path, const char *s);
+
+#define TEST(name)                                                                         \
+	static void test_##name(void);                                                     \
+	static struct utest utest_##name = {#name, __FILE__, test_##name, NULL};           \
+	__attribute__((constructor)) static void reg_##name(void) { utest_register(&utest_##name); } \
+	static void test_##name(void)
+
+#define CHECK(c)                                                     \
+	do {                                                         \
+		if (!(c)) {                                          \
+			utest_fail(__FILE__, __LINE__, "%s", #c);    \
+			return;                                      \
+		}                                                    \
+	} while (0)
+#define CHECK_STR(a, b)                                                                        \
+	do {                                                                                   \
+		const char *a_ = (a), *b_ = (b);                                               \
+		if (!a_ || !b_ || strcmp(a_, b_)) {                                            \
+			utest_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,   \
+				   a_ ? a_ : "(null)", b_ ? b_ : "(null)");                    \
+			return;                                                                \
+		}                                                                              \
+	} while (0)
+#define CHECK_INT(a, b)                                                                         \
+	do {                                                                                    \
+		long long a_ = (long long)(a), b_ = (long long)(b);                             \
+		if (a_ != b_) {                                                                 \
+			utest_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, a_, b_); \
+			return;                                                                 \
+		}                                                                               \
+	} while (0)
+#endif
