@@ -55,6 +55,8 @@ extern int g_quiet;             /* --quiet: no warnings or progress */
 
 /* Sets e (kind, printf message; status and code cleared) and returns -1. */
 int err_set(struct err *e, int kind, const char *fmt, ...) PRINTF(3, 4);
+/* Prepends "prefix: " to e's message (and sets kind if nonzero); returns -1. */
+int err_prefix(struct err *e, int kind, const char *prefix);
 /* The exit code of DESIGN.md for e (the one place errors are mapped to exit codes). */
 int err_exit_code(const struct err *e);
 /* Formats e as "WHAT: 403 AccessDenied: message" into buf. */
@@ -267,8 +269,9 @@ struct endpoint {
 	int path_style;    /* S3: bucket goes in the path */
 	int custom;        /* came from a flag, env or config rather than the partition */
 };
-/* Where svc lives for the context's region; bucket (S3) chooses virtual-host or path style. */
-int endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, struct endpoint *ep,
+/* Where svc lives for the context's region; bucket (S3) chooses virtual-host or path style.
+ * use_flag: --endpoint-url applies (not for the credential chain's own STS calls, as in botocore). */
+int endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
 		     struct err *e);
 /* "aws", "aws-cn", "aws-us-gov" and the DNS suffix for region. */
 const char *partition_of(const char *region, const char **dns_suffix);
@@ -351,12 +354,15 @@ void creds_free(struct creds *c); /* zeroes and frees */
 
 struct sigv4_req {
 	const char *method;
-	const char *path;          /* URI path as sent, already encoded ("/a%20b") */
+	const char *path;          /* URI path as sent, already encoded ("/a%20b"); "" or NULL: "/" */
 	const struct kv *query;    /* raw (not encoded) pairs; value NULL is treated as "" */
 	int nquery;
-	const struct kv *hdrs;     /* headers to sign, raw values; must include host */
+	const struct kv *hdrs;     /* headers to sign, raw values; must include host. Repeats are joined
+				    * with ',' in order; botocore's unsigned ones (user-agent, expect,
+				    * transfer-encoding, x-amzn-trace-id, hop-by-hop) are left out */
 	int nhdrs;
-	const char *payload_hash;  /* hex SHA-256, "UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER" */
+	const char *payload_hash;  /* hex SHA-256, "UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+				    * NULL: SHA-256 of the empty body */
 	int s3;                    /* S3 rules: the path is neither normalised nor encoded again */
 };
 /* Canonical query string (sorted, encoded): also what goes on the wire after '?'. */
@@ -372,26 +378,36 @@ void sigv4_authorization(const struct creds *c, const struct sigv4_req *r, const
 			 const char *region, const char *service, struct buf *authz);
 /* Presigns in the query string: out receives r's query plus the X-Amz-* parameters
  * (Algorithm, Credential, Date, Expires, SignedHeaders, Security-Token) and X-Amz-Signature,
- * canonical and encoded, ready to follow '?'. */
+ * canonical and encoded, ready to follow '?'. r's headers (host, at least) are signed as they
+ * are: no x-amz-date or token header. r->payload_hash as botocore: "UNSIGNED-PAYLOAD" for S3
+ * (S3SigV4QueryAuth), the empty body's SHA-256 otherwise (SigV4QueryAuth: RDS auth tokens). */
 void sigv4_presign(const struct creds *c, const struct sigv4_req *r, const char *amzdate, const char *region,
 		   const char *service, int expires, struct buf *out);
 
 /* aws-chunked with a trailing checksum (STREAMING-UNSIGNED-PAYLOAD-TRAILER): the encoded
- * length for decoded bytes sent in chunks of chunk bytes, with trailer "name:value". */
+ * length for decoded bytes sent in chunks of chunk bytes, with trailer "name:value". Each chunk
+ * "HEX\r\n<data>\r\n", then "0\r\n", "name:value\r\n", "\r\n" (botocore's AwsChunkedWrapper);
+ * the sender must fill every chunk but the last. -1 if chunk is 0 or decoded < 0. */
 int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_name, size_t trailer_value_len);
 
 /* ---- creds.c: the credential provider chain (botocore's order) ------------------------- */
 
 /* Resolves credentials for a (profile, environment), fills c. Names the providers tried
- * in e when none has credentials (E_NOCREDS). */
+ * in e when none has credentials (E_NOCREDS). Called with a->lock held. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
+void creds_copy(struct creds *dst, const struct creds *src);
+/* GET an instance-metadata path ("/latest/meta-data/placement/region") with IMDSv2 (v1 fallback
+ * unless disabled); out receives the body. Short timeouts: an absent service costs ~1 s once. */
+int imds_get(struct aws *a, const char *path, struct buf *out, struct err *e);
 
 /* ---- aws.c: one AWS call ---------------------------------------------------------------- */
 
 struct aws {
 	/* settings, from struct common, environment and config */
-	char *profile;             /* NULL: "default" */
+	char *profile;             /* the active profile ("default" if none was named) */
+	char *profile_section;     /* its config file section: "default" or "profile NAME" */
 	int profile_explicit;      /* --profile given: the environment provider is skipped */
+	const char *ua;            /* User-Agent */
 	char *region;              /* resolved lazily by aws_region */
 	const char *endpoint_url;  /* --endpoint-url */
 	struct ini *config, *credentials;
@@ -405,7 +421,8 @@ struct aws {
 	long clock_offset;         /* seconds to add to the local clock (from RequestTimeTooSkewed) */
 	int retry_tokens;          /* standard-mode retry quota */
 	char *imds_token;          /* IMDSv2 session token, reused */
-	time_t imds_token_expires;
+	double imds_token_expires; /* mono_now() seconds */
+	int imds_state;            /* 0 unknown, 1 answers, -1 unreachable (do not ask again) */
 	struct http_pool pool;
 };
 
@@ -441,6 +458,10 @@ struct aws_req {
 	struct buf *out;
 	size_t max;
 	const char *op;            /* operation name for messages and the debug trace */
+	/* for the credential chain's own calls */
+	const struct creds *creds; /* sign with these instead of the context's */
+	int anonymous;             /* send unsigned (AssumeRoleWithWebIdentity) */
+	int internal;              /* --endpoint-url does not apply */
 };
 /* One call: resolve endpoint, sign, send, retry per policy, parse errors of the protocol
  * into e (E_AWS with status, code and message). r is filled on success (2xx). */
@@ -448,9 +469,10 @@ int aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct
 /* JSON protocol call: body is the JSON request; out receives the JSON response. */
 int aws_json(struct aws *a, const struct svc *svc, const char *op, const char *body, struct buf *out,
 	     struct err *e);
-/* Query protocol call: params (without Action/Version) form-encoded; out gets the XML. */
+/* Query protocol call: params (without Action/Version) form-encoded; out gets the XML.
+ * tmpl (may be NULL) supplies creds/anonymous/internal/quiet_body for the chain's calls. */
 int aws_query(struct aws *a, const struct svc *svc, const char *action, const struct kv *params, int n,
-	      struct buf *out, struct err *e);
+	      const struct aws_req *tmpl, struct buf *out, struct err *e);
 
 /* ---- retry.c ---------------------------------------------------------------------------- */
 

@@ -25,6 +25,18 @@ err_set(struct err *e, int kind, const char *fmt, ...)
 	return -1;
 }
 
+int
+err_prefix(struct err *e, int kind, const char *prefix)
+{
+	char m[sizeof e->msg];
+
+	snprintf(m, sizeof m, "%s", e->msg);
+	snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, m);
+	if (kind)
+		e->kind = kind;
+	return -1;
+}
+
 /* AWS error codes that mean "not there" or "not allowed", across the services we call. */
 static const char *const notfound_codes[] = {
 	"NoSuchKey", "NoSuchBucket", "NoSuchUpload", "NotFound", "ParameterNotFound",

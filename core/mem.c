@@ -19,6 +19,7 @@ buf_reserve(struct buf *b, size_t n)
 		cap = cap * 2 > cap ? cap * 2 : need;
 	b->p = xrealloc(b->p, cap);
 	b->cap = cap;
+	b->p[b->len] = 0; /* a fresh buffer is a valid empty string too */
 }
 
 void
