@@ -298,7 +298,8 @@ struct http_req {
 	const char *method;
 	const struct url *url;    /* scheme, host, port */
 	const char *target;       /* "/path?query" as sent, already encoded */
-	const struct kv *hdrs;    /* extra headers; Host, Content-Length, Connection added here */
+	const struct kv *hdrs;    /* extra headers; Host (unless given), Content-Length or Transfer-Encoding
+				   * and Expect are added here (the caller's framing headers are dropped) */
 	int nhdrs;
 	const struct http_body *body; /* NULL: no body */
 	int expect_continue;      /* send "Expect: 100-continue" and wait for it (large uploads) */
@@ -319,7 +320,7 @@ struct http_resp {
 };
 /* The value of header name (case-insensitive), trimmed; NULL if absent. Valid while r lives. */
 const char *http_header(const struct http_resp *r, const char *name, size_t *len);
-/* Copies header name into out (size n); returns 0 or -1 if absent. */
+/* Copies header name into out (size n); returns 0, or -1 (out "") if absent or too long. */
 int http_header_copy(const struct http_resp *r, const char *name, char *out, size_t n);
 void http_resp_free(struct http_resp *r);
 
@@ -338,8 +339,9 @@ void http_pool_init(struct http_pool *p, const char *ca_bundle);
 void http_pool_free(struct http_pool *p);
 /* Sends one request, reusing an idle connection to the same host when possible, and reads
  * the response. Returns 0 with r filled for any HTTP status; -1 for transport failures
- * (e: E_NET, E_TIMEOUT, E_TLS, E_PROTO; e->sent says whether the request may have reached
- * the server). */
+ * (e: E_NET, E_TIMEOUT, E_TLS, E_PROTO; E_USAGE for a bad proxy setting or header; a sink's
+ * or body reader's own error; e->sent says whether the request may have reached the server).
+ * r is zeroed first and is always safe to http_resp_free. */
 int http_do(struct http_pool *p, const struct http_req *q, struct http_resp *r, struct err *e);
 
 /* ---- sigv4.c: AWS Signature Version 4 -------------------------------------------------- */

@@ -1,0 +1,37 @@
+/* conn.h — private to net.c, tls.c and http.c: one connection and the calls between them. */
+#ifndef AWSBOX_CONN_H
+#define AWSBOX_CONN_H
+#include "core.h"
+
+struct tls; /* tls.c's per-connection BearSSL state */
+
+struct conn {
+	int fd;                /* non-blocking socket; -1 when closed */
+	char peer[300];        /* "host:port" of the origin, for messages */
+	char key[600];         /* pool key: scheme, origin and proxy */
+	int timeout_ms;        /* for each read or write that has to wait */
+	struct tls *tls;       /* NULL: plain TCP */
+	int eof;               /* the peer closed its side */
+	size_t rpos, rlen;     /* unread response bytes in rbuf[rpos..rlen) */
+	unsigned char rbuf[16384];
+};
+
+/* net.c. Errors name c->peer; timeouts are E_TIMEOUT, the rest E_NET. */
+/* Resolves host (IPv4 and IPv6) and connects to the first address that answers. */
+int net_connect(struct conn *c, const char *host, int port, int timeout_ms, struct err *e);
+long net_read(struct conn *c, void *p, size_t n, struct err *e); /* 0 at EOF */
+int net_write(struct conn *c, const void *p, size_t n, struct err *e); /* all of it, or -1 */
+int net_wait(struct conn *c, int ms, struct err *e); /* 1 readable, 0 not within ms, -1 error */
+int net_idle_dead(struct conn *c); /* an idle connection the peer closed (or sent stray bytes) */
+void net_close(struct conn *c);
+
+/* tls.c. host is the origin's name (SNI and the name verified) or an IP literal. */
+int tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e);
+long tls_read(struct conn *c, void *p, size_t n, struct err *e); /* 0 at EOF */
+int tls_write(struct conn *c, const void *p, size_t n, struct err *e); /* buffered in records */
+int tls_flush(struct conn *c, struct err *e);
+int tls_pending(struct conn *c); /* decrypted bytes are waiting */
+void tls_free(struct conn *c);
+void tls_anchors_free(struct http_pool *p);
+
+#endif
