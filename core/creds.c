@@ -4,6 +4,7 @@
  * https://docs.aws.amazon.com/sdkref/latest/guide/standardized-credentials.html */
 #include "core.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -150,8 +151,9 @@ from_json(const char *what, const char *source, const char *body, size_t n, int 
 		char *code = json_get_strdup(root, "Code"), *msg = json_get_strdup(root, "Message");
 		err_set(e, E_NOCREDS, "%s: no AccessKeyId/SecretAccessKey in the response%s%s%s%s", what,
 			code ? " (Code " : "", code ? code : "", msg ? ": " : "", msg ? msg : "");
-		if (code)
-			strcat(e->msg, ")");
+		size_t ml = strlen(e->msg);
+		if (code && ml + 1 < sizeof e->msg) /* a long Message fills msg: no room, no ")" */
+			memcpy(e->msg + ml, ")", 2);
 		free(code);
 		free(msg);
 		goto done;
@@ -282,7 +284,9 @@ from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
 			WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 		goto done;
 	}
-	rc = from_json("credential_process", "credential_process", out.p ? out.p : "", out.len, 1, c, e);
+	/* Output that holds no usable credentials is a credentials failure too (exit 4). */
+	if ((rc = from_json("credential_process", "credential_process", out.p ? out.p : "", out.len, 1, c, e)))
+		e->kind = E_NOCREDS;
 done:
 	if (pfd[0] >= 0)
 		close(pfd[0]);
@@ -390,10 +394,12 @@ static int
 allowed_container_host(const struct url *u)
 {
 	static const char *const ok[] = {"localhost", "169.254.170.2", "169.254.170.23", "fd00:ec2::23", "::1"};
+	struct in_addr a4;
 
 	if (u->tls)
 		return 1;
-	if (!strncmp(u->host, "127.", 4))
+	/* A loopback address, not a name that merely starts with "127." (127.0.0.1.nip.io). */
+	if (inet_pton(AF_INET, u->host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127)
 		return 1;
 	for (size_t i = 0; i < COUNT(ok); i++)
 		if (!strcasecmp(u->host, ok[i]))
@@ -550,7 +556,7 @@ imds_get(struct aws *a, const char *path, struct buf *out, struct err *e)
 		return -1;
 	pthread_mutex_lock(&a->lock);
 	for (int pass = 0; pass < 2; pass++) {
-		if (!a->imds_token || mono_now() > a->imds_token_expires) {
+		if (mono_now() > a->imds_token_expires) {
 			struct kv th[] = {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}};
 			free(a->imds_token);
 			a->imds_token = NULL;
@@ -573,6 +579,10 @@ imds_get(struct aws *a, const char *path, struct buf *out, struct err *e)
 				err_set(e, E_NOCREDS, "instance metadata: no IMDSv2 token (HTTP %d) and IMDSv1 is disabled", r.status);
 				goto done;
 			}
+			/* Without a token (IMDSv1) the next GETs do not ask again, as botocore's fetch does
+			 * not: with a hop limit of 1 every ask costs a timeout. A 401 asks again. */
+			if (!a->imds_token)
+				a->imds_token_expires = mono_now() + 21600 - 60;
 			http_resp_free(&r);
 			memset(&r, 0, sizeof r);
 		}
@@ -582,7 +592,7 @@ imds_get(struct aws *a, const char *path, struct buf *out, struct err *e)
 			err_prefix(e, E_NOCREDS, "instance metadata");
 			goto done;
 		}
-		if (r.status == 401 && pass == 0 && a->imds_token) { /* token expired: fetch a new one */
+		if (r.status == 401 && pass == 0) { /* token expired, or IMDSv1 turned off: fetch a new one */
 			a->imds_token_expires = 0;
 			http_resp_free(&r);
 			memset(&r, 0, sizeof r);

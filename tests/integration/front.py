@@ -16,6 +16,13 @@ x-amz-content-sha256, itself checked against the body.
                                            # or "drop" (close without answering); after verification
     front.stop()
 
+STS (for the credential chain's tests): every STS call must be signed, except
+AssumeRoleWithWebIdentity, which AWS (and botocore) sends unsigned: a POST whose form body says
+Action=AssumeRoleWithWebIdentity passes without a signature (verdict "unsigned"; not counted in
+.verified). The credentials in a relayed 200 STS answer (AssumeRole*, GetSessionToken,
+GetFederationToken) are learned (.learned lists their access key ids), so the calls signed with
+them next are verified like any other.
+
 Errors answered (S3: XML body; Lambda: JSON body and x-amzn-ErrorType), as AWS names them:
 403 SignatureDoesNotMatch (Lambda: InvalidSignatureException), 403 InvalidAccessKeyId
 (Lambda: UnrecognizedClientException), 400 InvalidToken, 403 RequestTimeTooSkewed, 403 AccessDenied
@@ -37,8 +44,9 @@ import threading
 import time
 import traceback
 import uuid
+import xml.etree.ElementTree as ET
 import zlib
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -130,6 +138,7 @@ class Request:
         self.service = None
         self.akid = None
         self.presigned = False
+        self.unsigned = False  # an STS AssumeRoleWithWebIdentity let through unsigned
         self.verdict, self.reason, self.status = None, None, None
 
     def header(self, name, default=None):
@@ -173,7 +182,7 @@ def _amz_time(s):
 
 
 class Front:
-    def __init__(self, upstream, keys=None, services=("s3", "lambda"), skew=SKEW):
+    def __init__(self, upstream, keys=None, services=("s3", "lambda", "sts"), skew=SKEW):
         self.upstream = upstream.rstrip("/")
         host, port = self.upstream.split("//", 1)[1].split(":")
         self._up = (host, int(port))
@@ -195,6 +204,7 @@ class Front:
             self.rejected = []      # dicts: reason, code, status, method, target
             self.connections = 0
             self.requests = []      # Request objects, in arrival order
+            self.learned = []       # access key ids learned from STS answers
             self.on_request = None
 
     @property
@@ -279,16 +289,21 @@ class Front:
         body_read = False
         try:
             self._check_framing(req)
-            ctx = self._check_auth(req)
-            if ctx["payload_hash"] is not None:
-                self._check_signature(req, ctx)
-            if req.expect_continue:
-                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            self._read_body(req, f)
-            body_read = True
-            if ctx["payload_hash"] is None:  # not S3 and no x-amz-content-sha256: hash the body
-                ctx["payload_hash"] = hashlib.sha256(req.body).hexdigest()
-                self._check_signature(req, ctx)
+            if self._unsigned_sts_candidate(req):
+                self._read_body(req, f)
+                body_read = True
+                self._check_unsigned_sts(req)
+            else:
+                ctx = self._check_auth(req)
+                if ctx["payload_hash"] is not None:
+                    self._check_signature(req, ctx)
+                if req.expect_continue:
+                    sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self._read_body(req, f)
+                body_read = True
+                if ctx["payload_hash"] is None:  # not S3 and no x-amz-content-sha256: hash the body
+                    ctx["payload_hash"] = hashlib.sha256(req.body).hexdigest()
+                    self._check_signature(req, ctx)
             self._check_payload(req)
         except BadRequest as e:
             self._record(req, "rejected", f"bad HTTP: {e}", 400, "BadRequest")
@@ -318,7 +333,7 @@ class Front:
             self._send(sock, 500, [("Content-Type", "text/plain")], f"front error: {e!r}\n".encode(), close=True)
             _linger(sock)
             return False
-        self._record(req, "ok")
+        self._record(req, "unsigned" if req.unsigned else "ok")
         if self.on_request:
             canned = self.on_request(req)
             if canned == "drop":
@@ -328,6 +343,8 @@ class Front:
                 self._send(sock, status, list(headers), body, close=close, head=req.method == "HEAD")
                 return not close
         status, reason, headers, body = self._forward(req)
+        if req.service == "sts" and status == 200:
+            self._learn(body)
         self._send(sock, status, headers, body, close=close, head=req.method == "HEAD", reason=reason)
         return not close
 
@@ -468,6 +485,44 @@ class Front:
             raise Reject(403, "AccessDenied", "no x-amz-date header (Date alone is not accepted here)")
         return (fields["Credential"], fields["SignedHeaders"], fields["Signature"], req.header("x-amz-date"),
                 req.header("x-amz-security-token"), None)
+
+    @staticmethod
+    def _unsigned_sts_candidate(req):
+        """A request with no signature at all that could be an STS query call: its body has to
+        be read to tell (every other unsigned request is refused on its headers, as before)."""
+        ctype = (req.header("content-type") or "").split(";")[0].strip().lower()
+        return (req.header("authorization") is None and "X-Amz-Signature=" not in req.query and
+                req.method == "POST" and req.path == "/" and not req.expect_continue and
+                ctype == "application/x-www-form-urlencoded")
+
+    @staticmethod
+    def _check_unsigned_sts(req):
+        """Only AssumeRoleWithWebIdentity may come unsigned (the web identity token is the proof):
+        https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html"""
+        try:
+            form = parse_qs(req.body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError):
+            form = {}
+        if (form.get("Action") != ["AssumeRoleWithWebIdentity"] or len(form.get("Version", [])) != 1 or
+                req.header("x-amz-security-token") is not None):
+            raise Reject(403, "AccessDenied", "unsigned request (no Authorization, no X-Amz-Signature)")
+        req.service, req.unsigned = "sts", True
+
+    def _learn(self, body):
+        """Remembers the credentials an STS answer hands out (<Credentials> in its Result)."""
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError:
+            return
+        local = lambda el: el.tag.rsplit("}", 1)[-1]  # noqa: E731
+        for el in root.iter():
+            if local(el) != "Credentials":
+                continue
+            f = {local(c): (c.text or "").strip() for c in el}
+            if f.get("AccessKeyId") and f.get("SecretAccessKey") and f.get("SessionToken"):
+                self.add_key(f["AccessKeyId"], f["SecretAccessKey"], f["SessionToken"])
+                with self._lock:
+                    self.learned.append(f["AccessKeyId"])
 
     def _check_auth(self, req):
         """Checks key, token, date and SignedHeaders; returns the context for _check_signature.
