@@ -466,15 +466,32 @@ done:
 }
 
 int
-aws_json(struct aws *a, const struct svc *svc, const char *op, const char *body, struct buf *out, struct err *e)
+aws_json_req(struct aws *a, const struct svc *svc, const char *op, const char *body, const struct aws_req *tmpl,
+	     struct buf *out, struct err *e)
 {
 	struct http_body b = {body, (int64_t)strlen(body), NULL, NULL, NULL};
-	struct aws_req q = {.svc = svc, .method = "POST", .path = "/", .body = &b, .target = op, .out = out, .op = op};
+	struct aws_req q = {0};
 	struct http_resp r;
-	int rc = aws_call(a, &q, &r, e);
+	int rc;
 
+	if (tmpl)
+		q = *tmpl;
+	q.svc = svc;
+	q.method = "POST";
+	q.path = "/";
+	q.body = &b;
+	q.target = op;
+	q.out = out;
+	q.op = op;
+	rc = aws_call(a, &q, &r, e);
 	http_resp_free(&r);
 	return rc;
+}
+
+int
+aws_json(struct aws *a, const struct svc *svc, const char *op, const char *body, struct buf *out, struct err *e)
+{
+	return aws_json_req(a, svc, op, body, NULL, out, e);
 }
 
 int

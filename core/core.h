@@ -471,6 +471,10 @@ int aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct
 /* JSON protocol call: body is the JSON request; out receives the JSON response. */
 int aws_json(struct aws *a, const struct svc *svc, const char *op, const char *body, struct buf *out,
 	     struct err *e);
+/* aws_json with tmpl (may be NULL) supplying quiet_body, read_timeout_ms, not_idempotent, max
+ * (set quiet_body for responses that hold secrets: SSM values, Secrets Manager secrets). */
+int aws_json_req(struct aws *a, const struct svc *svc, const char *op, const char *body,
+		 const struct aws_req *tmpl, struct buf *out, struct err *e);
 /* Query protocol call: params (without Action/Version) form-encoded; out gets the XML.
  * tmpl (may be NULL) supplies creds/anonymous/internal/quiet_body for the chain's calls. */
 int aws_query(struct aws *a, const struct svc *svc, const char *action, const struct kv *params, int n,
@@ -485,5 +489,97 @@ int err_is_clock_skew(const struct err *e);
  * retry tokens from a's quota. */
 int retry_decide(struct aws *a, const struct err *e, int attempt, int idempotent, double *delay);
 void retry_success(struct aws *a); /* refunds the quota */
+
+/* ---- jquery.c: JSON path queries (secretget --query) ------------------------------------ */
+
+/* A path is segments joined by '.': a key (any bytes but '.' and '['), [N] (an array index;
+ * negative counts from the end), ["key"] (JSON string syntax) or ['key'] (\' and \\ escapes),
+ * for keys holding dots or brackets. A bracket may follow a segment directly or after a '.':
+ * foo.bar[1], foo.bar.[1] and ["key.with.dots"].x all work; a leading '.' is allowed and "."
+ * alone is the root. A bare all-digit key indexes an array (foo.1). Of duplicated keys the
+ * first wins (as json_get). */
+/* Checks the syntax only: -1 with e (E_USAGE, the offending position) if bad. */
+int json_query_check(const char *path, struct err *e);
+/* Finds path below root (a value from a validated document). -1 with e: E_USAGE for a bad
+ * path, E_NOTFOUND when it is not there (e->msg names the path and why). out is a slice of
+ * root's document. */
+int json_query(struct json root, const char *path, struct json *out, struct err *e);
+/* Appends v without insignificant whitespace (strings and numbers byte for byte). */
+void json_compact(struct json v, struct buf *out);
+/* Appends v as text: a string unescaped, anything else as compact JSON (null as "null"). */
+void json_text(struct json v, struct buf *out);
+
+/* ---- envout.c: values into pipelines, environments and processes (ssmget, secretget) ---- */
+
+/* Output formats. VALUE: each value and a newline. ENV: NAME=value, as env(1) prints it (not
+ * parseable when a value holds a newline). EXPORT: export NAME='value', POSIX single quotes with
+ * ' written '\'' (safe to eval for any bytes but NUL). JSON: one object {"NAME":"value",...} on
+ * one line. DOTENV: python-dotenv's dialect (what docker compose also reads for these escapes):
+ * NAME="value" with \\ \" \n \r escaped and everything else literal; a one-line value ending
+ * in a backslash is written unquoted (python-dotenv cannot read one quoted). */
+enum { ENVOUT_VALUE, ENVOUT_ENV, ENVOUT_EXPORT, ENVOUT_JSON, ENVOUT_DOTENV };
+/* "value" (or "raw"), "env", "export", "json", "dotenv" -> ENVOUT_*; -1 if none. */
+int envout_format(const char *s);
+
+struct envvar {
+	char *name;  /* NULL: a value without a name (ENVOUT_VALUE only) */
+	char *src;   /* where it came from, for messages: "/app/db-host", "db/creds key user" */
+	char *val;   /* len bytes, NUL-terminated; may hold NUL bytes */
+	size_t len;
+};
+/* An ordered set of variables. Zero-initialise; free with envout_free (values are zeroed). */
+struct envout {
+	struct envvar *v;
+	size_t n, cap;
+};
+/* Whether s is a POSIX environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+int envout_name_valid(const char *s);
+/* Derives a name from s (n bytes): ASCII letters upper-cased, digits kept, every other
+ * character (a UTF-8 sequence counts as one) becomes '_', and '_' goes first if it would start
+ * with a digit. Appends to out; -1 if s is empty. */
+int envout_name(const char *s, size_t n, struct buf *out);
+/* Adds a copy of name (NULL allowed, see envvar), src and the value. -1 with e (E_USAGE) if the
+ * name is invalid or already taken by another source ("SRC1 and SRC2 both map to NAME"); the
+ * same name from the same src again is ignored (a name asked for twice). */
+int envout_add(struct envout *o, const char *name, const char *src, const void *val, size_t n, struct err *e);
+/* Appends the whole output in format fmt to out, so a failure prints nothing. nl 0: VALUE
+ * without the final newline. -1 with e (E_USAGE) when a value cannot be written in fmt (NUL in
+ * a value, a nameless value for a named format, a dotenv value it cannot represent). */
+int envout_render(const struct envout *o, int fmt, int nl, struct buf *out, struct err *e);
+/* Appends s single-quoted for a POSIX shell: 'it'\''s'. */
+void envout_shquote(struct buf *b, const char *s, size_t n);
+/* Replaces the process with argv[0] (found in the current PATH) run with the current
+ * environment (none when pristine) plus o's variables, which win over inherited ones. Returns
+ * only on failure: fills e and returns the exit status a shell gives (127 not found, 126 could
+ * not run; 2 for a value holding NUL). */
+int envout_exec(const struct envout *o, char *const argv[], int pristine, struct err *e);
+void envout_free(struct envout *o);
+
+/* ---- file.c: atomic output files -------------------------------------------------------- */
+
+/* A file written beside its target under a temporary name and renamed over it on commit, so
+ * readers see the old file or the whole new one, never a part. The temporary file is created
+ * O_EXCL with the final mode (open(2): the umask applies) and is removed by file_abort, at
+ * exit(), and on SIGINT, SIGTERM or SIGHUP (a handler unlinks every open temporary file and
+ * re-raises; it is installed only for signals whose action is the default). A target that is
+ * a symlink is resolved (the link stays, its file is replaced); one that exists and is not a
+ * regular file (/dev/stdout, a FIFO) is written in place. Caller-owned; several may be open at
+ * once, from several threads. */
+struct outfile {
+	int fd;      /* the temporary file; callers may pwrite/ftruncate it (parallel downloads) */
+	char *path;  /* target (symlinks resolved) */
+	char *tmp;   /* temporary file beside it; NULL when writing in place */
+	int slot;    /* in the cleanup registry; -1 when not registered */
+	int direct;  /* writing in place (not a regular file) */
+};
+/* -1 with e (E_IO; E_NOTFOUND if the directory does not exist) on failure. */
+int file_open(struct outfile *f, const char *path, mode_t mode, struct err *e);
+int file_write(struct outfile *f, const void *p, size_t n, struct err *e);
+/* fsync, close, rename over the target, fsync the directory. On failure the temporary file is
+ * removed and the target is untouched. f is closed either way. */
+int file_commit(struct outfile *f, struct err *e);
+/* Closes and removes the temporary file; the target is untouched. Safe to call twice and on a
+ * zeroed struct after a failed file_open. */
+void file_abort(struct outfile *f);
 
 #endif
