@@ -1,0 +1,277 @@
+/* lambdainvoke.c — invoke a Lambda function and stream its response payload to stdout (Invoke).
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PAYLOAD_MAX 6291456 /* Lambda: "Request must be smaller than 6291456 bytes" */
+#define PEEK_MAX 65536      /* bytes of a function error kept for the summary line */
+#define FN_TIME_MAX 900     /* seconds: the longest a function can run, the default wait */
+
+const char lambdainvoke_help[] =
+	"Usage: lambdainvoke [OPTIONS] FUNCTION [PAYLOAD | -]\n"
+	"       lambdainvoke [OPTIONS] FUNCTION --payload-file FILE\n\n"
+	"Invoke a Lambda function and write its response payload to stdout, byte for byte.\n"
+	"FUNCTION is a name (my-fn), a name with a version or alias (my-fn:prod), a partial ARN\n"
+	"(123456789012:function:my-fn) or an ARN. PAYLOAD is the event as raw JSON ('-': read it\n"
+	"from stdin); it is checked before anything is sent. Without one the event is empty.\n\n"
+	"A function error (X-Amz-Function-Error) writes the error payload to stdout and a one-line\n"
+	"summary to stderr, and exits 7. Invoke is never sent twice once it may have reached Lambda:\n"
+	"a timeout or a dropped connection after sending exits 6 (the function may still run).\n\n"
+	"Options:\n"
+	"  -t, --type TYPE          RequestResponse (default: wait for the result), Event (queue\n"
+	"                           the event and return; prints nothing) or DryRun (check the\n"
+	"                           parameters and permissions only)\n"
+	"      --qualifier Q        the version or alias to invoke\n"
+	"  -f, --payload-file FILE  read the payload from FILE ('-': stdin)\n"
+	"  -l, --log                write the tail of the function's log (last 4 KB) to stderr\n"
+	"      --read-timeout T     how long to wait for the result (30s, 15m, 1h): by default 900s,\n"
+	"                           the longest a function can run (60s for Event and DryRun)\n\n"
+	"Exit status: 0 ok, 2 usage or invalid JSON, 3 no such function, 4 access denied,\n"
+	"6 network failure or timeout, 7 the function failed, 1 any other error.\n\n"
+	"Examples:\n"
+	"  lambdainvoke my-fn '{\"id\": 42}' | jq .result\n"
+	"  lambdainvoke my-fn:prod --payload-file event.json > out.json\n"
+	"  jq -n '{id: 42}' | lambdainvoke --log my-fn -\n"
+	"  lambdainvoke --type Event nightly-report '{}'\n"
+	"  lambdainvoke --read-timeout 20m long-job '{}'\n";
+
+struct out {
+	int discard;
+	int ferr;        /* -1 unknown; 1 the body is a function error */
+	struct buf peek; /* the function error's first bytes */
+};
+
+/* The http_sink: the payload straight to stdout, unbuffered and unchanged. */
+static int
+to_stdout(void *ctx, const struct http_resp *r, const void *p, size_t n, struct err *e)
+{
+	struct out *o = ctx;
+	const char *s = p;
+
+	if (o->discard)
+		return 0;
+	if (o->ferr < 0)
+		o->ferr = http_header(r, "x-amz-function-error", NULL) != NULL;
+	if (o->ferr && o->peek.len < PEEK_MAX)
+		buf_add(&o->peek, p, n < PEEK_MAX - o->peek.len ? n : PEEK_MAX - o->peek.len);
+	while (n) {
+		ssize_t w = write(1, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return err_set(e, E_IO, "writing to stdout: %s", strerror(errno));
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads all of path ('-': stdin) into b; more than Lambda accepts is a usage error. */
+static void
+read_payload(const char *path, struct buf *b)
+{
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	const char *name = fd ? path : "stdin";
+
+	if (fd < 0)
+		die_code(errno == ENOENT ? EX_NOTFOUND : EX_FAIL, "%s: %s", path, strerror(errno));
+	for (;;) {
+		buf_reserve(b, 65536);
+		ssize_t n = read(fd, b->p + b->len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("%s: %s", name, strerror(errno));
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+		b->p[b->len] = 0;
+		if (b->len > PAYLOAD_MAX)
+			die_code(EX_USAGE, "%s: the payload is over Lambda's limit of %d bytes", name, PAYLOAD_MAX);
+	}
+	if (fd)
+		close(fd);
+}
+
+/* RFC 3629 UTF-8 (JSON text exchanged between systems must be UTF-8: RFC 8259 section 8.1). */
+static int
+utf8_valid(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i], need, min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, min = 0x10000;
+		else
+			return 0;
+		if (n - i <= need)
+			return 0;
+		unsigned u = c & (0x3f >> need);
+		for (unsigned k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			u = u << 6 | (s[i + k] & 0x3f);
+		}
+		if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+/* "errorType: errorMessage" from a function error payload, on one line; "" if it has neither. */
+static void
+error_summary(const struct buf *peek, char *out, size_t n)
+{
+	struct json root, v;
+	struct buf type = {0}, msg = {0};
+
+	out[0] = 0;
+	if (!peek->len || json_parse(peek->p, peek->len, &root) || root.type != JSON_OBJECT)
+		return;
+	if (!json_get(root, "errorType", &v))
+		json_str(v, &type);
+	if (!json_get(root, "errorMessage", &v))
+		json_str(v, &msg);
+	snprintf(out, n, "%s%s%.300s", type.p ? type.p : "", type.len && msg.len ? ": " : "", msg.p ? msg.p : "");
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	buf_free(&type);
+	buf_free(&msg);
+}
+
+int
+lambdainvoke_main(int argc, char **argv)
+{
+	static const struct optdef defs[] = {
+		{"type", 't', 1, 't'}, {"qualifier", 0, 1, 'q'},    {"payload-file", 'f', 1, 'f'},
+		{"log", 'l', 0, 'l'},  {"read-timeout", 0, 1, 'r'}, {NULL, 0, 0, 0},
+	};
+	static const char *const types[] = {"RequestResponse", "Event", "DryRun"};
+	const char *fn = NULL, *payload = NULL, *file = NULL, *qualifier = NULL, *type = types[0];
+	struct opt o;
+	struct aws a;
+	struct err e = {0};
+	struct buf body = {0}, path = {0}, log = {0};
+	struct out out = {0, -1, {0}};
+	struct http_resp r;
+	double timeout = 0;
+	int c, tail = 0;
+
+	opt_init(&o, argc, argv, defs, lambdainvoke_help);
+	while ((c = opt_next(&o)) != OPT_END) {
+		if (c == 't') {
+			type = NULL;
+			for (size_t i = 0; i < COUNT(types); i++)
+				if (!strcasecmp(o.arg, types[i]))
+					type = types[i];
+			if (!type)
+				usage("--type: expected RequestResponse, Event or DryRun, not '%s'", o.arg);
+		} else if (c == 'q') {
+			qualifier = o.arg;
+			if (!*qualifier)
+				usage("--qualifier: empty version or alias");
+		} else if (c == 'f') {
+			file = o.arg;
+		} else if (c == 'l') {
+			tail = 1;
+		} else if (c == 'r') {
+			timeout = opt_duration(&o);
+			if (timeout < 0.001 || timeout > 86400)
+				usage("--read-timeout: expected 1ms to 24h");
+		} else if (c == OPT_POS && !fn) {
+			fn = o.arg;
+		} else if (c == OPT_POS && !payload) {
+			payload = o.arg;
+		} else if (c == OPT_POS) {
+			usage("unexpected argument '%s'", o.arg);
+		}
+	}
+	if (!fn || !*fn)
+		usage("no function given");
+	if (strchr(fn, '/'))
+		usage("'%s' is not a function name or ARN", fn);
+	if (payload && file)
+		usage("give the payload as an argument or with --payload-file, not both");
+	if (tail && strcmp(type, "RequestResponse"))
+		usage("--log needs --type RequestResponse (Lambda returns no log for %s)", type);
+
+	if (file || (payload && !strcmp(payload, "-")))
+		read_payload(file ? file : "-", &body);
+	else if (payload)
+		buf_adds(&body, payload);
+	if (file || payload) {
+		struct json root;
+		const char *from = file && strcmp(file, "-") ? file : file || !strcmp(payload, "-") ? "stdin" : "PAYLOAD";
+		if (json_parse(body.p ? body.p : "", body.len, &root) || !utf8_valid((unsigned char *)body.p, body.len))
+			usage("%s: not valid JSON (in UTF-8)", from);
+		if (body.len > PAYLOAD_MAX)
+			usage("the payload is over Lambda's limit of %d bytes", PAYLOAD_MAX);
+	}
+
+	xaws_init(&a, &o.common);
+	buf_printf(&path, "/2015-03-31/functions/%s/invocations", fn); /* aws_call encodes it as botocore does */
+	struct kv q[1] = {{"Qualifier", qualifier}};
+	struct kv h[2] = {{"X-Amz-Invocation-Type", type}, {"X-Amz-Log-Type", "Tail"}};
+	struct http_body b = {body.p ? body.p : "", (int64_t)body.len, NULL, NULL, NULL};
+	int rr = !strcmp(type, "RequestResponse");
+	out.discard = !rr; /* Event and DryRun print nothing, whatever comes back */
+	if (!timeout && rr)
+		timeout = FN_TIME_MAX;
+	struct aws_req req = {
+		.svc = &SVC_LAMBDA, .method = "POST", .path = path.p, .query = q, .nquery = qualifier ? 1 : 0,
+		.hdrs = h, .nhdrs = tail ? 2 : 1, .body = &b, .not_idempotent = 1,
+		.read_timeout_ms = (int)(timeout * 1000), .sink = to_stdout, .sink_ctx = &out, .op = "Invoke",
+	};
+	if (aws_call(&a, &req, &r, &e)) {
+		char line[1024];
+		err_format(&e, NULL, line, sizeof line);
+		http_resp_free(&r);
+		if (e.sent && (e.kind == E_TIMEOUT || e.kind == E_NET))
+			die_code(err_exit_code(&e), "Invoke %s: %s (not sent again: the function may have run%s)", fn,
+				 line, e.kind == E_TIMEOUT ? "; --read-timeout sets the wait" : "");
+		die_err(&e, "Invoke %s", fn);
+	}
+
+	size_t n;
+	const char *v = http_header(&r, "x-amz-executed-version", &n);
+	if (v)
+		dbg("executed version %.*s", (int)n, v);
+	if (tail) {
+		v = http_header(&r, "x-amz-log-result", &n);
+		if (!v)
+			warn("Invoke %s: no log in the response", fn);
+		else if (b64_decode(v, n, &log))
+			warn("Invoke %s: the log is not valid base64", fn);
+		else
+			fwrite(log.p ? log.p : "", 1, log.len, stderr);
+	}
+	v = http_header(&r, "x-amz-function-error", &n);
+	if (v) {
+		char summary[400];
+		error_summary(&out.peek, summary, sizeof summary);
+		die_code(EX_REMOTE, "%s: function error (%.*s)%s%s", fn, (int)(n < 40 ? n : 40), v, *summary ? ": " : "",
+			 summary);
+	}
+	http_resp_free(&r);
+	buf_free(&out.peek);
+	buf_free(&body);
+	buf_free(&path);
+	buf_free(&log);
+	aws_free(&a);
+	return 0;
+}
