@@ -415,7 +415,8 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 			.method = q->method, .url = &ep.url, .target = target.p, .hdrs = h + 1, .nhdrs = n - 1,
 			.body = q->body, .connect_timeout_ms = 10000,
 			.read_timeout_ms = q->read_timeout_ms ? q->read_timeout_ms : a->read_timeout_ms,
-			.quiet_body = q->quiet_body, .out = q->sink ? NULL : q->out, .max = q->max,
+			/* no out and no sink: keep the body anyway, an error's code is in it */
+			.quiet_body = q->quiet_body, .out = q->sink ? NULL : q->out ? q->out : &errbody, .max = q->max,
 			.sink = q->sink ? wrap_sink : NULL, .sink_ctx = &w,
 			.expect_continue = q->body && q->body->len > (1 << 20),
 		};

@@ -1,0 +1,872 @@
+/* s3cp.c — copy to, from and between S3 locations: files, directory trees, stdin and stdout,
+ * multipart and parallel, checksums verified. https://docs.aws.amazon.com/AmazonS3/latest/API/ */
+#include "core.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char s3cp_help[] =
+	"Usage: s3cp [OPTIONS] SRC DST\n"
+	"       s3cp -r [OPTIONS] SRC DST\n\n"
+	"Copy a file to S3, an object to a file, or an object to another S3 location (a server-side\n"
+	"copy). SRC or DST may be '-' for stdin or stdout. A DST ending in '/' or naming a directory\n"
+	"keeps the source's base name. Objects larger than the part size go in parts, in parallel;\n"
+	"each upload carries a CRC32C checksum that S3 verifies, and downloads are checked against\n"
+	"the checksum S3 stored (or a single-part object's MD5 ETag): a mismatch fails with exit 1.\n"
+	"Files are written atomically (a temporary file beside the target, renamed when complete);\n"
+	"a failed or interrupted multipart upload is aborted.\n\n"
+	"Options:\n"
+	"  -r, --recursive       copy a directory tree or every object under a prefix: SRC's contents\n"
+	"                        go under DST (s3cp -r dir s3://b/p puts dir/a/x at p/a/x)\n"
+	"  --include REGEX       with -r: copy only paths (relative to SRC) that match (repeatable)\n"
+	"  --exclude REGEX       with -r: skip paths that match (repeatable; wins over --include)\n"
+	"  --part-size SIZE      multipart above this size, in parts of it (default 8M; 5M to 5G;\n"
+	"                        raised to stay within 10,000 parts)\n"
+	"  --concurrency N       parallel requests (default 8); memory is about N x part size\n"
+	"  --expected-size SIZE  roughly how much stdin holds, to choose the part size\n"
+	"  --checksum ALG        crc32c (default), crc32, sha256 or none (none also skips\n"
+	"                        verifying downloads)\n"
+	"  --acl ACL             canned ACL, e.g. bucket-owner-full-control\n"
+	"  --sse AES256|aws:kms  server-side encryption; --sse-kms-key-id ID (implies aws:kms)\n"
+	"  --storage-class C     STANDARD, STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, ...\n"
+	"  --content-type T      default: guessed from the file name's extension\n"
+	"  --cache-control V     Cache-Control of the object\n"
+	"  --metadata K=V        user metadata (x-amz-meta-K); repeatable\n"
+	"  --no-overwrite        never replace: an existing object (If-None-Match: *) or local file\n"
+	"                        makes the copy fail\n"
+	"  --move                delete the source once the copy is complete and verified\n"
+	"  --flag KEY            after success, create an empty object KEY (s3://b/k, or a key in\n"
+	"                        DST's bucket), e.g. s3://b/out/batch.fin\n"
+	"  --progress, --no-progress   a progress bar on stderr (default: when it is a terminal)\n\n"
+	"Exit status: 0 ok, 1 failure or checksum mismatch, 2 usage, 3 no such key, bucket or file,\n"
+	"4 access denied or no credentials, 6 network.\n\n"
+	"Examples:\n"
+	"  s3cp s3://deploy/app.tar.gz - | tar xz\n"
+	"  s3cp --acl bucket-owner-full-control --flag s3://partner/in/batch.fin data.csv s3://partner/in/\n"
+	"  pg_dump db | gzip | s3cp - s3://backups/db-$(date +%F).sql.gz\n"
+	"  s3cp -r --include '\\.csv$' --move /data/out/ s3://bucket/incoming/\n";
+
+enum {
+	O_REC = 1, O_INC, O_EXC, O_PART, O_CONC, O_EXPECT, O_CK, O_ACL, O_SSE, O_KMS, O_CLASS, O_CTYPE, O_CACHE,
+	O_META, O_NOOVER, O_MOVE, O_FLAG, O_PROG, O_NOPROG,
+};
+
+static struct {
+	struct aws a;
+	struct xfer x;
+	struct s3_put put;
+	struct kv meta[20];
+	regex_t inc[16], exc[16];
+	int ninc, nexc, recursive, no_overwrite, move, progress, ck, ck_explicit, failed;
+	int64_t expected, copy_threshold;
+	const char *what; /* the file the progress bar names */
+	double t0;
+} T;
+
+/* -r: objects that take one request, queued for the file-level workers */
+enum { J_UP, J_DOWN, J_COPY };
+struct job {
+	int kind;
+	char *s[4];
+};
+static struct {
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	struct job q[256];
+	int head, len, closed, started, alive;
+	unsigned long done;
+} Q = {.m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static void drain(void);
+
+static volatile int interrupted;
+static __thread int in_worker; /* a file-level worker (-r): the main thread handles interrupts */
+
+static void
+on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+/* After an interrupt, once what was in flight is cleaned up: die of the signal, as the shell expects. */
+static void
+check_interrupt(void)
+{
+	int sig = interrupted;
+
+	if (!sig || in_worker)
+		return;
+	if (Q.started)
+		drain(); /* the workers remove their temporary files and abort their uploads first */
+	if (T.progress)
+		fputs("\r\033[K", stderr);
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+/* ---- progress --------------------------------------------------------------------------- */
+
+static const char *
+human(double v, char *out, size_t n)
+{
+	static const char u[] = "BKMGT";
+	int i = 0;
+
+	while (v >= 1024 && i < 4)
+		v /= 1024, i++;
+	snprintf(out, n, i ? "%.1f %ciB" : "%.0f %c", v, u[i]);
+	return out;
+}
+
+static void
+progress(void *ctx, uint64_t done, uint64_t total)
+{
+	char a[32], b[32], c[32];
+	double dt = mono_now() - T.t0, rate = dt > 0 ? done / dt : 0;
+
+	if (total)
+		fprintf(stderr, "\r\033[K%.40s  %3d%%  %s / %s  %s/s", T.what, (int)(done * 100 / total), human(done, a, sizeof a),
+			human(total, b, sizeof b), human(rate, c, sizeof c));
+	else
+		fprintf(stderr, "\r\033[K%.40s  %s  %s/s", T.what, human(done, a, sizeof a), human(rate, c, sizeof c));
+}
+
+static void
+progress_start(const char *what)
+{
+	T.what = what;
+	T.t0 = mono_now();
+}
+
+static void
+progress_end(void)
+{
+	if (T.progress && !in_worker)
+		fputs("\r\033[K", stderr);
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static const char *
+base_name(const char *s)
+{
+	const char *b = strrchr(s, '/');
+
+	return b ? b + 1 : s;
+}
+
+static int
+is_dir(const char *p)
+{
+	struct stat st;
+
+	return !stat(p, &st) && S_ISDIR(st.st_mode);
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+
+	return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}
+
+/* Content-Type from a name's extension (the common ones; S3 defaults the rest). */
+static const char *
+guess_type(const char *name)
+{
+	static const char *const t[][2] = {
+		{"html", "text/html"}, {"htm", "text/html"}, {"css", "text/css"}, {"js", "text/javascript"},
+		{"mjs", "text/javascript"}, {"json", "application/json"}, {"txt", "text/plain"}, {"log", "text/plain"},
+		{"md", "text/markdown"}, {"csv", "text/csv"}, {"tsv", "text/tab-separated-values"}, {"xml", "application/xml"},
+		{"yaml", "application/yaml"}, {"yml", "application/yaml"}, {"png", "image/png"}, {"jpg", "image/jpeg"},
+		{"jpeg", "image/jpeg"}, {"gif", "image/gif"}, {"webp", "image/webp"}, {"svg", "image/svg+xml"},
+		{"ico", "image/vnd.microsoft.icon"}, {"pdf", "application/pdf"}, {"zip", "application/zip"},
+		{"gz", "application/gzip"}, {"tgz", "application/gzip"}, {"tar", "application/x-tar"},
+		{"bz2", "application/x-bzip2"}, {"xz", "application/x-xz"}, {"zst", "application/zstd"},
+		{"wasm", "application/wasm"}, {"mp4", "video/mp4"}, {"mp3", "audio/mpeg"}, {"woff2", "font/woff2"},
+		{"parquet", "application/vnd.apache.parquet"}, {"sh", "text/x-shellscript"},
+	};
+	const char *b = base_name(name), *dot = strrchr(b, '.');
+
+	if (!dot || dot == b)
+		return NULL;
+	for (size_t i = 0; i < COUNT(t); i++)
+		if (!strcasecmp(dot + 1, t[i][0]))
+			return t[i][1];
+	return NULL;
+}
+
+/* Reports a failure: fatal for a single copy; with -r, noted and the others go on. */
+static int
+failed(const struct err *e, const char *op, const char *what)
+{
+	char line[1200], w[800];
+
+	check_interrupt();
+	progress_end();
+	snprintf(w, sizeof w, "%s%s%s", op ? op : "", op && *op ? " " : "", what);
+	if (!T.recursive)
+		die_err(e, "%s", w);
+	err_format(e, w, line, sizeof line);
+	fprintf(stderr, "%s: %s\n", applet_name, line);
+	int zero = 0;
+	__atomic_compare_exchange_n(&T.failed, &zero, err_exit_code(e), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	return -1;
+}
+
+/* ---- the three directions --------------------------------------------------------------- */
+
+static int
+upload(struct xfer *x, const char *path, const char *bucket, const char *key)
+{
+	struct err e = {0};
+	struct stat st;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0, rc;
+	char *url = xasprintf("s3://%s/%s", bucket, key);
+	struct s3_put p = T.put;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		err_set(&e, errno == ENOENT ? E_NOTFOUND : E_IO, "%s", strerror(errno));
+		rc = failed(&e, "open", path);
+		goto done;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err_set(&e, E_USAGE, "is a directory (use -r)");
+		rc = failed(&e, "", path);
+		goto done;
+	}
+	if (!p.content_type)
+		p.content_type = guess_type(strcmp(path, "-") ? path : key);
+	progress_start(strcmp(path, "-") ? base_name(path) : key);
+	if (S_ISREG(st.st_mode))
+		rc = xfer_upload_file(x, fd, st.st_size, bucket, key, &p, &e);
+	else
+		rc = xfer_upload_stream(x, fd, bucket, key, &p, T.expected, &e);
+	check_interrupt();
+	progress_end();
+	if (rc) {
+		if (e.kind == E_AWS && e.status == 412 && T.no_overwrite)
+			snprintf(e.msg, sizeof e.msg, "the object exists (--no-overwrite)");
+		rc = failed(&e, x->op, !strcmp(x->op, "read") ? path : url);
+		goto done;
+	}
+	if (T.move && fd && unlink(path)) {
+		err_set(&e, E_IO, "%s", strerror(errno));
+		rc = failed(&e, "remove", path);
+	}
+done:
+	if (fd > 0)
+		close(fd);
+	free(url);
+	return rc;
+}
+
+static int
+head(const char *bucket, const char *key, struct s3obj *o, const char *url)
+{
+	struct err e = {0};
+
+	if (s3_head(&T.a, bucket, key, 0, o, &e)) {
+		check_interrupt();
+		return failed(&e, "HeadObject", url);
+	}
+	return 0;
+}
+
+static int
+download(struct xfer *x, const char *bucket, const char *key, const char *dst)
+{
+	struct err e = {0};
+	struct s3obj o = {0};
+	struct outfile f = {0};
+	char *url = xasprintf("s3://%s/%s", bucket, key);
+	int rc = -1, out = !strcmp(dst, "-");
+	struct stat st;
+
+	if (head(bucket, key, &o, url))
+		goto done;
+	if (!out && T.no_overwrite && !lstat(dst, &st)) {
+		err_set(&e, E_IO, "exists (--no-overwrite)");
+		failed(&e, "", dst);
+		goto done;
+	}
+	if (!out && file_open(&f, dst, 0666, &e)) {
+		failed(&e, "", dst);
+		goto done;
+	}
+	progress_start(base_name(key));
+	rc = xfer_download(x, bucket, key, &o, T.ck_explicit ? T.ck : S3_CK_CRC32C, out ? 1 : f.fd,
+			   !out && f.tmp != NULL, &e);
+	if (rc)
+		file_abort(&f);
+	check_interrupt();
+	progress_end();
+	if (rc) {
+		failed(&e, x->op, url);
+		goto done;
+	}
+	/* --no-overwrite again, just before the rename: a file may have appeared meanwhile. */
+	if (!out && T.no_overwrite && !lstat(dst, &st)) {
+		file_abort(&f);
+		err_set(&e, E_IO, "exists (--no-overwrite)");
+		rc = failed(&e, "", dst);
+		goto done;
+	}
+	if (!out && file_commit(&f, &e)) {
+		rc = failed(&e, "", dst);
+		goto done;
+	}
+	if (T.move && s3_delete(&T.a, bucket, key, &e))
+		rc = failed(&e, "DeleteObject", url);
+done:
+	s3obj_free(&o);
+	free(url);
+	return rc;
+}
+
+static int
+copy(struct xfer *x, const char *sbucket, const char *skey, const char *bucket, const char *key)
+{
+	struct err e = {0};
+	struct s3obj o = {0}, d = {0};
+	char *src = xasprintf("s3://%s/%s", sbucket, skey), *dst = xasprintf("s3://%s/%s", bucket, key);
+	struct s3_put p = T.put;
+	int rc = -1;
+
+	if (!strcmp(sbucket, bucket) && !strcmp(skey, key)) {
+		err_set(&e, E_USAGE, "source and destination are the same object");
+		failed(&e, "", dst);
+		goto done;
+	}
+	if (head(sbucket, skey, &o, src))
+		goto done;
+	if (T.no_overwrite) {
+		/* CopyObject has no If-None-Match: check first (a multipart copy's completion also
+		 * sends it, and S3 honours it there). */
+		if (!s3_head(&T.a, bucket, key, 0, &d, &e)) {
+			err_set(&e, E_IO, "the object exists (--no-overwrite)");
+			failed(&e, "", dst);
+			goto done;
+		}
+		if (!(e.kind == E_AWS && e.status == 404)) {
+			failed(&e, "HeadObject", dst);
+			goto done;
+		}
+	}
+	/* A copy keeps the source's checksum algorithm unless one was asked for. */
+	if (!T.ck_explicit)
+		p.ck = o.size > T.copy_threshold ? S3_CK_CRC32C : S3_CK_NONE;
+	progress_start(base_name(skey));
+	rc = xfer_copy(x, sbucket, skey, &o, bucket, key, &p,
+		       T.put.content_type || T.put.cache_control || T.put.nmeta, T.copy_threshold, &e);
+	check_interrupt();
+	progress_end();
+	if (rc) {
+		if (e.kind == E_AWS && e.status == 412 && T.no_overwrite)
+			snprintf(e.msg, sizeof e.msg, "the object exists (--no-overwrite)");
+		failed(&e, x->op, dst);
+		goto done;
+	}
+	if (T.move && s3_delete(&T.a, sbucket, skey, &e))
+		rc = failed(&e, "DeleteObject", src);
+done:
+	s3obj_free(&o);
+	s3obj_free(&d);
+	free(src);
+	free(dst);
+	return rc;
+}
+
+/* ---- many small objects at once (-r) ---------------------------------------------------- */
+
+/* Objects that take one request (small uploads and downloads, CopyObject) run on threads of
+ * their own, concurrency at a time; larger ones keep the part-level parallelism meanwhile. */
+static void *
+small_worker(void *arg)
+{
+	struct xfer x = {.a = &T.a, .concurrency = 1, .part_size = T.x.part_size, .cancel = &interrupted};
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	in_worker = 1;
+	pthread_mutex_lock(&Q.m);
+	for (;;) {
+		while (!Q.len && !Q.closed)
+			pthread_cond_wait(&Q.cv, &Q.m);
+		if (!Q.len)
+			break;
+		struct job j = Q.q[Q.head];
+		Q.head = (Q.head + 1) % (int)COUNT(Q.q);
+		Q.len--;
+		pthread_cond_broadcast(&Q.cv);
+		pthread_mutex_unlock(&Q.m);
+		if (!interrupted && j.kind == J_UP)
+			upload(&x, j.s[0], j.s[1], j.s[2]);
+		else if (!interrupted && j.kind == J_DOWN)
+			download(&x, j.s[0], j.s[1], j.s[2]);
+		else if (!interrupted)
+			copy(&x, j.s[0], j.s[1], j.s[2], j.s[3]);
+		for (int i = 0; i < 4; i++)
+			free(j.s[i]);
+		pthread_mutex_lock(&Q.m);
+		Q.done++;
+	}
+	Q.alive--;
+	pthread_cond_broadcast(&Q.cv);
+	pthread_mutex_unlock(&Q.m);
+	return NULL;
+}
+
+/* With Q.m held: waits up to 200 ms, and counts the objects done on the progress line. */
+static void
+q_wait(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 200 * 1000000L;
+	if (ts.tv_nsec >= 1000000000L)
+		ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+	pthread_cond_timedwait(&Q.cv, &Q.m, &ts);
+	if (T.progress)
+		fprintf(stderr, "\r\033[K%lu objects done", Q.done);
+}
+
+static void
+submit(int kind, const char *a, const char *b, const char *c, const char *d)
+{
+	pthread_mutex_lock(&Q.m);
+	if (!Q.started) {
+		pthread_attr_t at;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&at, 256 * 1024);
+		for (int i = 0; i < T.x.concurrency; i++) {
+			pthread_t t;
+			if (!pthread_create(&t, &at, small_worker, NULL))
+				Q.alive++;
+		}
+		pthread_attr_destroy(&at);
+		if (!Q.alive)
+			die("cannot start a thread");
+		Q.started = 1;
+	}
+	while (Q.len == (int)COUNT(Q.q) && !interrupted)
+		q_wait();
+	if (!interrupted) {
+		struct job *j = &Q.q[(Q.head + Q.len++) % (int)COUNT(Q.q)];
+		*j = (struct job){kind, {xstrdup(a), xstrdup(b), xstrdup(c), d ? xstrdup(d) : NULL}};
+		pthread_cond_broadcast(&Q.cv);
+	}
+	pthread_mutex_unlock(&Q.m);
+}
+
+/* Waits for the queued objects; after an interrupt, 3 s at most for those in flight to clean up. */
+static void
+drain(void)
+{
+	double give_up = 0;
+
+	pthread_mutex_lock(&Q.m);
+	Q.closed = 1;
+	pthread_cond_broadcast(&Q.cv);
+	while (Q.alive) {
+		if (interrupted && !give_up)
+			give_up = mono_now() + 3;
+		if (give_up && mono_now() > give_up)
+			break;
+		q_wait();
+	}
+	pthread_mutex_unlock(&Q.m);
+	if (T.progress && Q.started)
+		fputs("\r\033[K", stderr);
+}
+
+/* ---- recursion -------------------------------------------------------------------------- */
+
+static int
+selected(const char *rel)
+{
+	int in = !T.ninc;
+
+	for (int i = 0; i < T.ninc && !in; i++)
+		in = !regexec(&T.inc[i], rel, 0, NULL, 0);
+	for (int i = 0; i < T.nexc && in; i++)
+		in = regexec(&T.exc[i], rel, 0, NULL, 0) != 0;
+	return in;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Uploads the regular files under dir (symlinks to files followed, to directories not: no loops). */
+static void
+walk(const char *dir, const char *rel, const char *bucket, const char *prefix, int *count)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct err e = {0};
+
+	if (!d) {
+		err_set(&e, errno == ENOENT ? E_NOTFOUND : E_IO, "%s", strerror(errno));
+		failed(&e, "open", dir);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap)
+			names = xrealloc(names, (cap = cap ? cap * 2 : 64) * sizeof *names);
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		char *path = join(dir, names[i]), *r = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
+		struct stat ls, st;
+		check_interrupt();
+		if (!lstat(path, &ls) && S_ISDIR(ls.st_mode)) {
+			walk(path, r, bucket, prefix, count);
+		} else if (!stat(path, &st) && S_ISREG(st.st_mode) && selected(r)) {
+			char *key = xasprintf("%s%s", prefix, r);
+			if (s3_valid_key(key, strlen(key), &e))
+				failed(&e, "", path);
+			else if (st.st_size <= T.x.part_size)
+				submit(J_UP, path, bucket, key, NULL);
+			else
+				upload(&T.x, path, bucket, key);
+			free(key);
+			++*count;
+		}
+		free(path);
+		free(r);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* A key's path below the prefix, as a safe relative path (no "..", no absolute path). */
+static int
+safe_rel(const char *rel)
+{
+	for (const char *p = rel; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && !strncmp(p, "..", 2))
+			return 0;
+		p += n + (p[n] == '/');
+	}
+	return *rel && rel[strlen(rel) - 1] != '/';
+}
+
+static int
+mkdirs(const char *path)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; *s && !rc; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0777) && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	free(p);
+	return rc;
+}
+
+/* Every object under s3://bucket/prefix to dst (a directory, or S3 when dbucket is set). */
+static void
+each_object(const char *bucket, const char *prefix, const char *dst, const char *dbucket, int *count)
+{
+	struct s3_list l = {.bucket = bucket, .prefix = prefix};
+	struct s3_entry ent;
+	struct err e = {0};
+	int r;
+
+	while ((r = s3_list_next(&T.a, &l, &ent, &e)) == 1) {
+		const char *rel = ent.key + strlen(prefix);
+		check_interrupt();
+		if (!*rel || rel[strlen(rel) - 1] == '/' || !selected(rel))
+			continue; /* the prefix itself, or a "directory" marker */
+		char *key = xstrdup(ent.key);
+		if (dbucket) {
+			char *dkey = xasprintf("%s%s", dst, rel);
+			if (ent.size <= T.copy_threshold)
+				submit(J_COPY, bucket, key, dbucket, dkey);
+			else
+				copy(&T.x, bucket, key, dbucket, dkey);
+			free(dkey);
+		} else if (!safe_rel(rel)) {
+			err_set(&e, E_IO, "refusing a key that would leave the target directory");
+			failed(&e, "", key);
+		} else {
+			char *path = join(dst, rel);
+			if (mkdirs(path)) {
+				err_set(&e, E_IO, "%s", strerror(errno));
+				failed(&e, "mkdir", path);
+			} else if (ent.size <= T.x.part_size) {
+				submit(J_DOWN, bucket, key, path, NULL);
+			} else {
+				download(&T.x, bucket, key, path);
+			}
+			free(path);
+		}
+		free(key);
+		++*count;
+	}
+	if (r < 0)
+		failed(&e, "ListObjectsV2", bucket);
+	s3_list_free(&l);
+}
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+static void
+add_regex(regex_t *set, int *n, const char *re, const char *opt)
+{
+	char msg[200];
+	int rc;
+
+	if (*n >= 16)
+		usage("%s: at most 16", opt);
+	if ((rc = regcomp(&set[*n], re, REG_EXTENDED | REG_NOSUB))) {
+		regerror(rc, &set[*n], msg, sizeof msg);
+		usage("%s '%s': %s", opt, re, msg);
+	}
+	++*n;
+}
+
+static void
+add_meta(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (T.put.nmeta >= 20)
+		usage("--metadata: at most 20");
+	if (!eq || eq == kv)
+		usage("--metadata: expected KEY=VALUE, not '%s'", kv);
+	for (const char *p = kv; p < eq; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.", *p)))
+			usage("--metadata: invalid key '%.*s' (letters, digits, '-', '_', '.')", (int)(eq - kv), kv);
+	for (const char *p = eq + 1; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			usage("--metadata: values must be printable ASCII");
+	char *name = xasprintf("x-amz-meta-%.*s", (int)(eq - kv), kv);
+	for (char *p = name; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	T.meta[T.put.nmeta++] = (struct kv){name, eq + 1};
+}
+
+static void
+check_word(const char *opt, const char *v, const char *const *ok)
+{
+	for (; *ok; ok++)
+		if (!strcmp(v, *ok))
+			return;
+	usage("%s: unknown value '%s'", opt, v);
+}
+
+int
+s3cp_main(int argc, char **argv)
+{
+	static const struct optdef defs[] = {
+		{"recursive", 'r', 0, O_REC}, {"include", 0, 1, O_INC}, {"exclude", 0, 1, O_EXC},
+		{"part-size", 0, 1, O_PART}, {"concurrency", 0, 1, O_CONC}, {"expected-size", 0, 1, O_EXPECT},
+		{"checksum", 0, 1, O_CK}, {"acl", 0, 1, O_ACL}, {"sse", 0, 1, O_SSE}, {"sse-kms-key-id", 0, 1, O_KMS},
+		{"storage-class", 0, 1, O_CLASS}, {"content-type", 0, 1, O_CTYPE}, {"cache-control", 0, 1, O_CACHE},
+		{"metadata", 0, 1, O_META}, {"no-overwrite", 0, 0, O_NOOVER}, {"move", 0, 0, O_MOVE},
+		{"flag", 0, 1, O_FLAG}, {"progress", 0, 0, O_PROG}, {"no-progress", 0, 0, O_NOPROG}, {NULL, 0, 0, 0},
+	};
+	static const char *const acls[] = {"private", "public-read", "public-read-write", "authenticated-read",
+					   "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control",
+					   "log-delivery-write", NULL};
+	static const char *const sses[] = {"AES256", "aws:kms", "aws:kms:dsse", NULL};
+	struct opt o;
+	const char *pos[2] = {0}, *flag = NULL, *v;
+	int npos = 0, c, prog = -1, count = 0;
+	struct err e = {0};
+	struct creds cr = {0};
+
+	T.x.part_size = 8 << 20;
+	T.x.concurrency = 8;
+	T.ck = S3_CK_CRC32C;
+	T.copy_threshold = (int64_t)5 << 30;
+	opt_init(&o, argc, argv, defs, s3cp_help);
+	while ((c = opt_next(&o)) != OPT_END) {
+		switch (c) {
+		case O_REC: T.recursive = 1; break;
+		case O_INC: add_regex(T.inc, &T.ninc, o.arg, o.name); break;
+		case O_EXC: add_regex(T.exc, &T.nexc, o.arg, o.name); break;
+		case O_PART:
+			T.x.part_size = (int64_t)opt_size(&o);
+			if (T.x.part_size < 5 << 20 || T.x.part_size > (int64_t)5 << 30)
+				usage("--part-size: from 5M to 5G");
+			break;
+		case O_CONC: T.x.concurrency = (int)opt_long(&o, 1, 64); break;
+		case O_EXPECT: T.expected = (int64_t)opt_size(&o); break;
+		case O_CK:
+			T.ck = s3_ck_parse(o.arg);
+			if (T.ck != S3_CK_CRC32C && T.ck != S3_CK_CRC32 && T.ck != S3_CK_SHA256 && T.ck != S3_CK_NONE)
+				usage("--checksum: crc32c, crc32, sha256 or none, not '%s'", o.arg);
+			T.ck_explicit = 1;
+			break;
+		case O_ACL: check_word(o.name, o.arg, acls); T.put.acl = o.arg; break;
+		case O_SSE: check_word(o.name, o.arg, sses); T.put.sse = o.arg; break;
+		case O_KMS: T.put.kms_key = o.arg; break;
+		case O_CLASS: T.put.storage_class = o.arg; break;
+		case O_CTYPE: T.put.content_type = o.arg; break;
+		case O_CACHE: T.put.cache_control = o.arg; break;
+		case O_META: add_meta(o.arg); break;
+		case O_NOOVER: T.no_overwrite = 1; break;
+		case O_MOVE: T.move = 1; break;
+		case O_FLAG: flag = o.arg; break;
+		case O_PROG: prog = 1; break;
+		case O_NOPROG: prog = 0; break;
+		case OPT_DASHDASH: break;
+		default:
+			if (npos == 2)
+				usage("too many arguments");
+			pos[npos++] = o.arg;
+		}
+	}
+	if (npos != 2)
+		usage("expected SRC and DST");
+	if (T.put.kms_key && !T.put.sse)
+		T.put.sse = "aws:kms";
+	T.put.meta = T.meta;
+	T.put.no_overwrite = T.no_overwrite;
+	T.put.ck = T.ck;
+	if ((v = getenv("AWSBOX_S3_COPY_THRESHOLD")) && *v) /* tests: multipart copies without 5 GiB */
+		T.copy_threshold = atoll(v);
+	T.progress = !g_quiet && (prog == 1 || (prog < 0 && isatty(2)));
+
+	const char *src = pos[0], *dst = pos[1];
+	int s3src = s3_is_url(src), s3dst = s3_is_url(dst);
+	struct s3url su = {0}, du = {0}, fu = {0};
+	if (!s3src && !s3dst)
+		usage("SRC or DST must be an s3:// URL");
+	if (s3src && s3_parse_url(src, &su, &e))
+		usage("%s", e.msg);
+	if (s3dst && s3_parse_url(dst, &du, &e))
+		usage("%s", e.msg);
+	if (T.recursive && (!strcmp(src, "-") || !strcmp(dst, "-")))
+		usage("-r copies trees: '-' is not one");
+	if ((T.ninc || T.nexc) && !T.recursive)
+		usage("--include and --exclude go with -r");
+	if (!strcmp(src, "-") && (!*du.key || du.key[strlen(du.key) - 1] == '/'))
+		usage("from stdin, DST must name the object's key");
+	if (flag) {
+		/* s3://BUCKET/KEY, or a key in DST's bucket */
+		char *furl = s3_is_url(flag) ? xstrdup(flag) : s3dst ? xasprintf("s3://%s/%s", du.bucket, flag) : NULL;
+		if (!furl)
+			usage("--flag: give s3://BUCKET/KEY when DST is not in S3");
+		if (s3_parse_url(furl, &fu, &e))
+			usage("--flag: %s", e.msg);
+		if (!*fu.key)
+			usage("--flag: no key");
+		free(furl);
+	}
+	if (!T.recursive && s3src && (!*su.key || su.key[strlen(su.key) - 1] == '/'))
+		usage("%s is a prefix, not an object: use -r", src);
+
+	/* Settle region and credentials before threads share them; fail early without them. */
+	xaws_init(&T.a, &o.common);
+	if (!aws_region(&T.a, &e))
+		die_code(err_exit_code(&e), "%s", e.msg);
+	if (aws_creds(&T.a, &cr, &e))
+		die_err(&e, "credentials");
+	creds_free(&cr);
+	T.x.a = &T.a;
+	T.x.cancel = &interrupted;
+	if (T.progress)
+		T.x.progress = progress;
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (!T.recursive) {
+		if (!s3src) {
+			char *key = *du.key && du.key[strlen(du.key) - 1] != '/' ? xstrdup(du.key)
+										 : xasprintf("%s%s", du.key, base_name(src));
+			if (s3_valid_key(key, strlen(key), &e))
+				usage("%s", e.msg);
+			upload(&T.x, src, du.bucket, key);
+			free(key);
+		} else if (!s3dst) {
+			size_t n = strlen(dst);
+			char *path = strcmp(dst, "-") && (dst[n - 1] == '/' || is_dir(dst)) ? join(dst, base_name(su.key))
+											       : xstrdup(dst);
+			if (dst[n - 1] == '/' && mkdirs(path)) /* "dir/" says what it should be: make it */
+				die("mkdir %s: %s", dst, strerror(errno));
+			download(&T.x, su.bucket, su.key, path);
+			free(path);
+		} else {
+			char *key = *du.key && du.key[strlen(du.key) - 1] != '/' ? xstrdup(du.key)
+										 : xasprintf("%s%s", du.key, base_name(su.key));
+			copy(&T.x, su.bucket, su.key, du.bucket, key);
+			free(key);
+		}
+	} else {
+		/* SRC's contents go under DST: prefixes end with '/' (or are empty). */
+		char *sp = s3src && *su.key && su.key[strlen(su.key) - 1] != '/' ? xasprintf("%s/", su.key)
+										  : xstrdup(s3src ? su.key : "");
+		char *dp = s3dst && *du.key && du.key[strlen(du.key) - 1] != '/' ? xasprintf("%s/", du.key)
+										  : xstrdup(s3dst ? du.key : "");
+		if (!s3src) {
+			struct stat st;
+			if (stat(src, &st) || !S_ISDIR(st.st_mode)) {
+				err_set(&e, errno == ENOENT || !errno ? E_NOTFOUND : E_IO, "%s",
+					stat(src, &st) ? strerror(errno) : "not a directory");
+				die_err(&e, "%s", src);
+			}
+			walk(src, "", du.bucket, dp, &count);
+		} else if (!s3dst) {
+			if (mkdir(dst, 0777) && errno != EEXIST)
+				die("mkdir %s: %s", dst, strerror(errno));
+			each_object(su.bucket, sp, dst, NULL, &count);
+		} else {
+			/* Copying a prefix into itself would list its own copies: refuse. */
+			if (!strcmp(su.bucket, du.bucket) && !strncmp(dp, sp, strlen(sp)))
+				usage("DST %s is inside SRC %s", dst, src);
+			each_object(su.bucket, sp, dp, du.bucket, &count);
+		}
+		free(sp);
+		free(dp);
+		drain();
+	}
+	check_interrupt();
+	if (T.failed)
+		return T.failed;
+	if (flag) {
+		struct s3_put fp = {.acl = T.put.acl, .sse = T.put.sse, .kms_key = T.put.kms_key, .ck = T.ck};
+		if (s3_put_body(&T.a, fu.bucket, fu.key, &fp, NULL, 0, "", NULL, 0, NULL, &e))
+			die_err(&e, "PutObject s3://%s/%s", fu.bucket, fu.key);
+	}
+	s3url_free(&su);
+	s3url_free(&du);
+	s3url_free(&fu);
+	return 0;
+}

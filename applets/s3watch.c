@@ -1,0 +1,238 @@
+/* s3watch.c — wait until objects under an S3 prefix match size, age, time and name conditions,
+ * then print them (ListObjectsV2 polling). https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html */
+#include "core.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char s3watch_help[] =
+	"Usage: s3watch [OPTIONS] s3://BUCKET/PREFIX\n\n"
+	"Wait until objects under PREFIX match the conditions, then print them: s3://BUCKET/KEY one a\n"
+	"line, or with --format json one JSON object a line ({\"Key\",\"Size\",\"LastModified\",\"ETag\"}).\n"
+	"With --count N it prints N objects, the least recently modified first. The listing is read\n"
+	"in full each time (more than 1,000 keys are paged); polling backs off, with jitter, while S3\n"
+	"throttles or fails. Ages are measured on S3's clock (its Date header), not the local one.\n\n"
+	"Options:\n"
+	"  --regex RE            the key with PREFIX removed must match RE (POSIX extended)\n"
+	"  --min-size SIZE       at least SIZE bytes (K, M, G suffixes: powers of 1024)\n"
+	"  --max-size SIZE       at most SIZE bytes\n"
+	"  --min-age DURATION    unchanged for at least DURATION (e.g. 30s, 5m): the upload is over\n"
+	"  --max-age DURATION    modified within DURATION\n"
+	"  --since TIME          modified at or after TIME: ISO 8601 (2024-05-01T12:00:00Z) or 'now'\n"
+	"                        (to wait for an object to be written or updated from now on)\n"
+	"  --count N             wait for N matching objects (default 1)\n"
+	"  --timeout DURATION    give up after DURATION: exit 5\n"
+	"  --interval DURATION   time between checks (default 5s)\n"
+	"  --once                check now: exit 0 if there is a match, 3 if not\n"
+	"  --format text|json    output format (default text)\n\n"
+	"Exit status: 0 found, 3 not found (--once) or no such bucket, 4 access denied, 5 timed out.\n\n"
+	"Examples:\n"
+	"  s3watch --regex '\\.csv$' --min-size 1 --min-age 30s --timeout 1h s3://drop/in/\n"
+	"  f=$(s3watch --timeout 10m s3://b/out/batch.fin) && s3cp s3://b/out/data.csv .\n"
+	"  s3watch --since now --timeout 5m s3://config/app.json && systemctl reload app\n";
+
+enum { O_REGEX = 1, O_MINSZ, O_MAXSZ, O_MINAGE, O_MAXAGE, O_SINCE, O_COUNT, O_TIMEOUT, O_INTERVAL, O_ONCE, O_FORMAT };
+
+struct match {
+	char *key;
+	int64_t size;
+	time_t mtime;
+	char etag[100];
+};
+
+static struct {
+	regex_t re;
+	int have_re, json, since_now;
+	uint64_t min_size, max_size;
+	double min_age, max_age;
+	time_t since;
+	long count;
+	struct match *m; /* the count best so far: least recently modified, then by key */
+	long nm;
+} W;
+
+static int
+before(time_t t, const char *k, const struct match *b)
+{
+	return t != b->mtime ? t < b->mtime : strcmp(k, b->key) < 0;
+}
+
+/* Keeps the W.count earliest matches, in order (insertion into a short sorted array). */
+static void
+keep(const struct s3_entry *en)
+{
+	long i = W.nm;
+
+	if (W.nm == W.count && !before(en->mtime, en->key, &W.m[W.nm - 1]))
+		return;
+	if (W.nm == W.count)
+		free(W.m[--W.nm].key), i = W.nm;
+	while (i > 0 && before(en->mtime, en->key, &W.m[i - 1]))
+		i--;
+	memmove(&W.m[i + 1], &W.m[i], (size_t)(W.nm - i) * sizeof *W.m);
+	W.m[i] = (struct match){xstrndup(en->key, en->key_len), en->size, en->mtime, ""};
+	snprintf(W.m[i].etag, sizeof W.m[i].etag, "%s", en->etag);
+	W.nm++;
+}
+
+/* One pass over the prefix; the matches are in W.m. */
+static int
+scan(struct aws *a, const char *bucket, const char *prefix, struct err *e)
+{
+	struct s3_list l = {.bucket = bucket, .prefix = prefix};
+	struct s3_entry en;
+	size_t pl = strlen(prefix);
+	int r;
+
+	for (long i = 0; i < W.nm; i++)
+		free(W.m[i].key);
+	W.nm = 0;
+	while ((r = s3_list_next(a, &l, &en, e)) == 1) {
+		time_t now = l.server_now ? l.server_now : clock_now() + a->clock_offset;
+		double age = difftime(now, en.mtime);
+		if (W.have_re && regexec(&W.re, en.key + pl, 0, NULL, 0))
+			continue;
+		if ((uint64_t)en.size < W.min_size || (W.max_size && (uint64_t)en.size > W.max_size))
+			continue;
+		if ((W.min_age > 0 && age < W.min_age) || (W.max_age > 0 && age > W.max_age))
+			continue;
+		if (W.since && en.mtime < W.since)
+			continue;
+		keep(&en);
+	}
+	s3_list_free(&l);
+	return r;
+}
+
+static void
+print(const char *bucket)
+{
+	struct buf b = {0};
+
+	for (long i = 0; i < W.nm; i++) {
+		buf_reset(&b);
+		if (W.json) {
+			char t[21];
+			time_iso8601(W.m[i].mtime, t);
+			buf_adds(&b, "{\"Key\":");
+			json_put_str(&b, W.m[i].key, strlen(W.m[i].key));
+			buf_printf(&b, ",\"Size\":%lld,\"LastModified\":\"%s\",\"ETag\":", (long long)W.m[i].size, t);
+			json_put_str(&b, W.m[i].etag, strlen(W.m[i].etag));
+			buf_adds(&b, "}\n");
+		} else {
+			buf_printf(&b, "s3://%s/%s\n", bucket, W.m[i].key);
+		}
+		fwrite(b.p, 1, b.len, stdout);
+	}
+	buf_free(&b);
+	if (fflush(stdout))
+		die("write: standard output");
+}
+
+int
+s3watch_main(int argc, char **argv)
+{
+	static const struct optdef defs[] = {
+		{"regex", 0, 1, O_REGEX}, {"min-size", 0, 1, O_MINSZ}, {"max-size", 0, 1, O_MAXSZ},
+		{"min-age", 0, 1, O_MINAGE}, {"max-age", 0, 1, O_MAXAGE}, {"since", 0, 1, O_SINCE},
+		{"count", 0, 1, O_COUNT}, {"timeout", 0, 1, O_TIMEOUT}, {"interval", 0, 1, O_INTERVAL},
+		{"once", 0, 0, O_ONCE}, {"format", 'f', 1, O_FORMAT}, {NULL, 0, 0, 0},
+	};
+	struct opt o;
+	struct aws a;
+	struct err e = {0};
+	struct s3url u = {0};
+	const char *url = NULL;
+	double timeout = 0, interval = 5;
+	int c, once = 0, rc;
+
+	W.count = 1;
+	opt_init(&o, argc, argv, defs, s3watch_help);
+	while ((c = opt_next(&o)) != OPT_END) {
+		switch (c) {
+		case O_REGEX:
+			if ((rc = regcomp(&W.re, o.arg, REG_EXTENDED | REG_NOSUB))) {
+				char msg[200];
+				regerror(rc, &W.re, msg, sizeof msg);
+				usage("--regex '%s': %s", o.arg, msg);
+			}
+			W.have_re = 1;
+			break;
+		case O_MINSZ: W.min_size = opt_size(&o); break;
+		case O_MAXSZ: W.max_size = opt_size(&o); break;
+		case O_MINAGE: W.min_age = opt_duration(&o); break;
+		case O_MAXAGE: W.max_age = opt_duration(&o); break;
+		case O_SINCE:
+			if (!strcmp(o.arg, "now"))
+				W.since_now = 1;
+			else if (time_parse_iso8601(o.arg, strlen(o.arg), &W.since))
+				usage("--since: expected an ISO 8601 time or 'now', not '%s'", o.arg);
+			break;
+		case O_COUNT: W.count = opt_long(&o, 1, 100000); break;
+		case O_TIMEOUT: timeout = opt_duration(&o); break;
+		case O_INTERVAL:
+			interval = opt_duration(&o);
+			if (interval < 0.1)
+				usage("--interval: at least 0.1s");
+			break;
+		case O_ONCE: once = 1; break;
+		case O_FORMAT:
+			if (strcmp(o.arg, "text") && strcmp(o.arg, "json"))
+				usage("--format: text or json, not '%s'", o.arg);
+			W.json = !strcmp(o.arg, "json");
+			break;
+		case OPT_DASHDASH: break;
+		default:
+			if (url)
+				usage("one s3://BUCKET/PREFIX only");
+			url = o.arg;
+		}
+	}
+	if (!url)
+		usage("expected s3://BUCKET/PREFIX");
+	if (s3_parse_url(url, &u, &e))
+		usage("%s", e.msg);
+	if (W.max_size && W.max_size < W.min_size)
+		usage("--max-size is below --min-size");
+	W.m = xcalloc((size_t)W.count, sizeof *W.m);
+	xaws_init(&a, &o.common);
+	double start = mono_now(), deadline = timeout > 0 ? start + timeout : 0;
+	if (W.since_now)
+		W.since = clock_now() + a.clock_offset;
+	for (int backoff = 0;;) {
+		double wait = interval;
+		if (!scan(&a, u.bucket, u.key, &e)) {
+			backoff = 0;
+			if (W.nm >= W.count) {
+				print(u.bucket);
+				return 0;
+			}
+			if (once)
+				return EX_NOTFOUND;
+			/* A little jitter so that many watchers do not poll in step. */
+			wait *= 0.9 + 0.2 * (rand32() / 4294967296.0);
+		} else {
+			if (once || !(err_is_throttle(&e) || err_is_transient(&e)))
+				die_err(&e, "ListObjectsV2 s3://%s/%s", u.bucket, u.key);
+			/* Throttled or failing: wait longer each time (up to 5 minutes), with full jitter. */
+			double cap = interval * (double)(1u << (backoff < 10 ? backoff : 10));
+			if (cap > 300)
+				cap = 300;
+			backoff++;
+			wait = interval + (cap - interval) * (rand32() / 4294967296.0);
+			char what[600], line[1200];
+			snprintf(what, sizeof what, "ListObjectsV2 s3://%s/%s", u.bucket, u.key);
+			err_format(&e, what, line, sizeof line);
+			warn("%s; trying again in %.1fs", line, wait);
+		}
+		double now = mono_now();
+		if (deadline && now >= deadline)
+			die_code(EX_DEADLINE, "timed out after %gs: %ld of %ld object%s matched under s3://%s/%s", timeout, W.nm,
+				 W.count, W.count == 1 ? "" : "s", u.bucket, u.key);
+		if (deadline && now + wait > deadline)
+			wait = deadline - now; /* one last look at the deadline */
+		sleep_sec(wait);
+	}
+}

@@ -1,0 +1,417 @@
+/* download.c — parallel S3 downloads for s3cp: ranges (or S3's parts, for composite checksums)
+ * fetched in parallel, written with pwrite to a file or in order to a stream through a bounded
+ * window, and checked against what S3 stored: a full-object checksum (CRCs combined across the
+ * pieces), a composite one part by part, or a single-part object's MD5 ETag.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html */
+#include "xfer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define MIB ((int64_t)1 << 20)
+
+/* ---- downloads -------------------------------------------------------------------------- */
+
+enum { V_NONE, V_CRC, V_COMPOSITE, V_SEQ };
+
+struct piece {
+	int64_t off, len;       /* planned (ranges) or learned from Content-Range (parts) */
+	int64_t got;
+	struct s3_sum sum;
+	char ck[100];           /* parts: the part's checksum as S3 sent it */
+	char *mem;              /* stream output: the piece's data until its turn */
+	int done;
+};
+
+struct dl {
+	const char *bucket, *key;
+	const struct s3obj *o;
+	int fd, seekable;
+	int parts;              /* pieces are ?partNumber GETs */
+	int verify, ck;
+	int n;
+	struct piece *pc;
+	int written, writing;   /* stream output: pieces written, a writer is busy */
+	struct s3_sum seq;      /* V_SEQ on a stream: the digest in write order */
+	int64_t cap;            /* stream output: the most we hold (concurrency x part size) */
+	int window;             /* stream output: pieces fetched ahead of the writer */
+	int64_t p1;             /* parts: the size of part 1 */
+};
+
+struct getctx {
+	struct pool *p;
+	struct dl *d;
+	struct piece *pc;
+	int job, started;
+};
+
+/* "bytes FIRST-LAST/TOTAL" */
+static int
+content_range(const struct http_resp *r, int64_t *first, int64_t *last, int64_t *total)
+{
+	char v[100];
+	long long a, b, t;
+
+	if (http_header_copy(r, "content-range", v, sizeof v) || sscanf(v, "bytes %lld-%lld/%lld", &a, &b, &t) != 3 ||
+	    a < 0 || b < a || t <= b)
+		return -1;
+	*first = a, *last = b, *total = t;
+	return 0;
+}
+
+/* The response head of a piece, checked before its first byte is stored. */
+static int
+piece_head(struct getctx *g, const struct http_resp *r, struct err *e)
+{
+	struct dl *d = g->d;
+	struct piece *pc = g->pc;
+	int64_t a, b, t;
+	int ranged = d->parts || d->n > 1;
+
+	if (ranged) {
+		if (r->status != 206 || content_range(r, &a, &b, &t) || t != d->o->size)
+			return err_set(e, E_PROTO, "piece %d: expected a 206 answer with Content-Range for %lld bytes",
+				       g->job + 1, (long long)d->o->size);
+		if (d->parts) {
+			pc->off = a;
+			pc->len = b - a + 1;
+		} else if (a != pc->off || b - a + 1 != pc->len) {
+			return err_set(e, E_PROTO, "piece %d: asked for bytes %lld-%lld, got %lld-%lld", g->job + 1,
+				       (long long)pc->off, (long long)(pc->off + pc->len - 1), (long long)a, (long long)b);
+		}
+	} else if (r->status != 200 || (r->content_length >= 0 && r->content_length != pc->len)) {
+		return err_set(e, E_PROTO, "GetObject: %lld bytes announced, HeadObject said %lld",
+			       (long long)r->content_length, (long long)pc->len);
+	}
+	if (d->parts) { /* the part's own checksum; without it the composite cannot be checked */
+		char name[48];
+		snprintf(name, sizeof name, "x-amz-checksum-%s", s3_ck_name(d->ck));
+		if (http_header_copy(r, name, pc->ck, sizeof pc->ck) || strchr(pc->ck, '-'))
+			pc->ck[0] = 0;
+	}
+	if (!d->seekable) {
+		if (pc->len > d->cap)
+			return err_set(e, E_PROTO, "part %d is %lld bytes: too large to hold for ordered output", g->job + 1,
+				       (long long)pc->len);
+		if (!pc->mem)
+			pc->mem = xmalloc(pc->len ? (size_t)pc->len : 1);
+	}
+	g->started = 1;
+	return 0;
+}
+
+static int
+piece_sink(void *ctx, const struct http_resp *r, const void *p, size_t n, struct err *e)
+{
+	struct getctx *g = ctx;
+	struct piece *pc = g->pc;
+	struct xfer *x = g->p->x;
+
+	if (xfer_stopped(x))
+		return err_set(e, E_IO, "interrupted");
+	if (!g->started && piece_head(g, r, e))
+		return -1;
+	if ((int64_t)n > pc->len - pc->got)
+		return err_set(e, E_PROTO, "piece %d: more data than announced", g->job + 1);
+	s3_sum_update(&pc->sum, p, n);
+	if (g->d->seekable) {
+		const char *s = p;
+		size_t left = n;
+		int64_t at = pc->off + pc->got;
+		while (left) {
+			ssize_t k = pwrite(g->d->fd, s, left, at);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				return err_set(e, E_IO, "write: %s", k < 0 ? strerror(errno) : "no progress");
+			s += k, left -= (size_t)k, at += k;
+		}
+	} else {
+		memcpy(pc->mem + pc->got, p, n);
+	}
+	pc->got += (int64_t)n;
+	xfer_progress_add(x, (int64_t)n);
+	return 0;
+}
+
+static int
+write_all(int fd, const char *p, int64_t n, struct err *e)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, (size_t)(n > (1 << 30) ? 1 << 30 : n));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return err_set(e, E_IO, "write to the output: %s", k < 0 ? strerror(errno) : "no progress");
+		p += k, n -= k;
+	}
+	return 0;
+}
+
+/* Stream output: writes finished pieces in order; one thread writes at a time. */
+static int
+flush_ordered(struct pool *p, struct dl *d, struct err *e)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&p->m);
+	if (d->writing) {
+		pthread_mutex_unlock(&p->m);
+		return 0;
+	}
+	d->writing = 1;
+	while (!rc && d->written < d->n && d->pc[d->written].done) {
+		struct piece *pc = &d->pc[d->written];
+		pthread_mutex_unlock(&p->m);
+		if (d->verify == V_SEQ && d->n > 1)
+			s3_sum_update(&d->seq, pc->mem, (size_t)pc->got);
+		rc = write_all(d->fd, pc->mem, pc->got, e);
+		free(pc->mem);
+		pc->mem = NULL;
+		pthread_mutex_lock(&p->m);
+		d->written++;
+		/* The window: piece i may start once piece i - concurrency is out. */
+		p->avail = d->written + d->window;
+		if (p->avail > d->n)
+			p->avail = d->n;
+		pthread_cond_broadcast(&p->cv);
+	}
+	d->writing = 0;
+	pthread_mutex_unlock(&p->m);
+	return rc;
+}
+
+static int
+dl_piece(struct pool *p, int job, struct err *e)
+{
+	struct dl *d = p->ctx;
+	struct piece *pc = &d->pc[job];
+	struct xfer *x = p->x;
+	char range[64], pn[16], *path = xasprintf("/%s", d->key);
+	struct kv h[3], q[] = {{"partNumber", pn}};
+	int n = 0, rc = -1;
+
+	snprintf(pn, sizeof pn, "%d", job + 1);
+	snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)pc->off, (long long)(pc->off + pc->len - 1));
+	if (!d->parts && d->n > 1)
+		h[n++] = (struct kv){"range", range};
+	if (d->o->etag[0])
+		h[n++] = (struct kv){"if-match", d->o->etag}; /* the object must not change under us */
+	h[n++] = (struct kv){"x-amz-checksum-mode", "ENABLED"};
+	for (int attempt = 1;; attempt++) {
+		struct getctx g = {p, d, pc, job, 0};
+		struct http_resp r;
+		struct aws_req rq = {.svc = &SVC_S3, .method = "GET", .bucket = d->bucket, .path = path, .query = q,
+				     .nquery = d->parts, .hdrs = h, .nhdrs = n, .sink = piece_sink, .sink_ctx = &g,
+				     .op = "GetObject"};
+		s3_sum_init(&pc->sum, d->verify == V_NONE || (d->verify == V_SEQ && d->n > 1) ? S3_CK_NONE : d->ck);
+		xfer_progress_add(x, -pc->got);
+		pc->got = 0;
+		rc = aws_call(x->a, &rq, &r, e);
+		if (!rc && !g.started)
+			rc = piece_head(&g, &r, e); /* an empty piece: no byte came to the sink */
+		if (!rc && pc->got != pc->len)
+			rc = err_set(e, E_NET, "piece %d: %lld of %lld bytes", job + 1, (long long)pc->got, (long long)pc->len);
+		http_resp_free(&r);
+		/* aws_call does not restart a body it began to deliver; a piece can. */
+		if (!rc || xfer_stopped(x) || attempt >= 3 || !err_is_transient(e))
+			break;
+		dbg("piece %d failed (%s); again", job + 1, e->msg);
+		sleep_sec(0.2 * attempt);
+	}
+	free(path);
+	if (rc) {
+		if (e->kind == E_AWS && e->status == 412)
+			snprintf(e->msg, sizeof e->msg, "the object changed during the download");
+		return -1;
+	}
+	pthread_mutex_lock(&p->m);
+	pc->done = 1;
+	pthread_mutex_unlock(&p->m);
+	return d->seekable ? 0 : flush_ordered(p, d, e);
+}
+
+/* What can be checked, and how the object is to be fetched. */
+static void
+dl_plan(struct xfer *x, struct dl *d, int ck_wanted)
+{
+	const struct s3obj *o = d->o;
+
+	d->verify = V_NONE;
+	d->ck = o->ck;
+	if (ck_wanted == S3_CK_NONE)
+		return;
+	if (o->ck && !o->ck_composite)
+		d->verify = s3_ck_is_crc(o->ck) ? V_CRC : V_SEQ;
+	else if (o->ck && o->ck_composite && o->ck_parts > 0)
+		d->verify = V_COMPOSITE;
+	else if (!o->ck && !o->mp_parts && !o->kms && strlen(o->etag) == 34 && o->etag[0] == '"') {
+		d->verify = V_SEQ; /* a single-part object's ETag is the MD5 of its data */
+		d->ck = S3_CK_MD5;
+	}
+	if (d->verify == V_COMPOSITE) {
+		/* Per-part GETs: each answer carries its part's checksum. S3-compatible servers that
+		 * ignore partNumber cannot be checked this way. */
+		struct s3obj p1 = {0};
+		struct err e = {0};
+		int ok = !s3_head(x->a, d->bucket, d->key, 1, &p1, &e) && p1.status == 206 &&
+			 p1.parts_count == o->ck_parts && p1.size > 0 && (d->seekable || p1.size <= d->cap);
+		d->p1 = p1.size;
+		s3obj_free(&p1);
+		if (!ok) {
+			dbg("composite checksum of %d parts not verifiable (%s)", o->ck_parts,
+			    e.kind ? e.msg : "the server does not serve parts, or they are too large for ordered output");
+			d->verify = V_NONE;
+		}
+	}
+	if (d->verify == V_COMPOSITE) {
+		d->parts = 1;
+		d->n = o->ck_parts;
+	}
+	if (d->verify == V_NONE && o->size)
+		dbg("not verified: S3 has no checksum of this object that can be checked%s",
+		    o->mp_parts ? " (a multipart ETag is not an MD5)" : o->kms ? " (an SSE-KMS ETag is not an MD5)" : "");
+}
+
+/* Reads the finished file back for a digest that cannot be computed in pieces. */
+static int
+seq_file(struct xfer *x, struct dl *d, struct s3_sum *s, struct err *e)
+{
+	char *b = xmalloc(1 << 20);
+	int64_t off = 0;
+	int rc = 0;
+
+	while (off < d->o->size && !rc) {
+		ssize_t k = pread(d->fd, b, 1 << 20, off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			rc = err_set(e, E_IO, "reading back the download: %s", k < 0 ? strerror(errno) : "short file");
+		else
+			s3_sum_update(s, b, (size_t)k), off += k;
+		if (xfer_stopped(x))
+			rc = err_set(e, E_IO, "interrupted");
+	}
+	free(b);
+	return rc;
+}
+
+static int
+dl_verify(struct xfer *x, struct dl *d, struct err *e)
+{
+	char got[96], want[100];
+	struct s3_sum s;
+
+	snprintf(want, sizeof want, "%s", d->o->ckval);
+	if (d->verify == V_NONE)
+		return 0;
+	if (d->verify == V_CRC) {
+		uint64_t crc = d->pc[0].sum.crc;
+		for (int i = 1; i < d->n; i++)
+			crc = s3_crc_combine(d->ck, crc, d->pc[i].sum.crc, (uint64_t)d->pc[i].len);
+		s3_crc_b64(d->ck, crc, got);
+	} else if (d->verify == V_COMPOSITE) {
+		int64_t off = 0;
+		for (int i = 0; i < d->n; i++) {
+			if (!d->pc[i].ck[0]) {
+				dbg("not verified: part %d came without its own %s checksum", i + 1, s3_ck_name(d->ck));
+				return 0;
+			}
+		}
+		s3_sum_init(&s, d->ck);
+		for (int i = 0; i < d->n; i++) {
+			char part[96];
+			unsigned char raw[64];
+			if (d->pc[i].off != off)
+				return err_set(e, E_PROTO, "part %d starts at byte %lld, not %lld", i + 1,
+					       (long long)d->pc[i].off, (long long)off);
+			off += d->pc[i].len;
+			s3_sum_b64(&d->pc[i].sum, part);
+			if (strcmp(part, d->pc[i].ck))
+				return err_set(e, E_IO, "checksum mismatch in part %d: %s %s, S3 has %s", i + 1,
+					       s3_ck_name(d->ck), part, d->pc[i].ck);
+			size_t rn = s3_sum_raw(&d->pc[i].sum, raw);
+			s3_sum_update(&s, raw, rn);
+		}
+		if (off != d->o->size)
+			return err_set(e, E_PROTO, "the parts hold %lld bytes, not %lld", (long long)off, (long long)d->o->size);
+		s3_sum_b64(&s, got);
+	} else {
+		struct s3_sum *fin = &d->seq;
+		if (d->n == 1) {
+			fin = &d->pc[0].sum;
+		} else if (d->seekable) {
+			s3_sum_init(&s, d->ck);
+			if (seq_file(x, d, &s, e))
+				return -1;
+			fin = &s;
+		}
+		s3_sum_b64(fin, got);
+		if (d->ck == S3_CK_MD5) { /* the ETag is the hex digest between quotes */
+			unsigned char raw[64];
+			s3_sum_raw(fin, raw);
+			hex_encode(raw, 16, got);
+			snprintf(want, sizeof want, "%.32s", d->o->etag + 1);
+		}
+	}
+	if (strcasecmp(got, want))
+		return err_set(e, E_IO, "checksum mismatch: the data's %s%s is %s, S3 has %s",
+			       d->verify == V_COMPOSITE ? "composite " : "", s3_ck_name(d->ck), got, want);
+	snprintf(x->verified, sizeof x->verified, "%s%s", d->verify == V_COMPOSITE ? "composite " : "", s3_ck_name(d->ck));
+	dbg("verified: %s %s", x->verified, got);
+	return 0;
+}
+
+int
+xfer_download(struct xfer *x, const char *bucket, const char *key, const struct s3obj *o, int ck, int fd,
+	      int seekable, struct err *e)
+{
+	struct dl *d = xcalloc(1, sizeof *d);
+	int64_t ps = xfer_part_size(o->size, x->part_size);
+	int rc = -1, all = 1;
+
+	x->total = (uint64_t)o->size;
+	x->done = 0;
+	x->stop = 0;
+	x->op[0] = 0;
+	x->verified[0] = 0;
+	*d = (struct dl){.bucket = bucket, .key = key, .o = o, .fd = fd, .seekable = seekable};
+	d->window = xpool_workers(x, 1 << 30);
+	d->cap = ps * d->window;
+	dl_plan(x, d, ck);
+	if (d->parts && d->p1 > ps) /* larger parts than ours: fewer of them ahead, same memory */
+		d->window = (int)(d->cap / d->p1) > 0 ? (int)(d->cap / d->p1) : 1;
+	if (!d->parts)
+		d->n = o->size ? (int)((o->size + ps - 1) / ps) : 1;
+	d->pc = xcalloc((size_t)d->n, sizeof *d->pc);
+	for (int i = 0; i < d->n && !d->parts; i++) {
+		d->pc[i].off = (int64_t)i * ps;
+		d->pc[i].len = o->size - d->pc[i].off < ps ? o->size - d->pc[i].off : ps;
+	}
+	s3_sum_init(&d->seq, d->ck);
+	struct pool *p = xpool_new(x, dl_piece, d, d->n, "GetObject", 0);
+	if (!seekable)
+		p->avail = d->window < d->n ? d->window : d->n;
+	xpool_start(p, xpool_workers(x, d->n));
+	if (xpool_wait(p, &all, e))
+		goto done;
+	if (dl_verify(x, d, e)) {
+		xfer_set_op(x, "GetObject");
+		goto done;
+	}
+	rc = 0;
+done:
+	xpool_free(p, all);
+	if (all) {
+		for (int i = 0; i < d->n; i++)
+			free(d->pc[i].mem);
+		free(d->pc);
+		free(d);
+	}
+	return rc;
+}
+

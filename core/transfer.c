@@ -1,0 +1,627 @@
+/* transfer.c — parallel S3 transfers: the worker pool, multipart uploads from files (pread,
+ * nothing held in memory) and from streams (bounded part buffers), and multipart copies
+ * (downloads are in download.c). https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html */
+#include "xfer.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define MAX_PARTS 10000
+#define MIB ((int64_t)1 << 20)
+
+/* ---- the worker pool -------------------------------------------------------------------- */
+
+
+int
+xfer_stopped(struct xfer *x)
+{
+	return __atomic_load_n(&x->stop, __ATOMIC_RELAXED) || (x->cancel && *x->cancel);
+}
+
+void
+xfer_progress_add(struct xfer *x, int64_t n)
+{
+	__atomic_add_fetch(&x->done, (uint64_t)n, __ATOMIC_RELAXED);
+}
+
+void
+xfer_set_op(struct xfer *x, const char *op)
+{
+	if (!x->op[0])
+		snprintf(x->op, sizeof x->op, "%s", op);
+}
+
+void
+xpool_fail(struct pool *p, const struct err *e)
+{
+	if (!p->failed) {
+		p->failed = 1;
+		p->err = *e;
+	}
+	__atomic_store_n(&p->x->stop, 1, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&p->cv);
+}
+
+static void *
+worker(void *arg)
+{
+	struct pool *p = arg;
+	sigset_t set;
+
+	/* Signals go to the calling thread, which decides what to abort. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_mutex_lock(&p->m);
+	for (;;) {
+		while (!p->failed && p->next >= p->avail && (p->total < 0 || p->next < p->total))
+			pthread_cond_wait(&p->cv, &p->m);
+		if (p->failed || (p->total >= 0 && p->next >= p->total))
+			break;
+		int job = p->next++;
+		pthread_mutex_unlock(&p->m);
+		struct err e = {0};
+		int rc = p->run(p, job, &e);
+		pthread_mutex_lock(&p->m);
+		if (rc && !p->failed) {
+			char op[48];
+			snprintf(op, sizeof op, p->numbered ? "%s %d" : "%s", p->op, job + 1);
+			xfer_set_op(p->x, op);
+		}
+		if (rc)
+			xpool_fail(p, &e);
+		pthread_cond_broadcast(&p->cv);
+	}
+	p->alive--;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->m);
+	return NULL;
+}
+
+/* A pool on the heap: if an interrupt leaves a worker stuck in a request, the caller returns
+ * without it and the memory it uses stays valid until the process exits. */
+struct pool *
+xpool_new(struct xfer *x, int (*run)(struct pool *, int, struct err *), void *ctx, int total, const char *op,
+	 int numbered)
+{
+	struct pool *p = xcalloc(1, sizeof *p);
+
+	p->x = x;
+	p->op = op;
+	p->numbered = numbered;
+	p->run = run;
+	p->ctx = ctx;
+	p->total = total;
+	p->avail = total < 0 ? 0 : total;
+	pthread_mutex_init(&p->m, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	return p;
+}
+
+void
+xpool_start(struct pool *p, int n)
+{
+	pthread_attr_t at;
+
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&at, 256 * 1024);
+	for (int i = 0; i < n; i++) {
+		pthread_t t;
+		pthread_mutex_lock(&p->m);
+		p->alive++;
+		pthread_mutex_unlock(&p->m);
+		if (pthread_create(&t, &at, worker, p)) {
+			pthread_mutex_lock(&p->m);
+			p->alive--;
+			pthread_mutex_unlock(&p->m);
+			if (!i)
+				die("cannot start a thread");
+			break;
+		}
+	}
+	pthread_attr_destroy(&at);
+}
+
+void
+xfer_tick(struct xfer *x)
+{
+	if (x->progress)
+		x->progress(x->progress_ctx, __atomic_load_n(&x->done, __ATOMIC_RELAXED), x->total);
+}
+
+/* Waits (called with p->m held) up to 200 ms; an interrupt stops the pool. */
+void
+xpool_step(struct pool *p)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 200 * 1000000L;
+	if (ts.tv_nsec >= 1000000000L)
+		ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+	pthread_cond_timedwait(&p->cv, &p->m, &ts);
+	if (p->x->cancel && *p->x->cancel && !p->failed) {
+		struct err e;
+		err_set(&e, E_IO, "interrupted");
+		xpool_fail(p, &e);
+	}
+	pthread_mutex_unlock(&p->m);
+	xfer_tick(p->x);
+	pthread_mutex_lock(&p->m);
+}
+
+/* Waits for the workers to finish; after an interrupt, for 2 s at most. Returns 0 or -1 with
+ * the first error; *all set when every worker has exited (p may be freed). */
+int
+xpool_wait(struct pool *p, int *all, struct err *e)
+{
+	double give_up = 0;
+
+	pthread_mutex_lock(&p->m);
+	while (p->alive) {
+		if (p->failed && !give_up)
+			give_up = mono_now() + 2;
+		if (give_up && mono_now() > give_up)
+			break;
+		xpool_step(p);
+	}
+	*all = !p->alive;
+	int rc = p->failed ? -1 : 0;
+	if (rc)
+		*e = p->err;
+	pthread_mutex_unlock(&p->m);
+	return rc;
+}
+
+void
+xpool_free(struct pool *p, int all)
+{
+	if (!all)
+		return; /* a worker may still touch it */
+	pthread_mutex_destroy(&p->m);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+int
+xpool_workers(struct xfer *x, int jobs)
+{
+	int n = x->concurrency > 0 ? x->concurrency : 8;
+
+	return jobs < n ? (jobs > 0 ? jobs : 1) : n;
+}
+
+int64_t
+xfer_part_size(int64_t size, int64_t part)
+{
+	if (size > part * MAX_PARTS) {
+		part = (size + MAX_PARTS - 1) / MAX_PARTS;
+		part = (part + MIB - 1) / MIB * MIB;
+	}
+	return part;
+}
+
+/* ---- uploads ---------------------------------------------------------------------------- */
+
+/* A byte range of a file, read with pread: parallel parts share the descriptor. */
+struct fsrc {
+	struct xfer *x;
+	int fd;
+	int64_t off, len, pos;
+};
+
+static long
+fsrc_read(void *ctx, void *buf, size_t n, struct err *e)
+{
+	struct fsrc *s = ctx;
+	ssize_t k;
+
+	if (xfer_stopped(s->x))
+		return err_set(e, E_IO, "interrupted");
+	if ((int64_t)n > s->len - s->pos)
+		n = (size_t)(s->len - s->pos);
+	if (!n)
+		return 0;
+	while ((k = pread(s->fd, buf, n, s->off + s->pos)) < 0 && errno == EINTR)
+		;
+	if (k < 0)
+		return err_set(e, E_IO, "read: %s", strerror(errno));
+	if (k == 0)
+		return err_set(e, E_IO, "the file shrank while it was being uploaded");
+	s->pos += k;
+	xfer_progress_add(s->x, k);
+	return (long)k;
+}
+
+static int
+fsrc_rewind(void *ctx)
+{
+	struct fsrc *s = ctx;
+
+	xfer_progress_add(s->x, -s->pos);
+	s->pos = 0;
+	return 0;
+}
+
+struct up {
+	const char *bucket, *key, *upload_id;
+	const struct s3_put *put;
+	struct s3_part *parts;
+	int64_t part_size;
+	int fd;                /* a file; -1 for a stream */
+	char **bufs;           /* a stream: the parts' data, by job */
+	int64_t *lens;
+	char **free_bufs;      /* buffers ready for the producer */
+	int nfree;
+};
+
+static int
+up_part(struct pool *p, int job, struct err *e)
+{
+	struct up *u = p->ctx;
+	struct xfer *x = p->x;
+	int rc;
+
+	if (u->fd >= 0) {
+		struct fsrc s = {x, u->fd, (int64_t)job * u->part_size, 0, 0};
+		s.len = (int64_t)x->total - s.off < u->part_size ? (int64_t)x->total - s.off : u->part_size;
+		struct s3_src src = {fsrc_read, fsrc_rewind, &s, s.len};
+		rc = s3_put_body(x->a, u->bucket, u->key, u->put, u->upload_id, job + 1, NULL, &src, s.len, &u->parts[job], e);
+	} else {
+		rc = s3_put_body(x->a, u->bucket, u->key, u->put, u->upload_id, job + 1, u->bufs[job], NULL, u->lens[job],
+				 &u->parts[job], e);
+		if (!rc)
+			xfer_progress_add(x, u->lens[job]);
+		pthread_mutex_lock(&p->m);
+		u->free_bufs[u->nfree++] = u->bufs[job];
+		u->bufs[job] = NULL;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->m);
+	}
+	return rc;
+}
+
+/* Aborts the upload after a failure, so that no parts are left to pay for. */
+static void
+abort_upload(struct xfer *x, const char *bucket, const char *key, const char *upload_id, struct err *e)
+{
+	struct err ae = {0};
+
+	if (!upload_id)
+		return;
+	if (s3_mpu_abort(x->a, bucket, key, upload_id, &ae)) {
+		char m[sizeof e->msg];
+		snprintf(m, sizeof m, "%s (AbortMultipartUpload %s also failed: %s)", e->msg, upload_id, ae.msg);
+		memcpy(e->msg, m, sizeof m);
+	} else {
+		dbg("aborted multipart upload %s", upload_id);
+	}
+}
+
+static int
+complete(struct xfer *x, const char *bucket, const char *key, const struct s3_put *put, const char *id,
+	 const struct s3_part *parts, int n, struct err *e)
+{
+	if (s3_mpu_complete(x->a, bucket, key, put, id, parts, n, e)) {
+		xfer_set_op(x, "CompleteMultipartUpload");
+		return -1;
+	}
+	return 0;
+}
+
+int
+xfer_upload_file(struct xfer *x, int fd, int64_t size, const char *bucket, const char *key, const struct s3_put *put,
+		 struct err *e)
+{
+	int64_t ps = xfer_part_size(size, x->part_size);
+	char *id = NULL;
+	int rc = -1, all = 1;
+
+	x->total = (uint64_t)size;
+	x->done = 0;
+	x->stop = 0;
+	x->op[0] = 0;
+	if (size <= x->part_size) {
+		struct fsrc s = {x, fd, 0, size, 0};
+		struct s3_src src = {fsrc_read, fsrc_rewind, &s, size};
+		if (s3_put_body(x->a, bucket, key, put, NULL, 0, NULL, &src, size, NULL, e)) {
+			xfer_set_op(x, "PutObject");
+			return -1;
+		}
+		return 0;
+	}
+	int n = (int)((size + ps - 1) / ps);
+	if (s3_mpu_create(x->a, bucket, key, put, &id, e)) {
+		xfer_set_op(x, "CreateMultipartUpload");
+		return -1;
+	}
+	dbg("multipart upload %s: %d parts of %lld bytes", id, n, (long long)ps);
+	struct up *u = xcalloc(1, sizeof *u);
+	*u = (struct up){bucket, key, id, put, xcalloc((size_t)n, sizeof(struct s3_part)), ps, fd, NULL, NULL, NULL, 0};
+	struct pool *p = xpool_new(x, up_part, u, n, "UploadPart", 1);
+	xpool_start(p, xpool_workers(x, n));
+	if (xpool_wait(p, &all, e) || complete(x, bucket, key, put, id, u->parts, n, e)) {
+		abort_upload(x, bucket, key, id, e);
+		goto done;
+	}
+	rc = 0;
+done:
+	xpool_free(p, all);
+	if (all) {
+		free(u->parts);
+		free(u);
+		free(id);
+	}
+	return rc;
+}
+
+/* Reads up to n bytes (less only at EOF); -1 on error or interrupt. */
+static int64_t
+read_full(struct xfer *x, int fd, char *b, int64_t n, struct err *e)
+{
+	int64_t got = 0;
+
+	while (got < n) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		if (xfer_stopped(x))
+			return err_set(e, E_IO, "interrupted");
+		/* Wait in steps: a failed part or an interrupt must not wait for a silent pipe. */
+		if (poll(&pf, 1, 200) == 0)
+			continue;
+		ssize_t k = read(fd, b + got, (size_t)(n - got > (1 << 30) ? 1 << 30 : n - got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return err_set(e, E_IO, "read from standard input: %s", strerror(errno));
+		if (!k)
+			break;
+		got += k;
+	}
+	return got;
+}
+
+int
+xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, const struct s3_put *put,
+		   int64_t expected, struct err *e)
+{
+	int64_t ps = expected > 0 ? xfer_part_size(expected, x->part_size) : x->part_size;
+	int nbufs = xpool_workers(x, 1 << 30), nalloc = 0, part = 0, all = 1, rc = -1, eof = 0;
+	struct up *u = xcalloc(1, sizeof *u);
+	struct pool *p = NULL;
+	char *id = NULL, *b = xmalloc((size_t)ps);
+	int64_t len;
+	char extra;
+
+	x->total = expected > 0 ? (uint64_t)expected : 0;
+	x->done = 0;
+	x->stop = 0;
+	x->op[0] = 0;
+	nalloc = 1;
+	/* The first part: a stream that fits in it goes as one PutObject (one byte of look-ahead
+	 * tells a stream of exactly one part size from a longer one). */
+	if ((len = read_full(x, fd, b, ps, e)) < 0) {
+		xfer_set_op(x, "read");
+		goto fail;
+	}
+	int64_t more = len == ps ? read_full(x, fd, &extra, 1, e) : 0;
+	if (more < 0) {
+		xfer_set_op(x, "read");
+		goto fail;
+	}
+	if (!more) {
+		x->total = (uint64_t)len;
+		if (s3_put_body(x->a, bucket, key, put, NULL, 0, b, NULL, len, NULL, e)) {
+			xfer_set_op(x, "PutObject");
+			goto fail;
+		}
+		xfer_progress_add(x, len);
+		rc = 0;
+		goto fail;
+	}
+	if (s3_mpu_create(x->a, bucket, key, put, &id, e)) {
+		xfer_set_op(x, "CreateMultipartUpload");
+		goto fail;
+	}
+	*u = (struct up){bucket, key, id, put, xcalloc(MAX_PARTS, sizeof(struct s3_part)), ps, -1,
+			 xcalloc(MAX_PARTS, sizeof(char *)), xcalloc(MAX_PARTS, sizeof(int64_t)),
+			 xcalloc((size_t)nbufs, sizeof(char *)), 0};
+	p = xpool_new(x, up_part, u, -1, "UploadPart", 1);
+	xpool_start(p, nbufs);
+	for (;;) {
+		/* Hand the filled buffer to the workers. */
+		pthread_mutex_lock(&p->m);
+		u->bufs[part] = b;
+		u->lens[part] = len;
+		p->avail = ++part;
+		pthread_cond_broadcast(&p->cv);
+		if (eof || p->failed) {
+			pthread_mutex_unlock(&p->m);
+			break;
+		}
+		if (part == MAX_PARTS) {
+			pthread_mutex_unlock(&p->m);
+			int64_t k = read_full(x, fd, &extra, 1, e);
+			if (k > 0)
+				err_set(e, E_USAGE, "standard input is longer than %d parts of %lld bytes: use a larger "
+						    "--part-size or give --expected-size", MAX_PARTS, (long long)ps);
+			if (k) {
+				xfer_set_op(x, k > 0 ? "UploadPart" : "read");
+				pthread_mutex_lock(&p->m);
+				xpool_fail(p, e);
+				pthread_mutex_unlock(&p->m);
+			}
+			break;
+		}
+		/* A free buffer: a new one while fewer than the workers exist, else a returned one. */
+		b = NULL;
+		while (!p->failed && !u->nfree && nalloc >= nbufs)
+			xpool_step(p);
+		if (p->failed) {
+			pthread_mutex_unlock(&p->m);
+			break;
+		}
+		b = u->nfree ? u->free_bufs[--u->nfree] : (nalloc++, xmalloc((size_t)ps));
+		pthread_mutex_unlock(&p->m);
+		/* Continue from the look-ahead byte. */
+		int64_t off = 0;
+		if (part == 1) {
+			b[0] = extra;
+			off = 1;
+		}
+		int64_t k = read_full(x, fd, b + off, ps - off, e);
+		if (k < 0) {
+			xfer_set_op(x, "read");
+			pthread_mutex_lock(&p->m);
+			xpool_fail(p, e);
+			pthread_mutex_unlock(&p->m);
+			break;
+		}
+		len = off + k;
+		eof = len < ps;
+		if (!len) { /* the stream ended on a part boundary */
+			pthread_mutex_lock(&p->m);
+			u->free_bufs[u->nfree++] = b;
+			pthread_mutex_unlock(&p->m);
+			break;
+		}
+	}
+	pthread_mutex_lock(&p->m);
+	p->total = p->avail;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->m);
+	b = NULL;
+	if (xpool_wait(p, &all, e) || complete(x, bucket, key, put, id, u->parts, part, e)) {
+		abort_upload(x, bucket, key, id, e);
+		goto fail;
+	}
+	rc = 0;
+fail:
+	free(b);
+	if (p) {
+		xpool_free(p, all);
+		if (!all)
+			return rc; /* workers may still use what u holds */
+		for (int i = 0; i < part; i++)
+			free(u->bufs[i]);
+		for (int i = 0; i < u->nfree; i++)
+			free(u->free_bufs[i]);
+		free(u->parts), free(u->bufs), free(u->lens), free(u->free_bufs);
+	}
+	free(u);
+	free(id);
+	return rc;
+}
+
+/* ---- copies ----------------------------------------------------------------------------- */
+
+struct cp {
+	const char *sbucket, *skey, *bucket, *key, *upload_id, *etag;
+	const struct s3_put *put;
+	struct s3_part *parts;
+	int64_t size, part_size;
+};
+
+static int
+cp_part(struct pool *p, int job, struct err *e)
+{
+	struct cp *c = p->ctx;
+	int64_t first = (int64_t)job * c->part_size;
+	int64_t last = (first + c->part_size < c->size ? first + c->part_size : c->size) - 1;
+
+	if (xfer_stopped(p->x))
+		return err_set(e, E_IO, "interrupted");
+	if (s3_part_copy(p->x->a, c->sbucket, c->skey, c->bucket, c->key, c->upload_id, job + 1, first, last, c->etag,
+			 c->put->ck, &c->parts[job], e))
+		return -1;
+	xfer_progress_add(p->x, last - first + 1);
+	return 0;
+}
+
+int
+xfer_copy(struct xfer *x, const char *sbucket, const char *skey, const struct s3obj *so, const char *bucket,
+	  const char *key, const struct s3_put *put, int replace_meta, int64_t threshold, struct err *e)
+{
+	int64_t ps = xfer_part_size(so->size, x->part_size);
+	char *id = NULL;
+	int rc = -1, all = 1, n;
+	struct s3_put pp = *put;
+	struct kv meta[24];
+	struct slice k, v;
+	size_t pos = 0;
+
+	x->total = (uint64_t)so->size;
+	x->done = 0;
+	x->stop = 0;
+	x->op[0] = 0;
+	if (so->size <= threshold) {
+		if (s3_copy_object(x->a, sbucket, skey, bucket, key, put, replace_meta, e)) {
+			xfer_set_op(x, "CopyObject");
+			return -1;
+		}
+		xfer_progress_add(x, so->size);
+		return 0;
+	}
+	/* A multipart copy does not carry the source's metadata: send it, as CopyObject would. */
+	char *owned[24];
+	int nowned = 0;
+	if (!replace_meta) {
+		static const char *const keep[] = {"content-type", "cache-control", "content-disposition",
+						   "content-encoding", "content-language", "expires"};
+		pp.content_type = pp.cache_control = NULL;
+		pp.nmeta = 0;
+		const struct buf *h = &so->head;
+		while (pos < h->len && pp.nmeta < 20) {
+			const char *l = h->p + pos, *nl = memchr(l, '\n', h->len - pos), *colon;
+			size_t ln = nl ? (size_t)(nl - l) : h->len - pos;
+			pos += ln + 1;
+			if (!(colon = memchr(l, ':', ln)))
+				continue;
+			k = (struct slice){l, (size_t)(colon - l)};
+			v = slice_trim((struct slice){colon + 1, ln - k.n - 1});
+			int want = k.n > 11 && !strncasecmp(k.p, "x-amz-meta-", 11);
+			for (size_t i = 0; i < COUNT(keep); i++)
+				want |= slice_ieq(k, keep[i]);
+			if (!want)
+				continue;
+			owned[nowned++] = slice_dup(k);
+			owned[nowned++] = slice_dup(v);
+			meta[pp.nmeta++] = (struct kv){owned[nowned - 2], owned[nowned - 1]};
+			if (nowned >= 22)
+				break;
+		}
+		pp.meta = meta;
+	}
+	n = (int)((so->size + ps - 1) / ps);
+	if (s3_mpu_create(x->a, bucket, key, &pp, &id, e)) {
+		xfer_set_op(x, "CreateMultipartUpload");
+		goto fail;
+	}
+	struct cp *c = xcalloc(1, sizeof *c);
+	*c = (struct cp){sbucket, skey, bucket, key, id, so->etag, put, xcalloc((size_t)n, sizeof(struct s3_part)),
+			 so->size, ps};
+	struct pool *p = xpool_new(x, cp_part, c, n, "UploadPartCopy", 1);
+	xpool_start(p, xpool_workers(x, n));
+	if (xpool_wait(p, &all, e) || complete(x, bucket, key, put, id, c->parts, n, e))
+		abort_upload(x, bucket, key, id, e);
+	else
+		rc = 0;
+	xpool_free(p, all);
+	if (all) {
+		free(c->parts);
+		free(c);
+		free(id);
+	}
+fail:
+	for (int i = 0; i < nowned; i++)
+		free(owned[i]);
+	return rc;
+}

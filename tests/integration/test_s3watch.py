@@ -1,0 +1,157 @@
+"""test_s3watch.py — s3watch against moto behind the verifying front: found at once, found after an
+upload made while it waits, size and age conditions, --since, regex, --count, JSON output (checked
+against `aws s3api list-objects-v2`), --once, timeout (exit 5), more than 1,000 keys (pagination),
+and backing off while S3 throttles (503 SlowDown answered by the front's hook)."""
+import json
+import os
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import harness
+from harness import AwsboxTestCase
+
+BUCKET = "awsbox-s3watch"
+
+
+class S3watch(AwsboxTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        harness.client("s3").create_bucket(Bucket=BUCKET)
+
+    def setUp(self):
+        super().setUp()
+        self.s3 = self.client("s3")
+
+    def put(self, key, data=b"x"):
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+
+    def spawn(self, *args):
+        exe = str(harness.S.bin / "s3watch")
+        return subprocess.Popen(["s3watch", *args], executable=exe, env=self.env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+
+    def test_found_at_once(self):
+        self.put("now/a.csv", b"1,2\n")
+        self.put("now/b.txt")
+        out = self.ok(self.run("s3watch", f"s3://{BUCKET}/now/"))
+        self.assertIn(out, (f"s3://{BUCKET}/now/a.csv\n", f"s3://{BUCKET}/now/b.txt\n"))
+        # JSON lines agree with the AWS CLI's listing.
+        out = self.ok(self.run("s3watch", "--format", "json", "--count", "2", f"s3://{BUCKET}/now/"))
+        got = sorted((json.loads(l) for l in out.splitlines()), key=lambda o: o["Key"])
+        ref = self.aws("s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", "now/", json=True)["Contents"]
+        self.assertEqual([o["Key"] for o in got], ["now/a.csv", "now/b.txt"])
+        for g, r in zip(got, ref):
+            self.assertEqual((g["Key"], g["Size"], g["ETag"]), (r["Key"], r["Size"], r["ETag"]))
+            self.assertEqual(g["LastModified"][:19], r["LastModified"][:19])
+        self.assertFrontClean()
+
+    def test_found_after_upload(self):
+        p = self.spawn("--interval", "0.3", "--timeout", "30", "--regex", r"\.done$", f"s3://{BUCKET}/later/")
+        time.sleep(1.0)
+        self.put("later/ignored.txt")
+        time.sleep(0.6)
+        self.assertIsNone(p.poll(), "s3watch ended before the object existed")
+        t0 = time.monotonic()
+        self.put("later/job.done")
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out.decode(), f"s3://{BUCKET}/later/job.done\n")
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertFrontClean()
+
+    def test_size_conditions(self):
+        self.put("size/small", b"x" * 10)
+        self.put("size/mid", b"x" * 3000)
+        self.put("size/big", b"x" * 5000)
+        run = lambda *a: self.run("s3watch", "--once", "--count", "3", *a, f"s3://{BUCKET}/size/")  # noqa: E731
+        r = self.run("s3watch", "--once", "--count", "1", "--min-size", "2K", "--max-size", "4K", f"s3://{BUCKET}/size/")
+        self.assertEqual(self.ok(r), f"s3://{BUCKET}/size/mid\n")
+        self.assertExit(run("--min-size", "1K"), 3)  # only two are that big
+        self.assertEqual(len(self.ok(run("--max-size", "5000")).splitlines()), 3)
+        self.assertExit(self.run("s3watch", "--min-size", "2K", "--max-size", "1K", f"s3://{BUCKET}/size/"), 2)
+
+    def test_age_and_since(self):
+        self.put("age/old")
+        # Just written: not yet 2 s old; s3watch waits until it is (ages on S3's clock).
+        t0 = time.monotonic()
+        out = self.ok(self.run("s3watch", "--min-age", "2s", "--interval", "0.3", "--timeout", "20", f"s3://{BUCKET}/age/"))
+        self.assertEqual(out, f"s3://{BUCKET}/age/old\n")
+        self.assertGreater(time.monotonic() - t0, 0.9)
+        self.assertEqual(self.ok(self.run("s3watch", "--once", "--max-age", "1h", f"s3://{BUCKET}/age/")),
+                         f"s3://{BUCKET}/age/old\n")
+        time.sleep(1.1)
+        self.assertExit(self.run("s3watch", "--once", "--max-age", "1s", f"s3://{BUCKET}/age/"), 3)
+        # --since now: only what is written from now on (an update of an existing key counts).
+        time.sleep(1.0)  # LastModified has whole seconds
+        p = self.spawn("--since", "now", "--interval", "0.3", "--timeout", "20", f"s3://{BUCKET}/age/")
+        time.sleep(1.2)
+        self.assertIsNone(p.poll(), "--since now matched an older object")
+        self.put("age/old", b"updated")
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out.decode(), f"s3://{BUCKET}/age/old\n")
+        self.assertExit(self.run("s3watch", "--once", "--since", "2000-01-01T00:00:00Z", f"s3://{BUCKET}/age/"), 0)
+        self.assertExit(self.run("s3watch", "--once", "--since", "2999-01-01T00:00:00Z", f"s3://{BUCKET}/age/"), 3)
+
+    def test_regex_and_count(self):
+        for k in ("rx/in/a.csv", "rx/in/b.csv", "rx/in/c.json", "rx/other.csv"):
+            self.put(k)
+        # The regex sees the key without the prefix: "^a" matches rx/in/a.csv.
+        self.assertEqual(self.ok(self.run("s3watch", "--once", "--regex", "^a", f"s3://{BUCKET}/rx/in/")),
+                         f"s3://{BUCKET}/rx/in/a.csv\n")
+        out = self.ok(self.run("s3watch", "--once", "--count", "2", "--regex", r"\.csv$", f"s3://{BUCKET}/rx/in/"))
+        self.assertEqual(sorted(out.splitlines()), [f"s3://{BUCKET}/rx/in/a.csv", f"s3://{BUCKET}/rx/in/b.csv"])
+        self.assertExit(self.run("s3watch", "--once", "--count", "3", "--regex", r"\.csv$", f"s3://{BUCKET}/rx/in/"), 3)
+        self.assertExit(self.run("s3watch", "--regex", "(", f"s3://{BUCKET}/rx/"), 2)
+
+    def test_timeout_and_errors(self):
+        t0 = time.monotonic()
+        r = self.run("s3watch", "--timeout", "1.5", "--interval", "0.4", f"s3://{BUCKET}/never/")
+        took = time.monotonic() - t0
+        self.assertExit(r, 5)
+        self.assertIn("timed out", r.err)
+        self.assertTrue(1.4 < took < 6, took)
+        self.assertExit(self.run("s3watch", "--once", f"s3://{BUCKET}/never/"), 3)
+        self.assertExit(self.run("s3watch", "--once", "s3://awsbox-no-such-bucket/x"), 3)
+        self.assertExit(self.run("s3watch", "--once", f"s3://{BUCKET}/x", env=self.env(AWS_SECRET_ACCESS_KEY="bad")), 4)
+        self.assertExit(self.run("s3watch", "not-a-url"), 2)
+
+    def test_more_than_1000_keys(self):
+        direct = harness.client("s3", direct=True)  # set-up straight into moto: quicker, not under test
+        keys = [f"many/k{i:05d}" for i in range(1100)]
+        with ThreadPoolExecutor(8) as ex:
+            list(ex.map(lambda k: direct.put_object(Bucket=BUCKET, Key=k, Body=b"."), keys))
+        # The last key sorts on the second page of the listing.
+        self.assertEqual(self.ok(self.run("s3watch", "--once", "--regex", "k01099$", f"s3://{BUCKET}/many/")),
+                         f"s3://{BUCKET}/many/k01099\n")
+        out = self.ok(self.run("s3watch", "--once", "--count", "1100", f"s3://{BUCKET}/many/"))
+        self.assertEqual(sorted(out.splitlines()), [f"s3://{BUCKET}/{k}" for k in keys])
+        self.assertExit(self.run("s3watch", "--once", "--count", "1101", f"s3://{BUCKET}/many/"), 3)
+        lists = [r for r in harness.front().requests if "list-type=2" in r.target]
+        self.assertTrue(any("continuation-token=" in r.target for r in lists), "no second page was asked for")
+        self.assertFrontClean()
+
+    def test_backs_off_while_throttled(self):
+        self.put("thr/x")
+        f = harness.front()
+        seen = []
+
+        def hook(req):
+            if "list-type=2" in req.target:
+                seen.append(time.monotonic())
+                if len(seen) <= 5:
+                    return 503, [("Content-Type", "application/xml")], (
+                        b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+        f.on_request = hook
+        env = self.env(AWS_MAX_ATTEMPTS="2")
+        r = self.run("s3watch", "--interval", "0.2", "--timeout", "60", f"s3://{BUCKET}/thr/", env=env, timeout=60)
+        f.on_request = None
+        self.assertExit(r, 0)
+        self.assertEqual(r.out, f"s3://{BUCKET}/thr/x\n")
+        self.assertIn("SlowDown", r.err)  # it said why it waited
+        self.assertGreaterEqual(len(seen), 6)
+        # Without throttling it would poll every 0.2 s; backing off spaces the later tries out.
+        self.assertGreater(seen[-1] - seen[0], 0.6)
