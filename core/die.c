@@ -42,6 +42,7 @@ static const char *const notfound_codes[] = {
 	"NoSuchKey", "NoSuchBucket", "NoSuchUpload", "NotFound", "ParameterNotFound",
 	"ParameterVersionNotFound", "ResourceNotFoundException", "QueueDoesNotExist",
 	"AWS.SimpleQueueService.NonExistentQueue", "InvalidDocument", "AutomationExecutionNotFoundException",
+	"AutomationDefinitionNotFoundException", "AutomationDefinitionVersionNotFoundException",
 	"InvocationDoesNotExist", "InvalidInstanceId", "DBInstanceNotFound",
 };
 static const char *const access_codes[] = {

@@ -1,0 +1,693 @@
+/* sqssend.c — send SQS messages: one (SendMessage), or stdin's lines streamed in batches
+ * (SendMessageBatch), over the JSON protocol.
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html */
+#include "core.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char sqssend_help[] =
+	"Usage: sqssend [OPTIONS] QUEUE [BODY]\n"
+	"       sqssend --lines [OPTIONS] QUEUE < FILE\n\n"
+	"Send BODY (else all of stdin, byte for byte) as one message to QUEUE, a queue URL, name or\n"
+	"ARN (a name is looked up once with GetQueueUrl), and print its MessageId.\n"
+	"With --lines every line of stdin is a message (without its newline; empty lines are\n"
+	"skipped), sent with SendMessageBatch in batches of up to 10 messages and 256 KiB as the\n"
+	"lines stream in: memory stays flat however long the input. Entries the service fails on\n"
+	"its side are retried with backoff; lines that still fail, or that SQS cannot take (over\n"
+	"1 MiB, not UTF-8, or holding characters outside XML's: SQS allows only U+9, U+A, U+D,\n"
+	"U+20-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF), are reported with their line numbers\n"
+	"on stderr, the other lines are still sent, and the exit status is 7.\n\n"
+	"Options:\n"
+	"  -l, --lines             one message per line of stdin\n"
+	"  -g, --group-id ID       MessageGroupId (required by FIFO queues)\n"
+	"  -d, --dedup-id ID       MessageDeduplicationId (FIFO); with --lines, line N gets ID-N\n"
+	"                          (without it, a FIFO queue needs content-based deduplication)\n"
+	"      --delay SECONDS     DelaySeconds, 0 to 900 (standard queues only)\n"
+	"  -a, --attr NAME=TYPE:VALUE\n"
+	"                          a message attribute; TYPE is String, Number or Binary (VALUE in\n"
+	"                          base64), optionally with a custom suffix (Number.int); up to 10\n"
+	"      --quiet             do not print the MessageId\n\n"
+	"Exit status: 0 sent; 3 no such queue; 4 access denied; 7 some lines not sent (--lines).\n\n"
+	"Examples:\n"
+	"  sqssend jobs 'hello'\n"
+	"  sqssend https://sqs.eu-west-1.amazonaws.com/123456789012/jobs < message.json\n"
+	"  sqssend orders.fifo --group-id orders --dedup-id \"$ORDER_ID\" \"$ORDER_JSON\"\n"
+	"  zcat events.gz | sqssend --lines events -a source=String:batch-import\n";
+
+#define MSG_MAX (1024 * 1024)   /* SQS's largest message: body plus attributes */
+#define BATCH_BYTES (256 * 1024) /* batches are grouped within this, the limit every queue has had */
+#define BATCH_N 10               /* entries in a SendMessageBatch */
+#define ATTR_MAX 10
+
+enum { E_PENDING, E_DONE, E_FAILED };
+
+/* What every message carries besides its body. */
+struct ctx {
+	struct aws *a;
+	char *url;
+	const char *group, *dedup;
+	long delay;       /* -1: none */
+	struct buf attrs; /* the MessageAttributes members, "name":{...},... */
+	size_t attr_size; /* what the attributes add to each message's size */
+	long sent, failed, lines;
+};
+
+struct entry {
+	long line;
+	size_t off, len; /* body in batch.bodies */
+	int state;
+};
+
+struct batch {
+	int n;
+	struct entry e[BATCH_N];
+	struct buf bodies;
+	size_t size;
+};
+
+/* Offset of the first byte that does not start an XML 1.0 character in UTF-8, or -1.
+ * *cp: the code point that SQS does not allow, or -1 when the bytes are not UTF-8. */
+static long
+bad_char(const char *p, size_t n, long *cp)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t c = s[i];
+		size_t len, k;
+
+		if (c < 0x80) {
+			if (c < 0x20 && c != 9 && c != 10 && c != 13)
+				return *cp = c, (long)i;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, c &= 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, c &= 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, c &= 0x07;
+		else
+			return *cp = -1, (long)i;
+		if (i + len > n)
+			return *cp = -1, (long)i;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return *cp = -1, (long)i;
+			c = c << 6 | (s[i + k] & 0x3f);
+		}
+		/* overlong forms, UTF-16 surrogates and beyond U+10FFFF are not UTF-8 */
+		if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
+			return *cp = -1, (long)i;
+		if (c == 0xfffe || c == 0xffff)
+			return *cp = c, (long)i;
+		i += len;
+	}
+	return -1;
+}
+
+/* Why text cannot be in a message, into why (size n); 0 if it can. */
+static int
+check_text(const char *p, size_t len, char *why, size_t n)
+{
+	long cp, at;
+
+	if ((at = bad_char(p, len, &cp)) >= 0) {
+		if (cp < 0)
+			snprintf(why, n, "byte %ld: not valid UTF-8 (SQS takes text only)", at + 1);
+		else
+			snprintf(why, n, "byte %ld: character U+%04lX is not allowed in an SQS message", at + 1, cp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Why a message body cannot be sent, into why (size n); 0 if it can. */
+static int
+check_body(const struct ctx *c, const char *p, size_t len, char *why, size_t n)
+{
+	if (!len)
+		return snprintf(why, n, "empty message (SQS needs at least one character)"), -1;
+	if (len + c->attr_size > MSG_MAX)
+		return snprintf(why, n, "message of %zu bytes%s is over SQS's limit of %d bytes", len,
+				c->attr_size ? " plus attributes" : "", MSG_MAX), -1;
+	return check_text(p, len, why, n);
+}
+
+/* The fields every message has after its body (no leading brace). */
+static void
+put_message(struct buf *b, const struct ctx *c, const char *body, size_t n, long line)
+{
+	buf_adds(b, "\"MessageBody\":");
+	json_put_str(b, body, n);
+	if (c->delay >= 0)
+		buf_printf(b, ",\"DelaySeconds\":%ld", c->delay);
+	if (c->group) {
+		buf_adds(b, ",\"MessageGroupId\":");
+		json_put_str(b, c->group, strlen(c->group));
+	}
+	if (c->dedup) {
+		struct buf d = {0};
+		buf_adds(&d, c->dedup);
+		if (line > 0)
+			buf_printf(&d, "-%ld", line);
+		buf_adds(b, ",\"MessageDeduplicationId\":");
+		json_put_str(b, d.p, d.len);
+		buf_free(&d);
+	}
+	if (c->attrs.len) {
+		buf_adds(b, ",\"MessageAttributes\":{");
+		buf_add(b, c->attrs.p, c->attrs.len);
+		buf_addc(b, '}');
+	}
+}
+
+/* --attr NAME=TYPE:VALUE into the MessageAttributes JSON. */
+static void
+add_attr(struct ctx *c, const char *spec, int *count)
+{
+	const char *eq = strchr(spec, '='), *colon = eq ? strchr(eq + 1, ':') : NULL;
+	struct buf bin = {0};
+	char why[160];
+
+	if (!eq || eq == spec || !colon)
+		usage("--attr: expected NAME=TYPE:VALUE (TYPE String, Number or Binary), not '%s'", spec);
+	size_t tn = (size_t)(colon - eq - 1);
+	const char *type = eq + 1, *val = colon + 1;
+	int kind = 0;
+	if (!strncmp(type, "String", 6) || !strncmp(type, "Number", 6))
+		kind = type[0] == 'S' ? 's' : 'n';
+	else if (!strncmp(type, "Binary", 6))
+		kind = 'b';
+	if (!kind || (tn > 6 && type[6] != '.') || tn == 7)
+		usage("--attr %.*s: the type must be String, Number or Binary (or TYPE.custom), not '%.*s'",
+		      (int)(eq - spec), spec, (int)tn, type);
+	if (++*count > ATTR_MAX)
+		usage("--attr: SQS takes at most %d message attributes", ATTR_MAX);
+	if (!*val)
+		usage("--attr %.*s: empty value (SQS needs at least one character)", (int)(eq - spec), spec);
+	if (kind == 'b' && b64_decode(val, strlen(val), &bin))
+		usage("--attr %.*s: a Binary value is given in base64; '%s' is not base64", (int)(eq - spec), spec, val);
+	if (kind != 'b' && check_text(val, strlen(val), why, sizeof why))
+		usage("--attr %.*s: %s", (int)(eq - spec), spec, why);
+
+	if (c->attrs.len)
+		buf_addc(&c->attrs, ',');
+	json_put_str(&c->attrs, spec, (size_t)(eq - spec));
+	buf_adds(&c->attrs, ":{\"DataType\":");
+	json_put_str(&c->attrs, type, tn);
+	buf_adds(&c->attrs, kind == 'b' ? ",\"BinaryValue\":" : ",\"StringValue\":");
+	json_put_str(&c->attrs, val, strlen(val));
+	buf_addc(&c->attrs, '}');
+	/* SQS counts name, type and value bytes towards the message size */
+	c->attr_size += (size_t)(eq - spec) + tn + (kind == 'b' ? bin.len : strlen(val));
+	buf_free(&bin);
+}
+
+/* A queue in another region than the configured one is reached there, unless an endpoint
+ * was set (a local emulator, a VPC endpoint): then it is all the user's choice. */
+static void
+use_region(struct aws *a, const char *region, size_t n)
+{
+	struct endpoint ep;
+	struct err e = {0};
+	const char *cur = aws_region(a, &e);
+
+	if (!n || n >= 64 || (cur && strlen(cur) == n && !strncmp(cur, region, n)))
+		return;
+	if (!endpoint_resolve(a, &SVC_SQS, NULL, 1, &ep, &e) && ep.custom)
+		return;
+	dbg("the queue is in %.*s", (int)n, region);
+	free(a->region);
+	a->region = xstrndup(region, n);
+}
+
+/* QUEUE as a URL: given, or looked up once by name (an ARN also names the owner). */
+static char *
+queue_url(struct aws *a, const char *q)
+{
+	struct buf req = {0}, out = {0};
+	struct err e = {0};
+	struct json root;
+	char *url;
+
+	if (!strncmp(q, "https://", 8) || !strncmp(q, "http://", 7)) {
+		/* https://sqs.REGION.amazonaws.com/ACCOUNT/NAME */
+		const char *h = strchr(q, '/') + 2, *dot;
+		if (!strncmp(h, "sqs.", 4) && (dot = strchr(h + 4, '.')) && !strncmp(dot, ".amazonaws.com", 14))
+			use_region(a, h + 4, (size_t)(dot - h - 4));
+		return xstrdup(q);
+	}
+	buf_adds(&req, "{\"QueueName\":");
+	if (!strncmp(q, "arn:", 4)) {
+		const char *f[6] = {q}; /* arn:PARTITION:sqs:REGION:ACCOUNT:NAME */
+		int k = 0;
+		for (const char *p = q; *p && k < 5; p++)
+			if (*p == ':')
+				f[++k] = p + 1;
+		if (k != 5 || strncmp(f[2], "sqs:", 4) || !*f[5] || strchr(f[5], ':') || f[5] - f[4] < 2)
+			usage("'%s' is not an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)", q);
+		use_region(a, f[3], (size_t)(f[4] - f[3] - 1));
+		json_put_str(&req, f[5], strlen(f[5]));
+		buf_adds(&req, ",\"QueueOwnerAWSAccountId\":");
+		json_put_str(&req, f[4], (size_t)(f[5] - f[4] - 1));
+	} else {
+		json_put_str(&req, q, strlen(q));
+	}
+	buf_addc(&req, '}');
+	if (aws_json(a, &SVC_SQS, "GetQueueUrl", req.p, &out, &e))
+		die_err(&e, "GetQueueUrl %s", q);
+	if (json_parse(out.p, out.len, &root) || !(url = json_get_strdup(root, "QueueUrl")) || !*url)
+		die("GetQueueUrl %s: unexpected response", q);
+	dbg("queue %s is %s", q, url);
+	buf_free(&req);
+	buf_free(&out);
+	return url;
+}
+
+/* ---- stdin ---- */
+
+struct reader {
+	int fd, eof;
+	char buf[64 * 1024];
+	size_t pos, len;
+	uint64_t linelen; /* the whole length of the line last read */
+};
+
+static int
+fill(struct reader *r, struct err *e)
+{
+	ssize_t k;
+
+	do
+		k = read(r->fd, r->buf, sizeof r->buf);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return err_set(e, E_IO, "read stdin: %s", strerror(errno));
+	r->pos = 0;
+	r->len = (size_t)k;
+	r->eof = k == 0;
+	return 0;
+}
+
+/* The next line into line (reset first), without its newline: 1, or 0 at the end of input,
+ * -1 on a read error. Of a line longer than MSG_MAX only the first MSG_MAX + 1 bytes are kept
+ * (enough to know it cannot be sent); r->linelen has its whole length. */
+static int
+read_line(struct reader *r, struct buf *line, struct err *e)
+{
+	int any = 0;
+
+	buf_reset(line);
+	r->linelen = 0;
+	for (;;) {
+		if (r->pos == r->len) {
+			if (r->eof || fill(r, e))
+				return r->eof ? any : -1;
+			if (r->eof)
+				return any;
+		}
+		const char *p = r->buf + r->pos, *nl = memchr(p, '\n', r->len - r->pos);
+		size_t n = nl ? (size_t)(nl - p) : r->len - r->pos;
+		size_t room = line->len <= MSG_MAX ? MSG_MAX + 1 - line->len : 0;
+		buf_add(line, p, n < room ? n : room);
+		r->linelen += n;
+		r->pos += n + (nl != NULL);
+		any = 1;
+		if (nl)
+			return 1;
+	}
+}
+
+/* ---- sending ---- */
+
+static void PRINTF(3, 4)
+report(struct ctx *c, long line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: line %ld: ", applet_name, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	c->failed++;
+}
+
+/* An error no other request would escape: stop. A plain 4xx may be about one message. */
+static int
+fatal(const struct err *e)
+{
+	return e->kind != E_AWS || e->status >= 500 || err_is_throttle(e) || err_exit_code(e) != EX_FAIL;
+}
+
+struct why {
+	char code[64], msg[300];
+};
+
+/* One SendMessageBatch of b's pending entries in mask. Entries that went are E_DONE, those
+ * refused for good E_FAILED (with why); those the service failed on its side stay pending.
+ * -1 when the call failed as a whole (e). */
+static int
+send_round(struct ctx *c, struct batch *b, unsigned mask, struct why *why, struct err *e)
+{
+	struct buf req = {0}, out = {0};
+	struct json root, list, item, v;
+	size_t pos;
+	int rc = -1, first = 1;
+
+	for (int i = 0; i < b->n; i++)
+		if ((mask & 1u << i) && b->e[i].state == E_PENDING)
+			why[i].code[0] = why[i].msg[0] = 0;
+		else
+			mask &= ~(1u << i); /* done with already */
+	buf_adds(&req, "{\"QueueUrl\":");
+	json_put_str(&req, c->url, strlen(c->url));
+	buf_adds(&req, ",\"Entries\":[");
+	for (int i = 0; i < b->n; i++) {
+		if (!(mask & 1u << i))
+			continue;
+		buf_printf(&req, "%s{\"Id\":\"%ld\",", first ? "" : ",", b->e[i].line);
+		put_message(&req, c, b->bodies.p + b->e[i].off, b->e[i].len, c->dedup ? b->e[i].line : 0);
+		buf_addc(&req, '}');
+		first = 0;
+	}
+	buf_adds(&req, "]}");
+	if (aws_json(c->a, &SVC_SQS, "SendMessageBatch", req.p, &out, e))
+		goto done;
+	rc = 0;
+	if (json_parse(out.p, out.len, &root) || root.type != JSON_OBJECT) {
+		err_set(e, E_PROTO, "SendMessageBatch: the response is not JSON");
+		rc = -1;
+		goto done;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		if (json_get(root, pass ? "Failed" : "Successful", &list) || list.type != JSON_ARRAY)
+			continue;
+		for (pos = 0; !json_next(list, &pos, NULL, &item);) {
+			char *id = json_get_strdup(item, "Id"), *end;
+			long line = id ? strtol(id, &end, 10) : 0;
+			int i;
+			for (i = 0; i < b->n; i++)
+				if (id && !*end && b->e[i].line == line && (mask & 1u << i) && b->e[i].state == E_PENDING)
+					break;
+			free(id);
+			if (i == b->n)
+				continue; /* not one of ours, or seen already */
+			if (!pass) {
+				b->e[i].state = E_DONE;
+				c->sent++;
+				continue;
+			}
+			char *code = json_get_strdup(item, "Code"), *msg = json_get_strdup(item, "Message");
+			snprintf(why[i].code, sizeof why[i].code, "%s", code ? code : "");
+			snprintf(why[i].msg, sizeof why[i].msg, "%s", msg ? msg : "");
+			free(code);
+			free(msg);
+			/* SenderFault false: the service's side failed; worth another try */
+			if (json_get(item, "SenderFault", &v) || v.type != JSON_FALSE)
+				b->e[i].state = E_FAILED;
+		}
+	}
+	for (int i = 0; i < b->n; i++) {
+		if (!(mask & 1u << i))
+			continue;
+		if (b->e[i].state == E_PENDING && !why[i].code[0] && !why[i].msg[0]) {
+			/* in neither list: it may or may not have gone; resending could duplicate */
+			b->e[i].state = E_FAILED;
+			snprintf(why[i].msg, sizeof why[i].msg, "the response has no result for this message");
+		}
+		if (b->e[i].state == E_FAILED)
+			report(c, b->e[i].line, "%s%s%s", why[i].code, why[i].code[0] && why[i].msg[0] ? ": " : "",
+			       why[i].msg);
+	}
+done:
+	buf_free(&req);
+	buf_free(&out);
+	return rc;
+}
+
+static int
+pending(const struct batch *b, unsigned mask)
+{
+	int n = 0;
+
+	for (int i = 0; i < b->n; i++)
+		n += (mask & 1u << i) && b->e[i].state == E_PENDING;
+	return n;
+}
+
+/* A failure that ends the run: say where to resume, then exit with e's code. */
+static NORETURN void
+stop(struct ctx *c, const struct batch *b, const struct err *e)
+{
+	long first = 0;
+
+	for (int i = 0; i < b->n && !first; i++)
+		if (b->e[i].state != E_DONE)
+			first = b->e[i].line;
+	if (c->sent || c->failed)
+		fprintf(stderr, "%s: %ld messages sent; not sent: line %ld and after%s\n", applet_name, c->sent, first,
+			c->failed ? ", and the lines reported above" : "");
+	die_err(e, "SendMessageBatch (lines %ld-%ld)", b->e[0].line, b->e[b->n - 1].line);
+}
+
+/* Sends b's pending entries in mask: retries what the service failed on its side, and
+ * splits a batch refused as a whole into single messages to find the culprit. */
+static void
+flush(struct ctx *c, struct batch *b, unsigned mask, struct why *why)
+{
+	struct err e = {0};
+
+	for (int round = 1;; round++) {
+		if (send_round(c, b, mask, why, &e)) {
+			if (fatal(&e))
+				stop(c, b, &e);
+			if (pending(b, mask) > 1) {
+				int sent = 0, same = 1;
+				dbg("%s %s: sending the batch's messages one by one", e.code, e.msg);
+				for (int i = 0; i < b->n; i++) {
+					if (!(mask & 1u << i) || b->e[i].state != E_PENDING)
+						continue;
+					flush(c, b, 1u << i, why);
+					sent |= b->e[i].state == E_DONE;
+					same &= !strcmp(why[i].code, e.code);
+				}
+				if (!sent && same) /* not about one message: about all of them */
+					stop(c, b, &e);
+				return;
+			}
+			for (int i = 0; i < b->n; i++) {
+				if (!(mask & 1u << i) || b->e[i].state != E_PENDING)
+					continue;
+				snprintf(why[i].code, sizeof why[i].code, "%s", e.code);
+				snprintf(why[i].msg, sizeof why[i].msg, "%s", e.msg);
+				b->e[i].state = E_FAILED;
+				report(c, b->e[i].line, "%s%s%s", e.code, e.code[0] && e.msg[0] ? ": " : "", e.msg);
+			}
+			return;
+		}
+		if (!pending(b, mask))
+			return;
+		if (round >= c->a->max_attempts) {
+			for (int i = 0; i < b->n; i++) {
+				if (!(mask & 1u << i) || b->e[i].state != E_PENDING)
+					continue;
+				b->e[i].state = E_FAILED;
+				report(c, b->e[i].line, "%s%s%s (after %d attempts)", why[i].code,
+				       why[i].code[0] && why[i].msg[0] ? ": " : "", why[i].msg, round);
+			}
+			return;
+		}
+		/* exponential backoff with full jitter, as for whole calls */
+		double cap = round < 6 ? (double)(1 << round) / 2 : 20;
+		double d = cap * (rand32() / 4294967296.0);
+		dbg("%d messages failed on the service's side; retrying in %.2f s", pending(b, mask), d);
+		sleep_sec(d);
+	}
+}
+
+static void
+send_batch(struct ctx *c, struct batch *b)
+{
+	struct why why[BATCH_N];
+
+	memset(why, 0, sizeof why);
+	if (b->n)
+		flush(c, b, (1u << b->n) - 1, why);
+	b->n = 0;
+	b->size = 0;
+	buf_reset(&b->bodies);
+}
+
+/* ---- main ---- */
+
+static void
+send_lines(struct ctx *c)
+{
+	static struct reader rd; /* 64 KiB: not on the stack */
+	struct batch b = {0};
+	struct buf line = {0};
+	struct err e = {0};
+	char why[200];
+	int r;
+
+	rd.fd = 0;
+	while ((r = read_line(&rd, &line, &e)) > 0) {
+		long no = ++c->lines;
+		if (!rd.linelen)
+			continue; /* SQS has no empty messages */
+		if (rd.linelen > MSG_MAX) {
+			report(c, no, "%llu bytes: over SQS's limit of %d bytes for a message",
+			       (unsigned long long)rd.linelen, MSG_MAX);
+			continue;
+		}
+		if (check_body(c, line.p, line.len, why, sizeof why)) {
+			report(c, no, "%s", why);
+			continue;
+		}
+		size_t size = line.len + c->attr_size;
+		if (b.n == BATCH_N || (b.n && b.size + size > BATCH_BYTES))
+			send_batch(c, &b);
+		b.e[b.n] = (struct entry){no, b.bodies.len, line.len, E_PENDING};
+		buf_add(&b.bodies, line.p, line.len);
+		b.size += size;
+		b.n++;
+	}
+	send_batch(c, &b);
+	buf_free(&line);
+	buf_free(&b.bodies);
+	if (r < 0)
+		die_err(&e, "after line %ld", c->lines);
+}
+
+static void
+send_one(struct ctx *c, const char *arg)
+{
+	static struct reader rd;
+	struct buf body = {0}, req = {0}, out = {0};
+	struct err e = {0};
+	struct json root;
+	char why[200], *id;
+
+	if (arg) {
+		buf_adds(&body, arg);
+	} else {
+		/* all of stdin, but no more than can be sent */
+		while (body.len <= MSG_MAX && !fill(&rd, &e) && !rd.eof)
+			buf_add(&body, rd.buf, rd.len);
+		if (e.kind)
+			die_err(&e, "message");
+	}
+	if (body.len > MSG_MAX)
+		die("message: over SQS's limit of %d bytes", MSG_MAX);
+	if (check_body(c, body.p ? body.p : "", body.len, why, sizeof why))
+		die("message: %s", why);
+	buf_adds(&req, "{\"QueueUrl\":");
+	json_put_str(&req, c->url, strlen(c->url));
+	buf_addc(&req, ',');
+	put_message(&req, c, body.p, body.len, 0);
+	buf_addc(&req, '}');
+	if (aws_json(c->a, &SVC_SQS, "SendMessage", req.p, &out, &e))
+		die_err(&e, "SendMessage");
+	if (json_parse(out.p, out.len, &root) || !(id = json_get_strdup(root, "MessageId")))
+		die("SendMessage: unexpected response");
+	if (!g_quiet)
+		puts(id);
+	c->sent++;
+	free(id);
+	buf_free(&body);
+	buf_free(&req);
+	buf_free(&out);
+}
+
+int
+sqssend_main(int argc, char **argv)
+{
+	static const struct optdef defs[] = {
+		{"lines", 'l', 0, 'l'}, {"group-id", 'g', 1, 'g'}, {"dedup-id", 'd', 1, 'd'},
+		{"delay", 0, 1, 'D'},   {"attr", 'a', 1, 'a'},     {NULL, 0, 0, 0},
+	};
+	const char *queue = NULL, *body = NULL;
+	struct ctx c = {.delay = -1};
+	struct opt o;
+	struct aws a;
+	int lines = 0, nattr = 0, k;
+
+	opt_init(&o, argc, argv, defs, sqssend_help);
+	while ((k = opt_next(&o)) != OPT_END) {
+		switch (k) {
+		case 'l':
+			lines = 1;
+			break;
+		case 'g':
+			if (!*o.arg || strlen(o.arg) > 128)
+				usage("--group-id: 1 to 128 characters");
+			c.group = o.arg;
+			break;
+		case 'd':
+			if (!*o.arg || strlen(o.arg) > 128)
+				usage("--dedup-id: 1 to 128 characters");
+			c.dedup = o.arg;
+			break;
+		case 'D': {
+			double d = opt_duration(&o);
+			if (d < 0 || d > 900 || d != (long)d)
+				usage("--delay: whole seconds from 0 to 900, not '%s'", o.arg);
+			c.delay = (long)d;
+			break;
+		}
+		case 'a':
+			add_attr(&c, o.arg, &nattr);
+			break;
+		case OPT_POS:
+			if (!queue)
+				queue = o.arg;
+			else if (!body && !lines)
+				body = o.arg;
+			else
+				usage("unexpected argument '%s'", o.arg);
+			break;
+		default:
+			usage("unexpected argument '%s'", o.arg);
+		}
+	}
+	if (!queue || !*queue)
+		usage("no queue given");
+	if (lines && body)
+		usage("--lines reads the messages from stdin; no BODY argument");
+	size_t ql = strlen(queue);
+	int fifo = ql > 5 && !strcmp(queue + ql - 5, ".fifo");
+	if (fifo && !c.group)
+		usage("%s is a FIFO queue: --group-id is required", queue);
+	if (fifo && c.delay >= 0)
+		usage("--delay: FIFO queues take no per-message delay (set the queue's DelaySeconds)");
+	if (c.dedup && lines && strlen(c.dedup) > 107)
+		usage("--dedup-id: at most 107 characters with --lines (ID-LINE must fit in 128)");
+
+	xaws_init(&a, &o.common);
+	c.a = &a;
+	c.url = queue_url(&a, queue);
+	if (lines)
+		send_lines(&c);
+	else
+		send_one(&c, body);
+	k = EX_OK;
+	if (c.failed) {
+		fprintf(stderr, "%s: %ld of %ld messages not sent\n", applet_name, c.failed, c.sent + c.failed);
+		k = EX_REMOTE;
+	}
+	free(c.url);
+	buf_free(&c.attrs);
+	aws_free(&a);
+	if (fflush(stdout) || ferror(stdout))
+		die("write stdout: %s", strerror(errno));
+	return k;
+}

@@ -1,0 +1,755 @@
+/* ssmrun.c — run an SSM Automation document or a Run Command and wait for it to end.
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_StartAutomationExecution.html
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html */
+#include "core.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+const char ssmrun_help[] =
+	"Usage: ssmrun --document NAME [OPTIONS] [KEY=VALUE...]\n"
+	"       ssmrun (--instance ID... | --target KEY=VALUES...) (--command TEXT | --document NAME)\n"
+	"              [OPTIONS] [KEY=VALUE...]\n\n"
+	"Automation (no --instance or --target): start an execution of document NAME with the\n"
+	"parameters KEY=VALUE, wait for it to end while showing its status changes on stderr,\n"
+	"then print its outputs as JSON on stdout ({\"step.Output\":[\"value\"]}).\n"
+	"Run Command (--instance or --target): send the document (AWS-RunShellScript with\n"
+	"--command) to the instances, wait until every one has finished, then print each\n"
+	"instance's output: its stdout to stdout, its stderr to stderr, each line prefixed with\n"
+	"\"INSTANCE-ID: \" when there are several instances. SSM keeps only the first 24,000\n"
+	"characters of each stream here (a warning says when that happened).\n\n"
+	"A VALUE with commas is a list (\"\\,\" is a literal comma); repeating a KEY adds values.\n"
+	"The execution or command id is shown on stderr as soon as it is known. Polls come\n"
+	"2.5 s apart at first, then 5 s from the 5th poll, then 15 s from the 17th, each with\n"
+	"+-20% jitter, to stay well under the API's rate limits.\n\n"
+	"Options:\n"
+	"  -d, --document NAME       the document (name or ARN); Run Command default AWS-RunShellScript\n"
+	"      --document-version V  a version number, $LATEST or $DEFAULT\n"
+	"  -i, --instance ID         Run Command on this instance (repeatable, up to 50)\n"
+	"  -t, --target KEY=VALUES   Run Command on matching instances: tag:Name=web,db,\n"
+	"                            InstanceIds=i-1,i-2, resource-groups:Name=G (up to 5)\n"
+	"  -c, --command TEXT        a shell command line for AWS-RunShellScript (repeatable)\n"
+	"      --comment TEXT        Run Command comment\n"
+	"      --timeout DURATION    stop waiting after DURATION (30s, 10m, 1h): exit 5, and the\n"
+	"                            execution or command goes on\n"
+	"      --no-wait             print the execution or command id on stdout and exit\n"
+	"      --quiet               no status changes on stderr\n\n"
+	"Exit status: 0 Success (on every instance); 7 Failed, Cancelled, TimedOut or another\n"
+	"unsuccessful end, with the failure message or each instance's status and exit code;\n"
+	"5 --timeout ran out; 3 no such document or instance; 4 access denied.\n"
+	"Environment: AWSBOX_POLL_SCALE (for tests) multiplies the poll intervals.\n\n"
+	"Examples:\n"
+	"  ssmrun --document AWS-StartEC2Instance InstanceId=i-0123456789abcdef0\n"
+	"  ssmrun -d AWS-RestartEC2Instance InstanceId=i-1,i-2 --timeout 15m > outputs.json\n"
+	"  ssmrun --instance i-0123456789abcdef0 --command 'systemctl restart app'\n"
+	"  ssmrun --target tag:Role=web --command 'df -h /' --timeout 5m\n";
+
+#define STDOUT_MAX_CHARS 24000 /* what SSM keeps of each stream in GetCommandInvocation */
+
+/* ---- parameters ---- */
+
+struct param {
+	char *key;
+	struct buf vals; /* JSON array members: "a","b" */
+};
+struct params {
+	struct param *p;
+	int n;
+};
+
+static struct param *
+param_get(struct params *ps, const char *key, size_t n)
+{
+	for (int i = 0; i < ps->n; i++)
+		if (strlen(ps->p[i].key) == n && !strncmp(ps->p[i].key, key, n))
+			return &ps->p[i];
+	ps->p = xrealloc(ps->p, (size_t)(ps->n + 1) * sizeof *ps->p);
+	ps->p[ps->n] = (struct param){xstrndup(key, n), {0}};
+	return &ps->p[ps->n++];
+}
+
+static void
+param_value(struct param *p, const char *v, size_t n)
+{
+	if (p->vals.len)
+		buf_addc(&p->vals, ',');
+	json_put_str(&p->vals, v, n);
+}
+
+/* KEY=VALUE: the value split at commas that are not escaped as "\,". */
+static void
+param_parse(struct params *ps, const char *arg, const char *what)
+{
+	const char *eq = strchr(arg, '=');
+	struct buf v = {0};
+
+	if (!eq || eq == arg)
+		usage("%s: expected KEY=VALUE, not '%s'", what, arg);
+	struct param *p = param_get(ps, arg, (size_t)(eq - arg));
+	for (const char *s = eq + 1;; s++) {
+		if (*s == '\\' && s[1] == ',') {
+			buf_addc(&v, ',');
+			s++;
+		} else if (*s == ',' || !*s) {
+			if (v.len || *s || s > eq + 1) /* "K=" is an empty list */
+				param_value(p, v.p ? v.p : "", v.len);
+			buf_reset(&v);
+			if (!*s)
+				break;
+		} else {
+			buf_addc(&v, *s);
+		}
+	}
+	buf_free(&v);
+}
+
+static void
+params_json(const struct params *ps, struct buf *b)
+{
+	buf_addc(b, '{');
+	for (int i = 0; i < ps->n; i++) {
+		if (i)
+			buf_addc(b, ',');
+		json_put_str(b, ps->p[i].key, strlen(ps->p[i].key));
+		buf_addc(b, ':');
+		buf_addc(b, '[');
+		buf_add(b, ps->p[i].vals.p, ps->p[i].vals.len);
+		buf_addc(b, ']');
+	}
+	buf_addc(b, '}');
+}
+
+static void
+params_free(struct params *ps)
+{
+	for (int i = 0; i < ps->n; i++) {
+		free(ps->p[i].key);
+		buf_free(&ps->p[i].vals);
+	}
+	free(ps->p);
+}
+
+/* ---- waiting ---- */
+
+struct waiter {
+	double deadline; /* mono_now() seconds; 0: none */
+	double scale;    /* AWSBOX_POLL_SCALE */
+	int polls;
+};
+
+static void
+waiter_init(struct waiter *w, double timeout)
+{
+	const char *s = getenv("AWSBOX_POLL_SCALE");
+	char *end;
+
+	w->polls = 0;
+	w->scale = 1;
+	if (s && *s) {
+		w->scale = strtod(s, &end);
+		if (*end || !(w->scale > 0) || w->scale > 100)
+			die_code(EX_USAGE, "AWSBOX_POLL_SCALE: expected a factor such as 0.01, not '%s'", s);
+	}
+	w->deadline = timeout > 0 ? mono_now() + timeout : 0;
+}
+
+/* Sleeps until the next poll: 2.5 s for the first 4, 5 s up to the 16th, then 15 s, each
+ * +-20%; never past the deadline. -1 when the deadline has passed (no more polls). */
+static int
+waiter_sleep(struct waiter *w)
+{
+	double base = w->polls < 4 ? 2.5 : w->polls < 16 ? 5 : 15;
+	double d = base * w->scale * (0.8 + 0.4 * (rand32() / 4294967296.0)), now = mono_now();
+
+	if (w->deadline) {
+		if (now >= w->deadline)
+			return -1;
+		if (now + d > w->deadline)
+			d = w->deadline - now;
+	}
+	w->polls++;
+	sleep_sec(d);
+	return 0;
+}
+
+/* A poll: 0, 1 when it failed in a way worth polling again (throttled, 5xx, network, after
+ * aws_call's own retries), -1 for any other failure (e). */
+static int
+poll_json(struct aws *a, const char *op, const char *body, struct buf *out, struct err *e)
+{
+	if (!aws_json(a, &SVC_SSM, op, body, out, e))
+		return 0;
+	if (err_is_throttle(e) || err_is_transient(e)) {
+		char line[700];
+		err_format(e, op, line, sizeof line);
+		warn("%s (polling again)", line);
+		return 1;
+	}
+	return -1;
+}
+
+static int
+status_in(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (!strcmp(s, *set))
+			return 1;
+	return 0;
+}
+
+static void
+json_or_die(const struct buf *out, const char *op, struct json *root)
+{
+	if (json_parse(out->p ? out->p : "", out->len, root) || root->type != JSON_OBJECT)
+		die("%s: the response is not a JSON object", op);
+}
+
+/* A v4 UUID: StartAutomationExecution's ClientToken, so that a retried start starts once. */
+static void
+uuid4(char out[37])
+{
+	unsigned char r[16];
+
+	if (getrandom(r, sizeof r, 0) != sizeof r)
+		for (size_t i = 0; i < sizeof r; i += 4) {
+			uint32_t x = rand32();
+			memcpy(r + i, &x, 4);
+		}
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
+		 r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+/* ---- Automation ---- */
+
+static const char *const auto_ok[] = {"Success", "CompletedWithSuccess", NULL};
+static const char *const auto_failed[] = {"Failed", "TimedOut", "Cancelled", "Rejected", "CompletedWithFailure",
+					  "ChangeCalendarOverrideRejected", "Exited", NULL};
+
+/* The failure message of an execution, or of its first failed step. */
+static void
+auto_failure(struct json ex, struct buf *msg)
+{
+	struct json steps, st, v;
+	size_t pos = 0;
+
+	if (!json_get(ex, "FailureMessage", &v) && !json_str(v, msg) && msg->len)
+		return;
+	buf_reset(msg);
+	if (json_get(ex, "StepExecutions", &steps))
+		return;
+	while (!json_next(steps, &pos, NULL, &st)) {
+		char *s = json_get_strdup(st, "StepStatus");
+		int bad = s && status_in(s, auto_failed);
+		free(s);
+		if (bad && !json_get(st, "FailureMessage", &v) && !json_str(v, msg) && msg->len) {
+			char *name = json_get_strdup(st, "StepName");
+			struct buf t = {0};
+			buf_printf(&t, "step %s: %s", name ? name : "?", msg->p);
+			buf_reset(msg);
+			buf_add(msg, t.p, t.len);
+			buf_free(&t);
+			free(name);
+			return;
+		}
+		buf_reset(msg);
+	}
+}
+
+static int
+automation(struct aws *a, const char *doc, const char *version, const struct params *ps, int nowait,
+	   double timeout)
+{
+	struct buf req = {0}, out = {0}, last = {0}, msg = {0};
+	struct err e = {0};
+	struct json root, ex, v;
+	struct waiter w;
+	char token[37], *id, *status = NULL, *step = NULL;
+	int rc;
+
+	uuid4(token);
+	buf_adds(&req, "{\"DocumentName\":");
+	json_put_str(&req, doc, strlen(doc));
+	if (version) {
+		buf_adds(&req, ",\"DocumentVersion\":");
+		json_put_str(&req, version, strlen(version));
+	}
+	if (ps->n) {
+		buf_adds(&req, ",\"Parameters\":");
+		params_json(ps, &req);
+	}
+	buf_printf(&req, ",\"ClientToken\":\"%s\"}", token);
+	if (aws_json(a, &SVC_SSM, "StartAutomationExecution", req.p, &out, &e))
+		die_err(&e, "StartAutomationExecution %s", doc);
+	json_or_die(&out, "StartAutomationExecution", &root);
+	if (!(id = json_get_strdup(root, "AutomationExecutionId")) || !*id)
+		die("StartAutomationExecution: no AutomationExecutionId in the response");
+	if (nowait) {
+		puts(id);
+		goto done_ok;
+	}
+	warn("automation execution %s started", id);
+
+	buf_reset(&req);
+	buf_adds(&req, "{\"AutomationExecutionId\":");
+	json_put_str(&req, id, strlen(id));
+	buf_addc(&req, '}');
+	waiter_init(&w, timeout);
+	for (;;) {
+		if (waiter_sleep(&w)) {
+			fflush(stdout);
+			fprintf(stderr, "%s: timed out waiting for automation execution %s (%s); it goes on: "
+				"aws ssm get-automation-execution --automation-execution-id %s\n",
+				applet_name, id, status ? status : "status unknown", id);
+			rc = EX_DEADLINE;
+			goto done;
+		}
+		if ((rc = poll_json(a, "GetAutomationExecution", req.p, &out, &e)) < 0)
+			die_err(&e, "GetAutomationExecution %s", id);
+		if (rc)
+			continue;
+		json_or_die(&out, "GetAutomationExecution", &root);
+		if (json_get(root, "AutomationExecution", &ex) || ex.type != JSON_OBJECT)
+			die("GetAutomationExecution: no AutomationExecution in the response");
+		char *s = json_get_strdup(ex, "AutomationExecutionStatus"), *cur = json_get_strdup(ex, "CurrentStepName");
+		if (!s || !*s)
+			die("GetAutomationExecution: no AutomationExecutionStatus in the response");
+		int changed = !status || strcmp(s, status) || (cur && (!step || strcmp(cur, step)));
+		free(status);
+		free(step);
+		status = s;
+		step = cur;
+		if (changed) {
+			if (step && *step && !status_in(status, auto_ok) && !status_in(status, auto_failed))
+				warn("%s: %s (step %s)", id, status, step);
+			else
+				warn("%s: %s", id, status);
+		}
+		if (status_in(status, auto_ok) || status_in(status, auto_failed))
+			break;
+	}
+	/* outputs, as the service gives them (a map of lists of strings) */
+	if (!json_get(ex, "Outputs", &v) && v.type == JSON_OBJECT)
+		buf_add(&last, v.p, v.n);
+	else
+		buf_adds(&last, "{}");
+	puts(last.p);
+	if (status_in(status, auto_failed)) {
+		auto_failure(ex, &msg);
+		fflush(stdout);
+		fprintf(stderr, "%s: automation execution %s %s%s%s\n", applet_name, id, status, msg.len ? ": " : "",
+			msg.len ? msg.p : "");
+		rc = EX_REMOTE;
+		goto done;
+	}
+done_ok:
+	rc = EX_OK;
+done:
+	free(id);
+	free(status);
+	free(step);
+	buf_free(&req);
+	buf_free(&out);
+	buf_free(&last);
+	buf_free(&msg);
+	return rc;
+}
+
+/* ---- Run Command ---- */
+
+static const char *const cmd_done[] = {"Success", "Cancelled", "Failed", "TimedOut", NULL};
+
+struct inst {
+	char *id;
+	char *status, *details;
+	long code;   /* ResponseCode; -1: none */
+	int done;
+	int missing; /* InvocationDoesNotExist answers */
+};
+
+/* Writes n bytes of s to f; with a prefix, each line starts with "prefix: " and ends with a newline. */
+static void
+emit(FILE *f, const char *prefix, const char *s, size_t n)
+{
+	if (!prefix) {
+		fwrite(s, 1, n, f);
+		return;
+	}
+	while (n) {
+		const char *nl = memchr(s, '\n', n);
+		size_t k = nl ? (size_t)(nl - s) + 1 : n;
+		fprintf(f, "%s: ", prefix);
+		fwrite(s, 1, k, f);
+		if (!nl)
+			fputc('\n', f);
+		s += k;
+		n -= k;
+	}
+}
+
+static size_t
+utf8_chars(const char *s, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return c;
+}
+
+/* Prints one finished invocation's streams (stdout, then stderr). */
+static void
+print_output(struct json inv, const char *prefix, const char *id)
+{
+	static const char *const streams[][2] = {{"StandardOutputContent", "StandardOutputUrl"},
+						 {"StandardErrorContent", "StandardErrorUrl"}};
+	struct buf t = {0};
+	struct json v;
+
+	for (int i = 0; i < 2; i++) {
+		buf_reset(&t);
+		if (json_get(inv, streams[i][0], &v) || json_str(v, &t) || !t.len)
+			continue;
+		emit(i ? stderr : stdout, prefix, t.p, t.len);
+		fflush(stdout);
+		if (utf8_chars(t.p, t.len) >= STDOUT_MAX_CHARS) {
+			char *url = json_get_strdup(inv, streams[i][1]);
+			warn("%s: %s truncated by SSM to its first %d characters%s%s", id, i ? "stderr" : "stdout",
+			     STDOUT_MAX_CHARS, url && *url ? "; all of it is at " : "", url && *url ? url : "");
+			free(url);
+		}
+	}
+	buf_free(&t);
+}
+
+/* The instances a targeted command went to (ListCommandInvocations, all pages). */
+static int
+list_instances(struct aws *a, const char *cmd, struct inst **out)
+{
+	struct buf req = {0}, res = {0};
+	struct err e = {0};
+	struct json root, list, item;
+	char *token = NULL;
+	int n = 0;
+
+	do {
+		buf_reset(&req);
+		buf_printf(&req, "{\"CommandId\":\"%s\",\"MaxResults\":50", cmd);
+		if (token) {
+			buf_adds(&req, ",\"NextToken\":");
+			json_put_str(&req, token, strlen(token));
+		}
+		buf_addc(&req, '}');
+		free(token);
+		token = NULL;
+		if (aws_json(a, &SVC_SSM, "ListCommandInvocations", req.p, &res, &e))
+			die_err(&e, "ListCommandInvocations %s", cmd);
+		json_or_die(&res, "ListCommandInvocations", &root);
+		if (!json_get(root, "CommandInvocations", &list)) {
+			for (size_t pos = 0; !json_next(list, &pos, NULL, &item);) {
+				char *id = json_get_strdup(item, "InstanceId");
+				int seen = !id || !*id;
+				for (int i = 0; i < n && !seen; i++)
+					seen = !strcmp((*out)[i].id, id);
+				if (seen) {
+					free(id);
+					continue;
+				}
+				*out = xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+				(*out)[n++] = (struct inst){.id = id, .code = -1};
+			}
+		}
+		token = json_get_strdup(root, "NextToken");
+	} while (token && *token);
+	free(token);
+	buf_free(&req);
+	buf_free(&res);
+	return n;
+}
+
+static int
+runcommand(struct aws *a, const char *doc, const char *version, const struct params *ps, char **ids, int nids,
+	   const struct params *targets, const char *comment, int nowait, double timeout)
+{
+	struct buf req = {0}, out = {0};
+	struct err e = {0};
+	struct json root, v, inv;
+	struct http_resp r;
+	struct waiter w;
+	struct inst *in = NULL;
+	char *cmd = NULL, *status = NULL;
+	long completed = -1;
+	int rc, n = 0;
+
+	buf_adds(&req, "{\"DocumentName\":");
+	json_put_str(&req, doc, strlen(doc));
+	if (version) {
+		buf_adds(&req, ",\"DocumentVersion\":");
+		json_put_str(&req, version, strlen(version));
+	}
+	if (nids) {
+		buf_adds(&req, ",\"InstanceIds\":[");
+		for (int i = 0; i < nids; i++) {
+			if (i)
+				buf_addc(&req, ',');
+			json_put_str(&req, ids[i], strlen(ids[i]));
+		}
+		buf_addc(&req, ']');
+	} else {
+		buf_adds(&req, ",\"Targets\":[");
+		for (int i = 0; i < targets->n; i++) {
+			buf_adds(&req, i ? ",{\"Key\":" : "{\"Key\":");
+			json_put_str(&req, targets->p[i].key, strlen(targets->p[i].key));
+			buf_adds(&req, ",\"Values\":[");
+			buf_add(&req, targets->p[i].vals.p, targets->p[i].vals.len);
+			buf_adds(&req, "]}");
+		}
+		buf_addc(&req, ']');
+	}
+	if (ps->n) {
+		buf_adds(&req, ",\"Parameters\":");
+		params_json(ps, &req);
+	}
+	if (comment) {
+		buf_adds(&req, ",\"Comment\":");
+		json_put_str(&req, comment, strlen(comment));
+	}
+	buf_addc(&req, '}');
+	/* SendCommand has no idempotency token: never resent once it may have arrived */
+	struct http_body hb = {req.p, (int64_t)req.len, NULL, NULL, NULL};
+	struct aws_req q = {.svc = &SVC_SSM, .method = "POST", .path = "/", .body = &hb, .target = "SendCommand",
+			    .out = &out, .op = "SendCommand", .not_idempotent = 1};
+	rc = aws_call(a, &q, &r, &e);
+	http_resp_free(&r);
+	if (rc)
+		die_err(&e, "SendCommand %s", doc);
+	json_or_die(&out, "SendCommand", &root);
+	if (json_get(root, "Command", &v) || !(cmd = json_get_strdup(v, "CommandId")) || !*cmd || strchr(cmd, '"') ||
+	    strchr(cmd, '\\'))
+		die("SendCommand: no CommandId in the response");
+	if (nowait) {
+		puts(cmd);
+		rc = EX_OK;
+		goto done;
+	}
+	warn("command %s sent", cmd);
+
+	/* 1: the command as a whole, one call per poll however many instances */
+	waiter_init(&w, timeout);
+	buf_reset(&req);
+	buf_printf(&req, "{\"CommandId\":\"%s\"}", cmd);
+	for (;;) {
+		if (waiter_sleep(&w))
+			goto timeout;
+		if ((rc = poll_json(a, "ListCommands", req.p, &out, &e)) < 0) {
+			if (!strcmp(e.code, "InvalidCommandId") && w.polls <= 4) /* not visible everywhere yet */
+				continue;
+			die_err(&e, "ListCommands %s", cmd);
+		}
+		if (rc)
+			continue;
+		json_or_die(&out, "ListCommands", &root);
+		if (json_get(root, "Commands", &v) || json_index(v, 0, &v))
+			continue;
+		char *s = json_get_strdup(v, "Status");
+		struct json tc, cc;
+		long total = !json_get(v, "TargetCount", &tc) && tc.type == JSON_NUMBER ? strtol(tc.p, NULL, 10) : -1;
+		long done = !json_get(v, "CompletedCount", &cc) && cc.type == JSON_NUMBER ? strtol(cc.p, NULL, 10) : -1;
+		if (!s || !*s) {
+			free(s);
+			continue;
+		}
+		if (!status || strcmp(s, status) || done != completed) {
+			if (total > 1 || (total >= 0 && !nids))
+				warn("%s: %s (%ld of %ld instances done)", cmd, s, done < 0 ? 0 : done, total);
+			else
+				warn("%s: %s", cmd, s);
+		}
+		free(status);
+		status = s;
+		completed = done;
+		if (status_in(status, cmd_done))
+			break;
+	}
+
+	/* 2: each instance's result and output */
+	if (nids) {
+		in = xcalloc((size_t)nids, sizeof *in);
+		for (n = 0; n < nids; n++)
+			in[n] = (struct inst){.id = xstrdup(ids[n]), .code = -1};
+	} else {
+		n = list_instances(a, cmd, &in);
+	}
+	if (!n) {
+		fprintf(stderr, "%s: command %s %s on no instance: no managed instance matched the targets\n",
+			applet_name, cmd, status);
+		rc = EX_REMOTE;
+		goto done;
+	}
+	for (int left = n;;) {
+		for (int i = 0; i < n; i++) {
+			if (in[i].done)
+				continue;
+			buf_reset(&req);
+			buf_printf(&req, "{\"CommandId\":\"%s\",\"InstanceId\":", cmd);
+			json_put_str(&req, in[i].id, strlen(in[i].id));
+			buf_addc(&req, '}');
+			if ((rc = poll_json(a, "GetCommandInvocation", req.p, &out, &e)) < 0) {
+				/* right after SendCommand, or on a node still being reached */
+				if (strcmp(e.code, "InvocationDoesNotExist"))
+					die_err(&e, "GetCommandInvocation %s %s", cmd, in[i].id);
+				if (++in[i].missing > 5) {
+					in[i].status = xstrdup("NoInvocation");
+					in[i].details = xstrdup("InvocationDoesNotExist");
+					in[i].done = 1;
+					left--;
+				}
+				continue;
+			}
+			if (rc)
+				continue;
+			json_or_die(&out, "GetCommandInvocation", &inv);
+			char *s = json_get_strdup(inv, "Status");
+			if (!s || !status_in(s, cmd_done)) {
+				free(s);
+				continue;
+			}
+			in[i].status = s;
+			in[i].details = json_get_strdup(inv, "StatusDetails");
+			if (!json_get(inv, "ResponseCode", &v) && v.type == JSON_NUMBER)
+				in[i].code = strtol(v.p, NULL, 10);
+			in[i].done = 1;
+			left--;
+			print_output(inv, n > 1 ? in[i].id : NULL, in[i].id);
+		}
+		if (!left)
+			break;
+		if (waiter_sleep(&w))
+			goto timeout;
+	}
+	rc = EX_OK;
+	for (int i = 0; i < n; i++)
+		if (strcmp(in[i].status, "Success"))
+			rc = EX_REMOTE;
+	if (rc != EX_OK) {
+		fflush(stdout);
+		for (int i = 0; i < n; i++) {
+			char code[32] = "no exit code";
+			if (in[i].code >= 0)
+				snprintf(code, sizeof code, "exit %ld", in[i].code);
+			int same = !in[i].details || !strcmp(in[i].details, in[i].status);
+			fprintf(stderr, "%s: %s: %s (%s%s%s)\n", applet_name, in[i].id, in[i].status,
+				same ? "" : in[i].details, same ? "" : ", ", code);
+		}
+	}
+	goto done;
+timeout:
+	fflush(stdout);
+	fprintf(stderr, "%s: timed out waiting for command %s (%s); it goes on: "
+		"aws ssm list-command-invocations --command-id %s --details\n",
+		applet_name, cmd, status ? status : "status unknown", cmd);
+	rc = EX_DEADLINE;
+done:
+	for (int i = 0; i < n; i++) {
+		free(in[i].id);
+		free(in[i].status);
+		free(in[i].details);
+	}
+	free(in);
+	free(cmd);
+	free(status);
+	buf_free(&req);
+	buf_free(&out);
+	return rc;
+}
+
+int
+ssmrun_main(int argc, char **argv)
+{
+	static const struct optdef defs[] = {
+		{"document", 'd', 1, 'd'}, {"document-version", 0, 1, 'V'}, {"instance", 'i', 1, 'i'},
+		{"target", 't', 1, 't'},   {"command", 'c', 1, 'c'},        {"comment", 0, 1, 'C'},
+		{"timeout", 0, 1, 'T'},    {"no-wait", 0, 0, 'n'},          {NULL, 0, 0, 0},
+	};
+	const char *doc = NULL, *version = NULL, *comment = NULL;
+	struct params ps = {0}, targets = {0};
+	char **ids = NULL;
+	int nids = 0, ncmds = 0, nowait = 0, k;
+	double timeout = 0;
+	struct opt o;
+	struct aws a;
+
+	opt_init(&o, argc, argv, defs, ssmrun_help);
+	ids = xcalloc((size_t)argc, sizeof *ids);
+	while ((k = opt_next(&o)) != OPT_END) {
+		switch (k) {
+		case 'd':
+			doc = o.arg;
+			break;
+		case 'V':
+			version = o.arg;
+			break;
+		case 'i':
+			if (!*o.arg)
+				usage("--instance: empty instance id");
+			ids[nids++] = (char *)o.arg;
+			break;
+		case 't':
+			param_parse(&targets, o.arg, "--target");
+			break;
+		case 'c':
+			param_value(param_get(&ps, "commands", 8), o.arg, strlen(o.arg));
+			ncmds++;
+			break;
+		case 'C':
+			comment = o.arg;
+			break;
+		case 'T':
+			timeout = opt_duration(&o);
+			if (!(timeout > 0))
+				usage("--timeout: expected a duration above zero, such as 30s or 10m");
+			break;
+		case 'n':
+			nowait = 1;
+			break;
+		case OPT_POS:
+			param_parse(&ps, o.arg, "parameter");
+			break;
+		default:
+			usage("unexpected argument '%s'", o.arg);
+		}
+	}
+	int run = nids || targets.n;
+	if (nids && targets.n)
+		usage("--instance and --target do not go together");
+	if (nids > 50)
+		usage("--instance: at most 50 instances (use --target for more)");
+	if (targets.n > 5)
+		usage("--target: at most 5 target keys");
+	if (!run && ncmds)
+		usage("--command needs --instance or --target");
+	if (!run && !doc)
+		usage("give --document NAME (Automation), or --instance/--target with --command (Run Command)");
+	if (!run && comment)
+		usage("--comment is for Run Command (--instance or --target)");
+	if (run && !doc && !ncmds)
+		usage("Run Command needs --command TEXT or --document NAME");
+
+	xaws_init(&a, &o.common);
+	if (run)
+		k = runcommand(&a, doc ? doc : "AWS-RunShellScript", version, &ps, ids, nids, &targets, comment, nowait,
+			       timeout);
+	else
+		k = automation(&a, doc, version, &ps, nowait, timeout);
+	params_free(&ps);
+	params_free(&targets);
+	free(ids);
+	aws_free(&a);
+	if (fflush(stdout) || ferror(stdout))
+		die("write stdout: %s", strerror(errno));
+	return k;
+}
