@@ -395,13 +395,8 @@ static void *
 small_worker(void *arg)
 {
 	struct xfer x = {.a = &T.a, .concurrency = 1, .part_size = T.x.part_size, .cancel = &interrupted};
-	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	xfer_block_signals();
 	in_worker = 1;
 	pthread_mutex_lock(&Q.m);
 	for (;;) {

@@ -205,12 +205,7 @@ secretget_main(int argc, char **argv)
 	}
 	if (!ns)
 		usage("no SECRET_ID");
-	if (exec && !ncmd)
-		usage("--exec needs a command after --");
-	if (exec && (fmt_given || output || nonl))
-		usage("--exec cannot be combined with --format, --output or -n");
-	if (pristine && !exec)
-		usage("--pristine is for --exec");
+	envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine);
 	if (fmt == ENVOUT_VALUE && !exec && ns > 1)
 		usage("the raw format prints one secret; use --format env, export, json or dotenv for several");
 	if (nonl && fmt != ENVOUT_VALUE)

@@ -342,12 +342,7 @@ ssmget_main(int argc, char **argv)
 	}
 	if (!ni)
 		usage("no parameter names and no --path");
-	if (exec && !ncmd)
-		usage("--exec needs a command after --");
-	if (exec && (fmt_given || output || nonl))
-		usage("--exec cannot be combined with --format, --output or -n");
-	if (pristine && !exec)
-		usage("--pristine is for --exec");
+	envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine);
 	if (recursive && !npaths)
 		usage("--recursive is for --path");
 	if (nonl && (fmt != ENVOUT_VALUE || npaths || nnames != 1))

@@ -415,7 +415,8 @@ struct aws {
 	struct ini *config, *credentials;
 	int max_attempts;
 	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
-	int read_timeout_ms;       /* default for calls; lambdainvoke raises it */
+	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
+	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
 	/* shared state, guarded by lock */
 	pthread_mutex_t lock;
 	struct creds creds;
@@ -554,6 +555,8 @@ void envout_shquote(struct buf *b, const char *s, size_t n);
  * not run; 2 for a value holding NUL). */
 int envout_exec(const struct envout *o, char *const argv[], int pristine, struct err *e);
 void envout_free(struct envout *o);
+/* The --exec rules both applets share; a usage error (exit 2) when broken. */
+void envout_check_exec(int exec, size_t ncmd, int fmt_given, const char *output, int nonl, int pristine);
 
 /* ---- file.c: atomic output files -------------------------------------------------------- */
 
@@ -756,6 +759,8 @@ int xfer_upload_file(struct xfer *x, int fd, int64_t size, const char *bucket, c
  * its approximate size, to choose the part size. */
 int xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, const struct s3_put *p,
 		       int64_t expected, struct err *e);
+/* Blocks SIGINT, SIGTERM and SIGHUP in a worker thread: the main thread handles them. */
+void xfer_block_signals(void);
 /* Downloads the object o (from s3_head) to fd: with pwrite at offsets when seekable, else in
  * order through a window of concurrency pieces. Verifies what S3 stored (full-object checksum,
  * composite checksum part by part, or a single-part ETag's MD5) unless ck is S3_CK_NONE; a

@@ -285,3 +285,14 @@ envout_exec(const struct envout *o, char *const argv[], int pristine, struct err
 	free(envp);
 	return code;
 }
+
+void
+envout_check_exec(int exec, size_t ncmd, int fmt_given, const char *output, int nonl, int pristine)
+{
+	if (exec && !ncmd)
+		usage("--exec needs a command after --");
+	if (exec && (fmt_given || output || nonl))
+		usage("--exec cannot be combined with --format, --output or -n");
+	if (pristine && !exec)
+		usage("--pristine is for --exec");
+}

@@ -48,10 +48,9 @@ xpool_fail(struct pool *p, const struct err *e)
 	pthread_cond_broadcast(&p->cv);
 }
 
-static void *
-worker(void *arg)
+void
+xfer_block_signals(void)
 {
-	struct pool *p = arg;
 	sigset_t set;
 
 	/* Signals go to the calling thread, which decides what to abort. */
@@ -60,6 +59,14 @@ worker(void *arg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static void *
+worker(void *arg)
+{
+	struct pool *p = arg;
+
+	xfer_block_signals();
 	pthread_mutex_lock(&p->m);
 	for (;;) {
 		while (!p->failed && p->next >= p->avail && (p->total < 0 || p->next < p->total))
