@@ -84,3 +84,24 @@ distclean:
 	rm -rf build awsbox
 
 -include $(shell find build/obj -name '*.d' 2>/dev/null)
+
+# ==== benchmarks (tests/bench) — awsbox against the AWS CLI in one run =========================
+#   make bench   size, start-up, one call, many calls, S3 throughput, memory bound, scaling: prints
+#                a markdown table with ratios (also build/bench/results.md and results.json).
+#                Knobs: BENCH_RUNS, BENCH_XFER_RUNS, BENCH_SIZE_MIB, BENCH_ONLY (see tests/bench/bench.py).
+# The sink links OpenSSL (libssl-dev) with the system compiler: it is test equipment, not awsbox.
+.PHONY: bench
+build/bench/s3sink: tests/bench/s3sink.c
+	@scripts/deps all
+	@mkdir -p build/bench
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-format-truncation -o $@ $< -lssl -lcrypto -lpthread
+build/bench/runit: tests/bench/runit.c
+	@mkdir -p build/bench
+	$(CC) -std=gnu11 -O2 -static -s -Wall -Wextra -Werror -o $@ $<
+# primspeed: the crypto and checksum code awsbox links, timed alone (same objects, same BearSSL).
+build/bench/primspeed: tests/bench/primspeed.c $(CORE_OBJ) build/obj/ta.o
+	@mkdir -p build/bench
+	$(CC) $(CFLAGS) -O2 -static -o $@ $^ $(LIBS)
+bench: awsbox build/bench/s3sink build/bench/runit build/bench/primspeed
+	@scripts/deps all
+	$(PYTHON) tests/bench/bench.py --cc "$(CC)" --ldflags "$(LDFLAGS)" --objs "$(OBJ)" --libs "$(LIBS)"

@@ -1,0 +1,142 @@
+/* primspeed.c — one-core speed of the primitives awsbox's bulk paths are made of, with the very
+ * library and code awsbox links (BearSSL as built for it, core/sum.c): AES-GCM as TLS records
+ * use it (16 KiB per record), SHA-256 (the payload signature over plain HTTP), MD5, CRC32C and
+ * CRC32, and memcpy as the memory's own ceiling. For make bench: the floor of CPU per GiB.
+ * BearSSL API: https://bearssl.org/apidoc/ ; GCM: NIST SP 800-38D.
+ *
+ * Usage: primspeed [MIB]   prints "name MB/s" lines (10^6 bytes/s, best of 3 passes of MIB). */
+#include "core.h"
+
+#include <bearssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define REC 16384
+
+static unsigned char *g_buf, *g_dst;
+static size_t g_len;
+static volatile uint32_t g_sink;
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+gcm_pass(int keylen)
+{
+	br_aes_x86ni_ctr_keys aes;
+	br_gcm_context gc;
+	unsigned char key[32] = {1}, iv[12] = {2}, aad[13] = {3}, tag[16];
+
+	br_aes_x86ni_ctr_init(&aes, key, (size_t)keylen);
+	br_gcm_init(&gc, &aes.vtable, br_ghash_pclmul_get());
+	for (size_t off = 0; off < g_len; off += REC) {
+		iv[11]++;
+		br_gcm_reset(&gc, iv, sizeof iv);
+		br_gcm_aad_inject(&gc, aad, sizeof aad);
+		br_gcm_flip(&gc);
+		br_gcm_run(&gc, 1, g_buf + off, REC);
+		br_gcm_get_tag(&gc, tag);
+	}
+	g_sink += tag[0];
+}
+
+static void
+gcm128(void)
+{
+	gcm_pass(16);
+}
+
+static void
+gcm256(void)
+{
+	gcm_pass(32);
+}
+
+static void
+sha256(void)
+{
+	br_sha256_context c;
+	unsigned char h[32];
+
+	br_sha256_init(&c);
+	br_sha256_update(&c, g_buf, g_len);
+	br_sha256_out(&c, h);
+	g_sink += h[0];
+}
+
+static void
+md5(void)
+{
+	br_md5_context c;
+	unsigned char h[16];
+
+	br_md5_init(&c);
+	br_md5_update(&c, g_buf, g_len);
+	br_md5_out(&c, h);
+	g_sink += h[0];
+}
+
+static void
+crc32c(void)
+{
+	g_sink += crc32c_update(0, g_buf, g_len);
+}
+
+static void
+crc32(void)
+{
+	g_sink += crc32_update(0, g_buf, g_len);
+}
+
+static void
+copy(void)
+{
+	for (size_t off = 0; off < g_len; off += 1 << 20)
+		memcpy(g_dst + off, g_buf + off, 1 << 20);
+	g_sink += g_dst[g_len - 1];
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} t[] = {
+		{"bearssl-aes128-gcm", gcm128}, {"bearssl-aes256-gcm", gcm256}, {"bearssl-sha256", sha256},
+		{"bearssl-md5", md5},           {"awsbox-crc32c", crc32c},      {"awsbox-crc32", crc32},
+		{"memcpy", copy},
+	};
+	size_t mib = argc > 1 ? (size_t)atoi(argv[1]) : 256;
+
+	g_len = mib << 20;
+	g_buf = malloc(g_len);
+	g_dst = malloc(g_len);
+	if (!g_buf || !g_dst)
+		return 1;
+	for (size_t i = 0; i < g_len; i++)
+		g_buf[i] = (unsigned char)(i * 2654435761u >> 24);
+	memset(g_dst, 0, g_len);
+	if (!br_aes_x86ni_ctr_get_vtable() || !br_ghash_pclmul_get())
+		printf("note: no AES-NI/PCLMUL: the GCM figures are not what awsbox would use\n");
+	for (size_t i = 0; i < COUNT(t); i++) {
+		double best = 0;
+		for (int pass = 0; pass < 3; pass++) {
+			double t0 = now();
+			t[i].fn();
+			double dt = now() - t0;
+			if (!best || dt < best)
+				best = dt;
+		}
+		printf("%s %.0f\n", t[i].name, g_len / best / 1e6);
+	}
+	return g_sink == 0xdeadbeef;
+}
