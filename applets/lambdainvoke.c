@@ -31,7 +31,8 @@ const char lambdainvoke_help[] =
 	"  -f, --payload-file FILE  read the payload from FILE ('-': stdin)\n"
 	"  -l, --log                write the tail of the function's log (last 4 KB) to stderr\n"
 	"      --read-timeout T     how long to wait for the result (30s, 15m, 1h): by default 900s,\n"
-	"                           the longest a function can run (60s for Event and DryRun)\n\n"
+	"                           the longest a function can run, or AWSBOX_READ_TIMEOUT when set\n"
+	"                           (60s for Event and DryRun)\n\n"
 	"Exit status: 0 ok, 2 usage or invalid JSON, 3 no such function, 4 access denied,\n"
 	"6 network failure or timeout, 7 the function failed, 1 any other error.\n\n"
 	"Examples:\n"
@@ -230,8 +231,8 @@ lambdainvoke_main(int argc, char **argv)
 	struct http_body b = {body.p ? body.p : "", (int64_t)body.len, NULL, NULL, NULL};
 	int rr = !strcmp(type, "RequestResponse");
 	out.discard = !rr; /* Event and DryRun print nothing, whatever comes back */
-	if (!timeout && rr)
-		timeout = FN_TIME_MAX;
+	if (!timeout && rr && !(getenv("AWSBOX_READ_TIMEOUT") && *getenv("AWSBOX_READ_TIMEOUT")))
+		timeout = FN_TIME_MAX; /* else the context's: AWSBOX_READ_TIMEOUT */
 	struct aws_req req = {
 		.svc = &SVC_LAMBDA, .method = "POST", .path = path.p, .query = q, .nquery = qualifier ? 1 : 0,
 		.hdrs = h, .nhdrs = tail ? 2 : 1, .body = &b, .not_idempotent = 1,

@@ -39,6 +39,22 @@ load_file(const char *env, const char *dflt, struct err *e)
 	return f;
 }
 
+/* AWSBOX_CONNECT_TIMEOUT, AWSBOX_READ_TIMEOUT: a duration (30s, 500ms, 2m; bare seconds), 1 ms to
+ * 24 h; unset or empty leaves *ms as it is. */
+static int
+env_timeout(const char *name, int *ms, struct err *e)
+{
+	const char *v = getenv(name);
+	double s;
+
+	if (!v || !*v)
+		return 0;
+	if (parse_duration(v, &s) || s < 0.001 || s > 86400)
+		return err_set(e, E_USAGE, "invalid %s '%s' (a duration from 1ms to 24h, such as 5s)", name, v);
+	*ms = (int)(s * 1000 + 0.5);
+	return 0;
+}
+
 int
 aws_init(struct aws *a, const struct common *c, struct err *e)
 {
@@ -54,6 +70,7 @@ aws_init(struct aws *a, const struct common *c, struct err *e)
 	pthread_mutexattr_destroy(&ma);
 	a->endpoint_url = c->endpoint_url;
 	a->ua = "awsbox/" AWSBOX_VERSION;
+	a->connect_timeout_ms = 10000;
 	a->read_timeout_ms = 60000;
 	a->retry_tokens = 500;
 	if (c->region && *c->region)
@@ -95,6 +112,10 @@ aws_init(struct aws *a, const struct common *c, struct err *e)
 			return err_set(e, E_USAGE, "invalid max attempts '%s' (1 to 100)", v);
 		a->max_attempts = (int)n;
 	}
+
+	if (env_timeout("AWSBOX_CONNECT_TIMEOUT", &a->connect_timeout_ms, e) ||
+	    env_timeout("AWSBOX_READ_TIMEOUT", &a->read_timeout_ms, e))
+		return -1;
 
 	const char *ca = c->ca_bundle;
 	if (!ca || !*ca)
@@ -323,7 +344,7 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 	struct creds c = {0};
 	char host[300], amzdate[17], hash[65], ctype[64], xtarget[128];
 	struct kv h[40];
-	int rc = -1, skew_fixed = 0;
+	int rc = -1, skew_fixed = 0, sends = 0;
 
 	memset(r, 0, sizeof *r);
 	if (q->nhdrs > 30)
@@ -407,13 +428,14 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 		}
 		h[n++] = (struct kv){"user-agent", a->ua};
 
-		if (q->body && q->body->read && attempt > 1 && (!q->body->rewind || q->body->rewind(q->body->ctx))) {
+		/* Every send after the first, a clock-fix resend included, starts the body again. */
+		if (q->body && q->body->read && sends++ && (!q->body->rewind || q->body->rewind(q->body->ctx))) {
 			err_set(e, E_IO, "%s: cannot rewind the request body to retry", q->op ? q->op : "call");
 			goto fail;
 		}
 		struct http_req hq = {
 			.method = q->method, .url = &ep.url, .target = target.p, .hdrs = h + 1, .nhdrs = n - 1,
-			.body = q->body, .connect_timeout_ms = 10000,
+			.body = q->body, .connect_timeout_ms = a->connect_timeout_ms,
 			.read_timeout_ms = q->read_timeout_ms ? q->read_timeout_ms : a->read_timeout_ms,
 			/* no out and no sink: keep the body anyway, an error's code is in it */
 			.quiet_body = q->quiet_body, .out = q->sink ? NULL : q->out ? q->out : &errbody, .max = q->max,
@@ -437,7 +459,10 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 			e->sent = 1;
 			if (q->out && !q->sink)
 				buf_reset(q->out);
-			if (!skew_fixed && err_is_clock_skew(e)) {
+			/* A HEAD answer has no body to name the error: a 403 may be a skewed clock too
+			 * (server_clock checks that the server's Date is really far off). */
+			if (!skew_fixed && (err_is_clock_skew(e) || (e->status == 403 && !e->code[0] &&
+								      !strcmp(q->method, "HEAD")))) {
 				skew_fixed = 1;
 				int corrected = 0;
 				server_clock(a, r, &corrected);

@@ -10,6 +10,10 @@ struct conn {
 	char peer[300];        /* "host:port" of the origin, for messages */
 	char key[600];         /* pool key: scheme, origin and proxy */
 	int timeout_ms;        /* for each read or write that has to wait */
+	double deadline;       /* mono_now() by which reads must be done (0: none): a response that
+				* trickles in must not outlast the timeouts (http.c sets it) */
+	double deadline_s;     /* the time that deadline allowed, for the message */
+	size_t deadline_got;   /* bytes read since it was set: none means a plain timeout */
 	struct tls *tls;       /* NULL: plain TCP */
 	int eof;               /* the peer closed its side */
 	size_t rpos, rlen;     /* unread response bytes in rbuf[rpos..rlen) */

@@ -476,11 +476,16 @@ from_container(struct aws *a, struct creds *c, struct err *e)
 		}
 		h[nh++] = (struct kv){"Authorization", auth.p};
 	}
-	/* Two attempts with the 2 s timeout botocore uses for this endpoint. */
+	/* Two attempts with the 2 s timeout botocore uses for this endpoint; a server error or
+	 * throttling (the agent is busy) is worth the second one too, a second later. */
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!(rc = http_get_small(a, "GET", &u, target, h, nh, 2000, &out, &r, e)))
+		rc = http_get_small(a, "GET", &u, target, h, nh, 2000, &out, &r, e);
+		if (!rc && (attempt || (r.status < 500 && r.status != 429)))
 			break;
+		if (!rc)
+			sleep_sec(1);
 		http_resp_free(&r);
+		memset(&r, 0, sizeof r);
 	}
 	if (rc) {
 		err_prefix(e, E_NOCREDS, "container credentials");

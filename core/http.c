@@ -13,6 +13,12 @@
 #define SEND_CHUNK (64 * 1024)    /* streamed request body buffer */
 #define BODY_MAX_DEFAULT ((size_t)64 << 20)
 #define DEBUG_BODY_MAX 2048
+/* A response must keep up at least this pace (bytes/s) beyond the read timeout: the head must be
+ * complete within the read timeout, and a body of known length within the read timeout plus
+ * its length at this rate, so that a server trickling bytes cannot hold a call for ever (each
+ * wait alone is bounded by the read timeout). A body of unknown length (chunked: S3's
+ * CompleteMultipartUpload sends spaces while it works) has the per-wait bound only. */
+#define MIN_RATE 1024.0
 
 struct proxy {
 	int on;
@@ -57,6 +63,15 @@ conn_free(struct conn *c)
 	tls_free(c);
 	net_close(c);
 	free(c);
+}
+
+/* Reads on c must be done within secs from now; 0: no deadline (each wait is still bounded). */
+static void
+conn_deadline(struct conn *c, double secs)
+{
+	c->deadline = secs > 0 ? mono_now() + secs : 0;
+	c->deadline_s = secs;
+	c->deadline_got = 0;
 }
 
 /* ---- the pool ---- */
@@ -680,6 +695,7 @@ read_body(struct rx *x, int head_only, int *reuse, struct err *e)
 	case BODY_NONE:
 		return 0;
 	case BODY_LENGTH:
+		conn_deadline(x->c, x->c->timeout_ms / 1000.0 + (double)cl / MIN_RATE);
 		if (pass_bytes(x, cl, &done, &eof, e))
 			return -1;
 		if (done < cl)
@@ -687,8 +703,10 @@ read_body(struct rx *x, int head_only, int *reuse, struct err *e)
 				       (long long)cl, x->c->peer);
 		return 0;
 	case BODY_CHUNKED:
+		conn_deadline(x->c, 0);
 		return read_chunked(x, e);
 	default:
+		conn_deadline(x->c, 0);
 		*reuse = 0;
 		return pass_bytes(x, -1, &done, &eof, e);
 	}
@@ -890,8 +908,10 @@ conn_open(struct http_pool *p, const struct http_req *q, const struct proxy *px,
 			goto fail;
 		}
 	}
+	conn_deadline(c, c->timeout_ms / 1000.0); /* a handshake that trickles in is bounded too */
 	if (q->url->tls && tls_connect(p, c, q->url->host, e))
 		goto fail;
+	conn_deadline(c, 0);
 	return c;
 fail:
 	conn_free(c);
@@ -916,6 +936,7 @@ exchange(struct conn *c, const struct http_req *q, const struct proxy *px, struc
 	*retry = 0;
 	*reuse = 1;
 	c->timeout_ms = q->read_timeout_ms > 0 ? q->read_timeout_ms : 60000;
+	conn_deadline(c, 0);
 	if (build_head(q, px, &h, e))
 		goto fail;
 	/* A small in-memory body goes in the same write as the head. */
@@ -967,6 +988,7 @@ exchange(struct conn *c, const struct http_req *q, const struct proxy *px, struc
 		*retry = e->kind == E_NET && !got;
 		goto fail;
 	}
+	conn_deadline(c, c->timeout_ms / 1000.0); /* the whole head, however it trickles in */
 	while (!early) {
 		if (read_head(c, r, &minor, &got, e)) {
 			*retry = e->kind == E_NET && !got;
@@ -998,6 +1020,7 @@ exchange(struct conn *c, const struct http_req *q, const struct proxy *px, struc
 	}
 	rc = 0;
 fail:
+	conn_deadline(c, 0);
 	buf_free(&h);
 	buf_free(&x.peek);
 	return rc;

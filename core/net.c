@@ -124,13 +124,27 @@ net_read(struct conn *c, void *p, size_t n, struct err *e)
 		if (k >= 0) {
 			if (k == 0)
 				c->eof = 1;
+			c->deadline_got += (size_t)k;
 			return (long)k;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return err_set(e, E_NET, "read from %s: %s", c->peer, strerror(errno));
-		int r = wait_fd(c->fd, POLLIN, c->timeout_ms);
+		int ms = c->timeout_ms, late = 0;
+		if (c->deadline > 0) {
+			double left = c->deadline - mono_now();
+			if (left * 1000 < ms) {
+				ms = left > 0 ? (int)(left * 1000) + 1 : 0;
+				late = 1;
+			}
+		}
+		int r = ms ? wait_fd(c->fd, POLLIN, ms) : 0;
+		if (r == 0 && late && !c->deadline_got)
+			return err_set(e, E_TIMEOUT, "timed out after %.1f s reading from %s", c->deadline_s, c->peer);
+		if (r == 0 && late)
+			return err_set(e, E_TIMEOUT, "timed out reading from %s: the response was not complete within "
+				       "%.1f s (arriving too slowly)", c->peer, c->deadline_s);
 		if (r == 0)
 			return err_set(e, E_TIMEOUT, "timed out after %.1f s reading from %s", c->timeout_ms / 1000.0,
 				       c->peer);
