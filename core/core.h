@@ -181,11 +181,24 @@ double mono_now(void); /* monotonic seconds */
 void sleep_sec(double s);
 uint32_t rand32(void); /* for jitter; not cryptographic */
 
-/* ---- sum.c: checksums (CRC32C uses the CPU instruction where there is one) ------------- */
+/* ---- sum.c: checksums (the CPU's CRC32C, carry-less multiply and SHA instructions where there are) */
 
 uint32_t crc32c_update(uint32_t crc, const void *p, size_t n); /* start and end with crc = 0 */
 uint32_t crc32_update(uint32_t crc, const void *p, size_t n);
+uint64_t crc64nvme_update(uint64_t crc, const void *p, size_t n); /* S3's default; start with crc = 0 */
 void sha256_hex(const void *p, size_t n, char out[65]);
+/* SHA-256 (FIPS 180-4) of data given in pieces: the CPU's SHA extensions when it has them (chosen
+ * at run time), else BearSSL's. Caller-owned, nothing to free; sha256_out leaves c unchanged. */
+struct sha256 {
+	int hw;          /* the SHA extensions are in use */
+	uint64_t st[16]; /* the running state (with hw) or BearSSL's context */
+};
+void sha256_init(struct sha256 *c);
+void sha256_update(struct sha256 *c, const void *p, size_t n);
+void sha256_out(const struct sha256 *c, unsigned char out[32]);
+/* Whether sha256_init will use the SHA extensions. want 0: never (tests, benchmarks), 1: when
+ * the CPU has them, -1: just ask. */
+int sha256_use_hw(int want);
 void hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, unsigned char out[32]);
 
 /* ---- json.c: zero-copy JSON reader and small writer (RFC 8259) ------------------------- */
@@ -304,7 +317,8 @@ struct http_req {
 	const struct http_body *body; /* NULL: no body */
 	int expect_continue;      /* send "Expect: 100-continue" and wait for it (large uploads) */
 	int connect_timeout_ms;   /* 0: default 3100 */
-	int read_timeout_ms;      /* 0: default 60000 */
+	int read_timeout_ms;      /* 0: default 60000. Bounds each wait and the whole response head; a
+				   * body of known length gets it plus 1 s per KiB (a trickle ends) */
 	int no_proxy;             /* never use a proxy (instance metadata, container endpoints) */
 	int quiet_body;           /* --debug must not show this response body (credentials) */
 	http_sink sink;           /* body to sink; else collected into out (up to max) */
@@ -605,7 +619,6 @@ const char *s3_ck_name(int ck);  /* "crc32c": as in x-amz-checksum-crc32c */
 const char *s3_ck_upper(int ck); /* "CRC32C": as in x-amz-checksum-algorithm and ChecksumCRC32C */
 int s3_ck_parse(const char *name); /* case-insensitive; -1 if unknown */
 int s3_ck_is_crc(int ck);
-uint64_t crc64nvme_update(uint64_t crc, const void *p, size_t n); /* start and end with crc = 0 */
 /* A running checksum of any kind. Caller-owned, nothing to free. */
 struct s3_sum {
 	int ck;

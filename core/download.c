@@ -1,7 +1,7 @@
 /* download.c — parallel S3 downloads for s3cp: ranges (or S3's parts, for composite checksums)
- * fetched in parallel, written with pwrite to a file or in order to a stream through a bounded
- * window, and checked against what S3 stored: a full-object checksum (CRCs combined across the
- * pieces), a composite one part by part, or a single-part object's MD5 ETag.
+ * fetched in parallel, written with pwrite to a file (in batches) or in order to a stream through
+ * a bounded window of reused buffers, and checked against what S3 stored: a full-object checksum
+ * (CRCs combined across the pieces), a composite one part by part, or a single-part object's MD5 ETag.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html */
 #include "xfer.h"
 
@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #define MIB ((int64_t)1 << 20)
+/* File output: a piece's bytes gather in a buffer this large before each pwrite, rather than one
+ * pwrite per TLS record: fewer system calls and fewer turns at the file's lock (1 MiB saved no
+ * more CPU than 256 KiB, and cost 6 MiB more of peak memory at 8 workers). */
+#define BATCH ((size_t)1 << 18)
 
 /* ---- downloads -------------------------------------------------------------------------- */
 
@@ -23,8 +27,15 @@ struct piece {
 	int64_t got;
 	struct s3_sum sum;
 	char ck[100];           /* parts: the part's checksum as S3 sent it */
-	char *mem;              /* stream output: the piece's data until its turn */
+	char *mem;              /* stream output: the piece's data until its turn; file output: the batch */
+	size_t memcap;          /* mem's size */
 	int done;
+};
+
+/* A buffer given back, for the next piece: its pages are mapped already. */
+struct spare {
+	char *p;
+	size_t cap;
 };
 
 struct dl {
@@ -40,6 +51,8 @@ struct dl {
 	int64_t cap;            /* stream output: the most we hold (concurrency x part size) */
 	int window;             /* stream output: pieces fetched ahead of the writer */
 	int64_t p1;             /* parts: the size of part 1 */
+	struct spare *spare;    /* buffers given back (under the pool's lock); one per worker at most */
+	int nspare, maxspare;
 };
 
 struct getctx {
@@ -47,17 +60,125 @@ struct getctx {
 	struct dl *d;
 	struct piece *pc;
 	int job, started;
+	int64_t wat;            /* file output: the offset of the batch in pc->mem */
+	size_t wlen;            /* and its length */
 };
 
-/* "bytes FIRST-LAST/TOTAL" */
+/* Gives b back for reuse (the caller holds the pool's lock). */
+static void
+spare_put_locked(struct dl *d, char *b, size_t cap)
+{
+	if (!b)
+		return;
+	if (d->nspare < d->maxspare)
+		d->spare[d->nspare++] = (struct spare){b, cap};
+	else
+		free(b);
+}
+
+/* A buffer of at least n bytes (n > 0): a reused one when there is one large enough. */
+static char *
+spare_get(struct pool *p, struct dl *d, size_t n, size_t *cap)
+{
+	struct spare s = {NULL, 0};
+
+	pthread_mutex_lock(&p->m);
+	if (d->nspare)
+		s = d->spare[--d->nspare];
+	pthread_mutex_unlock(&p->m);
+	if (s.p && s.cap >= n) {
+		*cap = s.cap;
+		return s.p;
+	}
+	free(s.p);
+	*cap = n;
+	return xmalloc(n);
+}
+
+static void
+piece_release(struct pool *p, struct dl *d, struct piece *pc)
+{
+	pthread_mutex_lock(&p->m);
+	spare_put_locked(d, pc->mem, pc->memcap);
+	pthread_mutex_unlock(&p->m);
+	pc->mem = NULL;
+}
+
+static int
+pwrite_all(int fd, const char *s, size_t n, int64_t at, struct err *e)
+{
+	while (n) {
+		ssize_t k = pwrite(fd, s, n, at);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return err_set(e, E_IO, "write: %s", k < 0 ? strerror(errno) : "no progress");
+		s += k, n -= (size_t)k, at += k;
+	}
+	return 0;
+}
+
+static int
+batch_flush(struct getctx *g, struct err *e)
+{
+	if (g->wlen && pwrite_all(g->d->fd, g->pc->mem, g->wlen, g->wat, e))
+		return -1;
+	g->wat += (int64_t)g->wlen;
+	g->wlen = 0;
+	return 0;
+}
+
+/* File output: n more bytes of the piece, through the batch (or straight on when it is empty and
+ * they would fill it anyway). */
+static int
+batch_add(struct getctx *g, const char *s, size_t n, struct err *e)
+{
+	struct piece *pc = g->pc;
+
+	while (n) {
+		if (!g->wlen && n >= pc->memcap) {
+			if (pwrite_all(g->d->fd, s, n, g->wat, e))
+				return -1;
+			g->wat += (int64_t)n;
+			return 0;
+		}
+		size_t k = pc->memcap - g->wlen < n ? pc->memcap - g->wlen : n;
+		memcpy(pc->mem + g->wlen, s, k);
+		g->wlen += k, s += k, n -= k;
+		if (g->wlen == pc->memcap && batch_flush(g, e))
+			return -1;
+	}
+	return 0;
+}
+
+/* Decimal digits up to the character stop (below 2^62, no sign): the value, or -1. */
+static int64_t
+num_until(const char **s, char stop)
+{
+	const char *p = *s;
+	int64_t v = 0;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v >> 58)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (p == *s || *p != stop)
+		return -1;
+	*s = p + (stop != 0);
+	return v;
+}
+
+/* "bytes FIRST-LAST/TOTAL" (RFC 9110 14.4) */
 static int
 content_range(const struct http_resp *r, int64_t *first, int64_t *last, int64_t *total)
 {
 	char v[100];
-	long long a, b, t;
+	const char *s = v + 6;
+	int64_t a, b, t;
 
-	if (http_header_copy(r, "content-range", v, sizeof v) || sscanf(v, "bytes %lld-%lld/%lld", &a, &b, &t) != 3 ||
-	    a < 0 || b < a || t <= b)
+	if (http_header_copy(r, "content-range", v, sizeof v) || strncmp(v, "bytes ", 6) || (a = num_until(&s, '-')) < 0 ||
+	    (b = num_until(&s, '/')) < 0 || (t = num_until(&s, 0)) < 0 || b < a || t <= b)
 		return -1;
 	*first = a, *last = b, *total = t;
 	return 0;
@@ -93,13 +214,17 @@ piece_head(struct getctx *g, const struct http_resp *r, struct err *e)
 		if (http_header_copy(r, name, pc->ck, sizeof pc->ck) || strchr(pc->ck, '-'))
 			pc->ck[0] = 0;
 	}
-	if (!d->seekable) {
-		if (pc->len > d->cap)
-			return err_set(e, E_PROTO, "part %d is %lld bytes: too large to hold for ordered output", g->job + 1,
-				       (long long)pc->len);
-		if (!pc->mem)
-			pc->mem = xmalloc(pc->len ? (size_t)pc->len : 1);
-	}
+	if (!d->seekable && pc->len > d->cap)
+		return err_set(e, E_PROTO, "part %d is %lld bytes: too large to hold for ordered output", g->job + 1,
+			       (long long)pc->len);
+	/* Stream output holds the whole piece; file output a batch of it. */
+	size_t want = d->seekable && pc->len > (int64_t)BATCH ? BATCH : (size_t)pc->len;
+	if (pc->mem && pc->memcap < want)
+		piece_release(g->p, d, pc);
+	if (!pc->mem && (want || !d->seekable))
+		pc->mem = spare_get(g->p, d, want ? want : 1, &pc->memcap);
+	g->wat = pc->off;
+	g->wlen = 0;
 	g->started = 1;
 	return 0;
 }
@@ -119,17 +244,8 @@ piece_sink(void *ctx, const struct http_resp *r, const void *p, size_t n, struct
 		return err_set(e, E_PROTO, "piece %d: more data than announced", g->job + 1);
 	s3_sum_update(&pc->sum, p, n);
 	if (g->d->seekable) {
-		const char *s = p;
-		size_t left = n;
-		int64_t at = pc->off + pc->got;
-		while (left) {
-			ssize_t k = pwrite(g->d->fd, s, left, at);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0)
-				return err_set(e, E_IO, "write: %s", k < 0 ? strerror(errno) : "no progress");
-			s += k, left -= (size_t)k, at += k;
-		}
+		if (batch_add(g, p, n, e))
+			return -1;
 	} else {
 		memcpy(pc->mem + pc->got, p, n);
 	}
@@ -170,9 +286,9 @@ flush_ordered(struct pool *p, struct dl *d, struct err *e)
 		if (d->verify == V_SEQ && d->n > 1)
 			s3_sum_update(&d->seq, pc->mem, (size_t)pc->got);
 		rc = write_all(d->fd, pc->mem, pc->got, e);
-		free(pc->mem);
-		pc->mem = NULL;
 		pthread_mutex_lock(&p->m);
+		spare_put_locked(d, pc->mem, pc->memcap); /* before the window moves: the next piece finds it */
+		pc->mem = NULL;
 		d->written++;
 		/* The window: piece i may start once piece i - concurrency is out. */
 		p->avail = d->written + d->window;
@@ -203,7 +319,7 @@ dl_piece(struct pool *p, int job, struct err *e)
 		h[n++] = (struct kv){"if-match", d->o->etag}; /* the object must not change under us */
 	h[n++] = (struct kv){"x-amz-checksum-mode", "ENABLED"};
 	for (int attempt = 1;; attempt++) {
-		struct getctx g = {p, d, pc, job, 0};
+		struct getctx g = {.p = p, .d = d, .pc = pc, .job = job};
 		struct http_resp r;
 		struct aws_req rq = {.svc = &SVC_S3, .method = "GET", .bucket = d->bucket, .path = path, .query = q,
 				     .nquery = d->parts, .hdrs = h, .nhdrs = n, .sink = piece_sink, .sink_ctx = &g,
@@ -216,14 +332,19 @@ dl_piece(struct pool *p, int job, struct err *e)
 			rc = piece_head(&g, &r, e); /* an empty piece: no byte came to the sink */
 		if (!rc && pc->got != pc->len)
 			rc = err_set(e, E_NET, "piece %d: %lld of %lld bytes", job + 1, (long long)pc->got, (long long)pc->len);
+		if (!rc && d->seekable)
+			rc = batch_flush(&g, e);
 		http_resp_free(&r);
-		/* aws_call does not restart a body it began to deliver; a piece can. */
-		if (!rc || xfer_stopped(x) || attempt >= 3 || !err_is_transient(e))
+		/* aws_call does not restart a body it began to deliver; a piece can. Any other
+		 * failure aws_call has already retried as AWS_MAX_ATTEMPTS allows. */
+		if (!rc || xfer_stopped(x) || !g.started || attempt >= x->a->max_attempts || !err_is_transient(e))
 			break;
 		dbg("piece %d failed (%s); again", job + 1, e->msg);
 		sleep_sec(0.2 * attempt);
 	}
 	free(path);
+	if (d->seekable)
+		piece_release(p, d, pc);
 	if (rc) {
 		if (e->kind == E_AWS && e->status == 412)
 			snprintf(e->msg, sizeof e->msg, "the object changed during the download");
@@ -388,6 +509,8 @@ xfer_download(struct xfer *x, const char *bucket, const char *key, const struct 
 	if (!d->parts)
 		d->n = o->size ? (int)((o->size + ps - 1) / ps) : 1;
 	d->pc = xcalloc((size_t)d->n, sizeof *d->pc);
+	d->maxspare = xpool_workers(x, 1 << 30);
+	d->spare = xcalloc((size_t)d->maxspare, sizeof *d->spare);
 	for (int i = 0; i < d->n && !d->parts; i++) {
 		d->pc[i].off = (int64_t)i * ps;
 		d->pc[i].len = o->size - d->pc[i].off < ps ? o->size - d->pc[i].off : ps;
@@ -409,6 +532,9 @@ done:
 	if (all) {
 		for (int i = 0; i < d->n; i++)
 			free(d->pc[i].mem);
+		for (int i = 0; i < d->nspare; i++)
+			free(d->spare[i].p);
+		free(d->spare);
 		free(d->pc);
 		free(d);
 	}

@@ -145,22 +145,67 @@ uri_decode(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (m 1..12; d may run past the
+ * month's end, as timegm allows). Years start in March here, so February's length comes last:
+ * 153 days per 5 months, 365 per year plus the leap days, 146097 per 400 years. */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* t in UTC as year, month, day, hour, minute, second; clamped to the years 0000-9999. */
+static void
+civil_from_time(time_t t, int f[6])
+{
+	int64_t lo = days_from_civil(0, 1, 1) * 86400, hi = days_from_civil(10000, 1, 1) * 86400 - 1;
+	int64_t s = t < lo ? lo : t > hi ? hi : t;
+	int64_t days = s / 86400 - (s % 86400 < 0), sod = s - days * 86400;
+	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0..399 */
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                /* 0..365, from March 1 */
+	int mp = (int)((5 * doy + 2) / 153);                                  /* 0 = March */
+
+	f[1] = mp < 10 ? mp + 3 : mp - 9;
+	f[0] = (int)(era * 400 + yoe) + (f[1] <= 2);
+	f[2] = (int)(doy - (153 * mp + 2) / 5 + 1);
+	f[3] = (int)(sod / 3600);
+	f[4] = (int)(sod / 60 % 60);
+	f[5] = (int)(sod % 60);
+}
+
+/* "YYYYMMDDTHHMMSSZ", or with '-' and ':' when sep (ISO 8601 basic and extended formats). */
+static void
+time_format(time_t t, char *out, int sep)
+{
+	static const char w[6] = {4, 2, 2, 2, 2, 2}, after[6] = {'-', '-', 'T', ':', ':', 'Z'};
+	int f[6];
+
+	civil_from_time(t, f);
+	for (int i = 0; i < 6; i++) {
+		for (int k = w[i] - 1; k >= 0; k--, f[i] /= 10)
+			out[k] = (char)('0' + f[i] % 10);
+		out += w[i];
+		if (sep || i == 2 || i == 5)
+			*out++ = after[i];
+	}
+	*out = 0;
+}
+
 void
 time_amz(time_t t, char out[17])
 {
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
+	time_format(t, out, 0);
 }
 
 void
 time_iso8601(time_t t, char out[21])
 {
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	time_format(t, out, 1);
 }
 
 /* Reads exactly w digits. */
@@ -189,7 +234,6 @@ int
 time_parse_iso8601(const char *s, size_t n, time_t *out)
 {
 	const char *p = s, *end = s + n;
-	struct tm tm = {0};
 	int y, mo, d, h, mi, sec, basic;
 	long off = 0;
 
@@ -228,13 +272,7 @@ time_parse_iso8601(const char *s, size_t n, time_t *out)
 	}
 	if (p != end || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = timegm(&tm) - off;
+	*out = (time_t)(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off);
 	return 0;
 }
 
@@ -243,7 +281,6 @@ time_parse_http(const char *s, size_t n, time_t *out)
 {
 	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	const char *p = s, *end = s + n;
-	struct tm tm = {0};
 	int d, y, h, mi, sec, mo;
 
 	/* "Sun, 06 Nov 1994 08:49:37 GMT" */
@@ -260,13 +297,7 @@ time_parse_http(const char *s, size_t n, time_t *out)
 	if (lit(&p, end, ' ') || digits(&p, end, 4, &y) || lit(&p, end, ' ') || digits(&p, end, 2, &h) ||
 	    lit(&p, end, ':') || digits(&p, end, 2, &mi) || lit(&p, end, ':') || digits(&p, end, 2, &sec))
 		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = timegm(&tm);
+	*out = (time_t)(days_from_civil(y, mo + 1, d) * 86400 + h * 3600 + mi * 60 + sec);
 	return 0;
 }
 
@@ -288,6 +319,8 @@ parse_duration(const char *s, double *secs)
 		return -1;
 	for (size_t i = 0; i < COUNT(units); i++)
 		if (!strcmp(end, units[i].unit)) {
+			if (!isfinite(v * units[i].mult)) /* "2e307m": no caller can use infinity */
+				return -1;
 			*secs = v * units[i].mult;
 			return 0;
 		}

@@ -144,46 +144,6 @@ s3_ck_is_crc(int ck)
 	return ck > 0 && ck < (int)COUNT(cks) && cks[ck].bits;
 }
 
-/* CRC-64/NVME in software (slicing-by-8); S3 computes it for objects uploaded without a checksum. */
-static uint64_t crc64_tab[8][256];
-static pthread_once_t crc64_once = PTHREAD_ONCE_INIT;
-
-static void
-crc64_init(void)
-{
-	for (uint64_t i = 0; i < 256; i++) {
-		uint64_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? c >> 1 ^ cks[S3_CK_CRC64NVME].poly : c >> 1;
-		crc64_tab[0][i] = c;
-	}
-	for (int j = 1; j < 8; j++)
-		for (int i = 0; i < 256; i++)
-			crc64_tab[j][i] = crc64_tab[j - 1][i] >> 8 ^ crc64_tab[0][crc64_tab[j - 1][i] & 255];
-}
-
-uint64_t
-crc64nvme_update(uint64_t crc, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-
-	pthread_once(&crc64_once, crc64_init);
-	crc = ~crc;
-	while (n >= 8) {
-		uint64_t v;
-		memcpy(&v, s, 8);
-		v ^= crc; /* little-endian hosts only; x86_64 and aarch64 are */
-		crc = crc64_tab[7][v & 255] ^ crc64_tab[6][v >> 8 & 255] ^ crc64_tab[5][v >> 16 & 255] ^
-		      crc64_tab[4][v >> 24 & 255] ^ crc64_tab[3][v >> 32 & 255] ^ crc64_tab[2][v >> 40 & 255] ^
-		      crc64_tab[1][v >> 48 & 255] ^ crc64_tab[0][v >> 56];
-		s += 8;
-		n -= 8;
-	}
-	while (n--)
-		crc = crc >> 8 ^ crc64_tab[0][(crc ^ *s++) & 255];
-	return ~crc;
-}
-
 /* Products modulo the CRC polynomial, in the reflected order where the top bit is x^0. */
 static uint64_t
 gf_mul(uint64_t a, uint64_t b, int bits, uint64_t poly)
@@ -214,19 +174,23 @@ s3_crc_combine(int ck, uint64_t crc_a, uint64_t crc_b, uint64_t len_b)
 	return gf_mul(r, crc_a, bits, poly) ^ crc_b;
 }
 
+/* SHA-1 and MD5 (SHA-256 is sum.c's, with the CPU's SHA extensions when it has them). */
 static const br_hash_class *
 hash_class(int ck)
 {
-	return ck == S3_CK_SHA256 ? &br_sha256_vtable : ck == S3_CK_SHA1 ? &br_sha1_vtable : &br_md5_vtable;
+	return ck == S3_CK_SHA1 ? &br_sha1_vtable : &br_md5_vtable;
 }
 
 void
 s3_sum_init(struct s3_sum *s, int ck)
 {
 	_Static_assert(sizeof s->ctx >= sizeof(br_hash_compat_context), "s3_sum ctx too small");
+	_Static_assert(sizeof s->ctx >= sizeof(struct sha256), "s3_sum ctx too small");
 	memset(s, 0, sizeof *s);
 	s->ck = ck;
-	if (ck != S3_CK_NONE && !s3_ck_is_crc(ck))
+	if (ck == S3_CK_SHA256)
+		sha256_init((struct sha256 *)(void *)s->ctx);
+	else if (ck != S3_CK_NONE && !s3_ck_is_crc(ck))
 		hash_class(ck)->init((const br_hash_class **)(void *)s->ctx);
 }
 
@@ -245,6 +209,9 @@ s3_sum_update(struct s3_sum *s, const void *p, size_t n)
 	case S3_CK_CRC64NVME:
 		s->crc = crc64nvme_update(s->crc, p, n);
 		break;
+	case S3_CK_SHA256:
+		sha256_update((struct sha256 *)(void *)s->ctx, p, n);
+		break;
 	default:
 		hash_class(s->ck)->update((const br_hash_class **)(void *)s->ctx, p, n);
 	}
@@ -261,6 +228,10 @@ s3_sum_raw(const struct s3_sum *s, unsigned char raw[64])
 	}
 	if (s->ck == S3_CK_NONE)
 		return 0;
+	if (s->ck == S3_CK_SHA256) {
+		sha256_out((const struct sha256 *)(const void *)s->ctx, raw);
+		return 32;
+	}
 	const br_hash_class *hc = hash_class(s->ck);
 	hc->out((const br_hash_class *const *)(const void *)s->ctx, raw);
 	return (hc->desc >> BR_HASHDESC_OUT_OFF) & BR_HASHDESC_OUT_MASK;
@@ -382,6 +353,9 @@ s3_head(struct aws *a, const char *bucket, const char *key, int part, struct s3o
 		char cnt[16];
 		hdr(&r, "x-amz-mp-parts-count", cnt, sizeof cnt);
 		o->parts_count = atoi(cnt);
+		/* S3 always sends one; a 200 without it is someone else's answer (a captive portal). */
+		if (!o->etag[0])
+			rc = err_set(e, E_PROTO, "HeadObject: the answer has no ETag: not from S3");
 	}
 	http_resp_free(&r);
 	return rc;

@@ -4,7 +4,6 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html */
 #include "core.h"
 
-#include <bearssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,13 +44,13 @@ s3_tls(struct aws *a, const char *bucket, struct err *e)
 static int
 prepass(const struct s3_src *src, struct s3_sum *ck, char sha[65], struct err *e)
 {
-	br_sha256_context sc;
+	struct sha256 sc;
 	unsigned char h[32];
 	char *b = xmalloc(256 * 1024);
 	int64_t left = src->len;
 	int rc = -1;
 
-	br_sha256_init(&sc);
+	sha256_init(&sc);
 	while (left > 0) {
 		long k = src->read(src->ctx, b, left < 256 * 1024 ? (size_t)left : 256 * 1024, e);
 		if (k < 0)
@@ -60,11 +59,11 @@ prepass(const struct s3_src *src, struct s3_sum *ck, char sha[65], struct err *e
 			err_set(e, E_IO, "upload source ended %lld bytes early", (long long)left);
 			goto fail;
 		}
-		br_sha256_update(&sc, b, (size_t)k);
+		sha256_update(&sc, b, (size_t)k);
 		s3_sum_update(ck, b, (size_t)k);
 		left -= k;
 	}
-	br_sha256_out(&sc, h);
+	sha256_out(&sc, h);
 	hex_encode(h, 32, sha);
 	if (!src->rewind || src->rewind(src->ctx)) {
 		err_set(e, E_IO, "cannot re-read the upload source");
@@ -138,6 +137,11 @@ s3_put_body(struct aws *a, const char *bucket, const char *key, const struct s3_
 			     .op = part ? "UploadPart" : "PutObject"};
 	if (aws_call(a, &rq, &r, e))
 		goto fail;
+	/* S3 always sends one; a 200 without it is someone else's answer (a captive portal). */
+	if (!http_header(&r, "etag", NULL)) {
+		err_set(e, E_PROTO, "%s: the answer has no ETag: not from S3", rq.op);
+		goto fail;
+	}
 	if (out) {
 		http_header_copy(&r, "etag", out->etag, sizeof out->etag);
 		out->ck[0] = 0;

@@ -988,11 +988,14 @@ def ceilings():
     row("TLS record cipher (16 KiB records)", "BearSSL AES-128-GCM", got.get("bearssl-aes128-gcm"),
         "OpenSSL AES-256-GCM (TLS 1.3)", ossl("aes-256-gcm", 16384))
     row("", "BearSSL AES-256-GCM", got.get("bearssl-aes256-gcm"), "OpenSSL AES-128-GCM", ossl("aes-128-gcm", 16384))
-    row("payload SHA-256 (plain HTTP)", "BearSSL SHA-256", got.get("bearssl-sha256"), "Python hashlib (OpenSSL)",
-        pyspeed.get("hashlib-sha256"))
-    row("upload checksum", "awsbox CRC32C (SSE4.2)", got.get("awsbox-crc32c"), "Python zlib CRC32",
+    row("payload SHA-256 (plain HTTP)", "awsbox SHA-256 (SHA extensions when present)", got.get("awsbox-sha256"),
+        "Python hashlib (OpenSSL)", pyspeed.get("hashlib-sha256"))
+    row("", "BearSSL SHA-256 (the fallback)", got.get("bearssl-sha256"), "", None)
+    row("upload checksum", "awsbox CRC32C (SSE4.2, three streams)", got.get("awsbox-crc32c"), "Python zlib CRC32",
         pyspeed.get("zlib-crc32"))
-    row("CRC32 (reading objects others wrote)", "awsbox CRC32 (table)", got.get("awsbox-crc32"), "", None)
+    row("CRC32 (reading objects others wrote)", "awsbox CRC32 (carry-less multiply)", got.get("awsbox-crc32"), "", None)
+    row("CRC-64/NVME (S3's default checksum)", "awsbox CRC-64/NVME (carry-less multiply)", got.get("awsbox-crc64nvme"),
+        "", None)
     row("MD5 (single-part ETag)", "BearSSL MD5", got.get("bearssl-md5"), "", None)
     row("memory", "memcpy", got.get("memcpy"), "", None)
     tcp = []
@@ -1408,9 +1411,9 @@ def main():
     if R.size_table:
         short += ["### Binary size by part", "", f"`./awsbox` is {(ROOT / 'awsbox').stat().st_size:,} bytes; "
                   "from the link map of the same objects (`-Wl,-Map`):", ""] + R.size_table + [""]
+    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
     (OUT_PATH.parent / "readme.md").write_text("\n".join(short) + "\n")
     print(text)
-    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
     OUT_PATH.write_text(text)
     (OUT_PATH.parent / "results.json").write_text(json.dumps(R.raw, indent=1, default=str))
     log(f"done in {elapsed:.0f} s; report in {OUT_PATH}")

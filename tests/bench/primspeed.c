@@ -1,7 +1,8 @@
 /* primspeed.c — one-core speed of the primitives awsbox's bulk paths are made of, with the very
  * library and code awsbox links (BearSSL as built for it, core/sum.c): AES-GCM as TLS records
- * use it (16 KiB per record), SHA-256 (the payload signature over plain HTTP), MD5, CRC32C and
- * CRC32, and memcpy as the memory's own ceiling. For make bench: the floor of CPU per GiB.
+ * use it (16 KiB per record), SHA-256 (the payload signature over plain HTTP: core/sum.c's, with the
+ * CPU's SHA extensions when present, and BearSSL's), MD5, CRC32C, CRC32 and CRC-64/NVME, and
+ * memcpy as the memory's own ceiling. For make bench: the floor of CPU per GiB.
  * BearSSL API: https://bearssl.org/apidoc/ ; GCM: NIST SP 800-38D.
  *
  * Usage: primspeed [MIB]   prints "name MB/s" lines (10^6 bytes/s, best of 3 passes of MIB). */
@@ -73,6 +74,18 @@ sha256(void)
 }
 
 static void
+awsbox_sha256(void)
+{
+	struct sha256 c;
+	unsigned char h[32];
+
+	sha256_init(&c);
+	sha256_update(&c, g_buf, g_len);
+	sha256_out(&c, h);
+	g_sink += h[0];
+}
+
+static void
 md5(void)
 {
 	br_md5_context c;
@@ -97,6 +110,12 @@ crc32(void)
 }
 
 static void
+crc64(void)
+{
+	g_sink += (uint32_t)crc64nvme_update(0, g_buf, g_len);
+}
+
+static void
 copy(void)
 {
 	for (size_t off = 0; off < g_len; off += 1 << 20)
@@ -112,8 +131,8 @@ main(int argc, char **argv)
 		void (*fn)(void);
 	} t[] = {
 		{"bearssl-aes128-gcm", gcm128}, {"bearssl-aes256-gcm", gcm256}, {"bearssl-sha256", sha256},
-		{"bearssl-md5", md5},           {"awsbox-crc32c", crc32c},      {"awsbox-crc32", crc32},
-		{"memcpy", copy},
+		{"awsbox-sha256", awsbox_sha256}, {"bearssl-md5", md5},     {"awsbox-crc32c", crc32c},
+		{"awsbox-crc32", crc32},        {"awsbox-crc64nvme", crc64},   {"memcpy", copy},
 	};
 	size_t mib = argc > 1 ? (size_t)atoi(argv[1]) : 256;
 
@@ -127,6 +146,8 @@ main(int argc, char **argv)
 	memset(g_dst, 0, g_len);
 	if (!br_aes_x86ni_ctr_get_vtable() || !br_ghash_pclmul_get())
 		printf("note: no AES-NI/PCLMUL: the GCM figures are not what awsbox would use\n");
+	if (!sha256_use_hw(-1))
+		printf("note: no SHA extensions: awsbox-sha256 is BearSSL's\n");
 	for (size_t i = 0; i < COUNT(t); i++) {
 		double best = 0;
 		for (int pass = 0; pass < 3; pass++) {

@@ -142,6 +142,32 @@ class S3cp(AwsboxTestCase):
         self.assertEqual(hashlib.sha256(r.outb).hexdigest(), want)
         self.assertFrontClean()
 
+    def test_download_cut_midway_fetches_the_piece_again(self):
+        """A piece's GET cut off after half its body (megabytes in: several of the batches a file
+        download writes, and half of a stream's piece buffer) is fetched again; the file and
+        stdout still get exactly the object, whose full-object CRC32 the pieces' CRCs combine to.
+        A fault proxy (faultproxy.py) between s3cp and the front spoils the first GetObject."""
+        from faultproxy import FaultProxy
+        data = os.urandom(3 * PS + 777)
+        key = "cut/obj"
+        # one PutObject: a full-object checksum that a ranged download can check
+        self.ok(self.run("s3cp", "--part-size", "64M", "--checksum", "crc32", self.path("cut", data),
+                         f"s3://{BUCKET}/{key}"))
+        for fault, dest in (("reset-mid", self.path("cut.out")), ("short", "-")):
+            with self.subTest(fault=fault, dest=dest):
+                proxy = FaultProxy({"s3": harness.front().url}, fault=fault, when=2).start()
+                self.addCleanup(proxy.stop)
+                r = self.run("s3cp", "--debug", "--part-size", "5M", f"s3://{BUCKET}/{key}", dest, timeout=120,
+                             env=self.env(AWS_ENDPOINT_URL_S3=proxy.url))
+                self.assertExit(r, 0)
+                got = r.outb if dest == "-" else self.read(dest)
+                self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(data).hexdigest())
+                self.assertIn("verified: crc32", r.err)
+                gets = [e for e in proxy.log if e["method"] == "GET" and key in e["target"]]
+                self.assertEqual([e["n"] for e in gets if e["fault"]], [2])
+                self.assertEqual(len(gets), 5, "four pieces and one piece again")
+                self.assertEqual(self.leftovers(), [])
+
     def maxrss_kib(self, args, input=None):
         r = self.run("/usr/bin/time", "-f", "maxrss=%M", str(harness.AWSBOX), *args, input=input, timeout=120)
         self.assertExit(r, 0)

@@ -74,3 +74,82 @@ TEST(enc_clock_pinned)
 	unsetenv("AWSBOX_NOW");
 	CHECK(clock_now() > 1700000000);
 }
+
+/* Instants whose calendar dates Python's datetime gives (leap days of 2000 and 2024, 2100 not
+ * leap, before the epoch, the last second of year 9999), then random instants against musl's
+ * gmtime_r and strftime, and the parsers against musl's timegm: implementations not ours. */
+TEST(enc_time_calendar)
+{
+	static const struct {
+		long long t;
+		const char *iso;
+	} v[] = {
+		{0, "1970-01-01T00:00:00Z"},           {-1, "1969-12-31T23:59:59Z"},
+		{951782400, "2000-02-29T00:00:00Z"},   {951868799, "2000-02-29T23:59:59Z"},
+		{4107542399, "2100-02-28T23:59:59Z"},  {4107542400, "2100-03-01T00:00:00Z"},
+		{1709164800, "2024-02-29T00:00:00Z"},  {-62135596800, "0001-01-01T00:00:00Z"},
+		{253402300799, "9999-12-31T23:59:59Z"},
+	};
+	char o[21], a[17];
+	time_t t;
+
+	for (size_t i = 0; i < COUNT(v); i++) {
+		time_iso8601((time_t)v[i].t, o);
+		CHECK_STR(o, v[i].iso);
+		CHECK_INT(time_parse_iso8601(o, strlen(o), &t), 0);
+		CHECK_INT(t, v[i].t);
+	}
+	/* Beyond four-digit years: the nearest instant that has them, never a longer string. */
+	time_iso8601((time_t)253402300800LL, o);
+	CHECK_STR(o, "9999-12-31T23:59:59Z");
+	time_amz((time_t)-62167219201LL, a);
+	CHECK_STR(a, "00000101T000000Z");
+
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* years 0000-9999, and densely around the epoch */
+		long long tt = i & 1 ? (long long)(x % 315569520000ull) - 62167219200LL : (long long)(x % 4000000000ull) - 2000000000LL;
+		struct tm tm;
+		char want[32];
+		t = (time_t)tt;
+		CHECK(gmtime_r(&t, &tm));
+		/* the fields by hand: strftime's %Y pads years below 1000 in musl but not in glibc */
+		snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		time_iso8601(t, o);
+		if (strcmp(o, want)) {
+			utest_fail(__FILE__, __LINE__, "%lld: %s, gmtime_r says %s", tt, o, want);
+			return;
+		}
+		snprintf(want, sizeof want, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		time_amz(t, a);
+		CHECK_STR(a, want);
+		time_t back;
+		CHECK_INT(time_parse_iso8601(o, strlen(o), &back), 0);
+		CHECK_INT(back, tt);
+		strftime(want, sizeof want, "%a, %d %b ", &tm);
+		snprintf(want + strlen(want), sizeof want - strlen(want), "%04d %02d:%02d:%02d GMT", tm.tm_year + 1900,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		CHECK_INT(time_parse_http(want, strlen(want), &back), 0);
+		CHECK_INT(back, tt);
+	}
+	/* Out-of-range fields carry over as timegm's do (the HTTP date's day is any two digits). */
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		struct tm tm = {.tm_year = (int)(x % 10000) - 1900, .tm_mon = (int)((x >> 20) % 12),
+				.tm_mday = (int)((x >> 30) % 100), .tm_hour = (int)((x >> 40) % 100),
+				.tm_min = (int)((x >> 48) % 100), .tm_sec = (int)((x >> 56) % 100)};
+		char in[64];
+		snprintf(in, sizeof in, "Mon, %02d %.3s %04d %02d:%02d:%02d GMT", tm.tm_mday,
+			 &"JanFebMarAprMayJunJulAugSepOctNovDec"[3 * tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec);
+		time_t back, want = timegm(&tm);
+		CHECK_INT(time_parse_http(in, strlen(in), &back), 0);
+		if (back != want) {
+			utest_fail(__FILE__, __LINE__, "%s: %lld, timegm says %lld", in, (long long)back, (long long)want);
+			return;
+		}
+	}
+}
