@@ -1,0 +1,359 @@
+/* test_aws.c — one AWS call against a scripted server: protocol framing, the error shapes of
+ * each protocol (as the AWS API references document them), retries, clock-skew correction and
+ * the no-resend rule for calls that are not idempotent. */
+#include "unit.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A response the server sends, in order: the status line and headers (Content-Length is
+ * added), then the body. NULL head: close the connection without answering. */
+struct canned {
+	const char *head, *body;
+};
+
+struct server {
+	pid_t pid;
+	int port;
+	int rep; /* each request's head, as received, separated by "\n--\n" */
+};
+
+static void
+serve(int lfd, int rep, const struct canned *c, int n)
+{
+	int i = 0;
+
+	while (i < n) {
+		int fd = accept(lfd, NULL, NULL);
+		if (fd < 0)
+			_exit(1);
+		while (i < n) {
+			char head[16384];
+			size_t k = 0;
+			ssize_t r;
+			while (k < sizeof head - 1 && (r = read(fd, head + k, 1)) == 1) {
+				k++;
+				if (k >= 4 && !memcmp(head + k - 4, "\r\n\r\n", 4))
+					break;
+			}
+			if (k < 4 || memcmp(head + k - 4, "\r\n\r\n", 4))
+				break; /* the client closed: next connection */
+			head[k] = 0;
+			const char *cl = strcasestr(head, "\r\ncontent-length:");
+			long body = cl ? strtol(cl + 17, NULL, 10) : 0;
+			for (char ch; body > 0 && read(fd, &ch, 1) == 1; body--)
+				;
+			if (write(rep, head, k) < 0 || write(rep, "\n--\n", 4) < 0)
+				_exit(1);
+			if (!c[i].head) {
+				i++;
+				break;
+			}
+			char resp[4096];
+			const char *b = c[i].body ? c[i].body : "";
+			int m = snprintf(resp, sizeof resp, "%sContent-Length: %zu\r\n\r\n%s", c[i].head, strlen(b), b);
+			if (write(fd, resp, (size_t)m) < 0)
+				break;
+			i++;
+		}
+		close(fd);
+	}
+	_exit(0);
+}
+
+static void
+server_start(struct server *s, const struct canned *c, int n)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof a;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), pfd[2];
+
+	if (lfd < 0 || bind(lfd, (void *)&a, al) || listen(lfd, 8) || getsockname(lfd, (void *)&a, &al) || pipe(pfd))
+		utest_fail(__FILE__, __LINE__, "server: %s", strerror(errno));
+	s->port = ntohs(a.sin_port);
+	fflush(NULL);
+	if ((s->pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		alarm(30);
+		close(pfd[0]);
+		serve(lfd, pfd[1], c, n);
+	}
+	close(lfd);
+	close(pfd[1]);
+	s->rep = pfd[0];
+}
+
+/* The request heads the server saw; the server is stopped first. */
+static char *
+server_stop(struct server *s)
+{
+	struct buf b = {0};
+	char tmp[4096];
+	ssize_t r;
+
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	while ((r = read(s->rep, tmp, sizeof tmp)) > 0)
+		buf_add(&b, tmp, (size_t)r);
+	close(s->rep);
+	return buf_take(&b);
+}
+
+static int
+count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void
+ctx(struct aws *a, int port)
+{
+	struct common c = {0};
+	struct err e = {0};
+	char url[64];
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	setenv("AWS_ENDPOINT_URL", url, 1);
+	setenv("AWS_REGION", "eu-west-1", 1);
+	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "secret-for-tests", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	if (aws_init(a, &c, &e))
+		utest_fail(__FILE__, __LINE__, "aws_init: %s", e.msg);
+}
+
+#define OK_JSON "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n", "{}"
+
+TEST(aws_json_request_shape)
+{
+	static const struct canned c[] = {{OK_JSON}};
+	struct server s;
+	struct aws a;
+	struct buf out = {0};
+	struct err e = {0};
+
+	server_start(&s, c, 1);
+	ctx(&a, s.port);
+	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{\"Name\":\"/x\"}", &out, &e), 0);
+	CHECK_STR(out.p, "{}");
+	char *seen = server_stop(&s);
+	CHECK(!strncmp(seen, "POST / HTTP/1.1\r\n", 17));
+	CHECK(strcasestr(seen, "\r\nx-amz-target: AmazonSSM.GetParameter\r\n") != NULL);
+	CHECK(strcasestr(seen, "\r\ncontent-type: application/x-amz-json-1.1\r\n") != NULL);
+	CHECK(strstr(seen, "Credential=AKIDTEST/") != NULL);
+	CHECK(strstr(seen, "/eu-west-1/ssm/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
+			   "Signature=") != NULL);
+	CHECK(strcasestr(seen, "\r\nhost: 127.0.0.1:") != NULL);
+	free(seen);
+	aws_free(&a);
+	buf_free(&out);
+}
+
+struct errcase {
+	const struct svc *svc;
+	const char *head, *body;
+	int status;
+	const char *code, *msg;
+	int exit;
+};
+
+static int
+call(struct aws *a, const struct svc *svc, struct buf *out, struct err *e)
+{
+	if (svc->proto == PROTO_JSON)
+		return aws_json(a, svc, "Op", "{}", out, e);
+	if (svc->proto == PROTO_QUERY)
+		return aws_query(a, svc, "GetCallerIdentity", NULL, 0, NULL, out, e);
+	struct aws_req q = {.svc = svc, .method = "GET", .bucket = svc == &SVC_S3 ? "bucket" : NULL,
+			    .path = "/k", .out = out, .op = "Get"};
+	struct http_resp r;
+	int rc = aws_call(a, &q, &r, e);
+	http_resp_free(&r);
+	return rc;
+}
+
+TEST(aws_error_shapes_of_each_protocol)
+{
+	static const struct errcase cases[] = {
+		{&SVC_SSM, "HTTP/1.1 400 Bad Request\r\n",
+		 "{\"__type\":\"com.amazonaws.ssm#ParameterNotFound\",\"message\":\"Parameter /x not found.\"}", 400,
+		 "ParameterNotFound", "Parameter /x not found.", EX_NOTFOUND},
+		{&SVC_SECRETS, "HTTP/1.1 400 Bad Request\r\nx-amzn-ErrorType: ResourceNotFoundException:http://internal/\r\n",
+		 "{\"Message\":\"Secrets Manager can't find it.\"}", 400, "ResourceNotFoundException",
+		 "Secrets Manager can't find it.", EX_NOTFOUND},
+		{&SVC_STS, "HTTP/1.1 403 Forbidden\r\n",
+		 "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>"
+		 "<Code>InvalidClientTokenId</Code><Message>bad &amp; wrong</Message></Error></ErrorResponse>",
+		 403, "InvalidClientTokenId", "bad & wrong", EX_ACCESS},
+		{&SVC_STS, "HTTP/1.1 400 Bad Request\r\n",
+		 "<ErrorResponse><Errors><Error><Code>ValidationError</Code><Message>nope</Message></Error></Errors>"
+		 "</ErrorResponse>",
+		 400, "ValidationError", "nope", EX_FAIL},
+		{&SVC_S3, "HTTP/1.1 404 Not Found\r\n",
+		 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The key is not "
+		 "there.</Message></Error>",
+		 404, "NoSuchKey", "The key is not there.", EX_NOTFOUND},
+		{&SVC_LAMBDA, "HTTP/1.1 404 Not Found\r\nX-Amzn-ErrorType: ResourceNotFoundException\r\n",
+		 "{\"Type\":\"User\",\"Message\":\"Function not found\"}", 404, "ResourceNotFoundException",
+		 "Function not found", EX_NOTFOUND},
+		{&SVC_SSM, "HTTP/1.1 409 Conflict\r\n", "<html>nope</html>", 409, "", "Conflict", EX_FAIL},
+	};
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		struct canned c[] = {{cases[i].head, cases[i].body}};
+		struct server s;
+		struct aws a;
+		struct buf out = {0};
+		struct err e = {0};
+
+		server_start(&s, c, 1);
+		ctx(&a, s.port);
+		CHECK_INT(call(&a, cases[i].svc, &out, &e), -1);
+		CHECK_INT(e.kind, E_AWS);
+		CHECK_INT(e.status, cases[i].status);
+		CHECK_STR(e.code, cases[i].code);
+		CHECK_STR(e.msg, cases[i].msg);
+		CHECK_INT(err_exit_code(&e), cases[i].exit);
+		free(server_stop(&s));
+		aws_free(&a);
+		buf_free(&out);
+	}
+}
+
+TEST(aws_retries_throttling_and_5xx)
+{
+	static const struct canned c[] = {
+		{"HTTP/1.1 503 Service Unavailable\r\n", ""},
+		{"HTTP/1.1 400 Bad Request\r\n", "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}"},
+		{OK_JSON},
+	};
+	struct server s;
+	struct aws a;
+	struct buf out = {0};
+	struct err e = {0};
+
+	server_start(&s, c, 3);
+	ctx(&a, s.port);
+	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), 0);
+	char *seen = server_stop(&s);
+	CHECK_INT(count(seen, "POST / HTTP/1.1"), 3);
+	free(seen);
+	aws_free(&a);
+
+	/* With AWS_MAX_ATTEMPTS=2, the same script fails on the throttle, which is reported. */
+	setenv("AWS_MAX_ATTEMPTS", "2", 1);
+	server_start(&s, c, 3);
+	ctx(&a, s.port);
+	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), -1);
+	CHECK_STR(e.code, "ThrottlingException");
+	seen = server_stop(&s);
+	CHECK_INT(count(seen, "POST / HTTP/1.1"), 2);
+	free(seen);
+	aws_free(&a);
+	unsetenv("AWS_MAX_ATTEMPTS");
+
+	/* A client error is not retried. */
+	static const struct canned bad[] = {
+		{"HTTP/1.1 400 Bad Request\r\n", "{\"__type\":\"ValidationException\",\"message\":\"x\"}"}, {OK_JSON}};
+	server_start(&s, bad, 2);
+	ctx(&a, s.port);
+	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), -1);
+	seen = server_stop(&s);
+	CHECK_INT(count(seen, "POST / HTTP/1.1"), 1);
+	free(seen);
+	aws_free(&a);
+	buf_free(&out);
+}
+
+/* The x-amz-date of the n-th request (0-based) in what the server saw. */
+static time_t
+amzdate_of(const char *seen, int n)
+{
+	const char *p = seen;
+	time_t t = 0;
+
+	for (int i = 0; i <= n && p; i++)
+		if ((p = strcasestr(p, "\r\nx-amz-date: ")))
+			p += 14;
+	if (p)
+		time_parse_iso8601(p, 16, &t);
+	return t;
+}
+
+TEST(aws_corrects_clock_skew_once)
+{
+	/* A server 20 minutes ahead refuses the first signature, then takes the corrected one. */
+	char skewed[512], date[64];
+	time_t ahead = time(NULL) + 1200;
+	struct tm tm;
+
+	gmtime_r(&ahead, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	snprintf(skewed, sizeof skewed, "HTTP/1.1 400 Bad Request\r\nDate: %s\r\n", date);
+	const struct canned c[] = {
+		{skewed, "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature expired: is now earlier\"}"},
+		{OK_JSON}};
+	struct server s;
+	struct aws a;
+	struct buf out = {0};
+	struct err e = {0};
+
+	server_start(&s, c, 2);
+	ctx(&a, s.port);
+	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), 0);
+	CHECK(a.clock_offset > 1190 && a.clock_offset < 1210);
+	char *seen = server_stop(&s);
+	CHECK_INT(count(seen, "POST / HTTP/1.1"), 2);
+	long moved = (long)(amzdate_of(seen, 1) - amzdate_of(seen, 0));
+	CHECK(moved > 1190 && moved < 1210);
+	free(seen);
+	aws_free(&a);
+	buf_free(&out);
+}
+
+TEST(aws_no_resend_when_not_idempotent)
+{
+	/* The server reads the request and drops the connection: it may have run. */
+	static const struct canned c[] = {{NULL, NULL}, {OK_JSON}};
+	struct server s;
+	struct aws a;
+	struct buf out = {0};
+	struct err e = {0};
+	struct http_body b = {"{}", 2, NULL, NULL, NULL};
+	struct aws_req q = {.svc = &SVC_LAMBDA, .method = "POST", .path = "/2015-03-31/functions/f/invocations",
+			    .body = &b, .not_idempotent = 1, .out = &out, .op = "Invoke"};
+	struct http_resp r;
+
+	server_start(&s, c, 2);
+	ctx(&a, s.port);
+	CHECK_INT(aws_call(&a, &q, &r, &e), -1);
+	http_resp_free(&r);
+	CHECK_INT(err_exit_code(&e), EX_NET);
+	char *seen = server_stop(&s);
+	CHECK_INT(count(seen, "POST /2015-03-31/functions/f/invocations HTTP/1.1"), 1);
+	free(seen);
+
+	/* The same failure on an idempotent call is retried and succeeds. */
+	q.not_idempotent = 0;
+	server_start(&s, c, 2);
+	aws_free(&a);
+	ctx(&a, s.port);
+	CHECK_INT(aws_call(&a, &q, &r, &e), 0);
+	http_resp_free(&r);
+	seen = server_stop(&s);
+	CHECK_INT(count(seen, "POST /2015-03-31/functions/f/invocations HTTP/1.1"), 2);
+	free(seen);
+	aws_free(&a);
+	buf_free(&out);
+}
