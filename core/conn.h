@@ -20,6 +20,16 @@ struct conn {
 	unsigned char rbuf[16384];
 };
 
+struct proxy {
+	int on;
+	char host[256];
+	int port;
+	char auth[1024]; /* "Basic ..." or "" */
+};
+
+/* proxy.c. The proxy for q from the environment; px->on == 0 for a direct connection. */
+int proxy_for(const struct http_req *q, struct proxy *px, struct err *e);
+
 /* net.c. Errors name c->peer; timeouts are E_TIMEOUT, the rest E_NET. */
 /* Resolves host (IPv4 and IPv6) and connects to the first address that answers. */
 int net_connect(struct conn *c, const char *host, int port, int timeout_ms, struct err *e);
