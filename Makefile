@@ -58,6 +58,7 @@ build/tools/%: tests/tools/%.c $(CORE_OBJ) build/obj/ta.o
 
 check: deps awsbox build/unit-tests $(TOOLS)
 	build/unit-tests
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(PYTHON) tests/integration/run.py
 	scripts/scratch-check ./awsbox
 
@@ -84,6 +85,82 @@ distclean:
 	rm -rf build awsbox
 
 -include $(shell find build/obj -name '*.d' 2>/dev/null)
+
+# ==== fuzzing and sanitizer builds (tests/fuzz, tests/sanitize) ================================
+#   make fuzz         every libFuzzer target for FUZZ_SECONDS (60) each, one after another (one
+#                     core); FUZZ_RUNS=N runs N executions each instead. Prints executions per target.
+#   make fuzz-smoke   FUZZ_SMOKE_SECONDS (1; libFuzzer stops within the next second) each, after
+#                     every corpus/ and regress/ input: part of make check
+#   make check-asan   unit and integration tests with awsbox built with ASan+UBSan (build/asan/)
+#   make valgrind     memcheck on a representative call of each applet (build/valgrind/awsbox)
+# clang with Debian's compiler-rt (libclang-rt-14-dev), glibc, and a BearSSL built by clang.
+CLANG        ?= clang
+SAN_BEARSSL  := build/bearssl-clang
+# DWARF 4: valgrind 3.19 cannot read clang 14's default DWARF 5.
+SAN_DEBUG    := -g -gdwarf-4 -fno-omit-frame-pointer
+SAN_CFLAGS   := -std=gnu11 -O1 $(SAN_DEBUG) $(filter-out -Werror,$(WARN)) -Wno-unknown-warning-option \
+                -D_GNU_SOURCE -DAWSBOX_VERSION='"$(VERSION)"' -Icore -I$(SAN_BEARSSL)/inc
+SAN_LIBS     := $(SAN_BEARSSL)/libbearssl.a -lpthread -lm
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 1
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(addprefix build/fuzz/bin/,$(FUZZ_NAMES))
+SAN_CORE     := $(filter-out core/main.c,$(CORE_SRC))
+
+.PHONY: fuzz fuzz-smoke fuzz-build check-asan valgrind
+
+$(SAN_BEARSSL)/libbearssl.a: scripts/bearssl
+	@scripts/deps all
+	scripts/bearssl $(SAN_BEARSSL) $(CLANG) "-O1 $(SAN_DEBUG) -fPIC"
+
+# Fuzz targets link core from an archive: a target that compiles a core file in (to reach its
+# static parsers) or defines net.c/tls.c itself (fuzz_http) keeps the archive's copy out.
+build/fuzz/obj/%.o: %.c | $(SAN_BEARSSL)/libbearssl.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer-no-link $(SAN_FLAGS) -MMD -MP -c $< -o $@
+build/san-ta.o: build/ta.c | $(SAN_BEARSSL)/libbearssl.a
+	$(CLANG) -O1 -I$(SAN_BEARSSL)/inc -c $< -o $@
+build/fuzz/libcore.a: $(patsubst %.c,build/fuzz/obj/%.o,$(SAN_CORE)) build/san-ta.o
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/bin/%: tests/fuzz/fuzz_%.c build/fuzz/libcore.a $(SAN_BEARSSL)/libbearssl.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(SAN_CFLAGS) -Werror -fsanitize=fuzzer $(SAN_FLAGS) -MMD -MP -MF $@.d -o $@ $< build/fuzz/libcore.a $(SAN_LIBS)
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	tests/fuzz/run long $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
+
+# ASan + UBSan: awsbox and the unit tests, dynamic glibc (ASan needs it); tests/tools stay musl.
+ASAN_OBJ := $(patsubst %.c,build/asan/obj/%.o,$(SAN_CORE))
+build/asan/obj/%.o: %.c | $(SAN_BEARSSL)/libbearssl.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(SAN_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+build/asan/obj/core/main.o build/valgrind/obj/core/main.o: SAN_CFLAGS += -DBEARSSL_VERSION='"$(shell cat $(SAN_BEARSSL)/VERSION 2>/dev/null)"'
+build/asan/obj/core/main.o build/valgrind/obj/core/main.o: applets/applets.def
+build/asan/awsbox: $(ASAN_OBJ) build/asan/obj/core/main.o $(patsubst %.c,build/asan/obj/%.o,$(APPLET_SRC)) build/san-ta.o
+	$(CLANG) $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
+build/asan/unit-tests: $(ASAN_OBJ) $(patsubst %.c,build/asan/obj/%.o,$(UNIT_SRC)) build/san-ta.o
+	$(CLANG) $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
+
+check-asan: build/asan/awsbox build/asan/unit-tests $(TOOLS)
+	tests/sanitize/check-asan build/asan/awsbox build/asan/unit-tests
+
+# valgrind cannot follow malloc in a static, stripped musl binary: it gets a plain -g glibc build.
+build/valgrind/obj/%.o: %.c | $(SAN_BEARSSL)/libbearssl.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+build/valgrind/awsbox: $(patsubst %.c,build/valgrind/obj/%.o,$(SAN_CORE) core/main.c $(APPLET_SRC)) build/san-ta.o
+	$(CLANG) -o $@ $^ $(SAN_LIBS)
+
+valgrind: build/valgrind/awsbox
+	@scripts/deps all
+	AWSBOX_BIN=build/valgrind/awsbox $(PYTHON) tests/sanitize/valgrind.py
+
+-include $(shell find build/fuzz build/asan build/valgrind -name '*.d' 2>/dev/null)
 
 # ==== benchmarks (tests/bench) — awsbox against the AWS CLI in one run =========================
 #   make bench   size, start-up, one call, many calls, S3 throughput, memory bound, scaling: prints

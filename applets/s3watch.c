@@ -205,12 +205,13 @@ s3watch_main(int argc, char **argv)
 		double wait = interval;
 		if (!scan(&a, u.bucket, u.key, &e)) {
 			backoff = 0;
-			if (W.nm >= W.count) {
-				print(u.bucket);
-				return 0;
+			if (W.nm >= W.count || once) {
+				if (W.nm >= W.count)
+					print(u.bucket);
+				aws_free(&a); /* as the other applets: nothing left for valgrind to call lost */
+				s3url_free(&u);
+				return W.nm >= W.count ? 0 : EX_NOTFOUND;
 			}
-			if (once)
-				return EX_NOTFOUND;
 			/* A little jitter so that many watchers do not poll in step. */
 			wait *= 0.9 + 0.2 * (rand32() / 4294967296.0);
 		} else {

@@ -173,12 +173,13 @@ type_of(const char *s)
 int
 json_parse(const char *p, size_t n, struct json *root)
 {
-	const char *s, *e = p + n, *v, *end;
+	const char *s, *e, *v, *end;
 	char stack[JSON_MAX_DEPTH]; /* closers of the open containers: no recursion */
 	int depth = 0;
 
 	if (!p)
 		return -1;
+	e = p + n; /* not before the check: NULL + 0 is undefined in C */
 	v = s = ws(p, e);
 	for (;;) {
 		/* here a value must start */

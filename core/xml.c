@@ -152,12 +152,13 @@ element(const char *s, const char *e, struct xml *el, const char **end)
 int
 xml_root(const char *doc, size_t n, struct xml *root)
 {
-	const char *s = doc, *e = doc + n, *next, *body = NULL;
+	const char *s = doc, *e, *next, *body = NULL;
 	struct slice qn, name, open[XML_MAX_DEPTH];
 	int depth = 0, k;
 
 	if (!doc)
 		return -1;
+	e = doc + n; /* not before the check: NULL + 0 is undefined in C */
 	if (n >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
 		s += 3; /* a UTF-8 byte order mark */
 	for (;; s = next) {
@@ -193,12 +194,13 @@ xml_root(const char *doc, size_t n, struct xml *root)
 int
 xml_next(struct xml el, size_t *pos, struct xml *child)
 {
-	const char *b = el.body.p, *e = b + el.body.n, *s, *lt, *next;
+	const char *b = el.body.p, *e, *s, *lt, *next;
 	struct slice qn;
 	int k;
 
 	if (!b || *pos >= el.body.n)
 		return -1;
+	e = b + el.body.n; /* not before the check: NULL + 0 is undefined in C */
 	for (s = b + *pos;; s = next) {
 		if (!(lt = memchr(s, '<', (size_t)(e - s))) || (k = markup(lt, e, &next, &qn)) == M_ERR ||
 		    k == M_CLOSE) {
@@ -318,7 +320,7 @@ reference(const char **sp, const char *e, struct buf *out)
 int
 xml_text(struct xml el, struct buf *out)
 {
-	const char *s = el.body.p, *e = s + el.body.n, *r, *next;
+	const char *s = el.body.p, *e = s ? s + el.body.n : NULL, *r, *next; /* NULL + 0 is undefined */
 	size_t start = out->len;
 	struct slice qn;
 	int k;

@@ -8,7 +8,7 @@ Session (set up once by run.py, or lazily by AwsboxTestCase.setUpClass; setup_se
   stop_all() (run at exit) stops every server started, child processes by PID, and removes TMP
   (kept, with the moto logs, when AWSBOX_TEST_KEEP is set).
 
-Constants: ROOT, AWSBOX (./awsbox), REGION "us-east-1", ACCOUNT "123456789012" (moto's default
+Constants: ROOT, AWSBOX (./awsbox, or $AWSBOX_BIN), REGION "us-east-1", ACCOUNT "123456789012" (moto's default
   account, where every key below lives), USER "awsbox-test", USER_ARN, ROLE "awsbox-role", ROLE_ARN.
 
 Servers: each started once per run, on first use, and shared by all tests:
@@ -89,7 +89,9 @@ import front as frontmod  # noqa: E402
 import standins  # noqa: E402
 
 ROOT = HERE.parent.parent
-AWSBOX = ROOT / "awsbox"
+# AWSBOX_BIN: another build of awsbox to test (make check-asan, make valgrind); read here, before
+# the session clears AWSBOX_*. A relative path is from the top of the tree.
+AWSBOX = ROOT / os.environ.get("AWSBOX_BIN", "awsbox")
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 USER = "awsbox-test"
