@@ -491,11 +491,12 @@ done:
 	return rc;
 }
 
-int
-aws_json_req(struct aws *a, const struct svc *svc, const char *op, const char *body, const struct aws_req *tmpl,
-	     struct buf *out, struct err *e)
+/* A POST of body to "/" for the JSON and query protocols; tmpl supplies the caller's flags. */
+static int
+post(struct aws *a, const struct svc *svc, const char *op, const char *target, const char *body, size_t n,
+     const struct aws_req *tmpl, struct buf *out, struct err *e)
 {
-	struct http_body b = {body, (int64_t)strlen(body), NULL, NULL, NULL};
+	struct http_body b = {body, (int64_t)n, NULL, NULL, NULL};
 	struct aws_req q = {0};
 	struct http_resp r;
 	int rc;
@@ -506,12 +507,19 @@ aws_json_req(struct aws *a, const struct svc *svc, const char *op, const char *b
 	q.method = "POST";
 	q.path = "/";
 	q.body = &b;
-	q.target = op;
+	q.target = target;
 	q.out = out;
 	q.op = op;
 	rc = aws_call(a, &q, &r, e);
 	http_resp_free(&r);
 	return rc;
+}
+
+int
+aws_json_req(struct aws *a, const struct svc *svc, const char *op, const char *body, const struct aws_req *tmpl,
+	     struct buf *out, struct err *e)
+{
+	return post(a, svc, op, op, body, strlen(body), tmpl, out, e);
 }
 
 int
@@ -525,8 +533,6 @@ aws_query(struct aws *a, const struct svc *svc, const char *action, const struct
 	  const struct aws_req *tmpl, struct buf *out, struct err *e)
 {
 	struct buf form = {0};
-	struct aws_req q = {0};
-	struct http_resp r;
 	int rc;
 
 	buf_printf(&form, "Action=%s&Version=%s", action, svc->target);
@@ -536,17 +542,7 @@ aws_query(struct aws *a, const struct svc *svc, const char *action, const struct
 		buf_addc(&form, '=');
 		uri_encode(&form, params[i].v ? params[i].v : "", params[i].v ? strlen(params[i].v) : 0, 0);
 	}
-	struct http_body b = {form.p, (int64_t)form.len, NULL, NULL, NULL};
-	if (tmpl)
-		q = *tmpl;
-	q.svc = svc;
-	q.method = "POST";
-	q.path = "/";
-	q.body = &b;
-	q.out = out;
-	q.op = action;
-	rc = aws_call(a, &q, &r, e);
-	http_resp_free(&r);
+	rc = post(a, svc, action, tmpl ? tmpl->target : NULL, form.p, form.len, tmpl, out, e);
 	buf_free(&form); /* may hold a web identity token */
 	return rc;
 }
