@@ -68,28 +68,30 @@ s3_parse_url(const char *s, struct s3url *u, struct err *e)
 {
 	const char *b, *slash;
 	size_t bn;
+	char shown[128]; /* a hostile URL may be long: messages show its start */
 
 	memset(u, 0, sizeof *u);
+	snprintf(shown, sizeof shown, "%.100s%s", s, strlen(s) > 100 ? "..." : "");
 	if (!s3_is_url(s))
-		return err_set(e, E_USAGE, "'%s' is not an s3:// URL", s);
+		return err_set(e, E_USAGE, "'%s' is not an s3:// URL", shown);
 	b = s + 5;
 	slash = strchr(b, '/');
 	bn = slash ? (size_t)(slash - b) : strlen(b);
 	/* botocore's rule ([A-Za-z0-9._-]{1,255}), which admits legacy us-east-1 names; the service
 	 * enforces the rest. Anything else (an ARN, a stray character) is refused here. */
 	if (!bn || bn >= sizeof u->bucket)
-		return err_set(e, E_USAGE, "'%s': missing or overlong bucket name", s);
+		return err_set(e, E_USAGE, "'%s': missing or overlong bucket name", shown);
 	for (size_t i = 0; i < bn; i++) {
 		char c = b[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
 		      c == '_'))
-			return err_set(e, E_USAGE, "'%s': invalid bucket name '%.*s'", s, (int)bn, b);
+			return err_set(e, E_USAGE, "'%s': invalid bucket name", shown);
 	}
 	memcpy(u->bucket, b, bn);
 	u->bucket[bn] = 0;
 	const char *k = slash ? slash + 1 : "";
 	if (s3_valid_key(k, strlen(k), e))
-		return err_prefix(e, 0, s);
+		return err_prefix(e, 0, shown);
 	u->key = xstrdup(k);
 	return 0;
 }
