@@ -1,4 +1,4 @@
-/* conn.h — private to net.c, tls.c and http.c: one connection and the calls between them. */
+/* conn.h — private to net.c, tls.c, proxy.c, http.c and httphead.c: one connection and the calls between them. */
 #ifndef AWSBOX_CONN_H
 #define AWSBOX_CONN_H
 #include "core.h"
@@ -47,5 +47,13 @@ int tls_flush(struct conn *c, struct err *e);
 int tls_pending(struct conn *c); /* decrypted bytes are waiting */
 void tls_free(struct conn *c);
 void tls_anchors_free(struct http_pool *p);
+
+/* httphead.c. A response head is kept as "name: value\n" lines. */
+int next_header(const struct buf *h, size_t *pos, struct slice *name, struct slice *val); /* 0: no more */
+int has_token(struct slice v, const char *token); /* a comma-separated value holds token */
+/* --debug tracing ('>' sent, '<' received), secrets redacted; nothing unless g_debug. */
+void dbg_header(char dir, struct slice k, struct slice v);
+void dbg_request_line(const char *method, const char *target);
+void dbg_head(char dir, const struct buf *h);
 
 #endif
