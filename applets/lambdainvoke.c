@@ -100,39 +100,6 @@ read_payload(const char *path, struct buf *b)
 		close(fd);
 }
 
-/* RFC 3629 UTF-8 (JSON text exchanged between systems must be UTF-8: RFC 8259 section 8.1). */
-static int
-utf8_valid(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i], need, min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, min = 0x80;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, min = 0x800;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, min = 0x10000;
-		else
-			return 0;
-		if (n - i <= need)
-			return 0;
-		unsigned u = c & (0x3f >> need);
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			u = u << 6 | (s[i + k] & 0x3f);
-		}
-		if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
-	return 1;
-}
-
 /* "errorType: errorMessage" from a function error payload, on one line; "" if it has neither. */
 static void
 error_summary(const struct buf *peek, char *out, size_t n)
@@ -218,7 +185,7 @@ lambdainvoke_main(int argc, char **argv)
 	if (file || payload) {
 		struct json root;
 		const char *from = file && strcmp(file, "-") ? file : file || !strcmp(payload, "-") ? "stdin" : "PAYLOAD";
-		if (json_parse(body.p ? body.p : "", body.len, &root) || !utf8_valid((unsigned char *)body.p, body.len))
+		if (json_parse(body.p ? body.p : "", body.len, &root) || !utf8_valid(body.p, body.len))
 			usage("%s: not valid JSON (in UTF-8)", from);
 		if (body.len > PAYLOAD_MAX)
 			usage("the payload is over Lambda's limit of %d bytes", PAYLOAD_MAX);

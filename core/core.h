@@ -164,6 +164,7 @@ long opt_long(const struct opt *o, long min, long max);
 void hex_encode(const void *p, size_t n, char *out); /* lower case; out holds 2n+1 */
 size_t b64_encode(const void *p, size_t n, char *out); /* out holds 4*((n+2)/3)+1; returns length */
 int b64_decode(const char *s, size_t n, struct buf *out); /* appends; -1 on invalid input */
+int utf8_valid(const void *s, size_t n); /* well-formed UTF-8 (RFC 3629) */
 /* Appends s percent-encoded per RFC 3986 (unreserved A-Z a-z 0-9 - _ . ~ kept); '/' kept when
  * keep_slash. This is the SigV4 encoding. */
 void uri_encode(struct buf *b, const char *s, size_t n, int keep_slash);

@@ -21,44 +21,12 @@ s3_is_url(const char *s)
 	return !strncmp(s, "s3://", 5);
 }
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
-static int
-utf8_ok(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i], need, min, cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, min = 0x80, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, min = 0x800, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, min = 0x10000, cp = c & 0x07;
-		else
-			return 0;
-		if (n - i <= need)
-			return 0;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
-	return 1;
-}
-
 int
 s3_valid_key(const char *k, size_t n, struct err *e)
 {
 	if (n > 1024)
 		return err_set(e, E_USAGE, "S3 key too long (%zu bytes; at most 1024)", n);
-	if (!utf8_ok((const unsigned char *)k, n))
+	if (!utf8_valid(k, n))
 		return err_set(e, E_USAGE, "S3 key is not valid UTF-8");
 	return 0;
 }

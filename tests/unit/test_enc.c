@@ -24,6 +24,34 @@ TEST(enc_hex_b64)
 	CHECK_STR(h, "01abff");
 }
 
+TEST(enc_utf8)
+{
+	/* RFC 3629 section 4 syntax: the boundaries of each length, and what it rules out. */
+	static const char *const good[] = {
+		"", "abc", "\x7f", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80",
+		"\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", "\xe1\x88\xb4 \xf0\x9f\x98\x80",
+	};
+	static const char *const bad[] = {
+		"\x80",             /* a lone continuation byte */
+		"\xc0\xaf",         /* overlong '/' */
+		"\xc1\xbf",         /* overlong */
+		"\xe0\x9f\xbf",     /* overlong 3-byte */
+		"\xf0\x8f\xbf\xbf", /* overlong 4-byte */
+		"\xed\xa0\x80",     /* U+D800, a surrogate */
+		"\xed\xbf\xbf",     /* U+DFFF */
+		"\xf4\x90\x80\x80", /* U+110000 */
+		"\xf5\x80\x80\x80", "\xff", "\xfe",
+		"\xc2",             /* truncated */
+		"\xe1\x88",         /* truncated */
+		"a\xc2 ",           /* not a continuation */
+	};
+	for (size_t i = 0; i < COUNT(good); i++)
+		CHECK_INT(utf8_valid(good[i], strlen(good[i])), 1);
+	for (size_t i = 0; i < COUNT(bad); i++)
+		CHECK_INT(utf8_valid(bad[i], strlen(bad[i])), 0);
+	CHECK_INT(utf8_valid("a\0b", 3), 1); /* NUL is U+0000: the length decides, not a terminator */
+}
+
 TEST(enc_uri)
 {
 	struct buf b = {0};
