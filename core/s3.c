@@ -326,6 +326,9 @@ s3_head(struct aws *a, const char *bucket, const char *key, int part, struct s3o
 		/* S3 always sends one; a 200 without it is someone else's answer (a captive portal). */
 		if (!o->etag[0])
 			rc = err_set(e, E_PROTO, "HeadObject: the answer has no ETag: not from S3");
+		/* The size decides how many bytes are fetched and checked: without it, nothing would be. */
+		else if (o->size < 0)
+			rc = err_set(e, E_PROTO, "HeadObject: the answer has no Content-Length: not from S3");
 	}
 	http_resp_free(&r);
 	return rc;

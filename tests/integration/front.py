@@ -735,7 +735,7 @@ class Front:
         if "date" not in names:
             lines.append("Date: " + email.utils.formatdate(usegmt=True))
         lines += [f"{k}: {v}" for k, v in headers]
-        if not (head and "content-length" in names):
+        if not (head and names & {"content-length", "transfer-encoding"}):
             lines.append(f"Content-Length: {len(body)}")
         if close:
             lines.append("Connection: close")

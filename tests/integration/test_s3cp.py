@@ -407,6 +407,29 @@ class S3cp(AwsboxTestCase):
             return 200, hdrs, bytes(body)
         harness.front().on_request = hook
 
+    def test_head_without_length(self):
+        """A HeadObject answer with no Content-Length (chunked, as no S3 sends it) gives no size to
+        fetch and check against: exit 1 with a line saying so, never an empty file and exit 0."""
+        key = "nolength/obj"
+        self.ok(self.run("s3cp", self.path("nl", os.urandom(3000)), f"s3://{BUCKET}/{key}"))
+
+        def hook(req):
+            if req.method == "HEAD" and req.path.endswith("/obj"):
+                return 200, [("ETag", '"0123456789abcdef0123456789abcdef-2"'), ("Transfer-Encoding", "chunked")], b""
+            return None
+        harness.front().on_request = hook
+        try:
+            for dst in (self.path("nl.out"), "-"):
+                with self.subTest(dst=dst):
+                    r = self.run("s3cp", f"s3://{BUCKET}/{key}", dst)
+                    self.assertExit(r, 1)
+                    self.assertIn("no Content-Length", r.err)
+                    self.assertEqual(r.outb, b"")
+            self.assertFalse(os.path.exists(self.path("nl.out")))
+            self.assertEqual(self.leftovers(), [])
+        finally:
+            harness.front().on_request = None
+
     def test_corrupted_download(self):
         for name, args in (("crc", []), ("md5", ["--checksum", "none"])):
             with self.subTest(checksum=name):
