@@ -194,7 +194,8 @@ aws_creds(struct aws *a, struct creds *c, struct err *e)
 	int rc = 0;
 
 	pthread_mutex_lock(&a->lock);
-	time_t now = clock_now();
+	/* Expiry times are the issuer's clock: compare them with ours corrected as for signing. */
+	time_t now = clock_now() + a->clock_offset;
 	/* Refresh 15 minutes before expiry, as the SDKs do; keep the old ones if a refresh
 	 * fails while they still have a few minutes left. */
 	if (!a->have_creds || (a->creds.expires && a->creds.expires - now < 15 * 60)) {

@@ -322,6 +322,28 @@ TEST(aws_corrects_clock_skew_once)
 	buf_free(&out);
 }
 
+TEST(aws_creds_expiry_on_corrected_clock)
+{
+	/* Credentials that expire 20 minutes from now by our clock, but only 10 by the server's
+	 * (learnt from a skew error): within the 15-minute window, so they are fetched again. */
+	struct aws a;
+	struct creds c = {0};
+	struct err e = {0};
+
+	ctx(&a, 1);
+	a.creds = (struct creds){.akid = xstrdup("AKIDOLD"), .secret = xstrdup("old"), .token = xstrdup("tok"),
+				 .expires = clock_now() + 20 * 60, .source = "test"};
+	a.have_creds = 1;
+	CHECK_INT(aws_creds(&a, &c, &e), 0);
+	CHECK_STR(c.akid, "AKIDOLD"); /* 20 minutes left: kept */
+	creds_free(&c);
+	a.clock_offset = 10 * 60;
+	CHECK_INT(aws_creds(&a, &c, &e), 0);
+	CHECK_STR(c.akid, "AKIDTEST"); /* 10 minutes left by the server's clock: refreshed */
+	creds_free(&c);
+	aws_free(&a);
+}
+
 TEST(aws_no_resend_when_not_idempotent)
 {
 	/* The server reads the request and drops the connection: it may have run. */
