@@ -590,7 +590,9 @@ struct outfile {
 	int slot;    /* in the cleanup registry; -1 when not registered */
 	int direct;  /* writing in place (not a regular file) */
 };
-/* -1 with e (E_IO; E_NOTFOUND if the directory does not exist) on failure. */
+/* A new file gets mode (less the umask); a file replaced keeps its owner (as root) and its
+ * permissions, limited to mode plus execute bits. -1 with e (E_IO; E_NOTFOUND if the
+ * directory does not exist) on failure. */
 int file_open(struct outfile *f, const char *path, mode_t mode, struct err *e);
 int file_write(struct outfile *f, const void *p, size_t n, struct err *e);
 /* fsync, close, rename over the target, fsync the directory. On failure the temporary file is

@@ -116,7 +116,8 @@ file_open(struct outfile *f, const char *path, mode_t mode, struct err *e)
 		err_set(e, E_IO, "%s: is a directory", path);
 		goto fail;
 	}
-	if (!stat(target, &st) && !S_ISREG(st.st_mode)) {
+	int exists = !stat(target, &st);
+	if (exists && !S_ISREG(st.st_mode)) {
 		/* A device or a FIFO: there is nothing to replace atomically. */
 		if ((f->fd = open(target, O_WRONLY | O_CLOEXEC)) < 0) {
 			io_err(e, "open", path, errno);
@@ -150,6 +151,14 @@ file_open(struct outfile *f, const char *path, mode_t mode, struct err *e)
 		f->tmp = tmp;
 		f->fd = fd;
 		f->path = target;
+		/* A file replaced keeps its owner (when we may give it) and permissions, as cp keeps
+		 * them, but never more than mode allows beyond execute: a secret's 0600 stays 0600. */
+		if (exists && ((!geteuid() && fchown(fd, st.st_uid, st.st_gid)) ||
+			       fchmod(fd, st.st_mode & (mode | 0111) & 0777))) {
+			io_err(e, "cannot give the temporary file the permissions of", path, errno);
+			file_abort(f);
+			return -1;
+		}
 		return 0;
 	}
 	err_set(e, E_IO, "cannot create a temporary file for %s: too many name collisions", path);

@@ -28,6 +28,7 @@ import re
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import tempfile
 import threading
@@ -327,6 +328,19 @@ class S3cp(AwsboxTestCase):
         self.assertEqual(h["ContentType"], "application/x-test")
         self.assertEqual(h["Metadata"], {"k": "v"})
         self.assertFrontClean()
+
+    def test_replaced_file_keeps_mode(self):
+        """A download over an existing file keeps its permissions, as cp does: a private key
+        stays 0600 (the temporary file that replaces it is made so before any byte is written)."""
+        self.ok(self.run("s3cp", self.path("km", b"new contents"), f"s3://{BUCKET}/keepmode"))
+        for mode in (0o600, 0o755):
+            with self.subTest(mode=oct(mode)):
+                out = self.path(f"km.{mode:o}", b"old")
+                os.chmod(out, mode)
+                self.ok(self.run("s3cp", f"s3://{BUCKET}/keepmode", out))
+                self.assertEqual(stat.S_IMODE(os.stat(out).st_mode), mode)
+                with open(out, "rb") as f:
+                    self.assertEqual(f.read(), b"new contents")
 
     def test_no_overwrite(self):
         a, b = self.path("a", b"first"), self.path("b", b"second")

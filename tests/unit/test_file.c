@@ -89,12 +89,34 @@ TEST(file_commit_mode)
 	CHECK_STR(slurp(path), "new");
 	CHECK_INT(stat(path, &st), 0);
 	CHECK_INT(st.st_mode & 07777, 0600);
+	/* a file replaced keeps its permissions (as cp keeps them): 0600 stays 0600 under 0666 */
 	umask(027);
 	CHECK_INT(file_open(&f, path, 0666, &e), 0);
 	CHECK_INT(file_commit(&f, &e), 0);
 	CHECK_INT(stat(path, &st), 0);
-	CHECK_INT(st.st_mode & 07777, 0640);
+	CHECK_INT(st.st_mode & 07777, 0600);
 	CHECK_STR(slurp(path), ""); /* an empty commit is an empty file */
+	chmod(path, 0755); /* execute bits too, whatever the umask */
+	CHECK_INT(file_open(&f, path, 0666, &e), 0);
+	CHECK_INT(file_commit(&f, &e), 0);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_mode & 07777, 0755);
+	/* a new file: mode less the umask */
+	char *fresh = xasprintf("%s/fresh", dir);
+	CHECK_INT(file_open(&f, fresh, 0666, &e), 0);
+	CHECK_INT(file_commit(&f, &e), 0);
+	CHECK_INT(stat(fresh, &st), 0);
+	CHECK_INT(st.st_mode & 07777, 0640);
+	/* as root, the owner is kept too (a secret written for a service user stays its) */
+	if (!geteuid()) {
+		CHECK_INT(chown(fresh, 4321, 4322), 0);
+		CHECK_INT(file_open(&f, fresh, 0600, &e), 0);
+		CHECK_INT(file_commit(&f, &e), 0);
+		CHECK_INT(stat(fresh, &st), 0);
+		CHECK_INT(st.st_uid, 4321);
+		CHECK_INT(st.st_gid, 4322);
+		CHECK_INT(st.st_mode & 07777, 0600);
+	}
 	umask(022);
 }
 
