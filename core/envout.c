@@ -148,9 +148,32 @@ dotenv_unquoted_ok(const char *s, size_t n)
 	return s[n - 1] != ' ';
 }
 
+/* Whether python-dotenv's default interpolation would replace part of s: its pattern is
+ * \$\{[^}:]*(:-[^}]*)?\} and no quoting or escape protects a value from it. */
+static int
+dotenv_interpolated(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 2 < n; i++) {
+		if (s[i] != '$' || s[i + 1] != '{')
+			continue;
+		size_t j = i + 2;
+		while (j < n && s[j] != '}' && s[j] != ':')
+			j++;
+		if (j + 1 < n && s[j] == ':' && s[j + 1] == '-')
+			for (j += 2; j < n && s[j] != '}'; j++)
+				;
+		if (j < n && s[j] == '}')
+			return 1;
+	}
+	return 0;
+}
+
 static int
 dotenv_value(struct buf *b, const struct envvar *v, struct err *e)
 {
+	if (dotenv_interpolated(v->val, v->len))
+		return err_set(e, E_USAGE, "%s (from %s): dotenv readers replace ${...} in values (python-dotenv by "
+			       "default), and no quoting prevents it; use --format export or json", v->name, v->src);
 	/* Quoted "...\\" cannot be read back: python-dotenv's pattern "((?:\\"|[^"])*)" then takes the
 	 * final \" as an escaped quote and runs on into the next lines. */
 	if (v->len && v->val[v->len - 1] == '\\') {

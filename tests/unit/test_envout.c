@@ -188,6 +188,19 @@ TEST(envout_unrepresentable)
 		free(s);
 		envout_free(&o);
 	}
+	/* dotenv: what python-dotenv would interpolate is refused, other dollars are fine (each case
+	 * checked against python-dotenv 1.2: dotenv_values of V="..." changed the value or not) */
+	static const char *const interp[] = {"${HOME}", "a${X:-d}b", "${}", "${a:-}"};
+	static const char *const plain[] = {"$HOME", "${", "${x", "$ {x}", "a}${", "${a:b", "x${a:b}", "$$"};
+	for (size_t i = 0; i < COUNT(interp) + COUNT(plain); i++) {
+		const char *v = i < COUNT(interp) ? interp[i] : plain[i - COUNT(interp)];
+		CHECK_INT(envout_add(&o, "V", v, v, strlen(v), &e), 0);
+		s = render(&o, ENVOUT_DOTENV, 1, &rc);
+		if (rc != (i < COUNT(interp) ? -1 : 0))
+			utest_fail(__FILE__, __LINE__, "dotenv of %s: %d (%s)", v, rc, s ? s : "");
+		free(s);
+		envout_free(&o);
+	}
 	buf_free(&b);
 }
 
