@@ -439,7 +439,7 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 			.body = q->body, .connect_timeout_ms = a->connect_timeout_ms,
 			.read_timeout_ms = q->read_timeout_ms ? q->read_timeout_ms : a->read_timeout_ms,
 			/* no out and no sink: keep the body anyway, an error's code is in it */
-			.quiet_body = q->quiet_body, .out = q->sink ? NULL : q->out ? q->out : &errbody, .max = q->max,
+			.quiet_body = q->quiet_body, .no_replay = q->not_idempotent, .out = q->sink ? NULL : q->out ? q->out : &errbody, .max = q->max,
 			.sink = q->sink ? wrap_sink : NULL, .sink_ctx = &w,
 			.expect_continue = q->body && q->body->len > (1 << 20),
 		};

@@ -322,6 +322,8 @@ struct http_req {
 				   * body of known length gets it plus 1 s per KiB (a trickle ends) */
 	int no_proxy;             /* never use a proxy (instance metadata, container endpoints) */
 	int quiet_body;           /* --debug must not show this response body (credentials) */
+	int no_replay;            /* not idempotent: once all of it was written, never sent again, not
+				   * even on a new connection when a kept-alive one closes unanswered */
 	http_sink sink;           /* body to sink; else collected into out (up to max) */
 	void *sink_ctx;
 	struct buf *out;

@@ -705,7 +705,8 @@ exchange(struct conn *c, const struct http_req *q, const struct proxy *px, struc
 	conn_deadline(c, c->timeout_ms / 1000.0); /* the whole head, however it trickles in */
 	while (!early) {
 		if (read_head(c, r, &minor, &got, e)) {
-			*retry = e->kind == E_NET && !got;
+			/* All of it went out: a server that closes without a word may have run it. */
+			*retry = e->kind == E_NET && !got && !q->no_replay;
 			goto fail;
 		}
 		dbg_head('<', &r->head);

@@ -291,6 +291,39 @@ amzdate_of(const char *seen, int n)
 	return t;
 }
 
+TEST(aws_no_replay_on_reused_connection)
+{
+	/* A kept-alive connection that closes once the whole request is in may have run it: an
+	 * idempotent call goes again on a new connection, one that is not is never sent twice. */
+	static const struct canned c[] = {{OK_JSON}, {NULL, NULL}, {OK_JSON}};
+	struct buf out = {0};
+	struct http_body b = {"{}", 2, NULL, NULL, NULL};
+	struct aws_req q = {.svc = &SVC_LAMBDA, .method = "POST", .path = "/2015-03-31/functions/f/invocations",
+			    .body = &b, .out = &out, .op = "Invoke"};
+
+	for (int idem = 0; idem < 2; idem++) {
+		struct server s;
+		struct aws a;
+		struct http_resp r;
+		struct err e = {0};
+		server_start(&s, c, 3);
+		ctx(&a, s.port);
+		q.not_idempotent = 0;
+		CHECK_INT(aws_call(&a, &q, &r, &e), 0); /* leaves the connection in the pool */
+		http_resp_free(&r);
+		q.not_idempotent = !idem;
+		CHECK_INT(aws_call(&a, &q, &r, &e), idem ? 0 : -1);
+		http_resp_free(&r);
+		if (!idem)
+			CHECK_INT(err_exit_code(&e), EX_NET);
+		char *seen = server_stop(&s);
+		CHECK_INT(count(seen, "POST /2015-03-31/functions/f/invocations HTTP/1.1"), idem ? 3 : 2);
+		free(seen);
+		aws_free(&a);
+	}
+	buf_free(&out);
+}
+
 TEST(aws_corrects_clock_skew_once)
 {
 	/* A server 20 minutes ahead refuses the first signature, then takes the corrected one. */
