@@ -738,7 +738,6 @@ s3cp_main(int argc, char **argv)
 		case O_FLAG: flag = o.arg; break;
 		case O_PROG: prog = 1; break;
 		case O_NOPROG: prog = 0; break;
-		case OPT_DASHDASH: break;
 		default:
 			if (npos == 2)
 				usage("too many arguments");

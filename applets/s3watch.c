@@ -183,7 +183,6 @@ s3watch_main(int argc, char **argv)
 				usage("--format: text or json, not '%s'", o.arg);
 			W.json = !strcmp(o.arg, "json");
 			break;
-		case OPT_DASHDASH: break;
 		default:
 			if (url)
 				usage("one s3://BUCKET/PREFIX only");

@@ -167,7 +167,7 @@ secretget_main(int argc, char **argv)
 	struct secret *sec = xcalloc((size_t)argc + 1, sizeof *sec);
 	char **cmd = xcalloc((size_t)argc + 1, sizeof *cmd);
 	size_t ns = 0, ncmd = 0;
-	int c, nonl = 0, exec = 0, pristine = 0, fmt = ENVOUT_VALUE, fmt_given = 0, dashdash = 0;
+	int c, nonl = 0, exec = 0, pristine = 0, fmt = ENVOUT_VALUE, fmt_given = 0;
 	const char *path = NULL, *output = NULL, *stage = NULL, *version = NULL;
 
 	opt_init(&o, argc, argv, defs, secretget_help);
@@ -185,9 +185,8 @@ secretget_main(int argc, char **argv)
 		case O_VERSION: version = o.arg; break;
 		case O_EXEC: exec = 1; break;
 		case O_PRISTINE: pristine = 1; break;
-		case OPT_DASHDASH: dashdash = 1; break;
 		case OPT_POS:
-			if (dashdash)
+			if (o.after_dashdash)
 				cmd[ncmd++] = (char *)o.arg;
 			else if (!*o.arg)
 				usage("empty SECRET_ID");

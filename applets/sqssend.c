@@ -12,7 +12,7 @@
 const char sqssend_help[] =
 	"Usage: sqssend [OPTIONS] QUEUE [BODY]\n"
 	"       sqssend --lines [OPTIONS] QUEUE < FILE\n\n"
-	"Send BODY (else all of stdin, byte for byte) as one message to QUEUE, a queue URL, name or\n"
+	"Send BODY (absent or -: all of stdin, byte for byte) as one message to QUEUE, a queue URL, name or\n"
 	"ARN (a name is looked up once with GetQueueUrl), and print its MessageId.\n"
 	"With --lines every line of stdin is a message (without its newline; empty lines are\n"
 	"skipped), sent with SendMessageBatch in batches of up to 10 messages and 256 KiB as the\n"
@@ -31,7 +31,8 @@ const char sqssend_help[] =
 	"                          a message attribute; TYPE is String, Number or Binary (VALUE in\n"
 	"                          base64), optionally with a custom suffix (Number.int); up to 10\n"
 	"      --quiet             do not print the MessageId\n\n"
-	"Exit status: 0 sent; 3 no such queue; 4 access denied; 7 some lines not sent (--lines).\n\n"
+	"Exit status: 0 sent; 1 the message cannot be sent as it is (empty, over 1 MiB, not UTF-8);\n"
+	"3 no such queue; 4 access denied; 7 some lines not sent (--lines).\n\n"
 	"Examples:\n"
 	"  sqssend jobs 'hello'\n"
 	"  sqssend https://sqs.eu-west-1.amazonaws.com/123456789012/jobs < message.json\n"
@@ -53,6 +54,8 @@ struct ctx {
 	long delay;       /* -1: none */
 	struct buf attrs; /* the MessageAttributes members, "name":{...},... */
 	size_t attr_size; /* what the attributes add to each message's size */
+	const char *attr_spec[ATTR_MAX]; /* as given: NAME=TYPE:VALUE */
+	int nattr;
 	long sent, failed, lines;
 };
 
@@ -170,7 +173,7 @@ put_message(struct buf *b, const struct ctx *c, const char *body, size_t n, long
 
 /* --attr NAME=TYPE:VALUE into the MessageAttributes JSON. */
 static void
-add_attr(struct ctx *c, const char *spec, int *count)
+add_attr(struct ctx *c, const char *spec)
 {
 	const char *eq = strchr(spec, '='), *colon = eq ? strchr(eq + 1, ':') : NULL;
 	struct buf bin = {0};
@@ -188,8 +191,12 @@ add_attr(struct ctx *c, const char *spec, int *count)
 	if (!kind || (tn > 6 && type[6] != '.') || tn == 7)
 		usage("--attr %.*s: the type must be String, Number or Binary (or TYPE.custom), not '%.*s'",
 		      (int)(eq - spec), spec, (int)tn, type);
-	if (++*count > ATTR_MAX)
+	for (int i = 0; i < c->nattr; i++)
+		if (!strncmp(c->attr_spec[i], spec, (size_t)(eq - spec) + 1))
+			usage("--attr %.*s: given twice", (int)(eq - spec), spec);
+	if (c->nattr == ATTR_MAX)
 		usage("--attr: SQS takes at most %d message attributes", ATTR_MAX);
+	c->attr_spec[c->nattr++] = spec;
 	if (!*val)
 		usage("--attr %.*s: empty value (SQS needs at least one character)", (int)(eq - spec), spec);
 	if (kind == 'b' && b64_decode(val, strlen(val), &bin))
@@ -238,10 +245,15 @@ queue_url(struct aws *a, const char *q)
 	char *url;
 
 	if (!strncmp(q, "https://", 8) || !strncmp(q, "http://", 7)) {
-		/* https://sqs.REGION.amazonaws.com/ACCOUNT/NAME */
+		/* https://sqs.REGION.amazonaws.com[.cn]/ACCOUNT/NAME, and the legacy forms
+		 * https://REGION.queue.amazonaws.com/... and https://queue.amazonaws.com/... (us-east-1) */
 		const char *h = strchr(q, '/') + 2, *dot;
-		if (!strncmp(h, "sqs.", 4) && (dot = strchr(h + 4, '.')) && !strncmp(dot, ".amazonaws.com", 14))
+		if (!strncmp(h, "queue.amazonaws.com/", 20))
+			use_region(a, "us-east-1", 9);
+		else if (!strncmp(h, "sqs.", 4) && (dot = strchr(h + 4, '.')) && !strncmp(dot, ".amazonaws.com", 14))
 			use_region(a, h + 4, (size_t)(dot - h - 4));
+		else if ((dot = strchr(h, '.')) && !strncmp(dot, ".queue.amazonaws.com", 20))
+			use_region(a, h, (size_t)(dot - h));
 		return xstrdup(q);
 	}
 	buf_adds(&req, "{\"QueueName\":");
@@ -577,7 +589,7 @@ send_one(struct ctx *c, const char *arg)
 	struct json root;
 	char why[200], *id;
 
-	if (arg) {
+	if (arg && strcmp(arg, "-")) {
 		buf_adds(&body, arg);
 	} else {
 		/* all of stdin, but no more than can be sent */
@@ -619,7 +631,7 @@ sqssend_main(int argc, char **argv)
 	struct ctx c = {.delay = -1};
 	struct opt o;
 	struct aws a;
-	int lines = 0, nattr = 0, k;
+	int lines = 0, k;
 
 	opt_init(&o, argc, argv, defs, sqssend_help);
 	while ((k = opt_next(&o)) != OPT_END) {
@@ -645,7 +657,7 @@ sqssend_main(int argc, char **argv)
 			break;
 		}
 		case 'a':
-			add_attr(&c, o.arg, &nattr);
+			add_attr(&c, o.arg);
 			break;
 		case OPT_POS:
 			if (!queue)

@@ -278,7 +278,7 @@ ssmget_main(int argc, char **argv)
 	char **cmd = xcalloc((size_t)argc + 1, sizeof *cmd);
 	size_t ni = 0, nu = 0, ncmd = 0, npaths = 0, nnames = 0;
 	int c, nonl = 0, recursive = 0, decrypt = 1, allow_missing = 0, exec = 0, pristine = 0, fmt = ENVOUT_VALUE;
-	int fmt_given = 0, dashdash = 0;
+	int fmt_given = 0;
 	const char *output = NULL;
 
 	opt_init(&o, argc, argv, defs, ssmget_help);
@@ -302,9 +302,8 @@ ssmget_main(int argc, char **argv)
 		case O_ALLOWMISSING: allow_missing = 1; break;
 		case O_EXEC: exec = 1; break;
 		case O_PRISTINE: pristine = 1; break;
-		case OPT_DASHDASH: dashdash = 1; break;
 		case OPT_POS:
-			if (dashdash) {
+			if (o.after_dashdash) {
 				cmd[ncmd++] = (char *)o.arg; /* a command for --exec, or names (checked below) */
 				break;
 			}

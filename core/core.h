@@ -127,7 +127,7 @@ struct optdef {
 	char arg;
 	int id; /* returned by opt_next; must be > 0 */
 };
-enum { OPT_END = 0, OPT_POS = -1, OPT_DASHDASH = -2 };
+enum { OPT_END = 0, OPT_POS = -1 };
 
 struct opt {
 	int argc;
@@ -139,14 +139,14 @@ struct opt {
 	const char *help;     /* the applet's help text */
 	struct common common; /* filled as common options are seen */
 	const char *cluster;  /* rest of a "-abc" cluster */
-	int after_dashdash;
+	int after_dashdash;   /* "--" was seen: every argument since is positional */
 };
 
 /* Starts parsing argv[1..] for the applet; defs ends with a zeroed entry. */
 void opt_init(struct opt *o, int argc, char **argv, const struct optdef *defs, const char *help);
 /* Next item: an option id (o->arg is its value when it takes one), OPT_POS (o->arg is a
- * positional argument; options and positionals may mix), OPT_DASHDASH once at "--" (then
- * o->ind indexes what follows; keep calling to get those as OPT_POS), or OPT_END.
+ * positional argument; options and positionals may mix; after "--" every argument is one, with
+ * o->after_dashdash set), or OPT_END.
  * Consumes common options; --help prints help to stdout and exits 0; an unknown option or
  * missing value is a usage error (exit 2). */
 int opt_next(struct opt *o);

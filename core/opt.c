@@ -81,6 +81,8 @@ common_apply(struct opt *o, const struct optdef *d)
 {
 	struct common *c = &o->common;
 
+	if (d->arg && !*o->arg && (d->id == C_REGION || d->id == C_PROFILE || d->id == C_ENDPOINT || d->id == C_CABUNDLE))
+		usage("option '--%s' needs a value, not ''", d->name);
 	switch (d->id) {
 	case C_REGION:
 		c->region = o->arg;
@@ -148,7 +150,7 @@ opt_next(struct opt *o)
 			return OPT_POS;
 		if (!strcmp(a, "--")) {
 			o->after_dashdash = 1;
-			return OPT_DASHDASH;
+			continue;
 		}
 		if (a[1] != '-') {
 			o->cluster = a + 1;

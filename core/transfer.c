@@ -166,8 +166,11 @@ xpool_step(struct pool *p)
 	pthread_mutex_lock(&p->m);
 }
 
-/* Waits for the workers to finish; after an interrupt, for 2 s at most. Returns 0 or -1 with
- * the first error; *all set when every worker has exited (p may be freed). */
+/* Waits for the workers to finish. After a failure every one is waited for (each request is
+ * bounded by the timeouts, and the others give up at their next read or write): one left
+ * running would write into whatever file takes its descriptor next (s3cp -r goes on to the next
+ * object). Only after an interrupt, when the process is on its way out, 2 s at most. Returns 0
+ * or -1 with the first error; *all set when every worker has exited (p may be freed). */
 int
 xpool_wait(struct pool *p, int *all, struct err *e)
 {
@@ -175,7 +178,7 @@ xpool_wait(struct pool *p, int *all, struct err *e)
 
 	pthread_mutex_lock(&p->m);
 	while (p->alive) {
-		if (p->failed && !give_up)
+		if (p->x->cancel && *p->x->cancel && !give_up)
 			give_up = mono_now() + 2;
 		if (give_up && mono_now() > give_up)
 			break;

@@ -245,6 +245,41 @@ class S3cp(AwsboxTestCase):
         self.assertEqual(ours, cli)
         self.assertFrontClean()
 
+    def test_recursive_failed_object_leaves_next_alone(self):
+        """-r: one object's download fails at once while its other pieces are still in flight;
+        the next object is written only by its own pieces (a stuck piece of the first must not
+        land in the second's file, which then passes its checks on the bytes it received)."""
+        data = {n: os.urandom(2 * PS + 1000) for n in ("a.bin", "b.bin")}
+        for n, d in data.items():
+            self.ok(self.run("s3cp", "--part-size", "5M", "--checksum", "crc32", self.path(n, d),
+                             f"s3://{BUCKET}/orphan/{n}", timeout=60))
+
+        def first_piece(req):
+            return "partNumber=1" in req.query or (req.header("range") or "").startswith("bytes=0-")
+
+        def hook(req):
+            if req.method != "GET" or "/orphan/" not in req.path:
+                return None
+            if req.path.endswith("/a.bin"):
+                if first_piece(req):
+                    return 403, [("Content-Type", "application/xml")], (
+                        b"<Error><Code>AccessDenied</Code><Message>denied</Message></Error>")
+                time.sleep(4)  # the other pieces of a.bin answer late, and correctly
+            elif first_piece(req):
+                time.sleep(3)  # b.bin's first piece keeps its file open past that moment
+            return None
+        harness.front().on_request = hook
+        try:
+            out = os.path.join(self.d, "orphan-out")
+            r = self.run("s3cp", "-r", "--part-size", "5M", f"s3://{BUCKET}/orphan/", out, timeout=120)
+        finally:
+            harness.front().on_request = None
+        self.assertExit(r, 4)
+        self.assertIn("a.bin", r.err)
+        self.assertFalse(os.path.exists(os.path.join(out, "a.bin")))
+        self.assertEqual(self.read(os.path.join(out, "b.bin")), data["b.bin"])
+        self.assertEqual(self.leftovers(out), [])
+
     def test_recursive_many(self):
         """200 small files and one multipart one: small objects go concurrently, the big one in
         parallel parts; up, down and S3 -> S3 all complete. One corrupted object fails the run

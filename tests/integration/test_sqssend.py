@@ -122,6 +122,28 @@ class Single(SqsCase):
             self.assertEqual(base64.b64decode(a["b"]["BinaryValue"]), blob)
         self.assertClean()
 
+    def test_dash_bodies(self):
+        """- as BODY is stdin (as everywhere); after -- a body may start with a dash."""
+        url = self.queue("awsbox-dash")
+        self.ok(self.run("sqssend", "awsbox-dash", "-", input=b"from stdin", env=self.senv()))
+        self.ok(self.run("sqssend", "awsbox-dash", "--", "-5 degrees", env=self.senv()))
+        self.ok(self.run("sqssend", "--", "awsbox-dash", "--lines?", env=self.senv()))
+        self.assertEqual(sorted(m["Body"] for m in self.receive(url, 3)), ["--lines?", "-5 degrees", "from stdin"])
+
+    def test_queue_url_region(self):
+        """A queue URL names its region, in the current form and the legacy ones; the call goes
+        there, whatever the configured region (no endpoint set: the --debug line tells)."""
+        for url, region in (("https://sqs.eu-west-1.amazonaws.com/1/q", "eu-west-1"),
+                            ("https://ap-south-1.queue.amazonaws.com/1/q", "ap-south-1"),
+                            ("https://queue.amazonaws.com/1/q", "us-east-1")):
+            with self.subTest(url=url):
+                env = self.env(AWS_ENDPOINT_URL=None, AWS_ENDPOINT_URL_SQS=None, AWS_REGION="eu-central-1",
+                               AWS_MAX_ATTEMPTS="1", AWSBOX_CONNECT_TIMEOUT="1", HTTPS_PROXY="http://127.0.0.1:9")
+                r = self.run("sqssend", "--debug", url, "x", env=env)
+                self.assertNotEqual(r.rc, 0)
+                self.assertIn(f"the queue is in {region}", r.err)
+                self.assertIn(f"sqs.{region}.amazonaws.com", r.err)
+
     def test_delay(self):
         url = self.queue("awsbox-delay")
         self.ok(self.run("sqssend", "--delay", "2", "awsbox-delay", "later", env=self.senv()))
@@ -144,7 +166,8 @@ class Single(SqsCase):
                      ["awsbox-err", "x", "-a", "n=String.:1"], ["--lines", "awsbox-err", "body"],
                      ["--delay", "901", "awsbox-err", "x"], ["--delay", "1.5", "awsbox-err", "x"], [],
                      ["q.fifo", "x"], ["q.fifo", "--group-id", "g", "--delay", "1", "x"], ["awsbox-err", "x", "y"],
-                     ["awsbox-err", "x", *sum((["-a", f"a{i}=String:v"] for i in range(11)), [])]):
+                     ["awsbox-err", "x", *sum((["-a", f"a{i}=String:v"] for i in range(11)), [])],
+                     ["awsbox-err", "x", "-a", "a=String:1", "-a", "a=Number:2"], ["--region", "", "awsbox-err", "x"]):
             r = self.run("sqssend", *args, env=self.senv())
             self.assertExit(r, 2, f"args {args}")
             self.assertIn("Usage: sqssend", r.err)

@@ -42,18 +42,23 @@ TEST(opt_long_short_mixed)
 
 TEST(opt_dashdash_and_attached_short)
 {
-	char *argv[] = {"t", "-fjson", "--", "-n", "--format", NULL};
+	char *argv[] = {"t", "-fjson", "x", "--", "-n", "--format", "--", NULL};
 	struct opt o;
 
-	opt_init(&o, 5, argv, defs, help);
+	opt_init(&o, 7, argv, defs, help);
 	CHECK_INT(opt_next(&o), O_FORMAT);
 	CHECK_STR(o.arg, "json");
-	CHECK_INT(opt_next(&o), OPT_DASHDASH);
-	CHECK_INT(o.ind, 3);
+	CHECK_INT(opt_next(&o), OPT_POS);
+	CHECK_STR(o.arg, "x");
+	CHECK_INT(o.after_dashdash, 0);
+	/* "--" itself is not returned: what follows is positional, however it looks */
 	CHECK_INT(opt_next(&o), OPT_POS);
 	CHECK_STR(o.arg, "-n");
+	CHECK_INT(o.after_dashdash, 1);
 	CHECK_INT(opt_next(&o), OPT_POS);
 	CHECK_STR(o.arg, "--format");
+	CHECK_INT(opt_next(&o), OPT_POS);
+	CHECK_STR(o.arg, "--");
 	CHECK_INT(opt_next(&o), OPT_END);
 }
 
