@@ -277,6 +277,10 @@ parse_error(const struct svc *svc, const struct http_resp *r, const char *body, 
 		}
 	}
 	buf_free(&t);
+	/* S3 answers a HEAD with no body: a 404 there is its NotFound (botocore names it "404").
+	 * A 404 without a code from anything else is a wrong endpoint, not a missing thing. */
+	if (svc->proto == PROTO_RESTXML && !e->code[0] && !n && r->status == 404)
+		snprintf(e->code, sizeof e->code, "NotFound");
 	if (!e->msg[0] && !e->code[0]) {
 		static const struct {
 			int status;

@@ -442,7 +442,7 @@ struct aws {
 	int retry_tokens;          /* standard-mode retry quota */
 	char *imds_token;          /* IMDSv2 session token, reused */
 	double imds_token_expires; /* mono_now() seconds */
-	int imds_state;            /* 0 unknown, 1 answers, -1 unreachable (do not ask again) */
+	int imds_state;            /* 0 unknown, 1 answers, 2 answers 403 (turned off), -1 unreachable */
 	struct http_pool pool;
 };
 

@@ -610,6 +610,10 @@ imds_get(struct aws *a, const char *path, struct buf *out, struct err *e)
 		rc = 0;
 	else if (r.status == 404)
 		err_set(e, E_NOTFOUND, "instance metadata: %s: not found", path);
+	else if (r.status == 403) { /* what an instance answers with its metadata endpoint turned off */
+		a->imds_state = 2;
+		err_set(e, E_NOTFOUND, "instance metadata: turned off on this instance (HTTP 403)");
+	}
 	else
 		err_set(e, E_NOCREDS, "instance metadata: %s: HTTP %d", path, r.status);
 done:
@@ -638,8 +642,10 @@ from_imds(struct aws *a, struct creds *c, struct err *e)
 		goto done;
 	}
 	buf_printf(&path, "/latest/meta-data/iam/security-credentials/%.*s", (int)role.n, role.p);
-	if (imds_get(a, path.p, &out, e))
+	if (imds_get(a, path.p, &out, e)) {
+		e->kind = E_NOCREDS; /* a role listed but its credentials not served */
 		goto done;
+	}
 	rc = from_json("instance metadata", "instance metadata", out.p, out.len, 0, c, e);
 done:
 	buf_free(&out);
@@ -765,7 +771,7 @@ creds_resolve(struct aws *a, struct creds *c, struct err *e)
 	if ((rc = from_imds(a, c, e)) != NOT_HERE)
 		return rc;
 	const char *imds = env_flag(a, "AWS_EC2_METADATA_DISABLED", NULL) ? "disabled" :
-			   a->imds_state < 0 ? "not reachable" : "no role";
+			   a->imds_state < 0 ? "not reachable" : a->imds_state == 2 ? "turned off: HTTP 403" : "no role";
 	return err_set(e, E_NOCREDS,
 		       "no credentials found (tried: %sprofile '%s' in the credentials and config files, container "
 		       "endpoint (not set), instance metadata (%s))",

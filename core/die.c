@@ -87,8 +87,6 @@ err_exit_code(const struct err *e)
 			return EX_NOTFOUND;
 		if (code_in(e->code, access_codes, COUNT(access_codes)))
 			return EX_ACCESS;
-		if (!e->code[0] && e->status == 404)
-			return EX_NOTFOUND;
 		if (!e->code[0] && e->status == 403)
 			return EX_ACCESS;
 		return EX_FAIL;

@@ -114,7 +114,7 @@ class _Standin:
 
 class IMDS(_Standin):
     server_name = "EC2ws"
-    MODES = ("v2", "v2-required", "v1-only", "hang")
+    MODES = ("v2", "v2-required", "v1-only", "hang", "off")
 
     def __init__(self, creds, mode="v2", role="awsbox-role", region="us-east-1", put_status=404):
         if mode not in self.MODES:
@@ -146,6 +146,8 @@ class IMDS(_Standin):
             self._stopping.wait()
             h.close_connection = True
             return None, None, None
+        if self.mode == "off":  # an instance with its metadata endpoint turned off answers 403 to all
+            return 403, text, b""
         # Real IMDS ignores a trailing slash (botocore asks for .../availability-zone/).
         path = h.path.split("?")[0].rstrip("/") or "/"
         if path == "/latest/api/token":

@@ -552,6 +552,15 @@ class NoCredentials(Chain):
         self.assertOneErrorLine(r, "no credentials found", "instance metadata (not reachable)")
 
 
+    def test_none_metadata_turned_off(self):
+        """An instance with its metadata endpoint turned off answers 403: no credentials there,
+        said in the one line that names every provider tried (as the AWS CLI finds none)."""
+        imds = self.imds(mode="off")
+        r = self.whoami(env=self.env(creds=False, **imds.env()), code=4)
+        self.assertOneErrorLine(r, "no credentials found", "instance metadata (turned off: HTTP 403)")
+        self.assertTrue(imds.requests)
+
+
 class Refresh(Chain):
     """Temporary credentials are refreshed 15 minutes before they expire. whoami makes one call,
     but each attempt of a call asks for valid credentials: a first attempt answered 503 (by the

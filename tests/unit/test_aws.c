@@ -209,6 +209,10 @@ TEST(aws_error_shapes_of_each_protocol)
 		 "{\"Type\":\"User\",\"Message\":\"Function not found\"}", 404, "ResourceNotFoundException",
 		 "Function not found", EX_NOTFOUND},
 		{&SVC_SSM, "HTTP/1.1 409 Conflict\r\n", "<html>nope</html>", 409, "", "Conflict", EX_FAIL},
+		/* S3's HEAD has no body: 404 is NotFound; a bare 404 elsewhere is a wrong endpoint */
+		{&SVC_S3, "HTTP/1.1 404 Not Found\r\n", "", 404, "NotFound", "", EX_NOTFOUND},
+		{&SVC_SSM, "HTTP/1.1 404 Not Found\r\n", "", 404, "", "Not Found", EX_FAIL},
+		{&SVC_SSM, "HTTP/1.1 404 Not Found\r\n", "<html>no such page</html>", 404, "", "Not Found", EX_FAIL},
 	};
 	for (size_t i = 0; i < COUNT(cases); i++) {
 		struct canned c[] = {{cases[i].head, cases[i].body}};

@@ -43,7 +43,7 @@ TEST(die_exit_codes)
 		{400, "QueueDoesNotExist", EX_NOTFOUND}, {403, "AccessDenied", EX_ACCESS},
 		{400, "UnrecognizedClientException", EX_ACCESS}, {403, "SignatureDoesNotMatch", EX_ACCESS},
 		{403, "InvalidClientTokenId", EX_ACCESS}, {400, "ExpiredTokenException", EX_ACCESS},
-		{404, "", EX_NOTFOUND}, {403, "", EX_ACCESS}, {500, "InternalError", EX_FAIL},
+		{404, "", EX_FAIL}, {403, "", EX_ACCESS}, {500, "InternalError", EX_FAIL},
 		{400, "ValidationException", EX_FAIL}, {409, "BucketAlreadyExists", EX_FAIL},
 	};
 	for (size_t i = 0; i < COUNT(cases); i++) {
