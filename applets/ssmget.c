@@ -238,6 +238,13 @@ fetch_path(struct aws *a, struct item *it, int recursive, int decrypt)
 }
 
 /* The variable name for a parameter: below the path, or its last segment. */
+/* Two parameters for one variable: never a silent overwrite. */
+static NORETURN void
+collision(const struct err *e)
+{
+	die_code(EX_USAGE, "%s (give one of them another name with VAR=NAME)", e->msg);
+}
+
 static char *
 var_for(const char *name, const char *path)
 {
@@ -401,7 +408,7 @@ ssmget_main(int argc, char **argv)
 			/* src is the name as asked: a:1 and a:2 are two sources; in value output a
 			 * name asked twice prints twice (nameless entries never collide) */
 			if (envout_add(&env, var, it->arg, x->p.val, x->p.len, &e))
-				die_err(&e, "%s", "");
+				collision(&e);
 			free(var);
 			continue;
 		}
@@ -409,7 +416,7 @@ ssmget_main(int argc, char **argv)
 			struct param *p = &it->params[k];
 			char *var = fmt == ENVOUT_VALUE ? NULL : var_for(p->name, it->arg);
 			if (envout_add(&env, var, p->name, p->val, p->len, &e))
-				die_err(&e, "%s", "");
+				collision(&e);
 			free(var);
 		}
 	}

@@ -82,7 +82,7 @@ envout_add(struct envout *o, const char *name, const char *src, const void *val,
 			continue;
 		if (!strcmp(o->v[i].src, src))
 			return 0; /* asked for twice */
-		return err_set(e, E_USAGE, "%s and %s both map to %s (name one of them explicitly)", o->v[i].src, src,
+		return err_set(e, E_USAGE, "%s and %s both map to %s", o->v[i].src, src,
 			       name);
 	}
 	if (o->n == o->cap) {
