@@ -515,7 +515,7 @@ void retry_success(struct aws *a); /* refunds the quota */
  * for keys holding dots or brackets. A bracket may follow a segment directly or after a '.':
  * foo.bar[1], foo.bar.[1] and ["key.with.dots"].x all work; a leading '.' is allowed and "."
  * alone is the root. A bare all-digit key indexes an array (foo.1). Of duplicated keys the
- * first wins (as json_get). */
+ * last wins (as json_get, jq and Python). */
 /* Checks the syntax only: -1 with e (E_USAGE, the offending position) if bad. */
 int json_query_check(const char *path, struct err *e);
 /* Finds path below root (a value from a validated document). -1 with e: E_USAGE for a bad
@@ -558,7 +558,8 @@ int envout_name_valid(const char *s);
 int envout_name(const char *s, size_t n, struct buf *out);
 /* Adds a copy of name (NULL allowed, see envvar), src and the value. -1 with e (E_USAGE) if the
  * name is invalid or already taken by another source ("SRC1 and SRC2 both map to NAME"); the
- * same name from the same src again is ignored (a name asked for twice). */
+ * same name from the same src again takes the new value (a name asked for twice, a JSON key
+ * repeated: the last wins). */
 int envout_add(struct envout *o, const char *name, const char *src, const void *val, size_t n, struct err *e);
 /* Appends the whole output in format fmt to out, so a failure prints nothing. nl 0: VALUE
  * without the final newline. -1 with e (E_USAGE) when a value cannot be written in fmt (NUL in

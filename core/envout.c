@@ -70,6 +70,21 @@ envout_name(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
+/* Replaces v's value (a secret: the old one is wiped). */
+static void
+set_val(struct envvar *v, const void *val, size_t n)
+{
+	if (v->val) {
+		memzero(v->val, v->len);
+		free(v->val);
+	}
+	v->val = xmalloc(n + 1);
+	if (n)
+		memcpy(v->val, val, n);
+	v->val[n] = 0;
+	v->len = n;
+}
+
 int
 envout_add(struct envout *o, const char *name, const char *src, const void *val, size_t n, struct err *e)
 {
@@ -80,8 +95,10 @@ envout_add(struct envout *o, const char *name, const char *src, const void *val,
 	for (size_t i = 0; name && i < o->n; i++) {
 		if (!o->v[i].name || strcmp(o->v[i].name, name))
 			continue;
-		if (!strcmp(o->v[i].src, src))
-			return 0; /* asked for twice */
+		if (!strcmp(o->v[i].src, src)) { /* asked for twice, or a key repeated: the last one */
+			set_val(&o->v[i], val, n);
+			return 0;
+		}
 		return err_set(e, E_USAGE, "%s and %s both map to %s", o->v[i].src, src,
 			       name);
 	}
@@ -92,11 +109,9 @@ envout_add(struct envout *o, const char *name, const char *src, const void *val,
 	v = &o->v[o->n++];
 	v->name = name ? xstrdup(name) : NULL;
 	v->src = xstrdup(src);
-	v->val = xmalloc(n + 1);
-	if (n)
-		memcpy(v->val, val, n);
-	v->val[n] = 0;
-	v->len = n;
+	v->val = NULL;
+	v->len = 0;
+	set_val(v, val, n);
 	return 0;
 }
 

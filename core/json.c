@@ -310,14 +310,17 @@ int
 json_get(struct json obj, const char *key, struct json *out)
 {
 	size_t pos = 0;
-	struct json k;
+	struct json k, v;
+	int rc = -1;
 
 	if (obj.type != JSON_OBJECT)
 		return -1;
-	while (!json_next(obj, &pos, &k, out))
-		if (json_key_eq(k, key))
-			return 0; /* the first of duplicated keys */
-	return -1;
+	while (!json_next(obj, &pos, &k, &v))
+		if (json_key_eq(k, key)) {
+			*out = v; /* the last of duplicated keys, as jq, Python and JavaScript take */
+			rc = 0;
+		}
+	return rc;
 }
 
 /* The next character of a validated string at *sp (inside the quotes), as UTF-8 in o;

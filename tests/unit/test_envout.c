@@ -67,7 +67,10 @@ TEST(envout_collisions)
 	struct err e = {0};
 
 	CHECK_INT(envout_add(&o, "DB_HOST", "/app/db-host", "a", 1, &e), 0);
-	CHECK_INT(envout_add(&o, "DB_HOST", "/app/db-host", "a", 1, &e), 0); /* asked twice: ignored */
+	CHECK_INT(envout_add(&o, "DB_HOST", "/app/db-host", "a2", 2, &e), 0); /* the same source again */
+	CHECK_INT(o.n, 1);
+	CHECK_STR(o.v[0].val, "a2"); /* a JSON key repeated: the last wins, as jq and Python take it */
+	CHECK_INT(envout_add(&o, "DB_HOST", "/app/db-host", "a", 1, &e), 0);
 	CHECK_INT(o.n, 1);
 	CHECK_INT(envout_add(&o, "DB_HOST", "/app/db_host", "b", 1, &e), -1);
 	CHECK_INT(e.kind, E_USAGE);

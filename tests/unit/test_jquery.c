@@ -65,7 +65,7 @@ TEST(jquery_forms)
 	QEQ("[\"\"]", "empty key");
 	QEQ("[\"k\\u0065y.with.dots\"].x[0]", "1"); /* \u0065 is 'e' */
 	QEQ("sp ace", "spaced");
-	QEQ("dup", "1"); /* the first of duplicated keys, as json_get */
+	QEQ("dup", "2"); /* the last of duplicated keys, as json_get, jq and Python */
 }
 
 TEST(jquery_values)
