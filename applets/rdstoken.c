@@ -194,14 +194,10 @@ rdstoken_main(int argc, char **argv)
 	}
 	free(from_host);
 
-	if (aws_creds(&a, &cr, &e))
-		die_err(&e, "credentials");
+	if (aws_creds(&a, &cr, &e)) /* expired ones are refused there */
+		die_err(&e, "signing");
 	const char *src = cr.source ? cr.source : "the credential chain";
 	time_t now = clock_now();
-	if (cr.expires && cr.expires <= now) {
-		time_iso8601(cr.expires, when);
-		die_code(EX_ACCESS, "the credentials (from %s) expired at %s", src, when);
-	}
 	if (cr.expires && cr.expires < now + TOKEN_TTL) {
 		time_iso8601(cr.expires, when);
 		warn("the credentials (from %s) expire at %s, before the token would: it stops working then",

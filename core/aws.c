@@ -213,6 +213,12 @@ aws_creds(struct aws *a, struct creds *c, struct err *e)
 			dbg("credentials from %s", a->creds.source);
 		}
 	}
+	if (a->creds.expires && a->creds.expires <= now) { /* as botocore: "still expired" is an error */
+		char when[21];
+		time_iso8601(a->creds.expires, when);
+		rc = err_set(e, E_NOCREDS, "the credentials from %s expired at %s", a->creds.source, when);
+		goto done;
+	}
 	creds_copy(c, &a->creds);
 done:
 	pthread_mutex_unlock(&a->lock);

@@ -212,6 +212,19 @@ class Process(Chain):
             self.assertEqual(f.read().splitlines(), ["--role", "a b", "x y"])
         self.assertEqual(got, self.oracle(env=env))
 
+    def test_expired_process_credentials(self):
+        """Credentials that are expired when fetched are refused before any call (exit 4, one
+        line with the time), as botocore refuses them; the AWS CLI is the oracle for the refusal."""
+        t = dict(harness.temp_creds(session="stale"), Expiration="2020-01-02T03:04:05Z")
+        prog = self.script("stale helper", f"#!/bin/sh\ncat <<'EOF'\n{self.process_json(t)}\nEOF\n")
+        conf = self.section(CONFIG_USER, "profile stale") + f"credential_process = \"{prog}\"\n"
+        env = self.env(creds=False, AWS_PROFILE="stale", **self.files(config=conf))
+        r = self.whoami(env=env, code=4)
+        self.assertOneErrorLine(r, "credential_process", "expired at 2020-01-02T03:04:05Z")
+        cli = self.run(["aws", "--region", REGION, "sts", "get-caller-identity"], env=env, timeout=60)
+        self.assertNotEqual(cli.rc, 0)
+        self.assertIn("expired", cli.err)
+
     def test_credentials_file_wins_over_process(self):
         prog = self.script("never", "#!/bin/sh\necho should not run >&2\nexit 1\n")
         env = self.env(creds=False, AWS_PROFILE="p", **self.files(

@@ -148,7 +148,7 @@ class RdsToken(AwsboxTestCase):
         cc.creds = dict(creds, Expiration=iso(WHEN - datetime.timedelta(minutes=1)))
         r = self.run("rdstoken", "db:5432", "iam_user", env=env)
         self.assertExit(r, 4)
-        self.assertIn("(from ", r.err)
+        self.assertIn("from container expired at", r.err)
 
     def test_usage_and_setup_errors(self):
         usage = [["h", "u"], ["h:3306"], ["h:0", "u"], ["h:65536", "u"], ["h:33o6", "u"], ["h:", "u"],
