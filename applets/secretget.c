@@ -104,7 +104,8 @@ query(const struct secret *s, const char *path, struct json *res)
 	struct err e = {0};
 
 	if (json_parse(s->val.p, s->val.len, &root))
-		die("%s: the secret is not JSON, so --query cannot look into it", s->id);
+		die("%s: the secret is not JSON (or nests deeper than 128 levels), so --query cannot look into it",
+		    s->id);
 	if (json_query(root, path, res, &e))
 		die_err(&e, "%s: --query", s->id);
 }
