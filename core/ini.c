@@ -89,6 +89,11 @@ ini_parse(const char *text, size_t n)
 			const char *close = memchr(s.p, ']', s.n);
 			free(section);
 			section = close ? slice_dup(slice_trim((struct slice){s.p + 1, (size_t)(close - s.p - 1)})) : NULL;
+			if (section) { /* an entry with no key: the section exists, with keys or without */
+				buf_reset(&val);
+				buf_adds(&val, "");
+				add(f, section, (struct slice){"", 0}, &val);
+			}
 			continue;
 		}
 		if (!section)

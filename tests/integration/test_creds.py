@@ -192,6 +192,16 @@ class Files(Chain):
                 r = self.whoami(*args, env=dict(env, **extra), code=2)
                 self.assertOneErrorLine(r, args[1] if args else "nope", "not found")
 
+    def test_empty_profile_exists(self):
+        """[profile empty] with no keys is a profile (as botocore reads it): the chain goes on
+        past it and ends with no credentials (4), not with "not found" (2)."""
+        env = self.env(creds=False, **self.files(config="[profile empty]\n# nothing yet\n"))
+        r = self.whoami("--profile", "empty", env=env, code=4)
+        self.assertOneErrorLine(r, "no credentials found", "profile 'empty'")
+        cli = self.run(["aws", "--profile", "empty", "--region", REGION, "sts", "get-caller-identity"], env=env, timeout=60)
+        self.assertNotIn("could not be found", cli.err)
+        self.assertIn("Unable to locate credentials", cli.err)
+
 
 class Process(Chain):
     def process_json(self, creds, version=1):

@@ -24,7 +24,9 @@ TEST(ini_sections_keys_nesting)
 		"[services local]\n"
 		"sqs =\n"
 		"  endpoint_url = http://127.0.0.1:4566\n"
-		"orphan\n";
+		"orphan\n"
+		"[profile empty]\n"
+		"# nothing here: the profile still exists (configparser keeps the section)\n";
 	struct ini *f = ini_parse(text, sizeof text - 1);
 
 	CHECK_STR(ini_get(f, "default", "region"), "us-west-2");
@@ -40,6 +42,7 @@ TEST(ini_sections_keys_nesting)
 	CHECK(ini_get(f, "profile dev", "orphan") == NULL);
 	CHECK(ini_get(f, "nosuch", "region") == NULL);
 	CHECK(!ini_has(f, "dev"));
+	CHECK(ini_has(f, "profile empty"));
 	ini_free(f);
 }
 
