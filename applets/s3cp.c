@@ -64,7 +64,7 @@ static struct {
 	struct aws a;
 	struct xfer x;
 	struct s3_put put;
-	struct kv meta[20];
+	struct kv meta[S3_META_MAX];
 	regex_t inc[16], exc[16];
 	int ninc, nexc, recursive, no_overwrite, move, progress, ck, ck_explicit, failed;
 	int64_t expected, copy_threshold;
@@ -657,8 +657,8 @@ add_meta(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 
-	if (T.put.nmeta >= 20)
-		usage("--metadata: at most 20");
+	if (T.put.nmeta >= S3_META_MAX)
+		usage("--metadata: at most %d", S3_META_MAX);
 	if (!eq || eq == kv)
 		usage("--metadata: expected KEY=VALUE, not '%s'", kv);
 	for (const char *p = kv; p < eq; p++)

@@ -48,8 +48,7 @@ int tls_pending(struct conn *c); /* decrypted bytes are waiting */
 void tls_free(struct conn *c);
 void tls_anchors_free(struct http_pool *p);
 
-/* httphead.c. A response head is kept as "name: value\n" lines. */
-int next_header(const struct buf *h, size_t *pos, struct slice *name, struct slice *val); /* 0: no more */
+/* httphead.c (and http_next_header in core.h). */
 int has_token(struct slice v, const char *token); /* a comma-separated value holds token */
 /* --debug tracing ('>' sent, '<' received), secrets redacted; nothing unless g_debug. */
 void dbg_header(char dir, struct slice k, struct slice v);

@@ -340,6 +340,9 @@ const char *http_header(const struct http_resp *r, const char *name, size_t *len
 /* Copies header name into out (size n); returns 0, or -1 (out "") if absent or too long. */
 int http_header_copy(const struct http_resp *r, const char *name, char *out, size_t n);
 void http_resp_free(struct http_resp *r);
+/* Iterates a head kept as "name: value\n" lines (http_resp.head, s3obj.head) from *pos = 0;
+ * 0 when there are no more. */
+int http_next_header(const struct buf *h, size_t *pos, struct slice *name, struct slice *val);
 
 /* Connection pool and TLS settings; one per process, shared by threads. */
 struct http_pool {
@@ -708,6 +711,9 @@ void s3_chunked_free(struct s3_chunked *c);
 
 /* What an upload sends besides its data. Strings borrowed; meta are full header names
  * ("x-amz-meta-k") and values; at most 20. */
+#define S3_META_MAX 20      /* --metadata pairs a command line may give */
+#define S3_COPY_META_MAX 40 /* a source's content headers and user metadata a copy carries over */
+#define S3_PUT_HDRS (16 + S3_COPY_META_MAX + S3_META_MAX) /* room for put_headers */
 struct s3_put {
 	const char *acl, *sse, *kms_key, *storage_class, *content_type, *cache_control;
 	const struct kv *meta;

@@ -363,7 +363,7 @@ read_body(struct rx *x, int head_only, int *reuse, struct err *e)
 	int64_t cl = -1, done;
 	int te = 0, chunked = 0, mode, eof;
 
-	while (next_header(&r->head, &pos, &k, &v)) {
+	while (http_next_header(&r->head, &pos, &k, &v)) {
 		if (slice_ieq(k, "transfer-encoding")) {
 			te = 1;
 			/* chunked must be the last coding; anything else is read until close. */

@@ -14,7 +14,7 @@ tok_ieq(const char *a, size_t n, const char *z)
 
 /* Iterates r->head: each line is "name: value\n". */
 int
-next_header(const struct buf *h, size_t *pos, struct slice *name, struct slice *val)
+http_next_header(const struct buf *h, size_t *pos, struct slice *name, struct slice *val)
 {
 	while (*pos < h->len) {
 		const char *l = h->p + *pos, *end = memchr(l, '\n', h->len - *pos), *colon;
@@ -35,7 +35,7 @@ http_header(const struct http_resp *r, const char *name, size_t *len)
 	struct slice k, v;
 	size_t pos = 0;
 
-	while (next_header(&r->head, &pos, &k, &v)) {
+	while (http_next_header(&r->head, &pos, &k, &v)) {
 		if (slice_ieq(k, name)) {
 			if (len)
 				*len = v.n;
@@ -151,6 +151,6 @@ dbg_head(char dir, const struct buf *h)
 
 	if (!g_debug)
 		return;
-	while (next_header(h, &pos, &k, &v))
+	while (http_next_header(h, &pos, &k, &v))
 		dbg_header(dir, k, v);
 }

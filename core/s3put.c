@@ -79,7 +79,7 @@ int
 s3_put_body(struct aws *a, const char *bucket, const char *key, const struct s3_put *p, const char *upload_id,
 	    int part, const void *mem, const struct s3_src *src, int64_t len, struct s3_part *out, struct err *e)
 {
-	struct kv h[40], q[2];
+	struct kv h[S3_PUT_HDRS], q[2];
 	int n = 0, nq = 0, tls, rc = -1;
 	char pn[16], ckv[96], ckname[40], sha[65], dlen[24];
 	struct http_body body = {mem, len, NULL, NULL, NULL};
@@ -182,7 +182,7 @@ int
 s3_mpu_create(struct aws *a, const char *bucket, const char *key, const struct s3_put *p, char **upload_id,
 	      struct err *e)
 {
-	struct kv h[40], q[] = {{"uploads", NULL}};
+	struct kv h[S3_PUT_HDRS], q[] = {{"uploads", NULL}};
 	int n = 0, rc = -1;
 	struct buf out = {0};
 	struct http_resp r;
@@ -304,7 +304,7 @@ int
 s3_copy_object(struct aws *a, const char *sbucket, const char *skey, const char *bucket, const char *key,
 	       const struct s3_put *p, int replace_meta, struct err *e)
 {
-	struct kv h[40];
+	struct kv h[S3_PUT_HDRS];
 	int n = 0, rc = -1;
 	struct buf out = {0};
 	struct http_resp r = {0};

@@ -556,64 +556,74 @@ cp_part(struct pool *p, int job, struct err *e)
 	return 0;
 }
 
+/* The headers a copy writes when it cannot let S3 carry them (a multipart copy), or when some
+ * change (REPLACE): the source's content headers and user metadata, with what was asked for
+ * in their place (--metadata replaces the whole user metadata). -1 if they do not fit. */
+static int
+copy_headers(const struct s3obj *so, const struct s3_put *put, struct s3_put *pp, struct kv *meta, char **owned,
+	     struct err *e)
+{
+	static const char *const keep[] = {"content-type", "cache-control", "content-disposition",
+					   "content-encoding", "content-language", "expires"};
+	const struct buf *h = &so->head;
+	struct slice k, v;
+	size_t pos = 0;
+	int n = 0;
+
+	*pp = *put;
+	pp->meta = meta;
+	while (http_next_header(h, &pos, &k, &v)) {
+		int want = k.n > 11 && !strncasecmp(k.p, "x-amz-meta-", 11) && !put->nmeta;
+		for (size_t i = 0; i < COUNT(keep); i++)
+			want |= slice_ieq(k, keep[i]);
+		if ((put->content_type && slice_ieq(k, "content-type")) || (put->cache_control && slice_ieq(k, "cache-control")))
+			want = 0;
+		if (!want)
+			continue;
+		if (n == S3_COPY_META_MAX)
+			return err_set(e, E_USAGE, "the source has more than %d metadata headers to carry over", S3_COPY_META_MAX);
+		owned[2 * n] = slice_dup(k);
+		owned[2 * n + 1] = slice_dup(v);
+		meta[n] = (struct kv){owned[2 * n], owned[2 * n + 1]};
+		n++;
+	}
+	for (int i = 0; i < put->nmeta; i++)
+		meta[n++] = put->meta[i];
+	pp->nmeta = n;
+	return 0;
+}
+
 int
 xfer_copy(struct xfer *x, const char *sbucket, const char *skey, const struct s3obj *so, const char *bucket,
 	  const char *key, const struct s3_put *put, int replace_meta, int64_t threshold, struct err *e)
 {
 	int64_t ps = xfer_part_size(so->size, x->part_size);
-	char *id = NULL;
+	char *id = NULL, *owned[2 * S3_COPY_META_MAX] = {0};
 	int rc = -1, all = 1, n;
-	struct s3_put pp = *put;
-	struct kv meta[24];
-	struct slice k, v;
-	size_t pos = 0;
+	struct s3_put pp;
+	struct kv meta[S3_COPY_META_MAX + S3_META_MAX];
 
 	x->total = (uint64_t)so->size;
 	x->done = 0;
 	x->stop = 0;
 	x->op[0] = 0;
+	if ((so->size > threshold || replace_meta) && copy_headers(so, put, &pp, meta, owned, e)) {
+		xfer_set_op(x, "CopyObject");
+		goto done;
+	}
 	if (so->size <= threshold) {
-		if (s3_copy_object(x->a, sbucket, skey, bucket, key, put, replace_meta, e)) {
+		if (s3_copy_object(x->a, sbucket, skey, bucket, key, replace_meta ? &pp : put, replace_meta, e)) {
 			xfer_set_op(x, "CopyObject");
-			return -1;
+			goto done;
 		}
 		xfer_progress_add(x, so->size);
-		return 0;
-	}
-	/* A multipart copy does not carry the source's metadata: send it, as CopyObject would. */
-	char *owned[24];
-	int nowned = 0;
-	if (!replace_meta) {
-		static const char *const keep[] = {"content-type", "cache-control", "content-disposition",
-						   "content-encoding", "content-language", "expires"};
-		pp.content_type = pp.cache_control = NULL;
-		pp.nmeta = 0;
-		const struct buf *h = &so->head;
-		while (pos < h->len && pp.nmeta < 20) {
-			const char *l = h->p + pos, *nl = memchr(l, '\n', h->len - pos), *colon;
-			size_t ln = nl ? (size_t)(nl - l) : h->len - pos;
-			pos += ln + 1;
-			if (!(colon = memchr(l, ':', ln)))
-				continue;
-			k = (struct slice){l, (size_t)(colon - l)};
-			v = slice_trim((struct slice){colon + 1, ln - k.n - 1});
-			int want = k.n > 11 && !strncasecmp(k.p, "x-amz-meta-", 11);
-			for (size_t i = 0; i < COUNT(keep); i++)
-				want |= slice_ieq(k, keep[i]);
-			if (!want)
-				continue;
-			owned[nowned++] = slice_dup(k);
-			owned[nowned++] = slice_dup(v);
-			meta[pp.nmeta++] = (struct kv){owned[nowned - 2], owned[nowned - 1]};
-			if (nowned >= 22)
-				break;
-		}
-		pp.meta = meta;
+		rc = 0;
+		goto done;
 	}
 	n = (int)((so->size + ps - 1) / ps);
 	if (s3_mpu_create(x->a, bucket, key, &pp, &id, e)) {
 		xfer_set_op(x, "CreateMultipartUpload");
-		goto fail;
+		goto done;
 	}
 	struct cp *c = xcalloc(1, sizeof *c);
 	*c = (struct cp){sbucket, skey, bucket, key, id, so->etag, put, xcalloc((size_t)n, sizeof(struct s3_part)),
@@ -630,8 +640,8 @@ xfer_copy(struct xfer *x, const char *sbucket, const char *skey, const struct s3
 		free(c);
 		free(id);
 	}
-fail:
-	for (int i = 0; i < nowned; i++)
+done:
+	for (size_t i = 0; i < COUNT(owned); i++)
 		free(owned[i]);
 	return rc;
 }
