@@ -67,6 +67,7 @@ static struct {
 	struct kv meta[S3_META_MAX];
 	regex_t inc[16], exc[16];
 	int ninc, nexc, recursive, no_overwrite, move, progress, ck, ck_explicit, failed;
+	int move_later; /* one object with --flag: its source goes once the flag is written */
 	int64_t expected, copy_threshold;
 	const char *what; /* the file the progress bar names */
 	double t0;
@@ -260,7 +261,7 @@ upload(struct xfer *x, const char *path, const char *bucket, const char *key)
 		rc = failed(&e, x->op, !strcmp(x->op, "read") ? path : url);
 		goto done;
 	}
-	if (T.move && fd && unlink(path)) {
+	if (T.move && !T.move_later && fd && unlink(path)) {
 		err_set(&e, E_IO, "%s", strerror(errno));
 		rc = failed(&e, "remove", path);
 	}
@@ -326,7 +327,7 @@ download(struct xfer *x, const char *bucket, const char *key, const char *dst)
 		rc = failed(&e, "", dst);
 		goto done;
 	}
-	if (T.move && s3_delete(&T.a, bucket, key, &e))
+	if (T.move && !T.move_later && s3_delete(&T.a, bucket, key, &e))
 		rc = failed(&e, "DeleteObject", url);
 done:
 	s3obj_free(&o);
@@ -377,7 +378,7 @@ copy(struct xfer *x, const char *sbucket, const char *skey, const char *bucket, 
 		failed(&e, x->op, dst);
 		goto done;
 	}
-	if (T.move && s3_delete(&T.a, sbucket, skey, &e))
+	if (T.move && !T.move_later && s3_delete(&T.a, sbucket, skey, &e))
 		rc = failed(&e, "DeleteObject", src);
 done:
 	s3obj_free(&o);
@@ -572,22 +573,33 @@ safe_rel(const char *rel)
 	return *rel && rel[strlen(rel) - 1] != '/';
 }
 
-static int
+/* Makes the directories above path's last '/', as the AWS CLI does; on failure, the one that
+ * could not be made (xmalloc'd, errno set), else NULL. */
+static char *
 mkdirs(const char *path)
 {
 	char *p = xstrdup(path);
-	int rc = 0;
 
-	for (char *s = p + 1; *s && !rc; s++) {
-		if (*s != '/')
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/' || s[-1] == '/')
 			continue;
 		*s = 0;
 		if (mkdir(p, 0777) && errno != EEXIST)
-			rc = -1;
+			return p;
 		*s = '/';
 	}
 	free(p);
-	return rc;
+	return NULL;
+}
+
+/* mkdirs, or one line naming the directory and exit (cannot fail for one object only). */
+static void
+mkdirs_or_die(const char *path)
+{
+	char *bad = mkdirs(path);
+
+	if (bad)
+		die("mkdir %s: %s", bad, strerror(errno));
 }
 
 /* Every object under s3://bucket/prefix to dst (a directory, or S3 when dbucket is set). */
@@ -616,10 +628,11 @@ each_object(const char *bucket, const char *prefix, const char *dst, const char 
 			err_set(&e, E_IO, "refusing a key that would leave the target directory");
 			failed(&e, "", key);
 		} else {
-			char *path = join(dst, rel);
-			if (mkdirs(path)) {
+			char *path = join(dst, rel), *bad = mkdirs(path);
+			if (bad) {
 				err_set(&e, E_IO, "%s", strerror(errno));
-				failed(&e, "mkdir", path);
+				failed(&e, "mkdir", bad);
+				free(bad);
 			} else if (ent.size <= T.x.part_size) {
 				submit(J_DOWN, bucket, key, path, NULL);
 			} else {
@@ -780,6 +793,9 @@ s3cp_main(int argc, char **argv)
 		if (!*fu.key)
 			usage("--flag: no key");
 		free(furl);
+		/* One object: the source stays until the flag is written, so a failed flag leaves
+		 * the job to run again. (-r moves each object as it is done.) */
+		T.move_later = T.move && !T.recursive;
 	}
 	if (!T.recursive && s3src && (!*su.key || su.key[strlen(su.key) - 1] == '/'))
 		usage("%s is a prefix, not an object: use -r", src);
@@ -813,8 +829,8 @@ s3cp_main(int argc, char **argv)
 			size_t n = strlen(dst);
 			char *path = strcmp(dst, "-") && (dst[n - 1] == '/' || is_dir(dst)) ? join(dst, base_name(su.key))
 											       : xstrdup(dst);
-			if (dst[n - 1] == '/' && mkdirs(path)) /* "dir/" says what it should be: make it */
-				die("mkdir %s: %s", dst, strerror(errno));
+			if (strcmp(path, "-"))
+				mkdirs_or_die(path);
 			download(&T.x, su.bucket, su.key, path);
 			free(path);
 		} else {
@@ -838,8 +854,9 @@ s3cp_main(int argc, char **argv)
 			}
 			walk(src, "", du.bucket, dp, &count);
 		} else if (!s3dst) {
-			if (mkdir(dst, 0777) && errno != EEXIST)
-				die("mkdir %s: %s", dst, strerror(errno));
+			char *d = xasprintf("%s/", dst);
+			mkdirs_or_die(d);
+			free(d);
 			each_object(su.bucket, sp, dst, NULL, &count);
 		} else {
 			/* Copying a prefix into itself would list its own copies: refuse. */
@@ -859,6 +876,10 @@ s3cp_main(int argc, char **argv)
 		if (s3_put_body(&T.a, fu.bucket, fu.key, &fp, NULL, 0, "", NULL, 0, NULL, &e))
 			die_err(&e, "PutObject s3://%s/%s", fu.bucket, fu.key);
 	}
+	if (T.move_later && s3src && s3_delete(&T.a, su.bucket, su.key, &e))
+		die_err(&e, "DeleteObject %s", src);
+	if (T.move_later && !s3src && unlink(src))
+		die("remove %s: %s", src, strerror(errno));
 	s3url_free(&su);
 	s3url_free(&du);
 	s3url_free(&fu);

@@ -393,9 +393,11 @@ dl_plan(struct xfer *x, struct dl *d, int ck_wanted)
 		d->parts = 1;
 		d->n = o->ck_parts;
 	}
+	/* Said, not only traced: what cannot be checked must not pass for checked. */
 	if (d->verify == V_NONE && o->size)
-		dbg("not verified: S3 has no checksum of this object that can be checked%s",
-		    o->mp_parts ? " (a multipart ETag is not an MD5)" : o->kms ? " (an SSE-KMS ETag is not an MD5)" : "");
+		warn("s3://%s/%s: not verified: S3 has no checksum of this object that can be checked%s", d->bucket,
+		     d->key, o->ck ? " here (its parts' checksums are not served)" : o->mp_parts ?
+		     " (a multipart ETag is not an MD5)" : o->kms ? " (an SSE-KMS ETag is not an MD5)" : "");
 }
 
 /* Reads the finished file back for a digest that cannot be computed in pieces. */
@@ -439,7 +441,8 @@ dl_verify(struct xfer *x, struct dl *d, struct err *e)
 		int64_t off = 0;
 		for (int i = 0; i < d->n; i++) {
 			if (!d->pc[i].ck[0]) {
-				dbg("not verified: part %d came without its own %s checksum", i + 1, s3_ck_name(d->ck));
+				warn("s3://%s/%s: not verified: part %d came without its own %s checksum", d->bucket, d->key,
+				     i + 1, s3_ck_name(d->ck));
 				return 0;
 			}
 		}

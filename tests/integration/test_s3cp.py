@@ -340,6 +340,16 @@ class S3cp(AwsboxTestCase):
         r = self.run("s3cp", "--flag", "out/never.fin", self.path("nope"), f"s3://{BUCKET}/out/x")
         self.assertExit(r, 3)
         self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket=BUCKET, Prefix="out/never"))
+        # A flag that cannot be written fails the job and keeps the source, to run it again;
+        # from S3 the same.
+        again = self.path("again.csv", b"again")
+        r = self.run("s3cp", "--move", "--flag", "s3://awsbox-no-such-bucket/x.fin", again, f"s3://{BUCKET}/out/")
+        self.assertExit(r, 3)
+        self.assertTrue(os.path.exists(again), "the source went although the flag failed")
+        r = self.run("s3cp", "--move", "--flag", "s3://awsbox-no-such-bucket/x.fin", f"s3://{BUCKET}/out/again.csv",
+                     self.path("again.out"))
+        self.assertExit(r, 3)
+        self.assertEqual(self.s3.head_object(Bucket=BUCKET, Key="out/again.csv")["ContentLength"], 5)
         self.assertFrontClean()
 
     def test_sse_metadata(self):
@@ -363,6 +373,42 @@ class S3cp(AwsboxTestCase):
         self.assertEqual(h["ContentType"], "application/x-test")
         self.assertEqual(h["Metadata"], {"k": "v"})
         self.assertFrontClean()
+
+    def test_unverifiable_download_says_so(self):
+        """An object whose checksum cannot be checked here (moto serves no part checksums for a
+        composite one; a multipart ETag is no MD5) downloads, with one warning line saying it
+        was not verified; --quiet drops the warning, --checksum none asks for none."""
+        data = os.urandom(PS + 10)
+        self.ok(self.run("s3cp", "--part-size", "5M", self.path("uv", data), f"s3://{BUCKET}/uv/obj"))
+        r = self.run("s3cp", f"s3://{BUCKET}/uv/obj", self.path("uv.out"))
+        self.assertExit(r, 0)
+        self.assertEqual(self.read(self.path("uv.out")), data)
+        self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        self.assertIn(f"s3://{BUCKET}/uv/obj: not verified", r.err)
+        for args in (["--quiet"], ["--checksum", "none"]):
+            with self.subTest(args=args):
+                r = self.run("s3cp", *args, f"s3://{BUCKET}/uv/obj", "-")
+                self.assertEqual((r.rc, r.err), (0, ""))
+                self.assertEqual(r.outb, data)
+
+    def test_download_makes_parent_directories(self):
+        """Missing directories above a download are made, as the AWS CLI makes them; one that
+        cannot be made is named in the one error line."""
+        self.ok(self.run("s3cp", self.path("pd", b"parents"), f"s3://{BUCKET}/pd/a/b.txt"))
+        out = os.path.join(self.d, "pd-new", "deep", "file")
+        self.ok(self.run("s3cp", f"s3://{BUCKET}/pd/a/b.txt", out))
+        self.assertEqual(self.read(out), b"parents")
+        tree = os.path.join(self.d, "pd-tree", "x")
+        self.ok(self.run("s3cp", "-r", f"s3://{BUCKET}/pd/", tree))
+        self.assertEqual(self.read(os.path.join(tree, "a", "b.txt")), b"parents")
+        blocker = self.path("pd-file", b"a file where a directory should be")
+        for args in (["s3cp", f"s3://{BUCKET}/pd/a/b.txt", os.path.join(blocker, "sub", "f")],
+                     ["s3cp", "-r", f"s3://{BUCKET}/pd/", os.path.join(blocker, "sub")]):
+            with self.subTest(args=args[1]):
+                r = self.run(*args)
+                self.assertExit(r, 1)
+                self.assertIn(f"mkdir {blocker}/sub: Not a directory", r.err)
+                self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
 
     def test_replaced_file_keeps_mode(self):
         """A download over an existing file keeps its permissions, as cp does: a private key
