@@ -512,9 +512,18 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Uploads the regular files under dir (symlinks to files followed, to directories not: no loops). */
+/* The directories walk() is inside, to stop a symlink loop. */
+struct walked {
+	dev_t dev;
+	ino_t ino;
+	const struct walked *up;
+};
+
+/* Uploads the regular files under dir, following symbolic links as the AWS CLI does (a link
+ * back to a directory being walked is skipped with a warning); a broken link fails the run (its
+ * one line), other special files are skipped with a warning. */
 static void
-walk(const char *dir, const char *rel, const char *bucket, const char *prefix, int *count)
+walk(const char *dir, const char *rel, const char *bucket, const char *prefix, int *count, const struct walked *up)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -538,11 +547,22 @@ walk(const char *dir, const char *rel, const char *bucket, const char *prefix, i
 	qsort(names, n, sizeof *names, name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		char *path = join(dir, names[i]), *r = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
-		struct stat ls, st;
+		struct stat st;
+		const struct walked *w = up;
 		check_interrupt();
-		if (!lstat(path, &ls) && S_ISDIR(ls.st_mode)) {
-			walk(path, r, bucket, prefix, count);
-		} else if (!stat(path, &st) && S_ISREG(st.st_mode) && selected(r)) {
+		if (stat(path, &st)) {
+			err_set(&e, E_NOTFOUND, "%s", errno == ENOENT ? "a symbolic link to nothing" : strerror(errno));
+			failed(&e, "", path);
+		} else if (S_ISDIR(st.st_mode)) {
+			while (w && !(w->dev == st.st_dev && w->ino == st.st_ino))
+				w = w->up;
+			if (w)
+				warn("skipping %s: a link back to a directory already being copied", path);
+			else
+				walk(path, r, bucket, prefix, count, &(struct walked){st.st_dev, st.st_ino, up});
+		} else if (!S_ISREG(st.st_mode)) {
+			warn("skipping %s: not a regular file", path);
+		} else if (selected(r)) {
 			char *key = xasprintf("%s%s", prefix, r);
 			if (s3_valid_key(key, strlen(key), &e))
 				failed(&e, "", path);
@@ -852,7 +872,7 @@ s3cp_main(int argc, char **argv)
 					stat(src, &st) ? strerror(errno) : "not a directory");
 				die_err(&e, "%s", src);
 			}
-			walk(src, "", du.bucket, dp, &count);
+			walk(src, "", du.bucket, dp, &count, &(struct walked){st.st_dev, st.st_ino, NULL});
 		} else if (!s3dst) {
 			char *d = xasprintf("%s/", dst);
 			mkdirs_or_die(d);

@@ -280,6 +280,32 @@ class S3cp(AwsboxTestCase):
         self.assertEqual(self.read(os.path.join(out, "b.bin")), data["b.bin"])
         self.assertEqual(self.leftovers(out), [])
 
+    def test_recursive_follows_symlinks(self):
+        """-r follows symbolic links as the AWS CLI does (same keys for a linked directory and
+        file); a link back to a directory being copied is skipped with a warning, as is a FIFO;
+        a broken link fails the run (exit 3, named) while everything else is still copied."""
+        top = os.path.join(self.d, "links")
+        self.path("links/sub/a.txt", b"a")
+        self.path("links/b.txt", b"b")
+        os.symlink("sub", os.path.join(top, "linkdir"))
+        os.symlink("b.txt", os.path.join(top, "linkfile"))
+        self.assertExit(self.aws("s3", "cp", "--recursive", "--quiet", top, f"s3://{BUCKET}/links-cli"), 0)
+        cli = sorted(o["Key"][len("links-cli/"):] for o in self.s3.list_objects_v2(Bucket=BUCKET, Prefix="links-cli/")["Contents"])
+        self.ok(self.run("s3cp", "-r", top, f"s3://{BUCKET}/links-ok"))
+        ours = sorted(o["Key"][len("links-ok/"):] for o in self.s3.list_objects_v2(Bucket=BUCKET, Prefix="links-ok/")["Contents"])
+        self.assertEqual(ours, cli)
+        self.assertIn("linkdir/a.txt", ours)
+        os.symlink("..", os.path.join(top, "sub", "up"))
+        os.symlink("/nonexistent/awsbox", os.path.join(top, "broken"))
+        os.mkfifo(os.path.join(top, "fifo"))
+        r = self.run("s3cp", "-r", top, f"s3://{BUCKET}/links-bad")
+        self.assertExit(r, 3)
+        self.assertIn(f"{top}/broken: a symbolic link to nothing", r.err)
+        self.assertIn(f"skipping {top}/fifo: not a regular file", r.err)
+        self.assertIn("a link back to a directory already being copied", r.err)
+        got = sorted(o["Key"][len("links-bad/"):] for o in self.s3.list_objects_v2(Bucket=BUCKET, Prefix="links-bad/")["Contents"])
+        self.assertEqual(got, cli)
+
     def test_recursive_many(self):
         """200 small files and one multipart one: small objects go concurrently, the big one in
         parallel parts; up, down and S3 -> S3 all complete. One corrupted object fails the run
