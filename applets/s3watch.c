@@ -79,9 +79,9 @@ keep(const struct s3_entry *en)
 
 /* One pass over the prefix; the matches are in W.m. */
 static int
-scan(struct aws *a, const char *bucket, const char *prefix, struct err *e)
+scan(struct aws *a, const char *bucket, const char *prefix, double deadline, struct err *e)
 {
-	struct s3_list l = {.bucket = bucket, .prefix = prefix};
+	struct s3_list l = {.bucket = bucket, .prefix = prefix, .deadline = deadline};
 	struct s3_entry en;
 	size_t pl = strlen(prefix);
 	int r;
@@ -198,11 +198,15 @@ s3watch_main(int argc, char **argv)
 	W.m = xcalloc((size_t)W.count, sizeof *W.m);
 	xaws_init(&a, &o.common);
 	double start = mono_now(), deadline = timeout > 0 ? start + timeout : 0;
+	/* The last look starts a little before the deadline, so that it can finish by then. */
+	double last_at = deadline - (interval / 2 < 1 ? interval / 2 : 1);
+	char why[1200] = "";
 	if (W.since_now)
 		W.since = clock_now() + a.clock_offset;
-	for (int backoff = 0;;) {
+	for (int backoff = 0, last = 0;;) {
 		double wait = interval;
-		if (!scan(&a, u.bucket, u.key, &e)) {
+		int failed = 0;
+		if (!scan(&a, u.bucket, u.key, deadline, &e)) {
 			backoff = 0;
 			if (W.nm >= W.count || once) {
 				if (W.nm >= W.count)
@@ -213,7 +217,14 @@ s3watch_main(int argc, char **argv)
 			}
 			/* A little jitter so that many watchers do not poll in step. */
 			wait *= 0.9 + 0.2 * (rand32() / 4294967296.0);
+			why[0] = 0;
 		} else {
+			char what[600];
+			snprintf(what, sizeof what, "ListObjectsV2 s3://%s/%s", u.bucket, u.key);
+			err_format(&e, what, why, sizeof why);
+			/* Cut off by the deadline (aws_call returns that only once it has passed). */
+			if (deadline && mono_now() >= deadline)
+				break;
 			if (once || !(err_is_throttle(&e) || err_is_transient(&e)))
 				die_err(&e, "ListObjectsV2 s3://%s/%s", u.bucket, u.key);
 			/* Throttled or failing: wait longer each time (up to 5 minutes), with full jitter. */
@@ -222,17 +233,22 @@ s3watch_main(int argc, char **argv)
 				cap = 300;
 			backoff++;
 			wait = interval + (cap - interval) * (rand32() / 4294967296.0);
-			char what[600], line[1200];
-			snprintf(what, sizeof what, "ListObjectsV2 s3://%s/%s", u.bucket, u.key);
-			err_format(&e, what, line, sizeof line);
-			warn("%s; trying again in %.1fs", line, wait);
+			failed = 1;
 		}
 		double now = mono_now();
-		if (deadline && now >= deadline)
-			die_code(EX_DEADLINE, "timed out after %gs: %ld of %ld object%s matched under s3://%s/%s", timeout, W.nm,
-				 W.count, W.count == 1 ? "" : "s", u.bucket, u.key);
-		if (deadline && now + wait > deadline)
-			wait = deadline - now; /* one last look at the deadline */
+		if (deadline && (last || now >= last_at))
+			break;
+		if (deadline && now + wait > last_at) {
+			wait = last_at - now; /* one last look just before the deadline */
+			last = 1;
+		}
+		if (failed)
+			warn("%s; trying again in %.1fs", why, wait);
 		sleep_sec(wait);
 	}
+	double rest = deadline - mono_now();
+	if (rest > 0)
+		sleep_sec(rest); /* --timeout means that long */
+	die_code(EX_DEADLINE, "timed out after %gs: %ld of %ld object%s matched under s3://%s/%s%s%s%s", timeout, W.nm,
+		 W.count, W.count == 1 ? "" : "s", u.bucket, u.key, why[0] ? " (" : "", why, why[0] ? ")" : "");
 }

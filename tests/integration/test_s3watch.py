@@ -1,9 +1,11 @@
 """test_s3watch.py — s3watch against moto behind the verifying front: found at once, found after an
 upload made while it waits, size and age conditions, --since, regex, --count, JSON output (checked
-against `aws s3api list-objects-v2`), --once, timeout (exit 5), more than 1,000 keys (pagination),
-and backing off while S3 throttles (503 SlowDown answered by the front's hook)."""
+against `aws s3api list-objects-v2`), --once, timeout (exit 5) kept while a request hangs or the
+connection is refused, more than 1,000 keys (pagination), and backing off while S3 throttles (503
+SlowDown answered by the front's hook)."""
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -118,6 +120,36 @@ class S3watch(AwsboxTestCase):
         self.assertExit(self.run("s3watch", "--once", "s3://awsbox-no-such-bucket/x"), 3)
         self.assertExit(self.run("s3watch", "--once", f"s3://{BUCKET}/x", env=self.env(AWS_SECRET_ACCESS_KEY="bad")), 4)
         self.assertExit(self.run("s3watch", "not-a-url"), 2)
+
+    def test_timeout_cuts_off_a_hung_request(self):
+        # A server that accepts connections (the kernel does, from the backlog) and never answers:
+        # the request in flight is cut off at the deadline, not after 3 x the 60 s read timeout.
+        hung = socket.socket()
+        self.addCleanup(hung.close)
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        for extra in ([], ["--once"]):
+            t0 = time.monotonic()
+            r = self.run("s3watch", "--endpoint-url", url, "--timeout", "2s", *extra, "s3://bkt/a.txt", timeout=20)
+            took = time.monotonic() - t0
+            self.assertExit(r, 5)
+            self.assertIn("s3watch: timed out after 2s: 0 of 1 object matched under s3://bkt/a.txt", r.err)
+            self.assertIn("cut off at the deadline", r.err)
+            self.assertTrue(1.9 < took < 3, took)
+        # Connection refused: retries and their backoff stop at the deadline too.
+        refused = socket.socket()
+        self.addCleanup(refused.close)
+        refused.bind(("127.0.0.1", 0))  # bound, never listening
+        url = f"http://127.0.0.1:{refused.getsockname()[1]}"
+        t0 = time.monotonic()
+        r = self.run("s3watch", "--endpoint-url", url, "--timeout", "2s", "--interval", "0.5", "s3://bkt/a.txt",
+                     env=self.env(AWS_MAX_ATTEMPTS="20"), timeout=20)
+        took = time.monotonic() - t0
+        self.assertExit(r, 5)
+        self.assertIn("timed out after 2s", r.err)
+        self.assertIn("Connection refused", r.err)
+        self.assertTrue(1.9 < took < 3, took)
 
     def test_more_than_1000_keys(self):
         direct = harness.client("s3", direct=True)  # set-up straight into moto: quicker, not under test
