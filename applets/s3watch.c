@@ -23,7 +23,8 @@ const char s3watch_help[] =
 	"  --since TIME          modified at or after TIME: ISO 8601 (2024-05-01T12:00:00Z) or 'now'\n"
 	"                        (to wait for an object to be written or updated from now on)\n"
 	"  --count N             wait for N matching objects (default 1)\n"
-	"  --timeout DURATION    give up after DURATION: exit 5\n"
+	"  --timeout DURATION    give up after DURATION (more than 0; a request in flight is cut\n"
+	"                        off): exit 5. Without it, s3watch waits without limit\n"
 	"  --interval DURATION   time between checks (default 5s)\n"
 	"  --once                check now: exit 0 if there is a match, 3 if not\n"
 	"  --format text|json    output format (default text)\n\n"
@@ -171,7 +172,13 @@ s3watch_main(int argc, char **argv)
 				usage("--since: expected an ISO 8601 time or 'now', not '%s'", o.arg);
 			break;
 		case O_COUNT: W.count = opt_long(&o, 1, 100000); break;
-		case O_TIMEOUT: timeout = opt_duration(&o); break;
+		case O_TIMEOUT:
+			/* "-5s" reads as a negative duration here, not as a bad one */
+			if (o.arg[0] != '-' || parse_duration(o.arg + 1, &timeout))
+				timeout = opt_duration(&o);
+			if (o.arg[0] == '-' || !(timeout > 0))
+				usage("--timeout must be more than 0 (leave it out to wait without limit)");
+			break;
 		case O_INTERVAL:
 			interval = opt_duration(&o);
 			if (interval < 0.1)
