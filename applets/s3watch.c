@@ -8,13 +8,16 @@
 #include <string.h>
 
 const char s3watch_help[] =
-	"Usage: s3watch [OPTIONS] s3://BUCKET/PREFIX\n\n"
+	"Usage: s3watch [OPTIONS] s3://BUCKET/PREFIX\n"
+	"       s3watch -k [OPTIONS] s3://BUCKET/KEY\n\n"
 	"Wait until objects under PREFIX match the conditions, then print them: s3://BUCKET/KEY one a\n"
 	"line, or with --format json one JSON object a line ({\"Key\",\"Size\",\"LastModified\",\"ETag\"}).\n"
 	"With --count N it prints N objects, the least recently modified first. The listing is read\n"
 	"in full each time (more than 1,000 keys are paged); polling backs off, with jitter, while S3\n"
 	"throttles or fails. Ages are measured on S3's clock (its Date header), not the local one.\n\n"
 	"Options:\n"
+	"  -k, --key             the URL names one object: only that exact key matches, not longer\n"
+	"                        keys that start with it (batch.fin, not batch.fin.tmp)\n"
 	"  --regex RE            the key with PREFIX removed must match RE (POSIX extended)\n"
 	"  --min-size SIZE       at least SIZE bytes (K, M, G suffixes: powers of 1024)\n"
 	"  --max-size SIZE       at most SIZE bytes\n"
@@ -31,10 +34,10 @@ const char s3watch_help[] =
 	"Exit status: 0 found, 3 not found (--once) or no such bucket, 4 access denied, 5 timed out.\n\n"
 	"Examples:\n"
 	"  s3watch --regex '\\.csv$' --min-size 1 --min-age 30s --timeout 1h s3://drop/in/\n"
-	"  f=$(s3watch --timeout 10m s3://b/out/batch.fin) && s3cp s3://b/out/data.csv .\n"
-	"  s3watch --since now --timeout 5m s3://config/app.json && systemctl reload app\n";
+	"  s3watch --key --timeout 10m s3://b/out/batch.fin && s3cp s3://b/out/data.csv .\n"
+	"  s3watch --key --since now --timeout 5m s3://config/app.json && systemctl reload app\n";
 
-enum { O_REGEX = 1, O_MINSZ, O_MAXSZ, O_MINAGE, O_MAXAGE, O_SINCE, O_COUNT, O_TIMEOUT, O_INTERVAL, O_ONCE, O_FORMAT };
+enum { O_KEY = 1, O_REGEX, O_MINSZ, O_MAXSZ, O_MINAGE, O_MAXAGE, O_SINCE, O_COUNT, O_TIMEOUT, O_INTERVAL, O_ONCE, O_FORMAT };
 
 struct match {
 	char *key;
@@ -45,7 +48,7 @@ struct match {
 
 static struct {
 	regex_t re;
-	int have_re, json, since_now;
+	int have_re, json, since_now, exact;
 	uint64_t min_size, max_size;
 	double min_age, max_age;
 	time_t since;
@@ -90,7 +93,13 @@ scan(struct aws *a, const char *bucket, const char *prefix, double deadline, str
 	for (long i = 0; i < W.nm; i++)
 		free(W.m[i].key);
 	W.nm = 0;
+	if (W.exact)
+		l.max_keys = 1; /* a key sorts before every longer key it starts: first, if it is there */
 	while ((r = s3_list_next(a, &l, &en, e)) == 1) {
+		if (W.exact && (en.key_len != pl || memcmp(en.key, prefix, pl))) {
+			r = 0; /* only longer keys: not there (yet) */
+			break;
+		}
 		time_t now = l.server_now ? l.server_now : clock_now() + a->clock_offset;
 		double age = difftime(now, en.mtime);
 		if (W.have_re && regexec(&W.re, en.key + pl, 0, NULL, 0))
@@ -102,6 +111,10 @@ scan(struct aws *a, const char *bucket, const char *prefix, double deadline, str
 		if (W.since && en.mtime < W.since)
 			continue;
 		keep(&en);
+		if (W.exact) {
+			r = 0;
+			break;
+		}
 	}
 	s3_list_free(&l);
 	return r;
@@ -136,7 +149,7 @@ int
 s3watch_main(int argc, char **argv)
 {
 	static const struct optdef defs[] = {
-		{"regex", 0, 1, O_REGEX}, {"min-size", 0, 1, O_MINSZ}, {"max-size", 0, 1, O_MAXSZ},
+		{"key", 'k', 0, O_KEY}, {"regex", 0, 1, O_REGEX}, {"min-size", 0, 1, O_MINSZ}, {"max-size", 0, 1, O_MAXSZ},
 		{"min-age", 0, 1, O_MINAGE}, {"max-age", 0, 1, O_MAXAGE}, {"since", 0, 1, O_SINCE},
 		{"count", 0, 1, O_COUNT}, {"timeout", 0, 1, O_TIMEOUT}, {"interval", 0, 1, O_INTERVAL},
 		{"once", 0, 0, O_ONCE}, {"format", 'f', 1, O_FORMAT}, {NULL, 0, 0, 0},
@@ -153,6 +166,7 @@ s3watch_main(int argc, char **argv)
 	opt_init(&o, argc, argv, defs, s3watch_help);
 	while ((c = opt_next(&o)) != OPT_END) {
 		switch (c) {
+		case O_KEY: W.exact = 1; break;
 		case O_REGEX:
 			if ((rc = regcomp(&W.re, o.arg, REG_EXTENDED | REG_NOSUB))) {
 				char msg[200];
@@ -200,6 +214,12 @@ s3watch_main(int argc, char **argv)
 		usage("expected s3://BUCKET/PREFIX");
 	if (s3_parse_url(url, &u, &e))
 		usage("%s", e.msg);
+	if (W.exact && !*u.key)
+		usage("--key: expected s3://BUCKET/KEY, with a key");
+	if (W.exact && W.have_re)
+		usage("--key and --regex do not go together (--key matches one key exactly)");
+	if (W.exact && W.count != 1)
+		usage("--key matches one object: --count cannot be %ld", W.count);
 	if (W.max_size && W.max_size < W.min_size)
 		usage("--max-size is below --min-size");
 	W.m = xcalloc((size_t)W.count, sizeof *W.m);
