@@ -8,13 +8,16 @@
 #include <string.h>
 
 const char s3watch_help[] =
-	"Usage: s3watch [OPTIONS] s3://BUCKET/PREFIX\n\n"
+	"Usage: s3watch [OPTIONS] s3://BUCKET/PREFIX\n"
+	"       s3watch -k [OPTIONS] s3://BUCKET/KEY\n\n"
 	"Wait until objects under PREFIX match the conditions, then print them: s3://BUCKET/KEY one a\n"
 	"line, or with --format json one JSON object a line ({\"Key\",\"Size\",\"LastModified\",\"ETag\"}).\n"
 	"With --count N it prints N objects, the least recently modified first. The listing is read\n"
 	"in full each time (more than 1,000 keys are paged); polling backs off, with jitter, while S3\n"
 	"throttles or fails. Ages are measured on S3's clock (its Date header), not the local one.\n\n"
 	"Options:\n"
+	"  -k, --key             the URL names one object: only that exact key matches, not longer\n"
+	"                        keys that start with it (batch.fin, not batch.fin.tmp)\n"
 	"  --regex RE            the key with PREFIX removed must match RE (POSIX extended)\n"
 	"  --min-size SIZE       at least SIZE bytes (K, M, G suffixes: powers of 1024)\n"
 	"  --max-size SIZE       at most SIZE bytes\n"
@@ -23,17 +26,18 @@ const char s3watch_help[] =
 	"  --since TIME          modified at or after TIME: ISO 8601 (2024-05-01T12:00:00Z) or 'now'\n"
 	"                        (to wait for an object to be written or updated from now on)\n"
 	"  --count N             wait for N matching objects (default 1)\n"
-	"  --timeout DURATION    give up after DURATION: exit 5\n"
+	"  --timeout DURATION    give up after DURATION (more than 0; a request in flight is cut\n"
+	"                        off): exit 5. Without it, s3watch waits without limit\n"
 	"  --interval DURATION   time between checks (default 5s)\n"
 	"  --once                check now: exit 0 if there is a match, 3 if not\n"
 	"  --format text|json    output format (default text)\n\n"
 	"Exit status: 0 found, 3 not found (--once) or no such bucket, 4 access denied, 5 timed out.\n\n"
 	"Examples:\n"
 	"  s3watch --regex '\\.csv$' --min-size 1 --min-age 30s --timeout 1h s3://drop/in/\n"
-	"  f=$(s3watch --timeout 10m s3://b/out/batch.fin) && s3cp s3://b/out/data.csv .\n"
-	"  s3watch --since now --timeout 5m s3://config/app.json && systemctl reload app\n";
+	"  s3watch --key --timeout 10m s3://b/out/batch.fin && s3cp s3://b/out/data.csv .\n"
+	"  s3watch --key --since now --timeout 5m s3://config/app.json && systemctl reload app\n";
 
-enum { O_REGEX = 1, O_MINSZ, O_MAXSZ, O_MINAGE, O_MAXAGE, O_SINCE, O_COUNT, O_TIMEOUT, O_INTERVAL, O_ONCE, O_FORMAT };
+enum { O_KEY = 1, O_REGEX, O_MINSZ, O_MAXSZ, O_MINAGE, O_MAXAGE, O_SINCE, O_COUNT, O_TIMEOUT, O_INTERVAL, O_ONCE, O_FORMAT };
 
 struct match {
 	char *key;
@@ -44,7 +48,7 @@ struct match {
 
 static struct {
 	regex_t re;
-	int have_re, json, since_now;
+	int have_re, json, since_now, exact;
 	uint64_t min_size, max_size;
 	double min_age, max_age;
 	time_t since;
@@ -79,9 +83,9 @@ keep(const struct s3_entry *en)
 
 /* One pass over the prefix; the matches are in W.m. */
 static int
-scan(struct aws *a, const char *bucket, const char *prefix, struct err *e)
+scan(struct aws *a, const char *bucket, const char *prefix, double deadline, struct err *e)
 {
-	struct s3_list l = {.bucket = bucket, .prefix = prefix};
+	struct s3_list l = {.bucket = bucket, .prefix = prefix, .deadline = deadline};
 	struct s3_entry en;
 	size_t pl = strlen(prefix);
 	int r;
@@ -89,7 +93,13 @@ scan(struct aws *a, const char *bucket, const char *prefix, struct err *e)
 	for (long i = 0; i < W.nm; i++)
 		free(W.m[i].key);
 	W.nm = 0;
+	if (W.exact)
+		l.max_keys = 1; /* a key sorts before every longer key it starts: first, if it is there */
 	while ((r = s3_list_next(a, &l, &en, e)) == 1) {
+		if (W.exact && (en.key_len != pl || memcmp(en.key, prefix, pl))) {
+			r = 0; /* only longer keys: not there (yet) */
+			break;
+		}
 		time_t now = l.server_now ? l.server_now : clock_now() + a->clock_offset;
 		double age = difftime(now, en.mtime);
 		if (W.have_re && regexec(&W.re, en.key + pl, 0, NULL, 0))
@@ -101,6 +111,10 @@ scan(struct aws *a, const char *bucket, const char *prefix, struct err *e)
 		if (W.since && en.mtime < W.since)
 			continue;
 		keep(&en);
+		if (W.exact) {
+			r = 0;
+			break;
+		}
 	}
 	s3_list_free(&l);
 	return r;
@@ -135,7 +149,7 @@ int
 s3watch_main(int argc, char **argv)
 {
 	static const struct optdef defs[] = {
-		{"regex", 0, 1, O_REGEX}, {"min-size", 0, 1, O_MINSZ}, {"max-size", 0, 1, O_MAXSZ},
+		{"key", 'k', 0, O_KEY}, {"regex", 0, 1, O_REGEX}, {"min-size", 0, 1, O_MINSZ}, {"max-size", 0, 1, O_MAXSZ},
 		{"min-age", 0, 1, O_MINAGE}, {"max-age", 0, 1, O_MAXAGE}, {"since", 0, 1, O_SINCE},
 		{"count", 0, 1, O_COUNT}, {"timeout", 0, 1, O_TIMEOUT}, {"interval", 0, 1, O_INTERVAL},
 		{"once", 0, 0, O_ONCE}, {"format", 'f', 1, O_FORMAT}, {NULL, 0, 0, 0},
@@ -152,6 +166,7 @@ s3watch_main(int argc, char **argv)
 	opt_init(&o, argc, argv, defs, s3watch_help);
 	while ((c = opt_next(&o)) != OPT_END) {
 		switch (c) {
+		case O_KEY: W.exact = 1; break;
 		case O_REGEX:
 			if ((rc = regcomp(&W.re, o.arg, REG_EXTENDED | REG_NOSUB))) {
 				char msg[200];
@@ -171,7 +186,13 @@ s3watch_main(int argc, char **argv)
 				usage("--since: expected an ISO 8601 time or 'now', not '%s'", o.arg);
 			break;
 		case O_COUNT: W.count = opt_long(&o, 1, 100000); break;
-		case O_TIMEOUT: timeout = opt_duration(&o); break;
+		case O_TIMEOUT:
+			/* "-5s" reads as a negative duration here, not as a bad one */
+			if (o.arg[0] != '-' || parse_duration(o.arg + 1, &timeout))
+				timeout = opt_duration(&o);
+			if (o.arg[0] == '-' || !(timeout > 0))
+				usage("--timeout must be more than 0 (leave it out to wait without limit)");
+			break;
 		case O_INTERVAL:
 			interval = opt_duration(&o);
 			if (interval < 0.1)
@@ -193,16 +214,26 @@ s3watch_main(int argc, char **argv)
 		usage("expected s3://BUCKET/PREFIX");
 	if (s3_parse_url(url, &u, &e))
 		usage("%s", e.msg);
+	if (W.exact && !*u.key)
+		usage("--key: expected s3://BUCKET/KEY, with a key");
+	if (W.exact && W.have_re)
+		usage("--key and --regex do not go together (--key matches one key exactly)");
+	if (W.exact && W.count != 1)
+		usage("--key matches one object: --count cannot be %ld", W.count);
 	if (W.max_size && W.max_size < W.min_size)
 		usage("--max-size is below --min-size");
 	W.m = xcalloc((size_t)W.count, sizeof *W.m);
 	xaws_init(&a, &o.common);
 	double start = mono_now(), deadline = timeout > 0 ? start + timeout : 0;
+	/* The last look starts a little before the deadline, so that it can finish by then. */
+	double last_at = deadline - (interval / 2 < 1 ? interval / 2 : 1);
+	char why[1200] = "";
 	if (W.since_now)
 		W.since = clock_now() + a.clock_offset;
-	for (int backoff = 0;;) {
+	for (int backoff = 0, last = 0;;) {
 		double wait = interval;
-		if (!scan(&a, u.bucket, u.key, &e)) {
+		int failed = 0;
+		if (!scan(&a, u.bucket, u.key, deadline, &e)) {
 			backoff = 0;
 			if (W.nm >= W.count || once) {
 				if (W.nm >= W.count)
@@ -213,7 +244,14 @@ s3watch_main(int argc, char **argv)
 			}
 			/* A little jitter so that many watchers do not poll in step. */
 			wait *= 0.9 + 0.2 * (rand32() / 4294967296.0);
+			why[0] = 0;
 		} else {
+			char what[600];
+			snprintf(what, sizeof what, "ListObjectsV2 s3://%s/%s", u.bucket, u.key);
+			err_format(&e, what, why, sizeof why);
+			/* Cut off by the deadline (aws_call returns that only once it has passed). */
+			if (deadline && mono_now() >= deadline)
+				break;
 			if (once || !(err_is_throttle(&e) || err_is_transient(&e)))
 				die_err(&e, "ListObjectsV2 s3://%s/%s", u.bucket, u.key);
 			/* Throttled or failing: wait longer each time (up to 5 minutes), with full jitter. */
@@ -222,17 +260,22 @@ s3watch_main(int argc, char **argv)
 				cap = 300;
 			backoff++;
 			wait = interval + (cap - interval) * (rand32() / 4294967296.0);
-			char what[600], line[1200];
-			snprintf(what, sizeof what, "ListObjectsV2 s3://%s/%s", u.bucket, u.key);
-			err_format(&e, what, line, sizeof line);
-			warn("%s; trying again in %.1fs", line, wait);
+			failed = 1;
 		}
 		double now = mono_now();
-		if (deadline && now >= deadline)
-			die_code(EX_DEADLINE, "timed out after %gs: %ld of %ld object%s matched under s3://%s/%s", timeout, W.nm,
-				 W.count, W.count == 1 ? "" : "s", u.bucket, u.key);
-		if (deadline && now + wait > deadline)
-			wait = deadline - now; /* one last look at the deadline */
+		if (deadline && (last || now >= last_at))
+			break;
+		if (deadline && now + wait > last_at) {
+			wait = last_at - now; /* one last look just before the deadline */
+			last = 1;
+		}
+		if (failed)
+			warn("%s; trying again in %.1fs", why, wait);
 		sleep_sec(wait);
 	}
+	double rest = deadline - mono_now();
+	if (rest > 0)
+		sleep_sec(rest); /* --timeout means that long */
+	die_code(EX_DEADLINE, "timed out after %gs: %ld of %ld object%s matched under s3://%s/%s%s%s%s", timeout, W.nm,
+		 W.count, W.count == 1 ? "" : "s", u.bucket, u.key, why[0] ? " (" : "", why, why[0] ? ")" : "");
 }

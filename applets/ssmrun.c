@@ -176,12 +176,17 @@ waiter_sleep(struct waiter *w)
 }
 
 /* A poll: 0, 1 when it failed in a way worth polling again (throttled, 5xx, network, after
- * aws_call's own retries), -1 for any other failure (e). */
+ * aws_call's own retries) or was cut off at the deadline (the waiter then says so), -1 for
+ * any other failure (e). */
 static int
-poll_json(struct aws *a, const char *op, const char *body, struct buf *out, struct err *e)
+poll_json(struct aws *a, const char *op, const char *body, double deadline, struct buf *out, struct err *e)
 {
-	if (!aws_json(a, &SVC_SSM, op, body, out, e))
+	struct aws_req t = {.deadline = deadline};
+
+	if (!aws_json_req(a, &SVC_SSM, op, body, &t, out, e))
 		return 0;
+	if (deadline && mono_now() >= deadline)
+		return 1;
 	if (err_is_throttle(e) || err_is_transient(e)) {
 		char line[700];
 		err_format(e, op, line, sizeof line);
@@ -308,7 +313,7 @@ automation(struct aws *a, const char *doc, const char *version, const struct par
 			rc = EX_DEADLINE;
 			goto done;
 		}
-		if ((rc = poll_json(a, "GetAutomationExecution", req.p, &out, &e)) < 0)
+		if ((rc = poll_json(a, "GetAutomationExecution", req.p, w.deadline, &out, &e)) < 0)
 			die_err(&e, "GetAutomationExecution %s", id);
 		if (rc)
 			continue;
@@ -545,7 +550,7 @@ runcommand(struct aws *a, const char *doc, const char *version, const struct par
 	for (;;) {
 		if (waiter_sleep(&w))
 			goto timeout;
-		if ((rc = poll_json(a, "ListCommands", req.p, &out, &e)) < 0) {
+		if ((rc = poll_json(a, "ListCommands", req.p, w.deadline, &out, &e)) < 0) {
 			if (!strcmp(e.code, "InvalidCommandId") && w.polls <= 4) /* not visible everywhere yet */
 				continue;
 			die_err(&e, "ListCommands %s", cmd);
@@ -598,7 +603,7 @@ runcommand(struct aws *a, const char *doc, const char *version, const struct par
 			buf_printf(&req, "{\"CommandId\":\"%s\",\"InstanceId\":", cmd);
 			json_put_str(&req, in[i].id, strlen(in[i].id));
 			buf_addc(&req, '}');
-			if ((rc = poll_json(a, "GetCommandInvocation", req.p, &out, &e)) < 0) {
+			if ((rc = poll_json(a, "GetCommandInvocation", req.p, w.deadline, &out, &e)) < 0) {
 				/* right after SendCommand, or on a node still being reached */
 				if (strcmp(e.code, "InvocationDoesNotExist"))
 					die_err(&e, "GetCommandInvocation %s %s", cmd, in[i].id);

@@ -346,6 +346,21 @@ server_clock(struct aws *a, const struct http_resp *r, int *corrected)
 	}
 }
 
+/* The caller's deadline ended the call: E_TIMEOUT naming what was cut off (e's last error). */
+static int
+deadline_err(int attempt, int cut, struct err *e)
+{
+	char last[sizeof e->msg];
+
+	snprintf(last, sizeof last, "%s", e->msg);
+	if (cut)
+		return err_set(e, E_TIMEOUT, "cut off at the deadline in attempt %d: %s", attempt, last);
+	if (attempt == 1) /* e is whatever the caller had in it */
+		return err_set(e, E_TIMEOUT, "the deadline had passed before the call");
+	return err_set(e, E_TIMEOUT, "the deadline had passed before attempt %d; attempt %d: %s", attempt, attempt - 1,
+		       last);
+}
+
 int
 aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err *e)
 {
@@ -406,9 +421,20 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 
 	struct sinkwrap w = {q, &errbody, 0};
 	for (int attempt = 1;; attempt++) {
-		int n = 0, nsig;
+		int n = 0, nsig, cto = a->connect_timeout_ms;
+		int rto = q->read_timeout_ms ? q->read_timeout_ms : a->read_timeout_ms;
 		double delay = 0;
 
+		if (q->deadline) { /* this attempt gets the time left, and no more */
+			double left = q->deadline - mono_now();
+			if (left <= 0) {
+				deadline_err(attempt, 0, e);
+				goto fail;
+			}
+			int ms = left < 86400 ? (int)(left * 1000) + 1 : 86400000;
+			cto = cto < ms ? cto : ms;
+			rto = rto < ms ? rto : ms;
+		}
 		memset(e, 0, sizeof *e);
 		creds_free(&c);
 		if (!q->anonymous) {
@@ -446,8 +472,7 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 		}
 		struct http_req hq = {
 			.method = q->method, .url = &ep.url, .target = target.p, .hdrs = h + 1, .nhdrs = n - 1,
-			.body = q->body, .connect_timeout_ms = a->connect_timeout_ms,
-			.read_timeout_ms = q->read_timeout_ms ? q->read_timeout_ms : a->read_timeout_ms,
+			.body = q->body, .connect_timeout_ms = cto, .read_timeout_ms = rto,
 			/* no out and no sink: keep the body anyway, an error's code is in it */
 			.quiet_body = q->quiet_body, .no_replay = q->not_idempotent, .out = q->sink ? NULL : q->out ? q->out : &errbody, .max = q->max,
 			.sink = q->sink ? wrap_sink : NULL, .sink_ctx = &w,
@@ -483,10 +508,22 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 				}
 			}
 		}
+		if (q->deadline && e->kind == E_TIMEOUT && q->deadline - mono_now() < 0.05) {
+			/* A timeout cut to the deadline: say so, and return no earlier than it. */
+			double rest = q->deadline - mono_now();
+			if (rest > 0)
+				sleep_sec(rest);
+			deadline_err(attempt, 1, e);
+			goto fail;
+		}
 		if (w.delivered) /* part of the body already went to the caller: no silent restart */
 			goto fail;
 		if (!retry_decide(a, e, attempt, !q->not_idempotent, &delay))
 			goto fail;
+		if (q->deadline && mono_now() + delay >= q->deadline) {
+			dbg("not retrying %s: the deadline comes first", q->op ? q->op : q->method);
+			goto fail;
+		}
 		dbg("retrying %s in %.2f s after: %s %s", q->op ? q->op : q->method, delay, e->code, e->msg);
 		sleep_sec(delay);
 	}

@@ -475,6 +475,7 @@ struct aws_req {
 	const char *target;        /* JSON protocol: operation name for X-Amz-Target */
 	int not_idempotent;        /* do not resend once it may have reached the server (Lambda Invoke) */
 	int read_timeout_ms;       /* 0: the context's */
+	double deadline;           /* mono_now() seconds by which the call must end (a user's --timeout); 0: none */
 	int quiet_body;            /* --debug must not show the response body */
 	http_sink sink;            /* 2xx bodies go to sink; else collected into out */
 	void *sink_ctx;
@@ -487,12 +488,17 @@ struct aws_req {
 	int internal;              /* --endpoint-url does not apply */
 };
 /* One call: resolve endpoint, sign, send, retry per policy, parse errors of the protocol
- * into e (E_AWS with status, code and message). r is filled on success (2xx). */
+ * into e (E_AWS with status, code and message). r is filled on success (2xx).
+ * With q->deadline, each attempt's connect and read timeouts are cut to the time left and no
+ * retry starts (nor backoff sleeps) past it: a retry that would is not made and the last error
+ * is returned at once; an attempt cut off by the deadline, or a call made after it, fails with
+ * E_TIMEOUT, returned only once mono_now() >= q->deadline (so the caller can tell it by the clock).
+ * The credential chain and region lookup are not bounded by it. */
 int aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err *e);
 /* JSON protocol call: body is the JSON request; out receives the JSON response. */
 int aws_json(struct aws *a, const struct svc *svc, const char *op, const char *body, struct buf *out,
 	     struct err *e);
-/* aws_json with tmpl (may be NULL) supplying quiet_body, read_timeout_ms, not_idempotent, max
+/* aws_json with tmpl (may be NULL) supplying quiet_body, read_timeout_ms, deadline, not_idempotent, max
  * (set quiet_body for responses that hold secrets: SSM values, Secrets Manager secrets). */
 int aws_json_req(struct aws *a, const struct svc *svc, const char *op, const char *body,
 		 const struct aws_req *tmpl, struct buf *out, struct err *e);
@@ -675,6 +681,7 @@ struct s3_entry {
 struct s3_list {
 	const char *bucket, *prefix;
 	int max_keys;      /* 0: the service's (1,000) */
+	double deadline;   /* for each page's call: aws_req.deadline */
 	time_t server_now; /* Date of the last page; 0 if none */
 	/* private */
 	struct buf page, token, key;

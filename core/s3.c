@@ -379,7 +379,8 @@ fetch_page(struct aws *a, struct s3_list *l, struct err *e)
 		q[n++] = (struct kv){"max-keys", mk};
 	}
 	struct aws_req rq = {.svc = &SVC_S3, .method = "GET", .bucket = l->bucket, .path = "/", .query = q,
-			     .nquery = n, .out = &l->page, .max = 64 << 20, .op = "ListObjectsV2"};
+			     .nquery = n, .out = &l->page, .max = 64 << 20, .op = "ListObjectsV2",
+			     .deadline = l->deadline};
 	if (aws_call(a, &rq, &r, e)) {
 		http_resp_free(&r);
 		return -1;

@@ -1,9 +1,12 @@
 """test_s3watch.py — s3watch against moto behind the verifying front: found at once, found after an
-upload made while it waits, size and age conditions, --since, regex, --count, JSON output (checked
-against `aws s3api list-objects-v2`), --once, timeout (exit 5), more than 1,000 keys (pagination),
-and backing off while S3 throttles (503 SlowDown answered by the front's hook)."""
+upload made while it waits, size and age conditions, --since, regex, --count, --key (one exact key,
+not longer ones that start with it), JSON output (checked
+against `aws s3api list-objects-v2`), --once, timeout (exit 5) kept while a request hangs or the
+connection is refused, more than 1,000 keys (pagination), and backing off while S3 throttles (503
+SlowDown answered by the front's hook)."""
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -107,6 +110,38 @@ class S3watch(AwsboxTestCase):
         self.assertExit(self.run("s3watch", "--once", "--count", "3", "--regex", r"\.csv$", f"s3://{BUCKET}/rx/in/"), 3)
         self.assertExit(self.run("s3watch", "--regex", "(", f"s3://{BUCKET}/rx/"), 2)
 
+    def test_key_matches_exactly(self):
+        self.put("flag/batch-42.fin.tmp")
+        self.put("flag/batch-42.fin.tmp2")
+        url = f"s3://{BUCKET}/flag/batch-42.fin"
+        # As a prefix it matches the longer key; as a key, only itself (as s3api wait object-exists).
+        self.assertEqual(self.ok(self.run("s3watch", "--once", url)), f"{url}.tmp\n")
+        self.assertExit(self.run("s3watch", "--once", "--key", url), 3)
+        lists = [r for r in harness.front().requests if "list-type=2" in r.target]
+        self.assertIn("max-keys=1", lists[-1].target)  # one key is enough to know
+        p = self.spawn("-k", "--interval", "0.3", "--timeout", "30", url)
+        time.sleep(1.0)
+        self.put("flag/batch-42.fin.tmp3")
+        time.sleep(0.6)
+        self.assertIsNone(p.poll(), "--key matched a longer key")
+        self.put("flag/batch-42.fin", b"done")
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out.decode(), f"{url}\n")
+        # It combines with the other conditions.
+        self.assertEqual(self.ok(self.run("s3watch", "-k", "--once", "--min-size", "4", url)), f"{url}\n")
+        self.assertExit(self.run("s3watch", "-k", "--once", "--min-size", "5", url), 3)
+        self.assertExit(self.run("s3watch", "-k", "--once", "--since", "2999-01-01T00:00:00Z", url), 3)
+        out = self.ok(self.run("s3watch", "-k", "--once", "--max-age", "1h", "--format", "json", url))
+        self.assertEqual((json.loads(out)["Key"], json.loads(out)["Size"]), ("flag/batch-42.fin", 4))
+        self.assertExit(self.run("s3watch", "-k", "--once", f"s3://{BUCKET}/flag/nothing"), 3)
+        # What --key cannot mean.
+        for args in (["-k", f"s3://{BUCKET}/"], ["-k", "--regex", "x", url], ["-k", "--count", "2", url]):
+            r = self.run("s3watch", *args)
+            self.assertExit(r, 2, str(args))
+            self.assertIn("--key", r.err.splitlines()[0])
+        self.assertFrontClean()
+
     def test_timeout_and_errors(self):
         t0 = time.monotonic()
         r = self.run("s3watch", "--timeout", "1.5", "--interval", "0.4", f"s3://{BUCKET}/never/")
@@ -118,6 +153,36 @@ class S3watch(AwsboxTestCase):
         self.assertExit(self.run("s3watch", "--once", "s3://awsbox-no-such-bucket/x"), 3)
         self.assertExit(self.run("s3watch", "--once", f"s3://{BUCKET}/x", env=self.env(AWS_SECRET_ACCESS_KEY="bad")), 4)
         self.assertExit(self.run("s3watch", "not-a-url"), 2)
+
+    def test_timeout_cuts_off_a_hung_request(self):
+        # A server that accepts connections (the kernel does, from the backlog) and never answers:
+        # the request in flight is cut off at the deadline, not after 3 x the 60 s read timeout.
+        hung = socket.socket()
+        self.addCleanup(hung.close)
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        for extra in ([], ["--once"]):
+            t0 = time.monotonic()
+            r = self.run("s3watch", "--endpoint-url", url, "--timeout", "2s", *extra, "s3://bkt/a.txt", timeout=20)
+            took = time.monotonic() - t0
+            self.assertExit(r, 5)
+            self.assertIn("s3watch: timed out after 2s: 0 of 1 object matched under s3://bkt/a.txt", r.err)
+            self.assertIn("cut off at the deadline", r.err)
+            self.assertTrue(1.9 < took < 3, took)
+        # Connection refused: retries and their backoff stop at the deadline too.
+        refused = socket.socket()
+        self.addCleanup(refused.close)
+        refused.bind(("127.0.0.1", 0))  # bound, never listening
+        url = f"http://127.0.0.1:{refused.getsockname()[1]}"
+        t0 = time.monotonic()
+        r = self.run("s3watch", "--endpoint-url", url, "--timeout", "2s", "--interval", "0.5", "s3://bkt/a.txt",
+                     env=self.env(AWS_MAX_ATTEMPTS="20"), timeout=20)
+        took = time.monotonic() - t0
+        self.assertExit(r, 5)
+        self.assertIn("timed out after 2s", r.err)
+        self.assertIn("Connection refused", r.err)
+        self.assertTrue(1.9 < took < 3, took)
 
     def test_more_than_1000_keys(self):
         direct = harness.client("s3", direct=True)  # set-up straight into moto: quicker, not under test

@@ -11,6 +11,7 @@ milliseconds; PollSchedule measures the intervals to check the schedule itself.
 import json
 import re
 import statistics
+import threading
 import time
 
 import boto3
@@ -172,6 +173,30 @@ class Automation(StandinCase):
         self.assertEqual(r.out, "")
         self.assertLess(took, 3, "the deadline was not kept")
         self.assertGreaterEqual(took, 0.6)
+
+    def test_timeout_cuts_off_a_hung_poll(self):
+        # GetAutomationExecution never answers: the poll in flight is cut off at the deadline
+        # (not after 3 x the 60 s read timeout), and it is the usual exit 5.
+        self.ssm.document("Auto-Hung", [(0, "InProgress"), (3600, "Success")])
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        def hook(req):
+            if (req.header("x-amz-target") or "").endswith(".GetAutomationExecution"):
+                release.wait(30)
+                return "drop"
+        self.ssm.on_request = hook
+        try:
+            t0 = time.monotonic()
+            r = self.run("ssmrun", "-d", "Auto-Hung", "--timeout", "1.5s", env=self.senv(), timeout=20)
+            took = time.monotonic() - t0
+        finally:
+            self.ssm.on_request = None
+            release.set()
+        self.assertExit(r, 5)
+        eid = started_id(r.err, "automation execution")
+        self.assertIn(f"timed out waiting for automation execution {eid} (status unknown)", r.err)
+        self.assertTrue(1.4 < took < 3, took)
 
     def test_no_wait(self):
         self.ssm.document("Auto-NoWait", [(0, "Pending")])

@@ -416,3 +416,54 @@ TEST(aws_no_resend_when_not_idempotent)
 	aws_free(&a);
 	buf_free(&out);
 }
+
+TEST(aws_deadline_cuts_off_the_call)
+{
+	/* A server that accepts connections (the kernel does, from the backlog) and never answers. */
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof sa;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct aws a;
+	struct buf out = {0};
+	struct err e = {0};
+
+	CHECK(lfd >= 0 && !bind(lfd, (void *)&sa, al) && !listen(lfd, 8) && !getsockname(lfd, (void *)&sa, &al));
+	ctx(&a, ntohs(sa.sin_port));
+	struct aws_req t = {.deadline = mono_now() + 0.4};
+	double t0 = mono_now();
+	CHECK_INT(aws_json_req(&a, &SVC_SSM, "GetParameter", "{}", &t, &out, &e), -1);
+	double took = mono_now() - t0;
+	CHECK_INT(e.kind, E_TIMEOUT);
+	CHECK(mono_now() >= t.deadline); /* never before the deadline: callers tell it by the clock */
+	CHECK(took < 1.0);
+	CHECK(strstr(e.msg, "cut off at the deadline in attempt 1: timed out after 0.4 s reading from 127.0.0.1:"));
+
+	/* A deadline already past: nothing is sent. */
+	unsigned long before = a.pool.connects;
+	t.deadline = mono_now() - 1;
+	CHECK_INT(aws_json_req(&a, &SVC_SSM, "GetParameter", "{}", &t, &out, &e), -1);
+	CHECK_INT(e.kind, E_TIMEOUT);
+	CHECK_STR(e.msg, "the deadline had passed before the call");
+	CHECK(a.pool.connects == before);
+	aws_free(&a);
+	close(lfd);
+
+	/* Connection refused, retried many times: no backoff sleep runs past the deadline; the
+	 * real failure is returned at once when the next try would start after it. */
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_port = 0;
+	al = sizeof sa;
+	CHECK(lfd >= 0 && !bind(lfd, (void *)&sa, al) && !getsockname(lfd, (void *)&sa, &al)); /* bound, not listening */
+	setenv("AWS_MAX_ATTEMPTS", "50", 1);
+	ctx(&a, ntohs(sa.sin_port));
+	t.deadline = mono_now() + 0.5;
+	t0 = mono_now();
+	CHECK_INT(aws_json_req(&a, &SVC_SSM, "GetParameter", "{}", &t, &out, &e), -1);
+	took = mono_now() - t0;
+	CHECK_INT(e.kind, E_NET);
+	CHECK(took <= 0.55);
+	unsetenv("AWS_MAX_ATTEMPTS");
+	aws_free(&a);
+	close(lfd);
+	buf_free(&out);
+}
