@@ -867,11 +867,12 @@ s3cp_main(int argc, char **argv)
 										  : xstrdup(s3dst ? du.key : "");
 		if (!s3src) {
 			struct stat st;
-			if (stat(src, &st) || !S_ISDIR(st.st_mode)) {
-				err_set(&e, errno == ENOENT || !errno ? E_NOTFOUND : E_IO, "%s",
-					stat(src, &st) ? strerror(errno) : "not a directory");
+			if (stat(src, &st)) {
+				err_set(&e, errno == ENOENT ? E_NOTFOUND : E_IO, "%s", strerror(errno));
 				die_err(&e, "%s", src);
 			}
+			if (!S_ISDIR(st.st_mode))
+				usage("%s is not a directory: leave out -r to copy one file", src);
 			walk(src, "", du.bucket, dp, &count, &(struct walked){st.st_dev, st.st_ino, NULL});
 		} else if (!s3dst) {
 			char *d = xasprintf("%s/", dst);

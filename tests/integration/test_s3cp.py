@@ -526,7 +526,8 @@ class S3cp(AwsboxTestCase):
         self.assertIn("NoSuchBucket", r.err)
         for bad in (["a", "b"], ["s3://b/k"], ["s3://b b/k", "x"], ["--checksum", "md5", "x", "s3://b/k"],
                     ["--part-size", "1M", "x", "s3://b/k"], ["-r", "-", "s3://b/k"], ["s3://b/prefix/", "x"],
-                    ["--acl", "bogus", "x", "s3://b/k"], ["--metadata", "novalue", "x", "s3://b/k"]):
+                    ["--acl", "bogus", "x", "s3://b/k"], ["--metadata", "novalue", "x", "s3://b/k"],
+                    ["-r", self.path("f"), f"s3://{BUCKET}/t/"]):
             with self.subTest(args=bad):
                 r = self.run("s3cp", *bad)
                 self.assertExit(r, 2)
