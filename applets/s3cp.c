@@ -344,8 +344,11 @@ copy(struct xfer *x, const char *sbucket, const char *skey, const char *bucket, 
 	struct s3_put p = T.put;
 	int rc = -1;
 
-	if (!strcmp(sbucket, bucket) && !strcmp(skey, key)) {
-		err_set(&e, E_USAGE, "source and destination are the same object");
+	/* Onto itself only to change it (as S3 allows): its metadata, storage class or encryption. */
+	if (!strcmp(sbucket, bucket) && !strcmp(skey, key) &&
+	    (T.move || !(T.put.content_type || T.put.cache_control || T.put.nmeta || T.put.storage_class || T.put.sse))) {
+		err_set(&e, E_USAGE, "source and destination are the same object%s", T.move ? "" :
+			" (give --metadata, --content-type, --cache-control, --storage-class or --sse to change it)");
 		failed(&e, "", dst);
 		goto done;
 	}

@@ -517,6 +517,27 @@ class S3cp(AwsboxTestCase):
         h = self.s3.head_object(Bucket=BUCKET, Key="cph/cli")
         self.assertEqual((h.get("CacheControl"), h["ContentType"]), (None, "application/json"))
 
+    def test_copy_onto_itself_to_change_it(self):
+        """An object copied onto itself changes what was asked (metadata, storage class), the
+        rest kept, as `aws s3 cp` does with a metadata directive; with nothing to change, or with
+        --move, it is refused (2) and the object is untouched."""
+        self.s3.put_object(Bucket=BUCKET, Key="self/o.json", Body=b"{}", ContentType="application/json",
+                           Metadata={"v": "1"})
+        url = f"s3://{BUCKET}/self/o.json"
+        for args in ([], ["--move", "--metadata", "v=2"]):
+            with self.subTest(args=args):
+                r = self.run("s3cp", *args, url, url)
+                self.assertExit(r, 2)
+                self.assertIn("same object", r.err)
+        self.assertEqual(self.s3.head_object(Bucket=BUCKET, Key="self/o.json")["Metadata"], {"v": "1"})
+        self.ok(self.run("s3cp", "--metadata", "v=2", url, url))
+        h = self.s3.head_object(Bucket=BUCKET, Key="self/o.json")
+        self.assertEqual((h["Metadata"], h["ContentType"]), ({"v": "2"}, "application/json"))
+        self.ok(self.run("s3cp", "--storage-class", "STANDARD_IA", url, url))
+        h = self.s3.head_object(Bucket=BUCKET, Key="self/o.json")
+        self.assertEqual((h.get("StorageClass"), h["Metadata"]), ("STANDARD_IA", {"v": "2"}))
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="self/o.json")["Body"].read(), b"{}")
+
     def test_exit_codes(self):
         self.assertExit(self.run("s3cp", f"s3://{BUCKET}/no/such/key", self.path("x")), 3)
         self.assertExit(self.run("s3cp", "s3://awsbox-no-such-bucket/k", "-"), 3)
