@@ -235,6 +235,30 @@ use_region(struct aws *a, const char *region, size_t n)
 	a->region = xstrndup(region, n);
 }
 
+/* A FIFO queue needs a deduplication ID for every message unless it derives them from the
+ * content: without --dedup-id, ask once, so that the answer is one line before anything is sent
+ * instead of one per message. Not allowed to ask (no sqs:GetQueueAttributes): go on. */
+static void
+check_dedup(struct aws *a, const char *url)
+{
+	struct buf req = {0}, out = {0};
+	struct err e = {0};
+	struct json root, attrs;
+	char *cbd = NULL;
+
+	buf_adds(&req, "{\"QueueUrl\":");
+	json_put_str(&req, url, strlen(url));
+	buf_adds(&req, ",\"AttributeNames\":[\"ContentBasedDeduplication\"]}");
+	if (aws_json(a, &SVC_SQS, "GetQueueAttributes", req.p, &out, &e))
+		dbg("GetQueueAttributes: %s (not checked)", e.msg);
+	else if (!json_parse(out.p, out.len, &root) && !json_get(root, "Attributes", &attrs) &&
+		 (cbd = json_get_strdup(attrs, "ContentBasedDeduplication")) && strcmp(cbd, "true"))
+		usage("%s has no content-based deduplication: give --dedup-id", url);
+	free(cbd);
+	buf_free(&req);
+	buf_free(&out);
+}
+
 /* QUEUE as a URL: given, or looked up once by name (an ARN also names the owner). */
 static char *
 queue_url(struct aws *a, const char *q)
@@ -687,6 +711,8 @@ sqssend_main(int argc, char **argv)
 	xaws_init(&a, &o.common);
 	c.a = &a;
 	c.url = queue_url(&a, queue);
+	if (fifo && !c.dedup)
+		check_dedup(&a, c.url);
 	if (lines)
 		send_lines(&c);
 	else

@@ -219,6 +219,21 @@ class Fifo(SqsCase):
         self.assertEqual([m["Body"] for m in self.receive(url, 2, delete=True)], ["a", "b"])
         self.assertTrue(all("MessageDeduplicationId" not in e for b in self.batches() for e in b["Entries"]))
 
+    def test_no_dedup_is_one_line(self):
+        """A FIFO queue without content-based deduplication, and no --dedup-id: one usage line
+        (2) before anything is sent, not one error per message."""
+        url = self.queue("awsbox-nodedup.fifo", FifoQueue="true")
+        for args, data in ((["--lines"], "a\nb\nc\n"), ([], "one")):
+            with self.subTest(args=args):
+                r = self.run("sqssend", *args, "awsbox-nodedup.fifo", "-g", "g", input=data, env=self.senv())
+                self.assertExit(r, 2)
+                self.assertIn("no content-based deduplication: give --dedup-id", r.err)
+                self.assertEqual(r.err.count("sqssend: "), 1, r.err)
+        targets = [q.header("x-amz-target") for q in self.sqsfront.requests]
+        self.assertNotIn("AmazonSQS.SendMessage", targets)
+        self.assertNotIn("AmazonSQS.SendMessageBatch", targets)
+        self.assertEqual(self.receive(url, 0), [])
+
 
 class Lines(SqsCase):
     def test_bad_lines_are_reported_and_the_rest_sent(self):
