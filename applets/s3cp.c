@@ -68,6 +68,7 @@ static struct {
 	regex_t inc[16], exc[16];
 	int ninc, nexc, recursive, no_overwrite, move, progress, ck, ck_explicit, failed;
 	int move_later; /* one object with --flag: its source goes once the flag is written */
+	int runwide;    /* -r: failures not about one object (see runwide()) */
 	int64_t expected, copy_threshold;
 	const char *what; /* the file the progress bar names */
 	double t0;
@@ -207,21 +208,38 @@ guess_type(const char *name)
 	return NULL;
 }
 
-/* Reports a failure: fatal for a single copy; with -r, noted and the others go on. */
+/* An error that is not about one object (no such bucket, credentials refused): every other
+ * object would fail the same way. */
+static int
+runwide(const struct err *e)
+{
+	static const char *const codes[] = {"NoSuchBucket", "AllAccessDisabled", "InvalidAccessKeyId",
+					    "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "PermanentRedirect"};
+
+	for (size_t i = 0; e->kind == E_AWS && i < COUNT(codes); i++)
+		if (!strcmp(e->code, codes[i]))
+			return 1;
+	return 0;
+}
+
+/* Reports a failure: fatal for a single copy; with -r, noted and the others go on, except after
+ * a run-wide one: that is said once, and no more objects are started. */
 static int
 failed(const struct err *e, const char *op, const char *what)
 {
 	char line[1200], w[800];
+	int zero = 0;
 
 	check_interrupt();
 	progress_end();
 	snprintf(w, sizeof w, "%s%s%s", op ? op : "", op && *op ? " " : "", what);
 	if (!T.recursive)
 		die_err(e, "%s", w);
+	__atomic_compare_exchange_n(&T.failed, &zero, err_exit_code(e), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	if (runwide(e) && __atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST))
+		return -1; /* counted, said at the end */
 	err_format(e, w, line, sizeof line);
 	fprintf(stderr, "%s: %s\n", applet_name, line);
-	int zero = 0;
-	__atomic_compare_exchange_n(&T.failed, &zero, err_exit_code(e), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	return -1;
 }
 
@@ -413,7 +431,9 @@ small_worker(void *arg)
 		Q.len--;
 		pthread_cond_broadcast(&Q.cv);
 		pthread_mutex_unlock(&Q.m);
-		if (!interrupted && j.kind == J_UP)
+		if (__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST))
+			__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST); /* would fail the same way */
+		else if (!interrupted && j.kind == J_UP)
 			upload(&x, j.s[0], j.s[1], j.s[2]);
 		else if (!interrupted && j.kind == J_DOWN)
 			download(&x, j.s[0], j.s[1], j.s[2]);
@@ -565,7 +585,7 @@ walk(const char *dir, const char *rel, const char *bucket, const char *prefix, i
 				walk(path, r, bucket, prefix, count, &(struct walked){st.st_dev, st.st_ino, up});
 		} else if (!S_ISREG(st.st_mode)) {
 			warn("skipping %s: not a regular file", path);
-		} else if (selected(r)) {
+		} else if (selected(r) && !__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST)) {
 			char *key = xasprintf("%s%s", prefix, r);
 			if (s3_valid_key(key, strlen(key), &e))
 				failed(&e, "", path);
@@ -632,9 +652,9 @@ each_object(const char *bucket, const char *prefix, const char *dst, const char 
 	struct s3_list l = {.bucket = bucket, .prefix = prefix};
 	struct s3_entry ent;
 	struct err e = {0};
-	int r;
+	int r = 0;
 
-	while ((r = s3_list_next(&T.a, &l, &ent, &e)) == 1) {
+	while (!__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST) && (r = s3_list_next(&T.a, &l, &ent, &e)) == 1) {
 		const char *rel = ent.key + strlen(prefix);
 		check_interrupt();
 		if (!*rel || rel[strlen(rel) - 1] == '/' || !selected(rel))
@@ -666,7 +686,7 @@ each_object(const char *bucket, const char *prefix, const char *dst, const char 
 		free(key);
 		++*count;
 	}
-	if (r < 0)
+	if (r < 0 && !__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST))
 		failed(&e, "ListObjectsV2", bucket);
 	s3_list_free(&l);
 }
@@ -893,6 +913,8 @@ s3cp_main(int argc, char **argv)
 		drain();
 	}
 	check_interrupt();
+	if (T.runwide > 1)
+		fprintf(stderr, "%s: %d more objects not copied for the same reason\n", applet_name, T.runwide - 1);
 	if (T.failed)
 		return T.failed;
 	if (flag) {

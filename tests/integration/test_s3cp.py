@@ -538,6 +538,21 @@ class S3cp(AwsboxTestCase):
         self.assertEqual((h.get("StorageClass"), h["Metadata"]), ("STANDARD_IA", {"v": "2"}))
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="self/o.json")["Body"].read(), b"{}")
 
+    def test_recursive_to_missing_bucket_says_it_once(self):
+        """-r into a bucket that is not there: one NoSuchBucket line (and a count of the others
+        that failed the same way meanwhile), exit 3, and no more objects are started."""
+        for i in range(60):
+            self.path(f"nb/f{i:02d}", b"x")
+        r = self.run("s3cp", "-r", os.path.join(self.d, "nb"), "s3://awsbox-no-such-bucket/p/")
+        self.assertExit(r, 3)
+        lines = r.err.strip().splitlines()
+        self.assertEqual(sum("NoSuchBucket" in l for l in lines), 1, r.err)
+        self.assertLessEqual(len(lines), 2, r.err)
+        if len(lines) == 2:
+            self.assertRegex(lines[1], r"^s3cp: \d+ more objects not copied for the same reason$")
+        puts = [q for q in harness.front().requests if q.method == "PUT" and "awsbox-no-such-bucket" in q.path]
+        self.assertLess(len(puts), 60, "every object was still tried")
+
     def test_exit_codes(self):
         self.assertExit(self.run("s3cp", f"s3://{BUCKET}/no/such/key", self.path("x")), 3)
         self.assertExit(self.run("s3cp", "s3://awsbox-no-such-bucket/k", "-"), 3)
