@@ -108,10 +108,16 @@ file_open(struct outfile *f, const char *path, mode_t mode, struct err *e)
 	f->slot = -1;
 	if (!*path || path[strlen(path) - 1] == '/')
 		return err_set(e, E_USAGE, "%s: not a file name", path);
-	/* Replace the file a symlink points at, not the link. */
-	target = !lstat(path, &st) && S_ISLNK(st.st_mode) ? realpath(path, NULL) : NULL;
-	if (!target)
+	/* Replace the file a symlink points at, not the link; a link to nothing is refused, as
+	 * GNU cp refuses to write through it (replacing the link would break what set it up). */
+	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+		if (!(target = realpath(path, NULL)) && errno == ENOENT)
+			return err_set(e, E_IO, "%s: a symbolic link to nothing (not written through)", path);
+		if (!target)
+			return io_err(e, "resolve", path, errno);
+	} else {
 		target = xstrdup(path);
+	}
 	if (!stat(target, &st) && S_ISDIR(st.st_mode)) {
 		err_set(e, E_IO, "%s: is a directory", path);
 		goto fail;

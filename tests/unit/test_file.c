@@ -183,6 +183,14 @@ TEST(file_symlink_and_device)
 	CHECK_INT(lstat(link, &st), 0);
 	CHECK(S_ISLNK(st.st_mode)); /* the link stays a link */
 	CHECK_STR(slurp(real), "via link");
+	/* a link to nothing is not written through, nor replaced (as GNU cp refuses it) */
+	char *dangling = xasprintf("%s/dangling", dir);
+	CHECK_INT(symlink("nowhere/x", dangling), 0);
+	CHECK_INT(file_open(&f, dangling, 0600, &e), -1);
+	CHECK(strstr(e.msg, "a symbolic link to nothing") != NULL);
+	CHECK_INT(lstat(dangling, &st), 0);
+	CHECK(S_ISLNK(st.st_mode));
+	file_abort(&f);
 	/* /dev/null is not replaced, it is written */
 	CHECK_INT(file_open(&f, "/dev/null", 0600, &e), 0);
 	CHECK(f.direct && !f.tmp);
