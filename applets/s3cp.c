@@ -245,6 +245,27 @@ failed(const struct err *e, const char *op, const char *what)
 
 /* ---- the three directions --------------------------------------------------------------- */
 
+/* --no-overwrite, checked before the bytes go (the write itself still carries If-None-Match):
+ * 1 (reported) if the object is there or the check fails, 0 if it is not. */
+static int
+there_already(const char *bucket, const char *key, const char *url)
+{
+	struct s3obj d = {0};
+	struct err e = {0};
+	int rc = 1;
+
+	if (!s3_head(&T.a, bucket, key, 0, &d, &e)) {
+		err_set(&e, E_IO, "the object exists (--no-overwrite)");
+		failed(&e, "", url);
+	} else if (!(e.kind == E_AWS && e.status == 404)) {
+		failed(&e, "HeadObject", url);
+	} else {
+		rc = 0;
+	}
+	s3obj_free(&d);
+	return rc;
+}
+
 static int
 upload(struct xfer *x, const char *path, const char *bucket, const char *key)
 {
@@ -262,6 +283,11 @@ upload(struct xfer *x, const char *path, const char *bucket, const char *key)
 	if (S_ISDIR(st.st_mode)) {
 		err_set(&e, E_USAGE, "is a directory (use -r)");
 		rc = failed(&e, "", path);
+		goto done;
+	}
+	/* Multipart: S3 checks If-None-Match only at the completion, after every part was sent. */
+	if (T.no_overwrite && (!S_ISREG(st.st_mode) || st.st_size > x->part_size) && there_already(bucket, key, url)) {
+		rc = -1;
 		goto done;
 	}
 	if (!p.content_type)
@@ -357,7 +383,7 @@ static int
 copy(struct xfer *x, const char *sbucket, const char *skey, const char *bucket, const char *key)
 {
 	struct err e = {0};
-	struct s3obj o = {0}, d = {0};
+	struct s3obj o = {0};
 	char *src = xasprintf("s3://%s/%s", sbucket, skey), *dst = xasprintf("s3://%s/%s", bucket, key);
 	struct s3_put p = T.put;
 	int rc = -1;
@@ -372,19 +398,10 @@ copy(struct xfer *x, const char *sbucket, const char *skey, const char *bucket, 
 	}
 	if (head(sbucket, skey, &o, src))
 		goto done;
-	if (T.no_overwrite) {
-		/* CopyObject has no If-None-Match: check first (a multipart copy's completion also
-		 * sends it, and S3 honours it there). */
-		if (!s3_head(&T.a, bucket, key, 0, &d, &e)) {
-			err_set(&e, E_IO, "the object exists (--no-overwrite)");
-			failed(&e, "", dst);
-			goto done;
-		}
-		if (!(e.kind == E_AWS && e.status == 404)) {
-			failed(&e, "HeadObject", dst);
-			goto done;
-		}
-	}
+	/* CopyObject has no If-None-Match: check first (a multipart copy's completion also sends
+	 * it, and S3 honours it there). */
+	if (T.no_overwrite && there_already(bucket, key, dst))
+		goto done;
 	/* A copy keeps the source's checksum algorithm unless one was asked for. */
 	if (!T.ck_explicit)
 		p.ck = o.size > T.copy_threshold ? S3_CK_CRC32C : S3_CK_NONE;
@@ -403,7 +420,6 @@ copy(struct xfer *x, const char *sbucket, const char *skey, const char *bucket, 
 		rc = failed(&e, "DeleteObject", src);
 done:
 	s3obj_free(&o);
-	s3obj_free(&d);
 	free(src);
 	free(dst);
 	return rc;

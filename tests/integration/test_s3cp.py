@@ -455,9 +455,22 @@ class S3cp(AwsboxTestCase):
         r = self.run("s3cp", "--no-overwrite", b, f"s3://{BUCKET}/noover/x")
         self.assertExit(r, 1)
         self.assertIn("exists", r.err)
-        big = self.path("big", os.urandom(PS + 1))  # multipart: If-None-Match on CompleteMultipartUpload
+        # multipart: a HeadObject first, so that no part is sent for nothing ...
+        big = self.path("big", os.urandom(PS + 1))
+        n = len(harness.front().requests)
         r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", "--checksum", "crc32", big, f"s3://{BUCKET}/noover/x")
         self.assertExit(r, 1)
+        self.assertIn("exists", r.err)
+        self.assertEqual([q.method for q in harness.front().requests[n:]], ["HEAD"])
+        # ... and If-None-Match on CompleteMultipartUpload for an object that appears meanwhile
+        # (here: a HeadObject answered 404 although it is there).
+        harness.front().on_request = lambda q: (404, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/x") else None
+        try:
+            r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", "--checksum", "crc32", big, f"s3://{BUCKET}/noover/x")
+        finally:
+            harness.front().on_request = None
+        self.assertExit(r, 1)
+        self.assertIn("exists", r.err)
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="noover/x")["Body"].read(), b"first")
         self.assertEqual(self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []), [])
         # ... and a local file is not replaced.
