@@ -182,32 +182,6 @@ join(const char *dir, const char *name)
 	return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
 }
 
-/* Content-Type from a name's extension (the common ones; S3 defaults the rest). */
-static const char *
-guess_type(const char *name)
-{
-	static const char *const t[][2] = {
-		{"html", "text/html"}, {"htm", "text/html"}, {"css", "text/css"}, {"js", "text/javascript"},
-		{"mjs", "text/javascript"}, {"json", "application/json"}, {"txt", "text/plain"}, {"log", "text/plain"},
-		{"md", "text/markdown"}, {"csv", "text/csv"}, {"tsv", "text/tab-separated-values"}, {"xml", "application/xml"},
-		{"yaml", "application/yaml"}, {"yml", "application/yaml"}, {"png", "image/png"}, {"jpg", "image/jpeg"},
-		{"jpeg", "image/jpeg"}, {"gif", "image/gif"}, {"webp", "image/webp"}, {"svg", "image/svg+xml"},
-		{"ico", "image/vnd.microsoft.icon"}, {"pdf", "application/pdf"}, {"zip", "application/zip"},
-		{"gz", "application/gzip"}, {"tgz", "application/gzip"}, {"tar", "application/x-tar"},
-		{"bz2", "application/x-bzip2"}, {"xz", "application/x-xz"}, {"zst", "application/zstd"},
-		{"wasm", "application/wasm"}, {"mp4", "video/mp4"}, {"mp3", "audio/mpeg"}, {"woff2", "font/woff2"},
-		{"parquet", "application/vnd.apache.parquet"}, {"sh", "text/x-shellscript"},
-	};
-	const char *b = base_name(name), *dot = strrchr(b, '.');
-
-	if (!dot || dot == b)
-		return NULL;
-	for (size_t i = 0; i < COUNT(t); i++)
-		if (!strcasecmp(dot + 1, t[i][0]))
-			return t[i][1];
-	return NULL;
-}
-
 /* An error that is not about one object (no such bucket, credentials refused): every other
  * object would fail the same way. */
 static int
@@ -291,7 +265,7 @@ upload(struct xfer *x, const char *path, const char *bucket, const char *key)
 		goto done;
 	}
 	if (!p.content_type)
-		p.content_type = guess_type(strcmp(path, "-") ? path : key);
+		p.content_type = s3_content_type(strcmp(path, "-") ? path : key);
 	progress_start(strcmp(path, "-") ? base_name(path) : key);
 	if (S_ISREG(st.st_mode))
 		rc = xfer_upload_file(x, fd, st.st_size, bucket, key, &p, &e);
@@ -619,43 +593,11 @@ walk(const char *dir, const char *rel, const char *bucket, const char *prefix, i
 	free(names);
 }
 
-/* A key's path below the prefix, as a safe relative path (no "..", no absolute path). */
-static int
-safe_rel(const char *rel)
-{
-	for (const char *p = rel; *p;) {
-		size_t n = strcspn(p, "/");
-		if (n == 2 && !strncmp(p, "..", 2))
-			return 0;
-		p += n + (p[n] == '/');
-	}
-	return *rel && rel[strlen(rel) - 1] != '/';
-}
-
-/* Makes the directories above path's last '/', as the AWS CLI does; on failure, the one that
- * could not be made (xmalloc'd, errno set), else NULL. */
-static char *
-mkdirs(const char *path)
-{
-	char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/' || s[-1] == '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0777) && errno != EEXIST)
-			return p;
-		*s = '/';
-	}
-	free(p);
-	return NULL;
-}
-
-/* mkdirs, or one line naming the directory and exit (cannot fail for one object only). */
+/* file_mkdirs, or one line naming the directory and exit (cannot fail for one object only). */
 static void
 mkdirs_or_die(const char *path)
 {
-	char *bad = mkdirs(path);
+	char *bad = file_mkdirs(path);
 
 	if (bad)
 		die("mkdir %s: %s", bad, strerror(errno));
@@ -683,11 +625,11 @@ each_object(const char *bucket, const char *prefix, const char *dst, const char 
 			else
 				copy(&T.x, bucket, key, dbucket, dkey);
 			free(dkey);
-		} else if (!safe_rel(rel)) {
+		} else if (!s3_rel_path_safe(rel)) {
 			err_set(&e, E_IO, "refusing a key that would leave the target directory");
 			failed(&e, "", key);
 		} else {
-			char *path = join(dst, rel), *bad = mkdirs(path);
+			char *path = join(dst, rel), *bad = file_mkdirs(path);
 			if (bad) {
 				err_set(&e, E_IO, "%s", strerror(errno));
 				failed(&e, "mkdir", bad);

@@ -613,6 +613,9 @@ int file_commit(struct outfile *f, struct err *e);
 /* Closes and removes the temporary file; the target is untouched. Safe to call twice and on a
  * zeroed struct after a failed file_open. */
 void file_abort(struct outfile *f);
+/* Makes the directories above path's last '/' (mode 0777 less the umask), as mkdir -p; NULL, or
+ * the one that could not be made (xmalloc'd, errno set). */
+char *file_mkdirs(const char *path);
 
 /* ---- s3.c, s3put.c: S3 objects for s3cp and s3watch ---------------------------------- */
 
@@ -625,6 +628,11 @@ int s3_is_url(const char *s); /* starts with s3:// */
 /* Parses s: the bucket as botocore accepts it ([A-Za-z0-9._-], legacy names included; the service
  * enforces the rest), the key valid UTF-8 of at most 1024 bytes (E_USAGE otherwise). */
 int s3_parse_url(const char *s, struct s3url *u, struct err *e);
+/* Content-Type from a name's extension (the common ones; NULL: let S3 default it). */
+const char *s3_content_type(const char *name);
+/* Whether a key's part below a prefix is a safe relative path to write to (no "..", not empty,
+ * not a "directory" ending in '/'): s3cp -r downloads. */
+int s3_rel_path_safe(const char *rel);
 int s3_valid_key(const char *k, size_t n, struct err *e);
 void s3url_free(struct s3url *u);
 

@@ -260,3 +260,20 @@ fail:
 	file_abort(f);
 	return -1;
 }
+
+char *
+file_mkdirs(const char *path)
+{
+	char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/' || s[-1] == '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0777) && errno != EEXIST)
+			return p;
+		*s = '/';
+	}
+	free(p);
+	return NULL;
+}

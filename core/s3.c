@@ -21,6 +21,43 @@ s3_is_url(const char *s)
 	return !strncmp(s, "s3://", 5);
 }
 
+const char *
+s3_content_type(const char *name)
+{
+	static const char *const t[][2] = {
+		{"html", "text/html"}, {"htm", "text/html"}, {"css", "text/css"}, {"js", "text/javascript"},
+		{"mjs", "text/javascript"}, {"json", "application/json"}, {"txt", "text/plain"}, {"log", "text/plain"},
+		{"md", "text/markdown"}, {"csv", "text/csv"}, {"tsv", "text/tab-separated-values"}, {"xml", "application/xml"},
+		{"yaml", "application/yaml"}, {"yml", "application/yaml"}, {"png", "image/png"}, {"jpg", "image/jpeg"},
+		{"jpeg", "image/jpeg"}, {"gif", "image/gif"}, {"webp", "image/webp"}, {"svg", "image/svg+xml"},
+		{"ico", "image/vnd.microsoft.icon"}, {"pdf", "application/pdf"}, {"zip", "application/zip"},
+		{"gz", "application/gzip"}, {"tgz", "application/gzip"}, {"tar", "application/x-tar"},
+		{"bz2", "application/x-bzip2"}, {"xz", "application/x-xz"}, {"zst", "application/zstd"},
+		{"wasm", "application/wasm"}, {"mp4", "video/mp4"}, {"mp3", "audio/mpeg"}, {"woff2", "font/woff2"},
+		{"parquet", "application/vnd.apache.parquet"}, {"sh", "text/x-shellscript"},
+	};
+	const char *b = strrchr(name, '/') ? strrchr(name, '/') + 1 : name, *dot = strrchr(b, '.');
+
+	if (!dot || dot == b)
+		return NULL;
+	for (size_t i = 0; i < COUNT(t); i++)
+		if (!strcasecmp(dot + 1, t[i][0]))
+			return t[i][1];
+	return NULL;
+}
+
+int
+s3_rel_path_safe(const char *rel)
+{
+	for (const char *p = rel; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && !strncmp(p, "..", 2))
+			return 0;
+		p += n + (p[n] == '/');
+	}
+	return *rel && rel[strlen(rel) - 1] != '/';
+}
+
 int
 s3_valid_key(const char *k, size_t n, struct err *e)
 {

@@ -290,3 +290,24 @@ TEST(file_cleanup_on_death)
 	CHECK_STR(slurp(path), "partial");
 	CHECK_STR(listing(dir), "target");
 }
+
+TEST(file_mkdirs_parents)
+{
+	char *dir = subdir("mk"), *deep = xasprintf("%s/x/y//z/file", dir), *block = xasprintf("%s/f", dir);
+	char *blocked = xasprintf("%s/f/sub/file", dir), *made = xasprintf("%s/x/y/z", dir);
+	char *want = xasprintf("%s/f/sub", dir), *bad;
+	struct stat st;
+
+	CHECK(file_mkdirs(deep) == NULL);
+	CHECK_INT(stat(made, &st), 0);
+	CHECK(S_ISDIR(st.st_mode));
+	CHECK_INT(access(deep, F_OK), -1); /* the last part is the file's: not made */
+	CHECK(file_mkdirs(deep) == NULL);  /* there already: fine */
+	utest_write(block, "a file where a directory should be");
+	bad = file_mkdirs(blocked);
+	CHECK(bad != NULL);
+	CHECK_INT(errno, ENOTDIR);
+	CHECK_STR(bad, want); /* names the one that failed */
+	free(bad);
+	free(dir), free(deep), free(block), free(blocked), free(made), free(want);
+}

@@ -284,3 +284,23 @@ TEST(s3_part_size)
 	int64_t ps = xfer_part_size(tb, 8 * mib);
 	CHECK((tb + ps - 1) / ps <= 10000 && ps % mib == 0);
 }
+
+TEST(s3_content_type_and_rel_paths)
+{
+	CHECK_STR(s3_content_type("dir/report.JSON"), "application/json"); /* case-insensitive */
+	CHECK_STR(s3_content_type("backup.tar.gz"), "application/gzip");  /* the last extension */
+	CHECK_STR(s3_content_type("s3://b/site/index.html"), "text/html");
+	CHECK(s3_content_type("noext") == NULL);
+	CHECK(s3_content_type(".bashrc") == NULL);   /* a dot file has no extension */
+	CHECK(s3_content_type("dir.d/file") == NULL); /* a dot in a directory is not one */
+	CHECK(s3_content_type("x.unknownext") == NULL);
+
+	static const char *const safe[] = {"a", "a/b", "a/.../b", "..a/b", "a..", "a//b"};
+	static const char *const unsafe[] = {"", "..", "../x", "a/../b", "a/..", "a/", "a/b/"};
+	for (size_t i = 0; i < COUNT(safe); i++)
+		if (!s3_rel_path_safe(safe[i]))
+			utest_fail(__FILE__, __LINE__, "'%s' refused", safe[i]);
+	for (size_t i = 0; i < COUNT(unsafe); i++)
+		if (s3_rel_path_safe(unsafe[i]))
+			utest_fail(__FILE__, __LINE__, "'%s' taken", unsafe[i]);
+}
