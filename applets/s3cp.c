@@ -219,10 +219,11 @@ failed(const struct err *e, const char *op, const char *what)
 
 /* ---- the three directions --------------------------------------------------------------- */
 
-/* --no-overwrite, checked before the bytes go (the write itself still carries If-None-Match):
- * 1 (reported) if the object is there or the check fails, 0 if it is not. */
+/* --no-overwrite, checked before the bytes go: 1 (reported) if the object is there or the check
+ * fails, 0 if it is not. An upload still carries If-None-Match, so for it a 403 (a write-only
+ * bucket: without s3:ListBucket S3 answers a missing key so) only means "cannot tell". */
 static int
-there_already(const char *bucket, const char *key, const char *url)
+there_already(const char *bucket, const char *key, const char *url, int guarded)
 {
 	struct s3obj d = {0};
 	struct err e = {0};
@@ -231,7 +232,7 @@ there_already(const char *bucket, const char *key, const char *url)
 	if (!s3_head(&T.a, bucket, key, 0, &d, &e)) {
 		err_set(&e, E_IO, "the object exists (--no-overwrite)");
 		failed(&e, "", url);
-	} else if (!(e.kind == E_AWS && e.status == 404)) {
+	} else if (!(e.kind == E_AWS && (e.status == 404 || (guarded && e.status == 403)))) {
 		failed(&e, "HeadObject", url);
 	} else {
 		rc = 0;
@@ -260,7 +261,7 @@ upload(struct xfer *x, const char *path, const char *bucket, const char *key)
 		goto done;
 	}
 	/* Multipart: S3 checks If-None-Match only at the completion, after every part was sent. */
-	if (T.no_overwrite && (!S_ISREG(st.st_mode) || st.st_size > x->part_size) && there_already(bucket, key, url)) {
+	if (T.no_overwrite && (!S_ISREG(st.st_mode) || st.st_size > x->part_size) && there_already(bucket, key, url, 1)) {
 		rc = -1;
 		goto done;
 	}
@@ -374,7 +375,7 @@ copy(struct xfer *x, const char *sbucket, const char *skey, const char *bucket, 
 		goto done;
 	/* CopyObject has no If-None-Match: check first (a multipart copy's completion also sends
 	 * it, and S3 honours it there). */
-	if (T.no_overwrite && there_already(bucket, key, dst))
+	if (T.no_overwrite && there_already(bucket, key, dst, 0))
 		goto done;
 	/* A copy keeps the source's checksum algorithm unless one was asked for. */
 	if (!T.ck_explicit)
@@ -564,7 +565,8 @@ walk(const char *dir, const char *rel, const char *bucket, const char *prefix, i
 		const struct walked *w = up;
 		check_interrupt();
 		if (stat(path, &st)) {
-			err_set(&e, E_NOTFOUND, "%s", errno == ENOENT ? "a symbolic link to nothing" : strerror(errno));
+			err_set(&e, errno == ENOENT ? E_NOTFOUND : E_IO, "%s",
+				errno == ENOENT ? "a symbolic link to nothing" : strerror(errno));
 			failed(&e, "", path);
 		} else if (S_ISDIR(st.st_mode)) {
 			while (w && !(w->dev == st.st_dev && w->ino == st.st_ino))
@@ -882,7 +884,7 @@ s3cp_main(int argc, char **argv)
 	}
 	if (T.move_later && s3src && s3_delete(&T.a, su.bucket, su.key, &e))
 		die_err(&e, "DeleteObject %s", src);
-	if (T.move_later && !s3src && unlink(src))
+	if (T.move_later && !s3src && strcmp(src, "-") && unlink(src))
 		die("remove %s: %s", src, strerror(errno));
 	s3url_free(&su);
 	s3url_free(&du);

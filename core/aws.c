@@ -361,6 +361,8 @@ deadline_err(int attempt, int cut, struct err *e)
 		       last);
 }
 
+__thread const int *aws_thread_stop;
+
 int
 aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err *e)
 {
@@ -369,12 +371,12 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 	struct buf path = {0}, qs = {0}, target = {0}, authz = {0}, errbody = {0};
 	struct creds c = {0};
 	char host[300], amzdate[17], hash[65], ctype[64], xtarget[128];
-	struct kv h[40];
+	struct kv h[S3_PUT_HDRS + 10]; /* the caller's, and ours: host, date, token, hash, type... */
 	int rc = -1, skew_fixed = 0, sends = 0;
 
 	memset(r, 0, sizeof *r);
-	if (q->nhdrs > 30)
-		return err_set(e, E_USAGE, "too many headers");
+	if (q->nhdrs > S3_PUT_HDRS)
+		return err_set(e, E_IO, "%s: too many headers (%d)", q->op ? q->op : q->method, q->nhdrs);
 	if (endpoint_resolve(a, svc, q->bucket, !q->internal, &ep, e))
 		return -1;
 	url_hostport(&ep.url, host, sizeof host);
@@ -522,6 +524,10 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 			goto fail;
 		if (q->deadline && mono_now() + delay >= q->deadline) {
 			dbg("not retrying %s: the deadline comes first", q->op ? q->op : q->method);
+			goto fail;
+		}
+		if (aws_thread_stop && __atomic_load_n(aws_thread_stop, __ATOMIC_RELAXED)) {
+			dbg("not retrying %s: the transfer it belongs to has stopped", q->op ? q->op : q->method);
 			goto fail;
 		}
 		dbg("retrying %s in %.2f s after: %s %s", q->op ? q->op : q->method, delay, e->code, e->msg);

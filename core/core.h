@@ -495,6 +495,9 @@ struct aws_req {
  * E_TIMEOUT, returned only once mono_now() >= q->deadline (so the caller can tell it by the clock).
  * The credential chain and region lookup are not bounded by it. */
 int aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err *e);
+/* Set by a worker thread of a parallel transfer to its stop flag: once the flag is set (another
+ * part failed, or an interrupt), aws_call on that thread makes no more retries. */
+extern __thread const int *aws_thread_stop;
 /* JSON protocol call: body is the JSON request; out receives the JSON response. */
 int aws_json(struct aws *a, const struct svc *svc, const char *op, const char *body, struct buf *out,
 	     struct err *e);

@@ -643,7 +643,8 @@ from_imds(struct aws *a, struct creds *c, struct err *e)
 	}
 	buf_printf(&path, "/latest/meta-data/iam/security-credentials/%.*s", (int)role.n, role.p);
 	if (imds_get(a, path.p, &out, e)) {
-		e->kind = E_NOCREDS; /* a role listed but its credentials not served */
+		if (e->kind == E_NOTFOUND)
+			e->kind = E_NOCREDS; /* a role listed but its credentials not served */
 		goto done;
 	}
 	rc = from_json("instance metadata", "instance metadata", out.p, out.len, 0, c, e);

@@ -159,7 +159,7 @@ file_open(struct outfile *f, const char *path, mode_t mode, struct err *e)
 		f->path = target;
 		/* A file replaced keeps its owner (when we may give it) and permissions, as cp keeps
 		 * them, but never more than mode allows beyond execute: a secret's 0600 stays 0600. */
-		if (exists && ((!geteuid() && fchown(fd, st.st_uid, st.st_gid)) ||
+		if (exists && ((!geteuid() && fchown(fd, st.st_uid, st.st_gid) && errno != EPERM && errno != EINVAL) ||
 			       fchmod(fd, st.st_mode & (mode | 0111) & 0777))) {
 			io_err(e, "cannot give the temporary file the permissions of", path, errno);
 			file_abort(f);

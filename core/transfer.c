@@ -67,6 +67,7 @@ worker(void *arg)
 	struct pool *p = arg;
 
 	xfer_block_signals();
+	aws_thread_stop = &p->x->stop; /* a failed part stops the others' retries */
 	pthread_mutex_lock(&p->m);
 	for (;;) {
 		while (!p->failed && p->next >= p->avail && (p->total < 0 || p->next < p->total))
@@ -166,8 +167,9 @@ xpool_step(struct pool *p)
 	pthread_mutex_lock(&p->m);
 }
 
-/* Waits for the workers to finish. After a failure every one is waited for (each request is
- * bounded by the timeouts, and the others give up at their next read or write): one left
+/* Waits for the workers to finish. After a failure every one is waited for (the request each is
+ * in is bounded by the timeouts, makes no more retries, and gives up at its next read or write
+ * of the body): one left
  * running would write into whatever file takes its descriptor next (s3cp -r goes on to the next
  * object). Only after an interrupt, when the process is on its way out, 2 s at most. Returns 0
  * or -1 with the first error; *all set when every worker has exited (p may be freed). */
@@ -581,7 +583,7 @@ copy_headers(const struct s3obj *so, const struct s3_put *put, struct s3_put *pp
 		if (!want)
 			continue;
 		if (n == S3_COPY_META_MAX)
-			return err_set(e, E_USAGE, "the source has more than %d metadata headers to carry over", S3_COPY_META_MAX);
+			return err_set(e, E_IO, "the source has more than %d metadata headers to carry over", S3_COPY_META_MAX);
 		owned[2 * n] = slice_dup(k);
 		owned[2 * n + 1] = slice_dup(v);
 		meta[n] = (struct kv){owned[2 * n], owned[2 * n + 1]};

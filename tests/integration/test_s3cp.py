@@ -306,6 +306,54 @@ class S3cp(AwsboxTestCase):
         got = sorted(o["Key"][len("links-bad/"):] for o in self.s3.list_objects_v2(Bucket=BUCKET, Prefix="links-bad/")["Contents"])
         self.assertEqual(got, cli)
 
+    def test_failed_piece_stops_the_others_retries(self):
+        """One piece of a download is refused (403) while another is being retried (503): the
+        failure stops those retries, so the run ends at once, not after every backoff."""
+        self.ok(self.run("s3cp", "--part-size", "5M", self.path("st", os.urandom(2 * PS)), f"s3://{BUCKET}/stop/obj"))
+
+        def hook(req):
+            if req.method != "GET" or not req.path.endswith("/stop/obj"):
+                return None
+            if (req.header("range") or "").startswith("bytes=0-") or "partNumber=1" in req.query:
+                time.sleep(0.5)  # the other piece is in its retries by then
+                return 403, [("Content-Type", "application/xml")], b"<Error><Code>AccessDenied</Code><Message>no</Message></Error>"
+            return 503, [("Content-Type", "application/xml")], b"<Error><Code>SlowDown</Code><Message>later</Message></Error>"
+        harness.front().on_request = hook
+        try:
+            t0 = time.monotonic()
+            r = self.run("s3cp", "--part-size", "5M", f"s3://{BUCKET}/stop/obj", self.path("st.out"),
+                         env=self.env(AWS_MAX_ATTEMPTS="10"), timeout=120)
+            took = time.monotonic() - t0
+        finally:
+            harness.front().on_request = None
+        self.assertExit(r, 4)
+        self.assertLess(took, 8, f"took {took:.1f} s: the retries went on")
+        self.assertFalse(os.path.exists(self.path("st.out")))
+
+    def test_move_flag_from_stdin(self):
+        """--move --flag with stdin as SRC: nothing to remove (a file named - in the working
+        directory is not it)."""
+        d = self.tmpdir()
+        with open(os.path.join(d, "-"), "w") as f:
+            f.write("keep me")
+        self.ok(self.run("s3cp", "--move", "--flag", f"s3://{BUCKET}/stdin/done.fin", "-", f"s3://{BUCKET}/stdin/obj",
+                         input=b"from stdin", cwd=d))
+        self.assertTrue(os.path.exists(os.path.join(d, "-")))
+        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="stdin/obj")["Body"].read(), b"from stdin")
+
+    def test_copy_many_metadata_keys(self):
+        """A source with many user metadata keys (S3 allows 2 KB of them) is copied with all of
+        them, by CopyObject with a changed Content-Type and by a multipart copy."""
+        meta = {f"k{i:02d}": f"v{i}" for i in range(36)}
+        self.s3.put_object(Bucket=BUCKET, Key="mm/src", Body=os.urandom(6 * MIB), Metadata=meta)
+        for mp in (False, True):
+            with self.subTest(multipart=mp):
+                env = self.env(AWSBOX_S3_COPY_THRESHOLD=str(5 * MIB)) if mp else None
+                self.ok(self.run("s3cp", "--part-size", "5M", "--content-type", "text/x-mm", f"s3://{BUCKET}/mm/src",
+                                 f"s3://{BUCKET}/mm/dst", env=env))
+                h = self.s3.head_object(Bucket=BUCKET, Key="mm/dst")
+                self.assertEqual((h["Metadata"], h["ContentType"]), (meta, "text/x-mm"))
+
     def test_recursive_many(self):
         """200 small files and one multipart one: small objects go concurrently, the big one in
         parallel parts; up, down and S3 -> S3 all complete. One corrupted object fails the run
@@ -473,6 +521,15 @@ class S3cp(AwsboxTestCase):
         self.assertIn("exists", r.err)
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="noover/x")["Body"].read(), b"first")
         self.assertEqual(self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []), [])
+        # A write-only bucket answers HeadObject of a missing key 403: the upload goes on,
+        # guarded by If-None-Match.
+        harness.front().on_request = lambda q: (403, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/wo") else None
+        try:
+            r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", big, f"s3://{BUCKET}/noover/wo")
+        finally:
+            harness.front().on_request = None
+        self.assertExit(r, 0)
+        self.assertEqual(self.s3.head_object(Bucket=BUCKET, Key="noover/wo")["ContentLength"], PS + 1)
         # ... and a local file is not replaced.
         r = self.run("s3cp", "--no-overwrite", f"s3://{BUCKET}/noover/x", b)
         self.assertExit(r, 1)
