@@ -666,8 +666,10 @@ tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e
 	if (g_debug) {
 		br_ssl_session_parameters sp;
 		br_ssl_engine_get_session_parameters(&t->sc.eng, &sp);
-		dbg("TLS 1.2 with %s: %s%s", c->peer, suite_name(sp.cipher_suite),
-		    br_aes_x86ni_ctr_get_vtable() ? " (AES-NI)" : "");
+		unsigned curve = t->sc.eng.ecdhe_curve;
+		dbg("TLS 1.2 with %s: %s%s, key exchange %s", c->peer, suite_name(sp.cipher_suite),
+		    br_aes_x86ni_ctr_get_vtable() ? " (AES-NI)" : "", curve == BR_EC_curve25519 ? "X25519" :
+		    curve == BR_EC_secp256r1 ? "P-256" : curve == BR_EC_secp384r1 ? "P-384" : curve == BR_EC_secp521r1 ? "P-521" : "?");
 	}
 	return 0;
 }
