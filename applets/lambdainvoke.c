@@ -33,14 +33,23 @@ const char lambdainvoke_help[] =
 	"      --read-timeout T     how long to wait for the result (30s, 15m, 1h): by default 900s,\n"
 	"                           the longest a function can run, or AWSBOX_READ_TIMEOUT when set\n"
 	"                           (60s for Event and DryRun)\n\n"
-	"Exit status: 0 ok, 2 usage or invalid JSON, 3 no such function, 4 access denied,\n"
-	"6 network failure or timeout, 7 the function failed, 1 any other error.\n\n"
 	"Examples:\n"
 	"  lambdainvoke my-fn '{\"id\": 42}' | jq .result\n"
 	"  lambdainvoke my-fn:prod --payload-file event.json > out.json\n"
 	"  jq -n '{id: 42}' | lambdainvoke --log my-fn -\n"
 	"  lambdainvoke --type Event nightly-report '{}'\n"
 	"  lambdainvoke --read-timeout 20m long-job '{}'\n";
+
+const struct exitdoc lambdainvoke_exits[] = {
+	{0, "ok"},
+	{1, "other failure"},
+	{2, "usage, or a payload that is not JSON"},
+	{3, "no such function"},
+	{4, "access denied or no credentials"},
+	{6, "network failure or timeout (after sending, the function may have run)"},
+	{7, "the function failed (FunctionError)"},
+	{-1, NULL},
+};
 
 struct out {
 	int discard;

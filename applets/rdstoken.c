@@ -31,6 +31,15 @@ const char rdstoken_help[] =
 	"  mysql -h \"$DB\" -u app --enable-cleartext-plugin --ssl-ca=global-bundle.pem \\\n"
 	"    --password=\"$(rdstoken --host \"$DB\" --port 3306 --user app)\"\n";
 
+const struct exitdoc rdstoken_exits[] = {
+	{0, "ok"},
+	{1, "other failure"},
+	{2, "usage (no port, not a host name)"},
+	{4, "no credentials, or expired ones"},
+	{6, "network failure (credential chain)"},
+	{-1, NULL},
+};
+
 /* A port as the AWS CLI takes it (an integer: "03306" is 3306); 0 if it is not one. */
 static int
 port_of(const char *s)

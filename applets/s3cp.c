@@ -47,13 +47,21 @@ const char s3cp_help[] =
 	"  --flag KEY            after success, create an empty object KEY (s3://b/k, or a key in\n"
 	"                        DST's bucket), e.g. s3://b/out/batch.fin\n"
 	"  --progress, --no-progress   a progress bar on stderr (default: when it is a terminal)\n\n"
-	"Exit status: 0 ok, 1 failure or checksum mismatch, 2 usage, 3 no such key, bucket or file,\n"
-	"4 access denied or no credentials, 6 network.\n\n"
 	"Examples:\n"
 	"  s3cp s3://deploy/app.tar.gz - | tar xz\n"
 	"  s3cp --acl bucket-owner-full-control --flag s3://partner/in/batch.fin data.csv s3://partner/in/\n"
 	"  pg_dump db | gzip | s3cp - s3://backups/db-$(date +%F).sql.gz\n"
 	"  s3cp -r --include '\\.csv$' --move /data/out/ s3://bucket/incoming/\n";
+
+const struct exitdoc s3cp_exits[] = {
+	{0, "ok"},
+	{1, "other failure: an AWS error not below, local I/O, a checksum mismatch"},
+	{2, "usage"},
+	{3, "no such key, bucket or local file"},
+	{4, "access denied or no credentials"},
+	{6, "network or TLS failure after retries"},
+	{-1, NULL},
+};
 
 enum {
 	O_REC = 1, O_INC, O_EXC, O_PART, O_CONC, O_EXPECT, O_CK, O_ACL, O_SSE, O_KMS, O_CLASS, O_CTYPE, O_CACHE,

@@ -31,11 +31,21 @@ const char s3watch_help[] =
 	"  --interval DURATION   time between checks (default 5s)\n"
 	"  --once                check now: exit 0 if there is a match, 3 if not\n"
 	"  --format text|json    output format (default text)\n\n"
-	"Exit status: 0 found, 3 not found (--once) or no such bucket, 4 access denied, 5 timed out.\n\n"
 	"Examples:\n"
 	"  s3watch --regex '\\.csv$' --min-size 1 --min-age 30s --timeout 1h s3://drop/in/\n"
 	"  s3watch --key --timeout 10m s3://b/out/batch.fin && s3cp s3://b/out/data.csv .\n"
 	"  s3watch --key --since now --timeout 5m s3://config/app.json && systemctl reload app\n";
+
+const struct exitdoc s3watch_exits[] = {
+	{0, "found"},
+	{1, "other failure"},
+	{2, "usage"},
+	{3, "nothing matched (--once), or no such bucket"},
+	{4, "access denied or no credentials"},
+	{5, "--timeout ran out"},
+	{6, "network or TLS failure after retries"},
+	{-1, NULL},
+};
 
 enum { O_KEY = 1, O_REGEX, O_MINSZ, O_MAXSZ, O_MINAGE, O_MAXAGE, O_SINCE, O_COUNT, O_TIMEOUT, O_INTERVAL, O_ONCE, O_FORMAT };
 

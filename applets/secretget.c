@@ -45,6 +45,16 @@ const char secretget_help[] =
 	"  eval \"$(secretget --format export prod/db prod/api)\"\n"
 	"  secretget prod/db prod/api --exec -- /app/server\n";
 
+const struct exitdoc secretget_exits[] = {
+	{0, "ok"},
+	{1, "other failure, or --query on a secret that is not JSON"},
+	{2, "usage, a malformed --query path, or two keys for one variable name"},
+	{3, "no such secret, or --query's path is not in it"},
+	{4, "access denied or no credentials"},
+	{6, "network or TLS failure after retries"},
+	{-1, NULL},
+};
+
 enum { O_N = 1, O_QUERY, O_FORMAT, O_OUTPUT, O_STAGE, O_VERSION, O_EXEC, O_PRISTINE };
 
 struct secret {

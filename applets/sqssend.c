@@ -31,13 +31,22 @@ const char sqssend_help[] =
 	"                          a message attribute; TYPE is String, Number or Binary (VALUE in\n"
 	"                          base64), optionally with a custom suffix (Number.int); up to 10\n"
 	"      --quiet             do not print the MessageId\n\n"
-	"Exit status: 0 sent; 1 the message cannot be sent as it is (empty, over 1 MiB, not UTF-8);\n"
-	"3 no such queue; 4 access denied; 7 some lines not sent (--lines).\n\n"
 	"Examples:\n"
 	"  sqssend jobs 'hello'\n"
 	"  sqssend https://sqs.eu-west-1.amazonaws.com/123456789012/jobs < message.json\n"
 	"  sqssend orders.fifo --group-id orders --dedup-id \"$ORDER_ID\" \"$ORDER_JSON\"\n"
 	"  zcat events.gz | sqssend --lines events -a source=String:batch-import\n";
+
+const struct exitdoc sqssend_exits[] = {
+	{0, "sent"},
+	{1, "the message cannot be sent as it is (empty, over 1 MiB, not UTF-8), or another failure"},
+	{2, "usage"},
+	{3, "no such queue"},
+	{4, "access denied or no credentials"},
+	{6, "network or TLS failure after retries"},
+	{7, "some lines not sent (--lines)"},
+	{-1, NULL},
+};
 
 #define MSG_MAX (1024 * 1024)   /* SQS's largest message: body plus attributes */
 #define BATCH_BYTES (256 * 1024) /* batches are grouped within this, the limit every queue has had */

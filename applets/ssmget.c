@@ -44,6 +44,16 @@ const char ssmget_help[] =
 	"  ssmget DB_URL=/app/prod/db-url API_KEY=/app/prod/api-key:3 --exec -- /app/server\n"
 	"  ENTRYPOINT [\"/awsbox\", \"ssmget\", \"--path\", \"/app/prod/\", \"--exec\", \"--\", \"/app/server\"]\n";
 
+const struct exitdoc ssmget_exits[] = {
+	{0, "ok"},
+	{1, "other failure: an AWS error not below, a file that cannot be written"},
+	{2, "usage, or two parameters for one variable name"},
+	{3, "a parameter not found, or nothing under --path"},
+	{4, "access denied or no credentials"},
+	{6, "network or TLS failure after retries"},
+	{-1, NULL},
+};
+
 enum { O_N = 1, O_PATH, O_RECURSIVE, O_FORMAT, O_OUTPUT, O_NODECRYPT, O_ALLOWMISSING, O_EXEC, O_PRISTINE };
 
 /* One NAME or --path from the command line, in order. */

@@ -37,15 +37,23 @@ const char ssmrun_help[] =
 	"                            execution or command goes on\n"
 	"      --no-wait             print the execution or command id on stdout and exit\n"
 	"      --quiet               no status changes on stderr\n\n"
-	"Exit status: 0 Success (on every instance); 7 Failed, Cancelled, TimedOut or another\n"
-	"unsuccessful end, with the failure message or each instance's status and exit code;\n"
-	"5 --timeout ran out; 3 no such document or instance; 4 access denied.\n"
-	"Environment: AWSBOX_POLL_SCALE (for tests) multiplies the poll intervals.\n\n"
 	"Examples:\n"
 	"  ssmrun --document AWS-StartEC2Instance InstanceId=i-0123456789abcdef0\n"
 	"  ssmrun -d AWS-RestartEC2Instance InstanceId=i-1,i-2 --timeout 15m > outputs.json\n"
 	"  ssmrun --instance i-0123456789abcdef0 --command 'systemctl restart app'\n"
 	"  ssmrun --target tag:Role=web --command 'df -h /' --timeout 5m\n";
+
+const struct exitdoc ssmrun_exits[] = {
+	{0, "Success (on every instance)"},
+	{1, "other failure"},
+	{2, "usage"},
+	{3, "no such document, instance or execution"},
+	{4, "access denied or no credentials"},
+	{5, "--timeout ran out (the execution or command goes on)"},
+	{6, "network or TLS failure after retries"},
+	{7, "Failed, Cancelled, TimedOut or another unsuccessful end"},
+	{-1, NULL},
+};
 
 #define STDOUT_MAX_CHARS 24000 /* what SSM keeps of each stream in GetCommandInvocation */
 

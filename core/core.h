@@ -154,6 +154,13 @@ int opt_next(struct opt *o);
 NORETURN void usage(const char *fmt, ...) PRINTF(1, 2);
 /* The applet's help text, kept for usage(); set by opt_init. */
 extern const char *g_help;
+/* An applet's exit codes: one table in each applet (NAME_exits, ended by code -1), from which
+ * --help's "Exit status" list is printed (README's tables are compared with it by a test). */
+struct exitdoc {
+	int code;
+	const char *meaning;
+};
+extern const struct exitdoc *g_exits; /* the running applet's; set by main */
 /* Common parsers that die with a usage error naming the option on bad input. */
 double opt_duration(const struct opt *o); /* "30s", "5m", "1.5h", "2d", "250ms", bare seconds */
 uint64_t opt_size(const struct opt *o);   /* "10", "8M", "1.5G", "4KiB": powers of 1024 */

@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define APPLET(n) int n##_main(int argc, char **argv); extern const char n##_help[];
+#define APPLET(n) int n##_main(int argc, char **argv); extern const char n##_help[]; \
+	extern const struct exitdoc n##_exits[];
 #include "../applets/applets.def"
 #undef APPLET
 
@@ -17,8 +18,9 @@ static const struct applet {
 	const char *name;
 	int (*main)(int, char **);
 	const char *help;
+	const struct exitdoc *exits;
 } applets[] = {
-#define APPLET(n) {#n, n##_main, n##_help},
+#define APPLET(n) {#n, n##_main, n##_help, n##_exits},
 #include "../applets/applets.def"
 #undef APPLET
 };
@@ -32,12 +34,19 @@ static const struct applet {
 
 static const char awsbox_help[] =
 	"Usage: awsbox APPLET [ARGS...]   or   APPLET [ARGS...] through a symlink named APPLET\n"
-	"       awsbox --list | --install DIR | --version | --help\n\n"
+	"       awsbox --list | --install DIR [SOURCE] | --version | --help\n\n"
 	"One static binary for the everyday AWS jobs of scripts, containers and instances.\n\n"
-	"  --list          print the applet names, one a line\n"
-	"  --install DIR   create a symlink DIR/APPLET for every applet\n"
-	"  --version       print the version of awsbox and of BearSSL\n\n"
+	"  --list                 print the applet names, one a line\n"
+	"  --install DIR [SOURCE] make DIR/awsbox and DIR/APPLET symlinks to SOURCE (default: this\n"
+	"                         binary, found by /proc/self/exe, else argv[0] and PATH); a name\n"
+	"                         taken by another command (in DIR or on PATH) gets no link\n"
+	"  --version              print the version of awsbox and of BearSSL\n\n"
 	"Applets:\n";
+
+/* Old names that still run an applet as `awsbox OLD`; no link is ever made for them. */
+static const struct {
+	const char *old, *name;
+} aliases[] = {{"whoami", "awsid"}};
 
 static const struct applet *
 find(const char *name)
@@ -55,37 +64,177 @@ list(FILE *f, const char *indent)
 		fprintf(f, "%s%s\n", indent, applets[i].name);
 }
 
-static int
-install(const char *dir)
+/* Levenshtein distance, for "did you mean" (names are short). */
+static size_t
+distance(const char *a, const char *b)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	size_t la = strlen(a), lb = strlen(b), row[64], prev;
+
+	if (lb >= COUNT(row))
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j], best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+static const char *
+nearest(const char *name)
+{
+	const char *best = NULL;
+	size_t bd = (size_t)-1;
+
+	for (size_t i = 0; i < COUNT(applets); i++) {
+		size_t d = distance(name, applets[i].name);
+		if (d < bd)
+			bd = d, best = applets[i].name;
+	}
+	return bd <= 2 || (bd <= 3 && strlen(name) > 5) ? best : NULL;
+}
+
+/* This binary's path: /proc/self/exe where there is a /proc, else argv[0] as given or looked
+ * up in PATH (a FROM-scratch image has no /proc at build time). NULL if none works. */
+static char *
+self_path(const char *argv0)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+
+	if (n > 0) {
+		buf[n] = 0;
+		return xstrdup(buf);
+	}
+	if (argv0 && strchr(argv0, '/'))
+		return realpath(argv0, buf) ? xstrdup(buf) : NULL;
+	const char *path = getenv("PATH");
+	for (const char *p = path ? path : ""; argv0 && *p;) {
+		size_t k = strcspn(p, ":");
+		char *cand = xasprintf("%.*s%s%s", (int)k, k ? p : ".", k && p[k - 1] == '/' ? "" : "/", argv0);
+		if (!access(cand, X_OK) && realpath(cand, buf)) {
+			free(cand);
+			return xstrdup(buf);
+		}
+		free(cand);
+		p += k + (p[k] == ':');
+	}
+	return NULL;
+}
+
+/* path is this binary (the same file, or a link that ends at it). */
+static int
+is_self(const char *path, const struct stat *self)
+{
+	struct stat st;
+
+	return !stat(path, &st) && st.st_dev == self->st_dev && st.st_ino == self->st_ino;
+}
+
+/* path is this binary or another copy of awsbox (a link that ends at a file named awsbox). */
+static int
+is_awsbox(const char *path, const struct stat *self)
+{
+	char buf[PATH_MAX];
+	const char *b;
+
+	if (is_self(path, self))
+		return 1;
+	if (!realpath(path, buf))
+		return 0;
+	b = strrchr(buf, '/');
+	return !strcmp(b ? b + 1 : buf, "awsbox");
+}
+
+/* Another command of this name on PATH (outside dir) that is not awsbox, else NULL. */
+static char *
+taken_on_path(const char *name, const char *dir, const struct stat *self)
+{
+	const char *path = getenv("PATH");
+	struct stat d, pd;
+
+	if (stat(dir, &d))
+		return NULL;
+	for (const char *p = path ? path : ""; *p;) {
+		size_t k = strcspn(p, ":");
+		char *pdir = xasprintf("%.*s", (int)k, k ? p : ".");
+		char *cand = xasprintf("%s/%s", pdir, name);
+		int same_dir = !stat(pdir, &pd) && pd.st_dev == d.st_dev && pd.st_ino == d.st_ino;
+		free(pdir);
+		if (!same_dir && !access(cand, X_OK) && !is_awsbox(cand, self))
+			return cand;
+		free(cand);
+		p += k + (p[k] == ':');
+	}
+	return NULL;
+}
+
+static int
+install_one(const char *dir, const char *name, const char *source, const struct stat *self)
+{
+	char *link = xasprintf("%s/%s", dir, name), *other = NULL;
 	struct stat st;
 	int rc = EX_OK;
 
-	if (n <= 0)
-		die_code(EX_FAIL, "--install: cannot find this binary's path: %s", strerror(errno));
-	self[n] = 0;
+	if (!lstat(link, &st)) {
+		/* Ours (a link to this binary, or the binary itself): keep it, or renew a link; a
+		 * link to nothing (an old install's) is renewed too. */
+		struct stat t;
+		if (is_self(link, self) || (S_ISLNK(st.st_mode) && stat(link, &t))) {
+			if (!S_ISLNK(st.st_mode))
+				goto done;
+			unlink(link);
+		} else {
+			warn("--install: %s exists and is not awsbox; no link made (run it as 'awsbox %s')", link, name);
+			goto done;
+		}
+	} else if (strcmp(name, "awsbox") && (other = taken_on_path(name, dir, self))) {
+		warn("--install: %s is already a command (%s); no link made (run it as 'awsbox %s')", name, other, name);
+		goto done;
+	}
+	if (symlink(source, link)) {
+		warn("--install: %s: %s", link, strerror(errno));
+		rc = EX_FAIL;
+	}
+done:
+	free(other);
+	free(link);
+	return rc;
+}
+
+static int
+install(const char *dir, const char *source, const char *argv0)
+{
+	char *self = source ? xstrdup(source) : self_path(argv0);
+	struct stat st, sst;
+	int rc = EX_OK;
+
+	if (!self)
+		die_code(EX_FAIL, "--install: cannot find this binary's path (no /proc, and '%s' is not on PATH): "
+				  "give it, as in 'awsbox --install %s /path/to/awsbox'", argv0, dir);
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
 		die_code(EX_USAGE, "--install: %s: not a directory", dir);
-	for (size_t i = 0; i < COUNT(applets); i++) {
-		char *link = xasprintf("%s/%s", dir, applets[i].name);
-		/* Replace our own old links, never someone else's file. */
-		if (!lstat(link, &st)) {
-			if (!S_ISLNK(st.st_mode)) {
-				warn("--install: %s exists and is not a symlink; left alone", link);
-				rc = EX_FAIL;
-				free(link);
-				continue;
-			}
-			unlink(link);
-		}
-		if (symlink(self, link)) {
-			warn("--install: %s: %s", link, strerror(errno));
+	/* SOURCE may be relative to DIR (the link's target), as symlinks are. */
+	char *abs = *self == '/' ? xstrdup(self) : xasprintf("%s/%s", dir, self);
+	if (stat(abs, &sst) || !S_ISREG(sst.st_mode))
+		die_code(EX_USAGE, "--install: %s: not an executable file", self);
+	free(abs);
+	if (install_one(dir, "awsbox", self, &sst))
+		rc = EX_FAIL;
+	for (size_t i = 0; i < COUNT(applets); i++)
+		if (install_one(dir, applets[i].name, self, &sst))
 			rc = EX_FAIL;
-		}
-		free(link);
-	}
+	free(self);
 	return rc;
 }
 
@@ -110,8 +259,13 @@ main(int argc, char **argv)
 	base = base ? base + 1 : argc > 0 && argv[0] ? argv[0] : "awsbox";
 	if ((a = find(base))) {
 		applet_name = a->name;
+		g_exits = a->exits;
 		return finish(a->main(argc, argv));
 	}
+	for (size_t i = 0; i < COUNT(aliases); i++)
+		if (!strcmp(base, aliases[i].old))
+			die_code(EX_USAGE, "%s is now '%s' (or 'awsbox %s'); this link is left from an older install: "
+				 "remove it, as it shadows the system's %s", base, aliases[i].name, aliases[i].old, base);
 	applet_name = "awsbox";
 	if (argc < 2) {
 		fputs(awsbox_help, stderr);
@@ -133,15 +287,22 @@ main(int argc, char **argv)
 		return finish(EX_OK);
 	}
 	if (!strcmp(cmd, "--install")) {
-		if (argc != 3)
-			die_code(EX_USAGE, "usage: awsbox --install DIR");
-		return install(argv[2]);
+		if (argc != 3 && argc != 4)
+			die_code(EX_USAGE, "usage: awsbox --install DIR [SOURCE]");
+		return install(argv[2], argv[3], argv[0]);
 	}
+	for (size_t i = 0; i < COUNT(aliases); i++)
+		if (!strcmp(cmd, aliases[i].old))
+			cmd = aliases[i].name;
 	if ((a = find(cmd))) {
 		applet_name = a->name;
+		g_exits = a->exits;
 		return finish(a->main(argc - 1, argv + 1));
 	}
-	fprintf(stderr, "awsbox: unknown applet '%s'; the applets are:\n", cmd);
-	list(stderr, "  ");
+	const char *near = nearest(cmd);
+	if (near)
+		fprintf(stderr, "awsbox: unknown applet '%s'; did you mean '%s'? ('awsbox --list' lists them)\n", cmd, near);
+	else
+		fprintf(stderr, "awsbox: unknown applet '%s'; 'awsbox --list' lists the applets\n", cmd);
 	return EX_USAGE;
 }

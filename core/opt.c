@@ -8,6 +8,7 @@
 #include <string.h>
 
 const char *g_help = "";
+const struct exitdoc *g_exits;
 
 enum { C_REGION = -100, C_PROFILE, C_ENDPOINT, C_CABUNDLE, C_DEBUG, C_QUIET, C_HELP };
 
@@ -105,6 +106,10 @@ common_apply(struct opt *o, const struct optdef *d)
 	case C_HELP:
 		fputs(o->help, stdout);
 		fputs(common_help, stdout);
+		if (g_exits)
+			fputs("\nExit status:\n", stdout);
+		for (const struct exitdoc *x = g_exits; x && x->meaning; x++)
+			printf("  %d  %s\n", x->code, x->meaning);
 		exit(fflush(stdout) ? EX_FAIL : EX_OK);
 	default:
 		return 0;

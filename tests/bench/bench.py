@@ -647,7 +647,7 @@ def one_call_rows(url, qurl, cpus, title, notes):
          ["sqs", "send-message", "--queue-url", qurl, "--message-body", "hello", "--query", "MessageId", "--output", "text"]),
         ("`sqssend URL BODY`", "sqssend-url", [qurl, "hello"],
          ["sqs", "send-message", "--queue-url", qurl, "--message-body", "hello", "--query", "MessageId", "--output", "text"]),
-        ("`whoami`", "whoami", [], ["sts", "get-caller-identity", "--output", "text"]),
+        ("`awsid`", "awsid", [], ["sts", "get-caller-identity", "--output", "text"]),
     ]
     rows, raw = [], {}
     for label, key, args, aws_args in cmds:

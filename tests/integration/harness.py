@@ -54,18 +54,18 @@ AwsboxTestCase(unittest.TestCase):
   tmpdir(): a fresh directory, removed when the test ends.
   assertExit(result, code), ok(result) -> result.out (asserts exit 0), assertFrontClean(min_verified=1).
 
-Example (tests/integration/test_whoami.py):
+Example (tests/integration/test_awsid.py):
     import harness
     from harness import AwsboxTestCase
 
-    class Whoami(AwsboxTestCase):
+    class Awsid(AwsboxTestCase):
         def test_arn(self):
-            out = self.ok(self.run("whoami"))
+            out = self.ok(self.run("awsid"))
             self.assertEqual(out.split("\t")[1], harness.USER_ARN)
 
         def test_instance_role(self):
             imds = self.imds("v2-required")
-            out = self.ok(self.run("whoami", env=self.env(creds=False, **imds.env())))
+            out = self.ok(self.run("awsid", env=self.env(creds=False, **imds.env())))
             self.assertIn(f":assumed-role/{harness.ROLE}/", out)
 """
 import atexit

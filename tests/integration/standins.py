@@ -24,6 +24,10 @@ IMDS modes:
                  and 405 alike; pass put_status=403/405 to check those.
   "hang"         accepts connections, reads the request and never answers (a blackholed
                  169.254.169.254 or a hop limit of 1 in a container); connections are counted.
+Metadata: meta-data/ is a tree (meta()): instance-id, placement/, iam/, tags/instance/ when tags
+is given (InstanceMetadataTags on), spot/instance-action and events/recommendations/rebalance when
+spot_action / rebalance are set; a directory lists its names, subdirectories with a trailing "/".
+user-data when user_data is given. port= binds a chosen port (a service that comes up late).
 The token PUT needs X-aws-ec2-metadata-token-ttl-seconds in 1..21600 (else 400) and is refused
 with 403 when it carries X-Forwarded-For, as real IMDS does. Tokens expire after their TTL.
 """
@@ -89,7 +93,7 @@ class _Standin:
         self.requests = []
         self.connections = 0
         self._stopping = threading.Event()
-        srv = self.server = _Server(("127.0.0.1", 0), H)
+        srv = self.server = _Server(("127.0.0.1", getattr(self, "bind_port", 0)), H)
         orig = srv.process_request
 
         def counting(request, addr):
@@ -116,12 +120,36 @@ class IMDS(_Standin):
     server_name = "EC2ws"
     MODES = ("v2", "v2-required", "v1-only", "hang", "off")
 
-    def __init__(self, creds, mode="v2", role="awsbox-role", region="us-east-1", put_status=404):
+    def __init__(self, creds, mode="v2", role="awsbox-role", region="us-east-1", put_status=404, port=0,
+                 tags=None, user_data=None):
         if mode not in self.MODES:
             raise ValueError(f"IMDS mode {mode!r} not in {self.MODES}")
         self.creds, self.mode, self.role, self.region, self.put_status = creds, mode, role, region, put_status
         self.tokens = {}  # token -> expiry (epoch)
         self.account = "123456789012"
+        self.instance_id = "i-0123456789abcdef0"
+        self.bind_port = port
+        # Instance tags in metadata (InstanceMetadataTags=enabled); None: the option is off (404).
+        self.tags = tags
+        self.user_data = user_data  # bytes or None (404, as for an instance launched without)
+        self.spot_action = None     # e.g. {"action": "terminate", "time": "2017-09-18T08:22:00Z"}
+        self.rebalance = None       # e.g. {"noticeTime": "2020-10-27T08:22:00Z"}
+
+    def meta(self):
+        """The meta-data tree: a dict is a directory, anything else a value (str, bytes, dict->JSON)."""
+        t = {"ami-id": "ami-0abcdef1234567890", "instance-id": self.instance_id, "instance-type": "t3.micro",
+             "local-ipv4": "10.0.0.12", "hostname": "ip-10-0-0-12.ec2.internal",
+             "placement": {"region": self.region, "availability-zone": self.region + "a"},
+             "iam": {"info": json.dumps({"Code": "Success", "InstanceProfileArn":
+                                         f"arn:aws:iam::{self.account}:instance-profile/{self.role}"}),
+                     "security-credentials": {self.role: self.credentials_json}}}
+        if self.tags is not None:
+            t["tags"] = {"instance": dict(self.tags)}
+        if self.spot_action is not None:
+            t["spot"] = {"instance-action": json.dumps(self.spot_action)}
+        if self.rebalance is not None:
+            t["events"] = {"recommendations": {"rebalance": json.dumps(self.rebalance)}}
+        return t
 
     def env(self):
         """Environment overrides for a run that should find credentials here."""
@@ -171,18 +199,22 @@ class IMDS(_Standin):
             valid = tok is not None and self.tokens.get(tok, 0) > time.time()
             if (tok is not None and not valid) or (self.mode == "v2-required" and not valid):
                 return 401, text, b""
-        base = "/latest/meta-data/iam/security-credentials"
-        if path == base:
-            return 200, text, self.role.encode()
-        if path == f"{base}/{self.role}":
-            return 200, text, self.credentials_json().encode()
-        if path == "/latest/meta-data/placement/region":
-            return 200, text, self.region.encode()
-        if path == "/latest/meta-data/placement/availability-zone":
-            return 200, text, (self.region + "a").encode()
+        if path == "/latest/user-data" and self.user_data is not None:
+            return 200, [("Content-Type", "application/octet-stream")], self.user_data
+        if path == "/latest/meta-data" or path.startswith("/latest/meta-data/"):
+            node = self.meta()
+            for part in path.split("/")[3:]:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict):  # a listing: names, directories with a trailing "/"
+                names = [k + "/" if isinstance(v, dict) else k for k, v in node.items()]
+                return 200, text, "\n".join(names).encode()
+            if callable(node):
+                node = node()
+            if node is not None:
+                return 200, text, node if isinstance(node, bytes) else str(node).encode()
         if path == "/latest/dynamic/instance-identity/document":
             doc = {"accountId": self.account, "region": self.region, "availabilityZone": self.region + "a",
-                   "instanceId": "i-0123456789abcdef0", "instanceType": "t3.micro", "architecture": "x86_64"}
+                   "instanceId": self.instance_id, "instanceType": "t3.micro", "architecture": "x86_64"}
             return 200, [("Content-Type", "application/json")], json.dumps(doc, indent=2).encode()
         return 404, [("Content-Type", "text/html")], b"<html><body>Not Found</body></html>"
 

@@ -1,5 +1,5 @@
 """test_creds.py — the credential provider chain (core/creds.c, aws_creds in core/aws.c), through
-`whoami` against moto with IAM authentication on: each provider in botocore's order, role
+`awsid` against moto with IAM authentication on: each provider in botocore's order, role
 assumption (one and two hops, credential_source, external_id, session name, duration), web
 identity, container and instance-metadata credentials, refresh before expiry, and clear failures.
 
@@ -102,8 +102,8 @@ class Chain(AwsboxTestCase):
         return f"[{header}]\naws_access_key_id = {akid}\naws_secret_access_key = {secret}\n"
 
     def whoami(self, *args, env, code=0):
-        """Runs whoami --format json; returns the parsed identity (exit 0) or the Result."""
-        r = self.run("whoami", "--format", "json", *args, env=env)
+        """Runs awsid --format json; returns the parsed identity (exit 0) or the Result."""
+        r = self.run("awsid", "--format", "json", *args, env=env)
         self.assertExit(r, code)
         return json.loads(r.out) if code == 0 else r
 
@@ -116,7 +116,7 @@ class Chain(AwsboxTestCase):
     def assertOneErrorLine(self, r, *parts):
         lines = r.err.strip().splitlines()
         self.assertEqual(len(lines), 1, f"expected one diagnostic line\n{r}")
-        self.assertTrue(lines[0].startswith("whoami: "), r)
+        self.assertTrue(lines[0].startswith("awsid: "), r)
         for p in parts:
             self.assertIn(p, lines[0], r)
 
@@ -548,14 +548,14 @@ class InstanceMetadata(Chain):
 
     def test_region_from_instance(self):
         imds = self.imds("v2", region="eu-west-3")
-        r = self.run("whoami", "--debug", env=self.env(AWS_REGION=None, **imds.env()))
+        r = self.run("awsid", "--debug", env=self.env(AWS_REGION=None, **imds.env()))
         self.assertExit(r, 0)
         self.assertEqual(r.out.split("\t")[1], USER_ARN)
         self.assertIn(("GET", "/latest/meta-data/placement/region"), imds.paths())
         self.assertRegex(r.err, r"Credential=\w+/\d{8}/eu-west-3/sts/aws4_request")
         # A region from anywhere else means no question to the instance.
         imds.requests.clear()
-        self.ok(self.run("whoami", env=self.env(AWS_REGION=None, AWS_DEFAULT_REGION="us-east-1", **imds.env())))
+        self.ok(self.run("awsid", env=self.env(AWS_REGION=None, AWS_DEFAULT_REGION="us-east-1", **imds.env())))
         self.assertEqual(imds.requests, [])
 
 
@@ -585,7 +585,7 @@ class NoCredentials(Chain):
 
 
 class Refresh(Chain):
-    """Temporary credentials are refreshed 15 minutes before they expire. whoami makes one call,
+    """Temporary credentials are refreshed 15 minutes before they expire. awsid makes one call,
     but each attempt of a call asks for valid credentials: a first attempt answered 503 (by the
     front) makes a second, and that one must fetch again when the credentials expire soon."""
 
@@ -609,7 +609,7 @@ class Refresh(Chain):
             return None
 
         f.on_request = hook
-        r = self.run("whoami", env=self.via_front(creds=False, **cc.env()))
+        r = self.run("awsid", env=self.via_front(creds=False, **cc.env()))
         self.assertExit(r, code)
         self.assertEqual(f.rejected, [])
         return a, b, cc, attempts, r

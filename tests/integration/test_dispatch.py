@@ -10,6 +10,16 @@ import harness
 from harness import AWSBOX, ROOT, AwsboxTestCase
 
 
+# Commands of POSIX, coreutils, util-linux and busybox that an applet name must never be (the
+# packages installed here are read too).
+COMMON_COMMANDS = """awk basename cat chmod chown cp cut date dd df diff dirname du echo env expr false find grep
+head id kill ln logger ls mkdir mktemp mv nice nohup od printf ps pwd read rm rmdir sed sh sleep sort
+split stat tail tar tee test time timeout touch tr true tty uname uniq wc which who whoami xargs
+mount umount lsblk blkid findmnt kill logger more script su wall hexdump flock getopt ionice
+ipcs lscpu mesg nsenter renice rev setsid taskset unshare uuidgen wget nc ip ifconfig route ping
+httpd ftpget ftpput tftp udhcpc vi less top free uptime watch seq base64 md5sum sha256sum""".split()
+
+
 def applets_def():
     text = (ROOT / "applets" / "applets.def").read_text()
     return re.findall(r"^\s*APPLET\(\s*(\w+)\s*\)", text, re.M)
@@ -67,8 +77,59 @@ class Dispatch(AwsboxTestCase):
         r = self.run("awsbox", "no-such-applet", "--help")
         self.assertExit(r, 2)
         self.assertEqual(r.out, "")
-        self.assertIn("no-such-applet", r.err)
-        self.assertEqual(self._listed(r.err), self.names)
+        self.assertEqual(r.err, "awsbox: unknown applet 'no-such-applet'; 'awsbox --list' lists the applets\n")
+        # a typo: the nearest name
+        for typo, near in (("s3pc", "s3cp"), ("ssmgte", "ssmget"), ("secretgte", "secretget"), ("imsd", "imds"),
+                           ("lambdainvoek", "lambdainvoke")):
+            r = self.run("awsbox", typo)
+            self.assertExit(r, 2)
+            self.assertEqual(r.err, f"awsbox: unknown applet '{typo}'; did you mean '{near}'? "
+                                    "('awsbox --list' lists them)\n")
+
+    def test_whoami_is_only_an_alias(self):
+        """whoami is coreutils' and busybox's: the applet is awsid, `awsbox whoami` still runs it,
+        and no applet has the name of a common system command."""
+        self.assertNotIn("whoami", self.names)
+        a, b = self.run("awsbox", "whoami", "--help"), self.run("awsid", "--help")
+        self.assertEqual((a.rc, a.out), (0, b.out))
+        # a link left by an older install says what to do instead of being awsbox's usage
+        d = self.tmpdir()
+        os.symlink(AWSBOX.resolve(), os.path.join(d, "whoami"))
+        r = self.run([os.path.join(d, "whoami")])
+        self.assertExit(r, 2)
+        self.assertIn("awsid", r.err)
+        self.assertIn("shadows the system's whoami", r.err)
+        # commands of coreutils, util-linux, busybox and POSIX (those installed here, and a list)
+        taken = set(COMMON_COMMANDS)
+        for pkg in ("coreutils", "util-linux", "busybox", "busybox-static"):
+            p = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True)
+            taken |= {os.path.basename(f) for f in p.stdout.split() if "/bin/" in f}
+        self.assertEqual(sorted(set(self.names) & taken), [])
+
+    def test_install_no_proc(self):
+        """--install in a root without /proc: the binary found from argv[0], or through PATH."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root for chroot")
+        root = self.tmpdir()
+        shutil.copy2(AWSBOX, os.path.join(root, "awsbox"))
+        os.mkdir(os.path.join(root, "bin"))
+        chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+        p = subprocess.run([chroot, root, "/awsbox", "--install", "/bin"], env={}, capture_output=True, text=True)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        self.assertEqual(sorted(os.listdir(os.path.join(root, "bin"))), sorted(self.names + ["awsbox"]))
+        self.assertEqual({os.readlink(os.path.join(root, "bin", n)) for n in self.names}, {"/awsbox"})
+        # found through PATH (argv[0] "awsbox"), into another directory
+        os.mkdir(os.path.join(root, "sbin"))
+        p = subprocess.run([chroot, root, "awsbox", "--install", "/sbin"], env={"PATH": "/"}, capture_output=True,
+                           text=True)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        self.assertEqual(os.readlink(os.path.join(root, "sbin", "imds")), "/awsbox")
+        # SOURCE given: the links point to it
+        os.mkdir(os.path.join(root, "x"))
+        p = subprocess.run([chroot, root, "/bin/awsbox", "--install", "/x", "/awsbox"], env={}, capture_output=True,
+                           text=True)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        self.assertEqual(os.readlink(os.path.join(root, "x", "awsbox")), "/awsbox")
 
     def test_unknown_name_as_argv0(self):
         d = self.tmpdir()
@@ -80,33 +141,61 @@ class Dispatch(AwsboxTestCase):
     def test_install(self):
         d = self.tmpdir()
         target = os.path.realpath(AWSBOX)
+        names = self.names + ["awsbox"]
 
         def links():
             return {n: os.readlink(os.path.join(d, n)) for n in os.listdir(d)
                     if os.path.islink(os.path.join(d, n))}
 
         self.assertExit(self.run("awsbox", "--install", d), 0)
-        self.assertEqual(sorted(os.listdir(d)), sorted(self.names), "one entry per applet, nothing else")
-        self.assertEqual(links(), {n: target for n in self.names})
-        # Again: idempotent; and an old link pointing elsewhere is ours to replace.
+        self.assertEqual(sorted(os.listdir(d)), sorted(names), "one entry per applet and awsbox, nothing else")
+        self.assertEqual(links(), {n: target for n in names})
+        # Again: idempotent; and an old link to nothing is ours to replace.
         first = self.names[0]
         os.unlink(os.path.join(d, first))
         os.symlink("/nonexistent/awsbox", os.path.join(d, first))
         self.assertExit(self.run("awsbox", "--install", d), 0)
-        self.assertEqual(links(), {n: target for n in self.names})
-        # A regular file is someone else's: left alone, and the exit says so.
+        self.assertEqual(links(), {n: target for n in names})
+        # A regular file, or a link to another program, is someone else's: left alone, said, and
+        # the rest installed.
         os.unlink(os.path.join(d, first))
         with open(os.path.join(d, first), "w") as f:
             f.write("precious\n")
+        second = self.names[1]
+        os.unlink(os.path.join(d, second))
+        os.symlink("/bin/true", os.path.join(d, second))
         r = self.run("awsbox", "--install", d)
-        self.assertNotEqual(r.rc, 0, "clobbering refused, yet exit 0")
-        self.assertIn(os.path.join(d, first), r.err)
+        self.assertExit(r, 0)
+        self.assertEqual(len(r.err.splitlines()), 2, r)
+        self.assertIn(f"{os.path.join(d, first)} exists and is not awsbox; no link made (run it as 'awsbox {first}')",
+                      r.err)
+        self.assertIn(os.path.join(d, second), r.err)
         with open(os.path.join(d, first)) as f:
             self.assertEqual(f.read(), "precious\n")
-        self.assertEqual(links(), {n: target for n in self.names if n != first})
+        self.assertEqual(os.readlink(os.path.join(d, second)), "/bin/true")
+        self.assertEqual(links(), {n: target for n in names if n != first} | {second: "/bin/true"})
+        # A name that is already a command on PATH gets no link (it would shadow it or be shadowed).
+        other, d2 = self.tmpdir(), self.tmpdir()
+        with open(os.path.join(other, "imds"), "w") as f:
+            f.write("#!/bin/sh\n")
+        os.chmod(os.path.join(other, "imds"), 0o755)
+        env = self.env(PATH=f"{other}:{os.environ['PATH']}")
+        r = self.run("awsbox", "--install", d2, env=env)
+        self.assertExit(r, 0)
+        self.assertEqual(r.err, f"awsbox: --install: imds is already a command ({other}/imds); no link made "
+                                "(run it as 'awsbox imds')\n")
+        self.assertEqual(sorted(os.listdir(d2)), sorted(n for n in names if n != "imds"))
+        # An explicit SOURCE: the links point to it as given.
+        d3 = self.tmpdir()
+        shutil.copy2(AWSBOX, os.path.join(d3, "awsbox"))
+        self.assertExit(self.run("awsbox", "--install", d3, "awsbox"), 0)
+        self.assertTrue(os.path.isfile(os.path.join(d3, "awsbox")) and not os.path.islink(os.path.join(d3, "awsbox")),
+                        "the binary itself was replaced by a link")
+        self.assertEqual(os.readlink(os.path.join(d3, "imds")), "awsbox")
         # Usage errors.
         self.assertExit(self.run("awsbox", "--install", os.path.join(d, "missing")), 2)
         self.assertExit(self.run("awsbox", "--install"), 2)
+        self.assertExit(self.run("awsbox", "--install", d, "/nonexistent/awsbox"), 2)
 
     def test_symlinks_used_by_harness(self):
         for name in self.names:

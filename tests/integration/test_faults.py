@@ -27,7 +27,7 @@ The connection faults and the TLS faults run over TLS too (a test CA; AWS_CA_BUN
 
 Expected exit codes, "once/every" (0 ok, 1 AWS or protocol error, 4 credentials, 6 network):
 
-fault         whoami  s3cp  s3cp-up  s3watch  ssmget  secretget  lambdainvoke  sqssend  ssmrun  rdstoken
+fault         awsid   s3cp  s3cp-up  s3watch  ssmget  secretget  lambdainvoke  sqssend  ssmrun  rdstoken
 skew          0       0     0        0        0       0          0             0        0       0
 500           0/1     0/1   0/1      0/1      0/1     0/1        1/1           0/1      0/1     0/4
 503           0/1     0/1   0/1      0/1      0/1     0/1        0/1           0/1      0/1     0/4
@@ -233,10 +233,10 @@ class Applet:
 
 
 class Whoami(Applet):
-    name, ops = "whoami", "GetCallerIdentity"
+    name, ops = "awsid", "GetCallerIdentity"
 
     def argv(self, w, d):
-        return ["whoami"]
+        return ["awsid"]
 
     def check(self, w, d, out):
         return None if out.rstrip("\n").split("\t")[:2] == [harness.ACCOUNT, harness.USER_ARN] else f"stdout {out!r}"
@@ -716,9 +716,9 @@ class Timeouts(FaultCase):
         for var in ("AWSBOX_CONNECT_TIMEOUT", "AWSBOX_READ_TIMEOUT"):
             for bad in ("soon", "-1", "0", "25h"):
                 with self.subTest(var=var, value=bad):
-                    r = self.run("whoami", env=self.env(**{var: bad}))
+                    r = self.run("awsid", env=self.env(**{var: bad}))
                     self.assertExit(r, 2)
-                    self.assertEqual(r.err, f"whoami: invalid {var} '{bad}' (a duration from 1ms to 24h, such as 5s)\n")
+                    self.assertEqual(r.err, f"awsid: invalid {var} '{bad}' (a duration from 1ms to 24h, such as 5s)\n")
 
 
 # ---- secrets ---------------------------------------------------------------------------------

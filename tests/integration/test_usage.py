@@ -49,8 +49,8 @@ CASES = [
     (["ssmrun"], "--document"),
     (["rdstoken", "--host", "db", "--user", "u"], "port"),
     (["rdstoken", "--host", "db", "--port", "70000", "--user", "u"], "port"),
-    (["whoami", "--format", "xml"], "--format"),
-    (["whoami", "extra"], "extra"),
+    (["awsid", "--format", "xml"], "--format"),
+    (["awsid", "extra"], "extra"),
 ]
 
 COMMON = [["--region"], ["--bogus-option"], ["--profile"]]

@@ -73,7 +73,7 @@ def upload_file():
 # applet -> [(args, stdin, expected exit[, extra env: a callable returning a dict])]; args may be
 # a callable returning them.
 CALLS = {
-    "whoami": [(["whoami"], None, 0), (["whoami", "--format", "json"], None, 0)],
+    "awsid": [(["awsid"], None, 0), (["awsid", "--format", "json"], None, 0)],
     "ssmget": [(["ssmget", f"{P}/db-url"], None, 0),
                (["ssmget", "--path", f"{P}/", "--recursive"], None, 0),
                (["ssmget", f"{P}/missing"], None, 3)],

@@ -1,4 +1,4 @@
-/* whoami.c — which identity the credentials belong to (STS GetCallerIdentity).
+/* awsid.c — which identity the credentials belong to (STS GetCallerIdentity).
  * https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html */
 #include "core.h"
 
@@ -6,18 +6,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char whoami_help[] =
-	"Usage: whoami [--format text|json]\n\n"
+const char awsid_help[] =
+	"Usage: awsid [--format text|json]\n\n"
 	"Print the account, ARN and user id of the credentials in use (STS GetCallerIdentity).\n"
 	"text (default) prints them tab-separated on one line, as `aws --output text` does;\n"
 	"json prints {\"UserId\":...,\"Account\":...,\"Arn\":...}.\n\n"
 	"Examples:\n"
-	"  whoami\n"
-	"  account=$(whoami | cut -f1)\n"
-	"  whoami --profile prod --format json\n";
+	"  awsid\n"
+	"  account=$(awsid | cut -f1)\n"
+	"  awsid --profile prod --format json\n";
+
+const struct exitdoc awsid_exits[] = {
+	{0, "ok"},
+	{1, "other failure"},
+	{2, "usage"},
+	{4, "no credentials, or credentials refused"},
+	{6, "network or TLS failure after retries"},
+	{-1, NULL},
+};
 
 int
-whoami_main(int argc, char **argv)
+awsid_main(int argc, char **argv)
 {
 	static const struct optdef defs[] = {{"format", 'f', 1, 'f'}, {NULL, 0, 0, 0}};
 	struct opt o;
@@ -27,7 +36,7 @@ whoami_main(int argc, char **argv)
 	struct xml root, res;
 	int json = 0, c;
 
-	opt_init(&o, argc, argv, defs, whoami_help);
+	opt_init(&o, argc, argv, defs, awsid_help);
 	while ((c = opt_next(&o)) != OPT_END) {
 		if (c == 'f' && (!strcmp(o.arg, "text") || !strcmp(o.arg, "json")))
 			json = !strcmp(o.arg, "json");

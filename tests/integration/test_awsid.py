@@ -1,4 +1,4 @@
-"""test_whoami.py — the whoami applet (applets/whoami.c) against moto with IAM authentication on:
+"""test_awsid.py — the awsid applet (applets/awsid.c) against moto with IAM authentication on:
 its text and JSON output equal the AWS CLI's `aws sts get-caller-identity` (the oracle) for the
 same credentials, failures exit with DESIGN.md's codes in one line, and --debug never shows a
 secret: each actual secret value (secret key, session token, signature, IMDS token, container
@@ -21,29 +21,29 @@ class Output(AwsboxTestCase):
         return r.out
 
     def test_text_and_json_match_cli(self):
-        t = harness.temp_creds(session="whoami-json")
+        t = harness.temp_creds(session="awsid-json")
         for name, env, arn in (("long-term key", self.env(), USER_ARN),
                                ("session credentials", self.env(creds=t),
-                                f"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/whoami-json")):
+                                f"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/awsid-json")):
             with self.subTest(creds=name):
-                text = self.ok(self.run("whoami", env=env))
+                text = self.ok(self.run("awsid", env=env))
                 # `aws --output text` prints the fields tab-separated, in the same order.
                 self.assertEqual(text, self.cli("--output", "text", env=env))
-                got = json.loads(self.ok(self.run("whoami", "--format", "json", env=env)))
+                got = json.loads(self.ok(self.run("awsid", "--format", "json", env=env)))
                 self.assertEqual(list(got), ["UserId", "Account", "Arn"])
                 self.assertEqual(got, json.loads(self.cli("--output", "json", env=env)))
                 self.assertEqual((got["Account"], got["Arn"]), (ACCOUNT, arn))
 
     def test_format_option(self):
-        r = self.run("whoami", "--format=text")
+        r = self.run("awsid", "--format=text")
         self.assertEqual(self.ok(r).split("\t")[1], harness.USER_ARN)
-        self.assertEqual(json.loads(self.ok(self.run("whoami", "-f", "json")))["Arn"], USER_ARN)
+        self.assertEqual(json.loads(self.ok(self.run("awsid", "-f", "json")))["Arn"], USER_ARN)
         for bad in (["--format", "xml"], ["extra-arg"], ["--format"]):
             with self.subTest(args=bad):
-                r = self.run("whoami", *bad)
+                r = self.run("awsid", *bad)
                 self.assertExit(r, 2)
                 self.assertEqual(r.out, "")
-                self.assertTrue(r.err.startswith("whoami: "), r)
+                self.assertTrue(r.err.startswith("awsid: "), r)
 
 
 class Failures(AwsboxTestCase):
@@ -52,27 +52,27 @@ class Failures(AwsboxTestCase):
         self.assertEqual(r.out, "")
         lines = r.err.strip().splitlines()
         self.assertEqual(len(lines), 1, r)
-        self.assertTrue(lines[0].startswith("whoami: GetCallerIdentity: ") or code == 2, r)
+        self.assertTrue(lines[0].startswith("awsid: GetCallerIdentity: ") or code == 2, r)
         for p in parts:
             self.assertIn(p, lines[0], r)
 
     def test_wrong_secret(self):
         akid, secret = harness.key()
-        r = self.run("whoami", env=self.env(AWS_SECRET_ACCESS_KEY=secret[:-1] + ("x" if secret[-1] != "x" else "y")))
+        r = self.run("awsid", env=self.env(AWS_SECRET_ACCESS_KEY=secret[:-1] + ("x" if secret[-1] != "x" else "y")))
         self.one_line(r, 4, "403", "SignatureDoesNotMatch")
 
     def test_unknown_key(self):
-        r = self.run("whoami", env=self.env(AWS_ACCESS_KEY_ID="AKIAAWSBOXUNKNOWN000"))
+        r = self.run("awsid", env=self.env(AWS_ACCESS_KEY_ID="AKIAAWSBOXUNKNOWN000"))
         self.one_line(r, 4, "403", "InvalidClientTokenId")
 
     def test_no_credentials(self):
-        r = self.run("whoami", env=self.env(creds=False))
+        r = self.run("awsid", env=self.env(creds=False))
         self.one_line(r, 4, "no credentials found", "environment", "instance metadata")
 
     def test_profile_not_found(self):
         for args, extra in ((("--profile", "no-such"), {}), ((), {"AWS_PROFILE": "no-such"})):
             with self.subTest(args=args, env=extra):
-                self.one_line(self.run("whoami", *args, env=self.env(**extra)), 2, "no-such")
+                self.one_line(self.run("awsid", *args, env=self.env(**extra)), 2, "no-such")
 
 
 class Debug(AwsboxTestCase):
@@ -83,7 +83,7 @@ class Debug(AwsboxTestCase):
     def traced(self, env, secrets=()):
         f = harness.front()
         f.reset()
-        r = self.run("whoami", "--debug", env=dict(env, AWS_ENDPOINT_URL_STS=f.url))
+        r = self.run("awsid", "--debug", env=dict(env, AWS_ENDPOINT_URL_STS=f.url))
         self.assertExit(r, 0)
         self.assertEqual(f.rejected, [])
         self.assertIn("authorization: AWS4-HMAC-SHA256 Credential=", r.err, "no trace: the check would be empty")
