@@ -306,6 +306,7 @@ head(const char *bucket, const char *key, struct s3obj *o, const char *url)
 
 	if (s3_head(&T.a, bucket, key, 0, o, &e)) {
 		check_interrupt();
+		s3_explain_head(&T.a, bucket, key, &e);
 		return failed(&e, "HeadObject", url);
 	}
 	return 0;
@@ -876,9 +877,13 @@ s3cp_main(int argc, char **argv)
 				usage("DST %s is inside SRC %s", dst, src);
 			each_object(su.bucket, sp, dp, du.bucket, &count);
 		}
+		drain();
+		/* A '*' matched nothing: it is part of the prefix, not a pattern. */
+		if (!count && s3src && strpbrk(sp, "*?[") && !T.failed)
+			die_code(EX_NOTFOUND, "nothing under %s: wildcards are not expanded; use s3cp -r --include REGEX "
+				 "s3://%s/%.*s", src, su.bucket, (int)strcspn(sp, "*?["), sp);
 		free(sp);
 		free(dp);
-		drain();
 	}
 	check_interrupt();
 	if (T.runwide > 1)

@@ -254,7 +254,13 @@ parse_error(const struct svc *svc, const struct http_resp *r, const char *body, 
 	e->code[0] = e->msg[0] = 0;
 	if ((h = http_header(r, "x-amzn-errortype", &hn)) && hn)
 		set_code(e, h, hn);
-	if (svc->proto == PROTO_JSON || svc->proto == PROTO_RESTJSON) {
+	/* The body's own shape decides, not the protocol's: a JSON service's front end can answer
+	 * an XML ErrorResponse (an access denial, as moto's does), and its message is the point. */
+	size_t sp = 0;
+	while (sp < n && (body[sp] == ' ' || body[sp] == '\n' || body[sp] == '\r' || body[sp] == '\t'))
+		sp++;
+	int as_json = sp < n ? body[sp] == '{' : svc->proto == PROTO_JSON || svc->proto == PROTO_RESTJSON;
+	if (as_json) {
 		struct json root, v;
 		if (!json_parse(body, n, &root) && root.type == JSON_OBJECT) {
 			if (!e->code[0] && ((!json_get(root, "__type", &v) || !json_get(root, "code", &v) ||
@@ -520,6 +526,17 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 		}
 		if (w.delivered) /* part of the body already went to the caller: no silent restart */
 			goto fail;
+		/* A name that does not resolve for a region AWS does not have is a typo, not the
+		 * network: say so, and do not retry it. */
+		if (e->kind == E_NET && !ep.custom && !strncmp(e->msg, "resolve ", 8) && !region_known(ep.region)) {
+			const char *near = region_nearest(ep.region);
+			char was[64];
+			snprintf(was, sizeof was, "%s", ep.region);
+			err_set(e, E_USAGE, "region '%s' does not exist%s%s%s (from --region, AWS_REGION, "
+				"AWS_DEFAULT_REGION or the profile)", was, near ? " (did you mean '" : "", near ? near : "",
+				near ? "'?)" : "");
+			goto fail;
+		}
 		if (!retry_decide(a, e, attempt, !q->not_idempotent, &delay))
 			goto fail;
 		if (q->deadline && mono_now() + delay >= q->deadline) {

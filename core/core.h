@@ -106,6 +106,8 @@ int slice_eq(struct slice s, const char *z);     /* exact byte equality with a C
 int slice_ieq(struct slice s, const char *z);    /* ASCII case-insensitive */
 char *slice_dup(struct slice s);                 /* xmalloc'd NUL-terminated copy */
 struct slice slice_trim(struct slice s);         /* without leading/trailing space and tab */
+/* The edit (Levenshtein) distance between two short strings; (size_t)-1 if b is 63+ bytes. */
+size_t str_distance(const char *a, const char *b);
 
 /* A name/value pair: query parameters and headers. Strings are borrowed. */
 struct kv {
@@ -450,6 +452,12 @@ int imds_disabled(struct aws *a);
 /* The service's URL from the settings above. */
 int imds_endpoint(struct aws *a, struct url *u, struct err *e);
 
+/* ---- region.c: the regions there are -------------------------------------------------- */
+
+int region_known(const char *r);
+/* The known region nearest r (edit distance 3 or less), else NULL. */
+const char *region_nearest(const char *r);
+
 /* ---- aws.c: one AWS call ---------------------------------------------------------------- */
 
 struct aws {
@@ -705,6 +713,11 @@ struct s3obj {
 /* HeadObject with x-amz-checksum-mode: ENABLED (part > 0: ?partNumber=part). A 404 (no such key
  * or bucket: a HEAD answer has no body to tell) is E_AWS status 404 without a code. */
 int s3_head(struct aws *a, const char *bucket, const char *key, int part, struct s3obj *o, struct err *e);
+/* After a HEAD of bucket/key failed (its answer has no body to explain it): a 404 is rewritten,
+ * after a HeadBucket, to say whether the bucket or the key is missing (NoSuchBucket/NoSuchKey) and
+ * that a '*' in the key is not expanded; a 403 takes S3's code and message from a one-byte GET.
+ * Anything else is left as it is. */
+void s3_explain_head(struct aws *a, const char *bucket, const char *key, struct err *e);
 void s3obj_from_resp(const struct http_resp *r, struct s3obj *o);
 void s3obj_free(struct s3obj *o);
 

@@ -649,6 +649,7 @@ creds_resolve(struct aws *a, struct creds *c, struct err *e)
 			   a->imds_state < 0 ? "not reachable" : a->imds_state == 2 ? "turned off: HTTP 403" : "no role";
 	return err_set(e, E_NOCREDS,
 		       "no credentials found (tried: %sprofile '%s' in the credentials and config files, container "
-		       "endpoint (not set), instance metadata (%s))",
+		       "endpoint (not set), instance metadata (%s)); to fix: export AWS_ACCESS_KEY_ID=... "
+		       "AWS_SECRET_ACCESS_KEY=... (or AWS_PROFILE=NAME, or run on an instance with a role)",
 		       a->profile_explicit ? "" : "environment, ", a->profile, imds);
 }

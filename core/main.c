@@ -64,32 +64,6 @@ list(FILE *f, const char *indent)
 		fprintf(f, "%s%s\n", indent, applets[i].name);
 }
 
-/* Levenshtein distance, for "did you mean" (names are short). */
-static size_t
-distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64], prev;
-
-	if (lb >= COUNT(row))
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cur = row[j], best = prev + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = cur;
-		}
-	}
-	return row[lb];
-}
-
 static const char *
 nearest(const char *name)
 {
@@ -97,7 +71,7 @@ nearest(const char *name)
 	size_t bd = (size_t)-1;
 
 	for (size_t i = 0; i < COUNT(applets); i++) {
-		size_t d = distance(name, applets[i].name);
+		size_t d = str_distance(name, applets[i].name);
 		if (d < bd)
 			bd = d, best = applets[i].name;
 	}

@@ -372,6 +372,43 @@ s3_head(struct aws *a, const char *bucket, const char *key, int part, struct s3o
 }
 
 void
+s3_explain_head(struct aws *a, const char *bucket, const char *key, struct err *e)
+{
+	struct aws_req rq = {.svc = &SVC_S3, .method = "HEAD", .bucket = bucket, .path = "/", .op = "HeadBucket"};
+	struct http_resp r;
+	struct err be = {0};
+	const char *wild = key && strpbrk(key, "*?[") ? "; wildcards are not expanded: copy a prefix with "
+							 "s3cp -r --include REGEX" : "";
+
+	if (e->kind == E_AWS && e->status == 403 && !e->code[0]) {
+		/* A HEAD's 403 has no body: a one-byte GET gets S3's own words for the refusal. */
+		char *path = xasprintf("/%s", key);
+		struct kv h[] = {{"Range", "bytes=0-0"}};
+		struct buf body = {0};
+		struct aws_req g = {.svc = &SVC_S3, .method = "GET", .bucket = bucket, .path = path, .hdrs = h,
+				    .nhdrs = 1, .op = "GetObject", .out = &body, .max = 65536};
+		if (aws_call(a, &g, &r, &be) && be.kind == E_AWS && be.status == 403 && be.code[0])
+			*e = be;
+		http_resp_free(&r);
+		buf_free(&body);
+		free(path);
+		return;
+	}
+	if (!(e->kind == E_AWS && e->status == 404))
+		return;
+	/* A HEAD's 404 has no body to say which: the bucket's own HEAD does. */
+	int gone = aws_call(a, &rq, &r, &be) && be.kind == E_AWS && be.status == 404;
+	http_resp_free(&r);
+	if (gone) {
+		snprintf(e->code, sizeof e->code, "NoSuchBucket");
+		snprintf(e->msg, sizeof e->msg, "no such bucket '%s'", bucket);
+	} else {
+		snprintf(e->code, sizeof e->code, "NoSuchKey");
+		snprintf(e->msg, sizeof e->msg, "no such key '%s' in bucket %s%s", key, bucket, wild);
+	}
+}
+
+void
 s3obj_free(struct s3obj *o)
 {
 	buf_free(&o->head);
