@@ -12,7 +12,8 @@
 
 const char rdstoken_help[] =
 	"Usage: rdstoken --host HOST --port PORT --user USER [--region REGION]\n"
-	"       rdstoken HOST:PORT USER\n\n"
+	"       rdstoken HOST:PORT USER\n"
+	"       rdstoken HOST:PORT USER [--env NAME] --exec -- CMD [ARGS...]\n\n"
 	"Print an IAM authentication token for USER on the RDS or Aurora database (or RDS Proxy) at\n"
 	"HOST:PORT, to give mysql or psql as the password: the token `aws rds generate-db-auth-token`\n"
 	"prints, a SigV4-presigned \"connect\" for rds-db that opens connections for 15 minutes. Nothing\n"
@@ -24,12 +25,18 @@ const char rdstoken_help[] =
 	"Options:\n"
 	"  -H, --host HOST   the database endpoint; HOST:PORT and [IPv6]:PORT work too (--hostname)\n"
 	"  -p, --port PORT   the database port\n"
-	"  -u, --user USER   the database user (--username)\n\n"
+	"  -u, --user USER   the database user (--username)\n"
+	"      --exec        after '--': run CMD with the token in its environment, as PGPASSWORD\n"
+	"                    and MYSQL_PWD (replaces rdstoken: no shell needed, and a failure to\n"
+	"                    make the token stops before CMD starts)\n"
+	"      --env NAME    with --exec: the token in NAME only\n\n"
 	"Examples:\n"
 	"  PGPASSWORD=\"$(rdstoken db1.abc123.eu-west-1.rds.amazonaws.com:5432 app)\" \\\n"
 	"    psql \"host=db1.abc123.eu-west-1.rds.amazonaws.com user=app dbname=app sslmode=verify-full\"\n"
 	"  mysql -h \"$DB\" -u app --enable-cleartext-plugin --ssl-ca=global-bundle.pem \\\n"
-	"    --password=\"$(rdstoken --host \"$DB\" --port 3306 --user app)\"\n";
+	"    --password=\"$(rdstoken --host \"$DB\" --port 3306 --user app)\"\n"
+	"  ENTRYPOINT [\"/awsbox\", \"rdstoken\", \"db1.abc123.eu-west-1.rds.amazonaws.com:5432\", \"app\",\n"
+	"              \"--env\", \"DB_PASSWORD\", \"--exec\", \"--\", \"/app/server\"]\n";
 
 const struct exitdoc rdstoken_exits[] = {
 	{0, "ok"},
@@ -141,8 +148,13 @@ rdstoken_main(int argc, char **argv)
 {
 	static const struct optdef defs[] = {
 		{"host", 'H', 1, 'H'}, {"hostname", 0, 1, 'H'}, {"port", 'p', 1, 'p'},
-		{"user", 'u', 1, 'u'}, {"username", 0, 1, 'u'}, {NULL, 0, 0, 0},
+		{"user", 'u', 1, 'u'}, {"username", 0, 1, 'u'}, {"exec", 0, 0, 'x'}, {"env", 0, 1, 'e'},
+		{NULL, 0, 0, 0},
 	};
+	char **cmd = xcalloc((size_t)argc + 1, sizeof *cmd);
+	const char *envname = NULL;
+	size_t ncmd = 0;
+	int exec = 0;
 	const char *user = NULL, *portarg = NULL, *hostport = "";
 	char *host = NULL, *region = NULL, amzdate[17], when[21], signed_host[300];
 	struct opt o;
@@ -154,7 +166,15 @@ rdstoken_main(int argc, char **argv)
 
 	opt_init(&o, argc, argv, defs, rdstoken_help);
 	while ((c = opt_next(&o)) != OPT_END) {
-		if (c == 'H' || (c == OPT_POS && !host)) {
+		if (c == OPT_POS && o.after_dashdash) {
+			cmd[ncmd++] = (char *)o.arg;
+		} else if (c == 'x') {
+			exec = 1;
+		} else if (c == 'e') {
+			if (!envout_name_valid(o.arg))
+				usage("--env: '%s' is not a valid environment variable name", o.arg);
+			envname = o.arg;
+		} else if (c == 'H' || (c == OPT_POS && !host)) {
 			if (host)
 				usage("more than one host");
 			host = xstrdup(o.arg);
@@ -184,6 +204,11 @@ rdstoken_main(int argc, char **argv)
 		usage("bad port '%s' (1 to 65535)", portarg ? portarg : hostport);
 	if (!user || !*user)
 		usage("no user: give --user USER");
+	envout_check_exec(exec, ncmd, 0, NULL, 0, 0);
+	if (ncmd && !exec)
+		usage("a command after -- needs --exec");
+	if (envname && !exec)
+		usage("--env is for --exec");
 
 	xaws_init(&a, &o.common);
 	char *from_host = host_region(host);
@@ -224,6 +249,17 @@ rdstoken_main(int argc, char **argv)
 	sigv4_presign(&cr, &sr, amzdate, region, "rds-db", TOKEN_TTL, &query);
 	buf_printf(&token, "%s:%d/?", host, port);
 	botocore_order(query.p, &token);
+	if (exec) {
+		struct envout env = {0};
+		const char *names[] = {envname ? envname : "PGPASSWORD", envname ? NULL : "MYSQL_PWD"};
+		for (size_t i = 0; i < COUNT(names) && names[i]; i++)
+			if (envout_add(&env, names[i], "rdstoken", token.p, token.len, &e))
+				die_err(&e, "%s", "");
+		aws_free(&a); /* no sockets or credentials into the command */
+		fflush(stdout);
+		int code = envout_exec(&env, cmd, 0, &e);
+		die_code(code, "%s", e.msg);
+	}
 	puts(token.p);
 	if (fflush(stdout) || ferror(stdout))
 		die("writing the token: output error");

@@ -253,12 +253,8 @@ secretget_main(int argc, char **argv)
 	if (fmt != ENVOUT_VALUE && envout_render(&env, fmt, 1, &out, &e))
 		die_err(&e, "%s", "");
 	if (output && strcmp(output, "-")) {
-		struct outfile f;
-		if (file_open(&f, output, 0600, &e) || file_write(&f, out.p ? out.p : "", out.len, &e) ||
-		    file_commit(&f, &e)) {
-			file_abort(&f);
+		if (file_put(output, out.p ? out.p : "", out.len, 0600, &e))
 			die_err(&e, "%s", "");
-		}
 	} else {
 		fwrite(out.p ? out.p : "", 1, out.len, stdout);
 	}

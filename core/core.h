@@ -655,6 +655,9 @@ void file_abort(struct outfile *f);
 /* Makes the directories above path's last '/' (mode 0777 less the umask), as mkdir -p; NULL, or
  * the one that could not be made (xmalloc'd, errno set). */
 char *file_mkdirs(const char *path);
+/* The whole of p (n bytes) as the file path, atomically (file_open .. file_commit) with mode,
+ * after making the missing directories above it (file_mkdirs). */
+int file_put(const char *path, const void *p, size_t n, int mode, struct err *e);
 
 /* ---- s3.c, s3put.c: S3 objects for s3cp and s3watch ---------------------------------- */
 

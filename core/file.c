@@ -277,3 +277,21 @@ file_mkdirs(const char *path)
 	free(p);
 	return NULL;
 }
+
+int
+file_put(const char *path, const void *p, size_t n, int mode, struct err *e)
+{
+	struct outfile f;
+	char *bad = file_mkdirs(path);
+
+	if (bad) {
+		err_set(e, E_IO, "mkdir %s: %s", bad, strerror(errno));
+		free(bad);
+		return -1;
+	}
+	if (file_open(&f, path, mode, e) || file_write(&f, p, n, e) || file_commit(&f, e)) {
+		file_abort(&f);
+		return -1;
+	}
+	return 0;
+}

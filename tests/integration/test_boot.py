@@ -6,6 +6,8 @@ every applet through its symlink. Each result is checked against boto3/botocore.
 import io
 import json
 import os
+import shutil
+import subprocess
 import tarfile
 import unittest
 
@@ -23,6 +25,26 @@ secretget boot/db --output "$WORK/db.json"
 ssmget --path /boot/app/ --exec -- sh -c 'printf "%s %s\n" "$PORT" "$MODE" > "$WORK/env.txt"'
 AWSBOX_NOW=2024-01-01T00:00:00Z rdstoken mydb.c1x2y3.eu-west-1.rds.amazonaws.com:5432 app_user > "$WORK/token"
 sqssend boot-ready "ready $(cat app/VERSION)" > "$WORK/msgid"
+echo booted
+"""
+
+
+# The same boot in an empty root: the binary, its links, and a static busybox for the shell
+# (a script needs one); no /etc, no /proc, no CA bundle. imds gives what curl would have.
+USER_DATA_SCRATCH = r"""set -eu
+imds --wait 30s
+id=$(imds instance-id)
+name=$(imds tags/instance/Name)
+mkdir -p /work && cd /work
+s3cp s3://boot-deploy/releases/app.tar.gz - | tar xzf -
+test "$(cat app/VERSION)" = 1.2.3
+secretget boot/db --output /run/secrets/db.json
+ssmget --path /boot/app/ --exec -- sh -c 'printf "%s %s\n" "$PORT" "$MODE" > /work/env.txt'
+AWSBOX_NOW=2024-01-01T00:00:00Z rdstoken mydb.c1x2y3.eu-west-1.rds.amazonaws.com:5432 app_user --env DB_PASSWORD \
+  --exec -- sh -c 'printf "%s" "$DB_PASSWORD" > /work/token'
+awsid --format json > /work/identity.json
+sqssend boot-ready "ready $id $name $(cat app/VERSION)" > /work/msgid
+if imds --spot > /work/spot; then echo "spot notice"; fi
 echo booted
 """
 
@@ -98,6 +120,48 @@ class Boot(AwsboxTestCase):
         signed = [q for q in harness.front().requests
                   if q.akid == self.creds["AccessKeyId"] and f"/{REGION}/s3/" in (q.header("authorization") or "")]
         self.assertTrue(signed, "the front saw no S3 request signed with the instance role's key for " + REGION)
+
+
+    def test_user_data_in_an_empty_root(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root for chroot")
+        imds = self.imds("v2-required", creds=self.creds, region=REGION, tags={"Name": "web-1"})
+        root = self.tmpdir()
+        shutil.copy2(harness.AWSBOX, os.path.join(root, "awsbox"))
+        os.mkdir(os.path.join(root, "bin"))
+        shutil.copy2("/bin/busybox", os.path.join(root, "bin", "busybox"))
+        chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+        for argv in (["/bin/busybox", "--install", "-s", "/bin"], ["/awsbox", "--install", "/bin"]):
+            p = subprocess.run([chroot, root, *argv], env={}, capture_output=True, text=True)
+            self.assertEqual((p.returncode, p.stderr), (0, ""), argv)
+        self.assertEqual(sorted(e for e in os.listdir(root)), ["awsbox", "bin"], "the root holds more than it should")
+        for name in harness.applets():
+            self.assertEqual(os.readlink(os.path.join(root, "bin", name)), "/awsbox")
+        self.assertFalse(os.path.lexists(os.path.join(root, "bin", "whoami")) and
+                         os.readlink(os.path.join(root, "bin", "whoami")) == "/awsbox")
+        env = {"PATH": "/bin", "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url,
+               "AWS_ENDPOINT_URL": harness.moto_auth().url, "AWS_ENDPOINT_URL_S3": harness.front().url}
+        p = subprocess.run([chroot, root, "/bin/sh", "-c", USER_DATA_SCRATCH], env=env, capture_output=True,
+                           text=True, timeout=120, stdin=subprocess.DEVNULL)
+        self.assertEqual((p.returncode, p.stdout, p.stderr), (0, "booted\n", ""))
+        self.assertFalse(os.path.exists(os.path.join(root, "etc")) or os.path.exists(os.path.join(root, "proc")))
+        work = os.path.join(root, "work")
+        path = os.path.join(root, "run", "secrets", "db.json")
+        self.assertEqual(json.loads(open(path).read()), self.secret)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        self.assertEqual(open(os.path.join(work, "env.txt")).read(), "8080 prod\n")
+        self.assertTrue(open(os.path.join(work, "token")).read().startswith(
+            "mydb.c1x2y3.eu-west-1.rds.amazonaws.com:5432/?Action=connect&DBUser=app_user&"))
+        self.assertIn(":assumed-role/", json.loads(open(os.path.join(work, "identity.json")).read())["Arn"])
+        msgid = open(os.path.join(work, "msgid")).read().strip()
+        msgs = self.client("sqs", region=REGION).receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10,
+                                                                 WaitTimeSeconds=1).get("Messages", [])
+        self.assertIn((msgid, "ready i-0123456789abcdef0 web-1 1.2.3"), [(m["MessageId"], m["Body"]) for m in msgs])
+        # over IMDSv2 only, one token for each process that asked
+        self.assertTrue(all(q["headers"].get("x-aws-ec2-metadata-token") in imds.tokens
+                            for q in imds.requests if q["method"] == "GET"))
+        self.assertIn(("GET", "/latest/meta-data/tags/instance/Name"), imds.paths())
+        self.assertFrontClean(min_verified=1)
 
 
 if __name__ == "__main__":
