@@ -3,6 +3,7 @@ for us, botocore.auth.get_current_datetime patched for botocore), and against th
 `aws rds generate-db-auth-token` at the moment it ran. No AWS service is involved: the only server
 is a container-credentials stand-in for the chain test."""
 import datetime
+import os
 import re
 import unittest
 from unittest import mock
@@ -113,6 +114,27 @@ class RdsToken(AwsboxTestCase):
         self.assertEqual(r.out.strip(), botocore_token(host, 5432, "app", "us-east-1"))
         self.assertIn("signing for us-east-1, but", r.err)
         self.assertIn("is in eu-west-2", r.err)
+
+    def test_exec(self):
+        """--exec: the token in PGPASSWORD and MYSQL_PWD (or --env NAME only), CMD's own exit
+        status; a token that cannot be made never starts CMD."""
+        show = ["--exec", "--", "sh", "-c", 'printf "%s|%s|%s" "${PGPASSWORD-unset}" "${MYSQL_PWD-unset}" "${DB_PASSWORD-unset}"; exit 7']
+        want = botocore_token("db.example.internal", 5432, "app", "eu-west-2")
+        r = self.run("rdstoken", "db.example.internal:5432", "app", "--region", "eu-west-2", *show, env=self.tenv())
+        self.assertEqual((r.rc, r.out, r.err), (7, f"{want}|{want}|unset", ""))
+        r = self.run("rdstoken", "--env", "DB_PASSWORD", "db.example.internal:5432", "app", "--region", "eu-west-2",
+                     *show, env=self.tenv())
+        self.assertEqual((r.rc, r.out), (7, f"unset|unset|{want}"))
+        marker = os.path.join(self.tmpdir(), "started")
+        r = self.run("rdstoken", "h:3306", "u", "--region", "us-east-1", "--exec", "--", "touch", marker,
+                     env=self.tenv(TOKEN, AWS_CREDENTIAL_EXPIRATION=iso(WHEN)))
+        self.assertExit(r, 4)
+        self.assertFalse(os.path.exists(marker), "CMD ran without a token")
+        for bad in (["h:1", "u", "--exec"], ["h:1", "u", "--env", "X"], ["h:1", "u", "--env", "1X", "--exec", "--", "true"],
+                    ["h:1", "u", "--", "true"]):
+            self.assertExit(self.run("rdstoken", *bad, env=self.tenv()), 2)
+        r = self.run("rdstoken", "h:1", "u", "--region", "us-east-1", "--exec", "--", "/nonexistent/cmd", env=self.tenv())
+        self.assertExit(r, 127)
 
     def test_expired_credentials_are_refused(self):
         for exp, rc in ((WHEN - datetime.timedelta(seconds=1), 4), (WHEN, 4)):

@@ -311,3 +311,21 @@ TEST(file_mkdirs_parents)
 	free(bad);
 	free(dir), free(deep), free(block), free(blocked), free(made), free(want);
 }
+
+TEST(file_put_makes_parents)
+{
+	char *dir = subdir("put"), *path = xasprintf("%s/a/b/secret.env", dir), *block = xasprintf("%s/f", dir);
+	char *blocked = xasprintf("%s/f/x/y", dir);
+	struct err e = {0};
+	struct stat st;
+
+	CHECK_INT(file_put(path, "K=v\n", 4, 0600, &e), 0);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0600);
+	CHECK_INT(st.st_size, 4);
+	utest_write(block, "in the way");
+	CHECK_INT(file_put(blocked, "x", 1, 0600, &e), -1);
+	CHECK_INT(e.kind, E_IO);
+	CHECK(strstr(e.msg, "mkdir ") == e.msg && strstr(e.msg, "/f/x"));
+	free(dir), free(path), free(block), free(blocked);
+}
