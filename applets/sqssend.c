@@ -282,10 +282,13 @@ read_line(struct reader *r, struct buf *line, int linger_ms, struct err *e)
 			struct pollfd p = {r->fd, POLLIN, 0};
 			if (!r->eof && linger_ms >= 0 && !poll(&p, 1, linger_ms))
 				return 2;
-			if (r->eof || fill(r, e))
-				return r->eof ? r->partial : -1;
-			if (r->eof)
-				return r->partial;
+			if (!r->eof && fill(r, e))
+				return -1;
+			if (r->eof) { /* a last line without a newline, or the end */
+				int any = r->partial;
+				r->partial = 0;
+				return any;
+			}
 		}
 		const char *p = r->buf + r->pos, *nl = memchr(p, '\n', r->len - r->pos);
 		size_t n = nl ? (size_t)(nl - p) : r->len - r->pos;
