@@ -282,12 +282,13 @@ struct endpoint {
 	char region[64];   /* signing region */
 	int path_style;    /* S3: bucket goes in the path */
 	int custom;        /* came from a flag, env or config rather than the partition */
+	int arn;           /* S3: the bucket is an access point ARN (its host, its region) */
 };
 /* Where svc lives for the context's region; bucket (S3) chooses virtual-host or path style.
  * use_flag: --endpoint-url applies (not for the credential chain's own STS calls, as in botocore). */
 int endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
 		     struct err *e);
-/* "aws", "aws-cn", "aws-us-gov" and the DNS suffix for region. */
+/* The partition of region ("aws", "aws-cn", "aws-us-gov", "aws-iso", ...) and its DNS suffix. */
 const char *partition_of(const char *region, const char **dns_suffix);
 
 /* ---- net.c, tls.c, http.c: HTTP/1.1 over TCP or TLS ------------------------------------ */
