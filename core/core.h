@@ -265,6 +265,7 @@ struct svc {
 	const char *json_ver;   /* JSON: "1.0" or "1.1" */
 };
 extern const struct svc SVC_S3, SVC_SSM, SVC_SECRETS, SVC_LAMBDA, SVC_SQS, SVC_STS;
+extern const struct svc SVC_SSO, SVC_SSO_OIDC; /* sso.c: the portal and SSO-OIDC */
 
 struct url {
 	int tls;
@@ -282,12 +283,16 @@ struct endpoint {
 	char region[64];   /* signing region */
 	int path_style;    /* S3: bucket goes in the path */
 	int custom;        /* came from a flag, env or config rather than the partition */
+	int arn;           /* S3: the bucket is an access point ARN (its host, its region) */
 };
 /* Where svc lives for the context's region; bucket (S3) chooses virtual-host or path style.
  * use_flag: --endpoint-url applies (not for the credential chain's own STS calls, as in botocore). */
 int endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
 		     struct err *e);
-/* "aws", "aws-cn", "aws-us-gov" and the DNS suffix for region. */
+/* As endpoint_resolve, for region instead of the context's (NULL: the context's). */
+int endpoint_resolve_in(struct aws *a, const struct svc *svc, const char *region, const char *bucket, int use_flag,
+			struct endpoint *ep, struct err *e);
+/* The partition of region ("aws", "aws-cn", "aws-us-gov", "aws-iso", ...) and its DNS suffix. */
 const char *partition_of(const char *region, const char **dns_suffix);
 
 /* ---- net.c, tls.c, http.c: HTTP/1.1 over TCP or TLS ------------------------------------ */
@@ -421,6 +426,11 @@ int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_nam
 /* Resolves credentials for a (profile, environment), fills c. Names the providers tried
  * in e when none has credentials (E_NOCREDS). Called with a->lock held. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
+/* A profile's key as botocore merges the files: the credentials file first, then the config. */
+const char *creds_profile_key(struct aws *a, const char *profile, const char *key);
+/* sso.c: credentials of an SSO profile (sso_session or the legacy sso_start_url keys): 0, -1
+ * (an expired or missing token is E_NOCREDS saying to run aws sso login), 1 not an SSO profile. */
+int sso_creds(struct aws *a, const char *profile, struct creds *c, struct err *e);
 void creds_copy(struct creds *dst, const struct creds *src);
 
 /* ---- imds.c: the EC2 instance metadata client ------------------------------------------ */
@@ -507,6 +517,7 @@ struct aws_req {
 	const struct creds *creds; /* sign with these instead of the context's */
 	int anonymous;             /* send unsigned (AssumeRoleWithWebIdentity) */
 	int internal;              /* --endpoint-url does not apply */
+	const char *region;        /* call this region instead of the context's (SSO's sso_region) */
 };
 /* One call: resolve endpoint, sign, send, retry per policy, parse errors of the protocol
  * into e (E_AWS with status, code and message). r is filled on success (2xx).
