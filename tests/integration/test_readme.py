@@ -93,7 +93,8 @@ class ReadmeExamples(AwsboxTestCase):
             cls.write(f"usr/bin/{name}", STUB, 0o755)
         cls.write("app/server", STUB, 0o755)
         cls.write("server", STUB, 0o755)
-        cls.write("srv/process", STUB, 0o755)
+        for name in ("process", "work.sh", "ingest"):
+            cls.write(f"srv/{name}", STUB, 0o755)
         os.symlink("/awsbox", os.path.join(root, "srv", "awsbox"))
         cls.write("srv/report.pdf", "%PDF-1.4 report\n")
         cls.write("srv/message.json", '{"job": 1}\n')
@@ -160,7 +161,11 @@ class ReadmeExamples(AwsboxTestCase):
         for region in (harness.REGION, "eu-west-1"):
             harness.client("sqs", region=region).create_queue(QueueName="jobs")
         sqs = harness.client("sqs")
-        sqs.create_queue(QueueName="events")
+        for q in ("events", "orders", "uploads"):
+            sqs.create_queue(QueueName=q)
+        dlq = sqs.create_queue(QueueName="lambda-dlq")["QueueUrl"]
+        for i in range(12):
+            sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"failed": i}))
         sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})
         lam = harness.client("lambda")
         have = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
