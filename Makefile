@@ -22,7 +22,7 @@ UNIT_SRC   := $(wildcard tests/unit/*.c)
 # Test-only programs (tests/tools/NAME.c), linked with core: build/tools/NAME
 TOOLS      := $(patsubst tests/tools/%.c,build/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all check unit integration scratch-check demo clean distclean deps
+.PHONY: all check unit integration scratch-check demo clean distclean deps man completion
 all: awsbox
 
 awsbox: $(OBJ) $(BEARSSL)/libbearssl.a
@@ -71,12 +71,18 @@ integration: awsbox $(TOOLS)
 scratch-check: awsbox
 	scripts/scratch-check ./awsbox
 
+# make never edits /etc/apt: enabling deb-src is `scripts/deps deb-src` (or `all`), run by hand or CI.
 deps:
-	@scripts/deps all
+	@scripts/deps check
 
 demo: awsbox
-	@scripts/deps all
+	@scripts/deps demo
 	$(PYTHON) scripts/demo
+
+# Man pages (build/man/man1) and bash/zsh completion (build/completion), from the binary's own
+# --help texts, exit-status tables and option tables (scripts/gen-docs).
+man completion: awsbox
+	$(PYTHON) scripts/gen-docs ./awsbox build
 
 clean:
 	rm -rf build/obj build/ta.c build/unit-tests awsbox
@@ -111,7 +117,7 @@ SAN_CORE     := $(filter-out core/main.c,$(CORE_SRC))
 .PHONY: fuzz fuzz-smoke fuzz-build check-asan valgrind
 
 $(SAN_BEARSSL)/libbearssl.a: scripts/bearssl
-	@scripts/deps all
+	@scripts/deps check
 	scripts/bearssl $(SAN_BEARSSL) $(CLANG) "-O1 $(SAN_DEBUG) -fPIC"
 
 # Fuzz targets link core from an archive: a target that compiles a core file in (to reach its
@@ -157,7 +163,7 @@ build/valgrind/awsbox: $(patsubst %.c,build/valgrind/obj/%.o,$(SAN_CORE) core/ma
 	$(CLANG) -o $@ $^ $(SAN_LIBS)
 
 valgrind: build/valgrind/awsbox
-	@scripts/deps all
+	@scripts/deps bench
 	AWSBOX_BIN=build/valgrind/awsbox $(PYTHON) tests/sanitize/valgrind.py
 
 -include $(shell find build/fuzz build/asan build/valgrind -name '*.d' 2>/dev/null)
@@ -169,7 +175,7 @@ valgrind: build/valgrind/awsbox
 # The sink links OpenSSL (libssl-dev) with the system compiler: it is test equipment, not awsbox.
 .PHONY: bench
 build/bench/s3sink: tests/bench/s3sink.c
-	@scripts/deps all
+	@scripts/deps bench
 	@mkdir -p build/bench
 	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-format-truncation -o $@ $< -lssl -lcrypto -lpthread
 build/bench/runit: tests/bench/runit.c
@@ -180,5 +186,5 @@ build/bench/primspeed: tests/bench/primspeed.c $(CORE_OBJ) build/obj/ta.o
 	@mkdir -p build/bench
 	$(CC) $(CFLAGS) -O2 -static -o $@ $^ $(LIBS)
 bench: awsbox build/bench/s3sink build/bench/runit build/bench/primspeed
-	@scripts/deps all
+	@scripts/deps bench
 	$(PYTHON) tests/bench/bench.py --cc "$(CC)" --ldflags "$(LDFLAGS)" --objs "$(OBJ)" --libs "$(LIBS)"

@@ -10,12 +10,12 @@
 const char *g_help = "";
 const struct exitdoc *g_exits;
 
-enum { C_REGION = -100, C_PROFILE, C_ENDPOINT, C_CABUNDLE, C_DEBUG, C_QUIET, C_HELP };
+enum { C_REGION = -100, C_PROFILE, C_ENDPOINT, C_CABUNDLE, C_DEBUG, C_QUIET, C_HELP, C_OPTIONS };
 
 static const struct optdef common_defs[] = {
 	{"region", 0, 1, C_REGION},    {"profile", 0, 1, C_PROFILE}, {"endpoint-url", 0, 1, C_ENDPOINT},
 	{"ca-bundle", 0, 1, C_CABUNDLE}, {"debug", 0, 0, C_DEBUG},    {"quiet", 0, 0, C_QUIET},
-	{"help", 'h', 0, C_HELP},      {NULL, 0, 0, 0},
+	{"help", 'h', 0, C_HELP},      {"list-options", 0, 0, C_OPTIONS}, {NULL, 0, 0, 0},
 };
 
 static const char common_help[] =
@@ -110,6 +110,13 @@ common_apply(struct opt *o, const struct optdef *d)
 			fputs("\nExit status:\n", stdout);
 		for (const struct exitdoc *x = g_exits; x && x->meaning; x++)
 			printf("  %d  %s\n", x->code, x->meaning);
+		exit(fflush(stdout) ? EX_FAIL : EX_OK);
+	case C_OPTIONS: /* for scripts/gen-docs (completion, man pages): "--name -s ARG", one a line */
+		for (int t = 0; t < 2; t++)
+			for (const struct optdef *x = t ? common_defs : o->defs; x && x->name; x++)
+				if (x->id != C_OPTIONS)
+					printf("--%s %c%c %s\n", x->name, x->shortname ? '-' : '.',
+					       x->shortname ? x->shortname : '.', x->arg ? "ARG" : "-");
 		exit(fflush(stdout) ? EX_FAIL : EX_OK);
 	default:
 		return 0;

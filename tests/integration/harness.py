@@ -28,6 +28,7 @@ Servers: each started once per run, on first use, and shared by all tests:
                 rest on moto (a); creds None is key(), or a temp_creds() dict. (boto3 presigns S3
                 URLs with SigV2 unless signature_version="s3v4".)
   create_lambda(name, code=ECHO_PY)  a python3.11 function on moto (b); returns its ARN.
+  targz({name: bytes}) -> bytes    a .tar.gz holding those files.
 
 Helpers: free_port(); wait_port(port, timeout=20, proc=None); note(text) (run.py prints it under
   the test's line); applets() (what `awsbox --list` prints); base_env();
@@ -385,6 +386,19 @@ def client(service, creds=None, direct=False, region=REGION, signature_version=N
                 aws_secret_access_key=secret, aws_session_token=token,
                 config=Config(s3={"addressing_style": "path"}, signature_version=signature_version))
         return S.clients[ck]
+
+
+def targz(files):
+    """A .tar.gz holding files ({name: bytes}), for release tarballs in S3."""
+    import io
+    import tarfile
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return out.getvalue()
 
 
 def create_lambda(name, code=ECHO_PY):

@@ -3,12 +3,10 @@ environment, only an instance-metadata stand-in (IMDSv2 required) holding the in
 credentials and the region. It fetches the app from S3 into tar, a secret into a 0600 file, runs
 a command with SSM parameters in its environment, mints an RDS token and announces itself on SQS,
 every applet through its symlink. Each result is checked against boto3/botocore."""
-import io
 import json
 import os
 import shutil
 import subprocess
-import tarfile
 import unittest
 
 import harness
@@ -58,13 +56,7 @@ class Boot(AwsboxTestCase):
             s3.create_bucket(Bucket="boot-deploy", CreateBucketConfiguration={"LocationConstraint": REGION})
         except s3.exceptions.BucketAlreadyOwnedByYou:
             pass
-        tgz = io.BytesIO()
-        with tarfile.open(fileobj=tgz, mode="w:gz") as t:
-            data = b"1.2.3\n"
-            info = tarfile.TarInfo("app/VERSION")
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-        s3.put_object(Bucket="boot-deploy", Key="releases/app.tar.gz", Body=tgz.getvalue())
+        s3.put_object(Bucket="boot-deploy", Key="releases/app.tar.gz", Body=harness.targz({"app/VERSION": b"1.2.3\n"}))
         sm = self.client("secretsmanager", region=REGION)
         self.secret = {"user": "app", "password": "p'w$d\"`x"}
         try:

@@ -12,14 +12,13 @@ Lambda), the SSM stand-in for ssmrun, the IMDSv2 stand-in for imds; the buckets,
 secrets, queues, functions, documents and instances the examples name are made first. Paths such
 as /etc/app and /opt/app are the chroot's own."""
 import gzip
-import io
 import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
-import tarfile
 import threading
 import time
 
@@ -32,16 +31,26 @@ from harness import AWSBOX, ROOT, AwsboxTestCase
 DB_HOST = "mydb.c1x2y3.eu-west-1.rds.amazonaws.com"
 
 
+SERVICES = "<!-- services: each command runs until it is stopped -->"
+
+
 def blocks():
-    """[(lang, heading, text)] of README's ```sh and ```dockerfile blocks, in order."""
+    """[(lang, heading, text)] of README's ```sh and ```dockerfile blocks, in order; lang is
+    "services" for a sh block that README marks as long-running commands (SERVICES above it)."""
     text = (ROOT / "README.md").read_text()
     out, heading = [], ""
     for m in re.finditer(r"^(#{1,3} [^\n]*)$|^```(sh|dockerfile)\n(.*?)^```$", text, re.M | re.S):
         if m.group(1):
             heading = re.sub(r'<a id="[^"]*"></a>', "", m.group(1).lstrip("# ")).strip()
         else:
-            out.append((m.group(2), heading, m.group(3)))
+            before = text[:m.start()].rstrip("\n").rsplit("\n", 1)[-1]
+            out.append(("services" if before == SERVICES else m.group(2), heading, m.group(3)))
     return out
+
+
+def commands(text):
+    """The commands of a sh block: continuation lines joined, comments and blank lines left out."""
+    return [c for c in re.sub(r"\\\n", " ", text).splitlines() if c.strip() and not c.lstrip().startswith("#")]
 
 
 STUB = r"""#!/bin/sh
@@ -95,6 +104,8 @@ class ReadmeExamples(AwsboxTestCase):
         cls.write("server", STUB, 0o755)
         for name in ("process", "work.sh", "ingest"):
             cls.write(f"srv/{name}", STUB, 0o755)
+        cls.write("opt/app/process-order", STUB, 0o755)
+        cls.write("var/log/orders/new.jsonl", '{"order": 1}\n{"order": 2}\n')
         os.symlink("/awsbox", os.path.join(root, "srv", "awsbox"))
         cls.write("srv/report.pdf", "%PDF-1.4 report\n")
         cls.write("srv/message.json", '{"job": 1}\n')
@@ -132,13 +143,7 @@ class ReadmeExamples(AwsboxTestCase):
                 s3.create_bucket(Bucket=b)
             except s3.exceptions.BucketAlreadyOwnedByYou:
                 pass
-        tgz = io.BytesIO()
-        with tarfile.open(fileobj=tgz, mode="w:gz") as t:
-            data = b"1.4.2\n"
-            info = tarfile.TarInfo("VERSION")
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-        s3.put_object(Bucket="deploy", Key="app-1.4.2.tar.gz", Body=tgz.getvalue())
+        s3.put_object(Bucket="deploy", Key="app-1.4.2.tar.gz", Body=harness.targz({"VERSION": b"1.4.2\n"}))
         s3.put_object(Bucket="drop", Key="incoming/orders.csv", Body=b"id,qty\n1,2\n")  # ages from now on
         s3.put_object(Bucket="config", Key="prod/app.yaml", Body=b"port: 8080\n")
         s3.put_object(Bucket="partner-in", Key="batch-42/x.csv", Body=b"x\n")
@@ -206,6 +211,8 @@ class ReadmeExamples(AwsboxTestCase):
     def run_block(self, lang, heading, text):
         open(os.path.join(self.root, "tmp", "calls.log"), "w").close()
         env = self.block_env(heading)
+        if lang == "services":
+            return self.run_services(heading, text, env)
         if lang == "sh":
             argvs = [["/bin/sh", "-e", "-c", "cd /srv\n" + text]]
         else:
@@ -220,6 +227,22 @@ class ReadmeExamples(AwsboxTestCase):
                                                f"--- calls ---\n{self.calls()}")
             results.append(p)
         return results
+
+    def run_services(self, heading, text, env):
+        """Each command of the block at once, as the separate services they are; each must still
+        be running (or have ended well) after a few seconds, and stop on SIGTERM."""
+        procs = [subprocess.Popen([self.chroot, self.root, "/bin/sh", "-c", "cd /srv\n" + c], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                  stdin=subprocess.DEVNULL) for c in commands(text)]
+        self.assertTrue(procs)
+        time.sleep(5)
+        early = [(c, p.returncode) for c, p in zip(commands(text), procs) if p.poll() not in (None, 0)]
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        outs = [p.communicate(timeout=60) for p in procs]
+        self.assertEqual(early, [], f"README services under '{heading}' ended early:\n{text}\n{outs}")
+        return [subprocess.CompletedProcess(p.args, p.returncode, o, e) for p, (o, e) in zip(procs, outs)]
 
     def test_examples(self):
         found = blocks()
@@ -243,7 +266,7 @@ class ReadmeExamples(AwsboxTestCase):
                 out, calls = "".join(p.stdout for p in res), self.calls()
                 name = heading.split(" ")[0]
                 check = getattr(self, f"check_{name}", None)
-                if check and lang == "sh":
+                if check and lang in ("sh", "services"):
                     check(text, out, calls)
                     checked.add(name)
         self.assertGreaterEqual(checked, {"s3cp", "ssmget", "rdstoken", "imds", "awsid", "secretget"})
@@ -276,6 +299,10 @@ class ReadmeExamples(AwsboxTestCase):
     def check_awsid(self, text, out, calls):
         self.assertIn(harness.USER_ARN, out)
         self.assertIn(f":assumed-role/{harness.ROLE}/", out)
+
+    def check_sqsrecv(self, text, out, calls):
+        if "process-order" in text:  # the fleet: what the feeder sent, a worker ran
+            self.assertIn('process-order', calls)
 
     def check_imds(self, text, out, calls):
         self.assertIn("i-0123456789abcdef0 in us-east-1\n", out)
