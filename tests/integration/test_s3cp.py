@@ -37,7 +37,7 @@ import zlib
 
 import front as frontmod
 import harness
-from harness import AwsboxTestCase, ROOT
+from harness import ROOT
 
 MIB = 1 << 20
 PS = 5 * MIB  # the smallest part size S3 allows: keeps multipart tests small
@@ -57,11 +57,11 @@ def crc32_b64(data):
     return b64(zlib.crc32(data).to_bytes(4, "big"))
 
 
-class S3cp(AwsboxTestCase):
+class S3cp(harness.S3TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        harness.client("s3").create_bucket(Bucket=BUCKET)
+        harness.client("s3", server=cls.server).create_bucket(Bucket=BUCKET)
 
     def setUp(self):
         super().setUp()
@@ -108,7 +108,7 @@ class S3cp(AwsboxTestCase):
                 else:
                     self.assertTrue(h["ETag"].endswith('-2"'), h["ETag"])
                 # The other direction: the AWS CLI writes, s3cp reads.
-                self.ok(self.run("aws", "--endpoint-url", harness.front().url, "s3", "cp", src,
+                self.ok(self.run("aws", "--endpoint-url", self.front.url, "s3", "cp", src,
                                  f"s3://{BUCKET}/{key}.cli"))
                 out = self.path(f"down-{n}")
                 self.ok(self.run("s3cp", f"s3://{BUCKET}/{key}.cli", out))
@@ -116,7 +116,7 @@ class S3cp(AwsboxTestCase):
                 self.assertEqual(self.run("s3cp", f"s3://{BUCKET}/{key}", "-").outb, data)
         self.assertFrontClean()
         # Multipart parts went with the checksum (header over plain HTTP, as botocore does).
-        parts = [r for r in harness.front().requests if "partNumber=" in r.target and r.method == "PUT"]
+        parts = [r for r in self.front.requests if "partNumber=" in r.target and r.method == "PUT"]
         self.assertTrue(parts and all(r.header("x-amz-checksum-crc32c") for r in parts if "uploadId" in r.target))
 
     def test_large_object(self):
@@ -156,7 +156,7 @@ class S3cp(AwsboxTestCase):
                          f"s3://{BUCKET}/{key}"))
         for fault, dest in (("reset-mid", self.path("cut.out")), ("short", "-")):
             with self.subTest(fault=fault, dest=dest):
-                proxy = FaultProxy({"s3": harness.front().url}, fault=fault, when=2).start()
+                proxy = FaultProxy({"s3": self.front.url}, fault=fault, when=2).start()
                 self.addCleanup(proxy.stop)
                 r = self.run("s3cp", "--debug", "--part-size", "5M", f"s3://{BUCKET}/{key}", dest, timeout=120,
                              env=self.env(AWS_ENDPOINT_URL_S3=proxy.url))
@@ -268,12 +268,12 @@ class S3cp(AwsboxTestCase):
             elif first_piece(req):
                 time.sleep(3)  # b.bin's first piece keeps its file open past that moment
             return None
-        harness.front().on_request = hook
+        self.front.on_request = hook
         try:
             out = os.path.join(self.d, "orphan-out")
             r = self.run("s3cp", "-r", "--part-size", "5M", f"s3://{BUCKET}/orphan/", out, timeout=120)
         finally:
-            harness.front().on_request = None
+            self.front.on_request = None
         self.assertExit(r, 4)
         self.assertIn("a.bin", r.err)
         self.assertFalse(os.path.exists(os.path.join(out, "a.bin")))
@@ -318,14 +318,14 @@ class S3cp(AwsboxTestCase):
                 time.sleep(0.5)  # the other piece is in its retries by then
                 return 403, [("Content-Type", "application/xml")], b"<Error><Code>AccessDenied</Code><Message>no</Message></Error>"
             return 503, [("Content-Type", "application/xml")], b"<Error><Code>SlowDown</Code><Message>later</Message></Error>"
-        harness.front().on_request = hook
+        self.front.on_request = hook
         try:
             t0 = time.monotonic()
             r = self.run("s3cp", "--part-size", "5M", f"s3://{BUCKET}/stop/obj", self.path("st.out"),
                          env=self.env(AWS_MAX_ATTEMPTS="10"), timeout=120)
             took = time.monotonic() - t0
         finally:
-            harness.front().on_request = None
+            self.front.on_request = None
         self.assertExit(r, 4)
         self.assertLess(took, 8, f"took {took:.1f} s: the retries went on")
         self.assertFalse(os.path.exists(self.path("st.out")))
@@ -380,7 +380,7 @@ class S3cp(AwsboxTestCase):
         self.corrupt_gets("many/d3/f010.txt")
         out2 = os.path.join(self.d, "many-out2")
         r = self.run("s3cp", "-r", "--flag", f"s3://{BUCKET}/many-flag.fin", f"s3://{BUCKET}/many/", out2, timeout=120)
-        harness.front().on_request = None
+        self.front.on_request = None
         self.assertExit(r, 1)
         self.assertIn("checksum mismatch", r.err)
         self.assertFalse(os.path.exists(os.path.join(out2, "d3/f010.txt")))
@@ -505,29 +505,29 @@ class S3cp(AwsboxTestCase):
         self.assertIn("exists", r.err)
         # multipart: a HeadObject first, so that no part is sent for nothing ...
         big = self.path("big", os.urandom(PS + 1))
-        n = len(harness.front().requests)
+        n = len(self.front.requests)
         r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", "--checksum", "crc32", big, f"s3://{BUCKET}/noover/x")
         self.assertExit(r, 1)
         self.assertIn("exists", r.err)
-        self.assertEqual([q.method for q in harness.front().requests[n:]], ["HEAD"])
+        self.assertEqual([q.method for q in self.front.requests[n:]], ["HEAD"])
         # ... and If-None-Match on CompleteMultipartUpload for an object that appears meanwhile
         # (here: a HeadObject answered 404 although it is there).
-        harness.front().on_request = lambda q: (404, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/x") else None
+        self.front.on_request = lambda q: (404, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/x") else None
         try:
             r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", "--checksum", "crc32", big, f"s3://{BUCKET}/noover/x")
         finally:
-            harness.front().on_request = None
+            self.front.on_request = None
         self.assertExit(r, 1)
         self.assertIn("exists", r.err)
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="noover/x")["Body"].read(), b"first")
         self.assertEqual(self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []), [])
         # A write-only bucket answers HeadObject of a missing key 403: the upload goes on,
         # guarded by If-None-Match.
-        harness.front().on_request = lambda q: (403, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/wo") else None
+        self.front.on_request = lambda q: (403, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/wo") else None
         try:
             r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", big, f"s3://{BUCKET}/noover/wo")
         finally:
-            harness.front().on_request = None
+            self.front.on_request = None
         self.assertExit(r, 0)
         self.assertEqual(self.s3.head_object(Bucket=BUCKET, Key="noover/wo")["ContentLength"], PS + 1)
         # ... and a local file is not replaced.
@@ -542,10 +542,10 @@ class S3cp(AwsboxTestCase):
         data = os.urandom(11 * MIB)
         self.s3.put_object(Bucket=BUCKET, Key="cp/src.bin", Body=data, ContentType="application/x-src",
                            Metadata={"origin": "test"}, CacheControl="no-cache")
-        n = len(harness.front().requests)
+        n = len(self.front.requests)
         self.ok(self.run("s3cp", f"s3://{BUCKET}/cp/src.bin", f"s3://{BUCKET}/cp/dst/"))
         self.assertEqual(self.cli_get("cp/dst/src.bin"), data)
-        ops = [r for r in harness.front().requests[n:] if r.method == "PUT"]
+        ops = [r for r in self.front.requests[n:] if r.method == "PUT"]
         self.assertEqual(len(ops), 1)
         self.assertTrue(ops[0].header("x-amz-copy-source"))  # CopyObject: no bytes through us
         # Above the threshold (lowered here: S3's is 5 GiB), UploadPartCopy in parallel, the
@@ -620,7 +620,7 @@ class S3cp(AwsboxTestCase):
         self.assertLessEqual(len(lines), 2, r.err)
         if len(lines) == 2:
             self.assertRegex(lines[1], r"^s3cp: \d+ more objects not copied for the same reason$")
-        puts = [q for q in harness.front().requests if q.method == "PUT" and "awsbox-no-such-bucket" in q.path]
+        puts = [q for q in self.front.requests if q.method == "PUT" and "awsbox-no-such-bucket" in q.path]
         self.assertLess(len(puts), 60, "every object was still tried")
 
     def test_exit_codes(self):
@@ -646,7 +646,7 @@ class S3cp(AwsboxTestCase):
     # ---- integrity ---------------------------------------------------------------------------
     def corrupt_gets(self, key):
         """Serves GETs of key with one byte flipped (headers, checksum and ETag unchanged)."""
-        moto = harness.client("s3", direct=True)
+        moto = self.client("s3", direct=True)
 
         def hook(req):
             if req.method != "GET" or not req.path.endswith("/" + key.split("/")[-1]):
@@ -657,7 +657,7 @@ class S3cp(AwsboxTestCase):
             hdrs = [(k, v) for k, v in o["ResponseMetadata"]["HTTPHeaders"].items()
                     if k.lower() not in ("content-length", "transfer-encoding", "connection")]
             return 200, hdrs, bytes(body)
-        harness.front().on_request = hook
+        self.front.on_request = hook
 
     def test_head_without_length(self):
         """A HeadObject answer with no Content-Length (chunked, as no S3 sends it) gives no size to
@@ -669,7 +669,7 @@ class S3cp(AwsboxTestCase):
             if req.method == "HEAD" and req.path.endswith("/obj"):
                 return 200, [("ETag", '"0123456789abcdef0123456789abcdef-2"'), ("Transfer-Encoding", "chunked")], b""
             return None
-        harness.front().on_request = hook
+        self.front.on_request = hook
         try:
             for dst in (self.path("nl.out"), "-"):
                 with self.subTest(dst=dst):
@@ -680,7 +680,7 @@ class S3cp(AwsboxTestCase):
             self.assertFalse(os.path.exists(self.path("nl.out")))
             self.assertEqual(self.leftovers(), [])
         finally:
-            harness.front().on_request = None
+            self.front.on_request = None
 
     def test_corrupted_download(self):
         for name, args in (("crc", []), ("md5", ["--checksum", "none"])):
@@ -690,7 +690,7 @@ class S3cp(AwsboxTestCase):
                 self.corrupt_gets(key)
                 out = self.path(name + ".out")
                 r = self.run("s3cp", f"s3://{BUCKET}/{key}", out)
-                harness.front().on_request = None
+                self.front.on_request = None
                 self.assertExit(r, 1)
                 self.assertIn("checksum mismatch", r.err)
                 self.assertFalse(os.path.exists(out))
@@ -698,7 +698,7 @@ class S3cp(AwsboxTestCase):
         # --checksum none on a download skips the check (and gets the corrupt bytes).
         self.corrupt_gets("corrupt/crc")
         r = self.run("s3cp", "--checksum", "none", f"s3://{BUCKET}/corrupt/crc", "-")
-        harness.front().on_request = None
+        self.front.on_request = None
         self.assertExit(r, 0)
 
     def test_composite_checksum(self):
@@ -736,7 +736,7 @@ class S3cp(AwsboxTestCase):
                 return 206, h + [("Content-Length", str(len(body)))], b""
             return 206, h, body
 
-        harness.front().on_request = hook
+        self.front.on_request = hook
         out = self.path("c.out")
         r = self.run("s3cp", "--debug", f"s3://{BUCKET}/{key}", out)
         self.assertExit(r, 0)
@@ -747,7 +747,7 @@ class S3cp(AwsboxTestCase):
         self.assertEqual(r.outb, data)
         served["bad"] = 2
         r = self.run("s3cp", f"s3://{BUCKET}/{key}", self.path("c.bad"))
-        harness.front().on_request = None
+        self.front.on_request = None
         self.assertExit(r, 1)
         self.assertIn("checksum mismatch in part 2", r.err)
         self.assertFalse(os.path.exists(self.path("c.bad")))
@@ -767,7 +767,7 @@ class S3cp(AwsboxTestCase):
         self.fail(f"timed out waiting for {what}")
 
     def test_interrupted_upload_is_aborted(self):
-        f = harness.front()
+        f = self.front
         slow = threading.Event()
 
         def hook(req):  # hold parts for a while, so that the upload is surely midway
@@ -799,7 +799,7 @@ class S3cp(AwsboxTestCase):
     def test_interrupted_download_leaves_nothing(self):
         data = os.urandom(30 * MIB)
         self.s3.put_object(Bucket=BUCKET, Key="intdl/obj", Body=data)
-        f = harness.front()
+        f = self.front
         started = threading.Event()
 
         def hook(req):
@@ -844,10 +844,10 @@ class S3cp(AwsboxTestCase):
 
     # ---- the TLS path: UNSIGNED-PAYLOAD with an aws-chunked trailer -----------------------------
     def test_tls_streaming_trailer(self):
-        relay = TlsRelay(harness.front().port, self.d).start()
+        relay = TlsRelay(self.front.port, self.d).start()
         self.addCleanup(relay.stop)
         env = self.env(AWS_ENDPOINT_URL_S3=f"https://localhost:{relay.port}", AWS_CA_BUNDLE=relay.ca)
-        f = harness.front()
+        f = self.front
         for n in (0, 1000, PS + 7):
             with self.subTest(size=n):
                 data = os.urandom(n)
