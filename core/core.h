@@ -698,7 +698,7 @@ struct s3_list {
 	struct buf page, token, key;
 	struct xml root;
 	size_t pos;
-	int have_page, truncated, done;
+	int have_page, truncated, done, encoded;
 };
 int s3_list_next(struct aws *a, struct s3_list *l, struct s3_entry *ent, struct err *e); /* 1, 0 end, -1 */
 void s3_list_free(struct s3_list *l);
