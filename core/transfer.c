@@ -319,11 +319,19 @@ abort_upload(struct xfer *x, const char *bucket, const char *key, const char *up
 	}
 }
 
+/* Nothing completes after an interrupt: what was read by then (a stream cut short by the same
+ * signal ends in EOF) must not replace the object. */
+static int
+interrupted(struct xfer *x, struct err *e)
+{
+	return xfer_stopped(x) ? err_set(e, E_IO, "interrupted") : 0;
+}
+
 static int
 complete(struct xfer *x, const char *bucket, const char *key, const struct s3_put *put, const char *id,
 	 const struct s3_part *parts, int n, struct err *e)
 {
-	if (s3_mpu_complete(x->a, bucket, key, put, id, parts, n, e)) {
+	if (interrupted(x, e) || s3_mpu_complete(x->a, bucket, key, put, id, parts, n, e)) {
 		xfer_set_op(x, "CompleteMultipartUpload");
 		return -1;
 	}
@@ -386,8 +394,12 @@ read_full(struct xfer *x, int fd, char *b, int64_t n, struct err *e)
 		struct pollfd pf = {fd, POLLIN, 0};
 		if (xfer_stopped(x))
 			return err_set(e, E_IO, "interrupted");
-		/* Wait in steps: a failed part or an interrupt must not wait for a silent pipe. */
-		if (poll(&pf, 1, 200) == 0)
+		/* Wait in steps: a failed part or an interrupt must not wait for a silent pipe. A
+		 * signal ends the poll (EINTR): back to the check, never on to a read that blocks. */
+		int ready = poll(&pf, 1, 200);
+		if (ready < 0 && errno != EINTR)
+			return err_set(e, E_IO, "read from standard input: %s", strerror(errno));
+		if (ready <= 0)
 			continue;
 		ssize_t k = read(fd, b + got, (size_t)(n - got > (1 << 30) ? 1 << 30 : n - got));
 		if (k < 0 && errno == EINTR)
@@ -431,7 +443,7 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 	}
 	if (!more) {
 		x->total = (uint64_t)len;
-		if (s3_put_body(x->a, bucket, key, put, NULL, 0, b, NULL, len, NULL, e)) {
+		if (interrupted(x, e) || s3_put_body(x->a, bucket, key, put, NULL, 0, b, NULL, len, NULL, e)) {
 			xfer_set_op(x, "PutObject");
 			goto fail;
 		}
@@ -439,7 +451,7 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 		rc = 0;
 		goto fail;
 	}
-	if (s3_mpu_create(x->a, bucket, key, put, &id, e)) {
+	if (interrupted(x, e) || s3_mpu_create(x->a, bucket, key, put, &id, e)) {
 		xfer_set_op(x, "CreateMultipartUpload");
 		goto fail;
 	}
