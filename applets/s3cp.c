@@ -145,6 +145,8 @@ progress(void *ctx, uint64_t done, uint64_t total)
 static void
 progress_start(const char *what)
 {
+	if (in_worker)
+		return; /* -r's file-level workers have no bar; what names their object is freed with it */
 	T.what = what;
 	T.t0 = mono_now();
 }
@@ -577,7 +579,9 @@ walk(const char *dir, const char *rel, const char *bucket, const char *prefix, i
 				walk(path, r, bucket, prefix, count, &(struct walked){st.st_dev, st.st_ino, up});
 		} else if (!S_ISREG(st.st_mode)) {
 			warn("skipping %s: not a regular file", path);
-		} else if (selected(r) && !__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST)) {
+		} else if (selected(r) && __atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST)) {
+			__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST); /* not copied, for the same reason */
+		} else if (selected(r)) {
 			char *key = xasprintf("%s%s", prefix, r);
 			if (s3_valid_key(key, strlen(key), &e))
 				failed(&e, "", path);
@@ -614,11 +618,16 @@ each_object(const char *bucket, const char *prefix, const char *dst, const char 
 	struct err e = {0};
 	int r = 0;
 
-	while (!__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST) && (r = s3_list_next(&T.a, &l, &ent, &e)) == 1) {
+	while ((r = s3_list_next(&T.a, &l, &ent, &e)) == 1) {
 		const char *rel = ent.key + strlen(prefix);
 		check_interrupt();
 		if (!*rel || rel[strlen(rel) - 1] == '/' || !selected(rel))
 			continue; /* the prefix itself, or a "directory" marker */
+		if (__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST)) {
+			/* Listed on only to say how many were not copied. */
+			__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST);
+			continue;
+		}
 		char *key = xstrdup(ent.key);
 		if (dbucket) {
 			char *dkey = xasprintf("%s%s", dst, rel);
@@ -786,6 +795,8 @@ s3cp_main(int argc, char **argv)
 		usage("--include and --exclude go with -r");
 	if (!strcmp(src, "-") && (!*du.key || du.key[strlen(du.key) - 1] == '/'))
 		usage("from stdin, DST must name the object's key");
+	if (!strcmp(src, "-") && T.move)
+		usage("--move: standard input is not a file to remove");
 	if (flag) {
 		/* s3://BUCKET/KEY, or a key in DST's bucket */
 		char *furl = s3_is_url(flag) ? xstrdup(flag) : s3dst ? xasprintf("s3://%s/%s", du.bucket, flag) : NULL;
