@@ -198,6 +198,26 @@ class S3watch(harness.S3TestCase):
         self.assertTrue(any("continuation-token=" in r.target for r in lists), "no second page was asked for")
         self.assertFrontClean()
 
+    def test_listing_repeats_its_token(self):
+        """A listing that answers IsTruncated with the continuation token it was given: one clear
+        line and exit 1, not a loop that never ends."""
+        def hook(req):
+            if "list-type=2" not in req.target or "prefix=loop%2F" not in req.target:
+                return None
+            body = (f"<?xml version='1.0' encoding='UTF-8'?><ListBucketResult><Name>{BUCKET}</Name>"
+                    "<Prefix>loop/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>"
+                    "<NextContinuationToken>again</NextContinuationToken><Contents><Key>loop/a</Key>"
+                    "<LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>\"x\"</ETag><Size>1</Size>"
+                    "</Contents></ListBucketResult>").encode()
+            return 200, [("Content-Type", "application/xml")], body
+        self.front.on_request = hook
+        try:
+            r = self.run("s3watch", "--once", "--regex", "never$", f"s3://{BUCKET}/loop/", timeout=15)
+        finally:
+            self.front.on_request = None
+        self.assertExit(r, 1)
+        self.assertIn("repeated a continuation token", r.err)
+
     def test_backs_off_while_throttled(self):
         self.put("thr/x")
         f = self.front
