@@ -21,7 +21,10 @@ const char s3cp_help[] =
 	"copy). SRC or DST may be '-' for stdin or stdout. A DST ending in '/' or naming a directory\n"
 	"keeps the source's base name. Objects larger than the part size go in parts, in parallel;\n"
 	"each upload carries a CRC32C checksum that S3 verifies, and downloads are checked against\n"
-	"the checksum S3 stored (or a single-part object's MD5 ETag): a mismatch fails with exit 1.\n"
+	"the checksum S3 stored (or a single-part object's MD5 ETag): a mismatch fails with exit 1\n"
+	"(to stdout, after the bytes went out, except where S3 serves each part's checksum).\n"
+	"AWS_REQUEST_CHECKSUM_CALCULATION / AWS_RESPONSE_CHECKSUM_VALIDATION=when_required (or the\n"
+	"profile's keys) turn checksums off unless --checksum is given, for stores that lack them.\n"
 	"Files are written atomically (a temporary file beside the target, renamed when complete);\n"
 	"a failed or interrupted multipart upload is aborted.\n\n"
 	"Options:\n"
@@ -92,17 +95,23 @@ static void drain(void);
 static volatile int interrupted;
 static __thread int in_worker; /* a file-level worker (-r): the main thread handles interrupts */
 
+static int
+stopping(void)
+{
+	return __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
+}
+
 static void
 on_signal(int sig)
 {
-	interrupted = sig;
+	__atomic_store_n(&interrupted, sig, __ATOMIC_RELAXED); /* read by the worker threads */
 }
 
 /* After an interrupt, once what was in flight is cleaned up: die of the signal, as the shell expects. */
 static void
 check_interrupt(void)
 {
-	int sig = interrupted;
+	int sig = stopping();
 
 	if (!sig || in_worker)
 		return;
@@ -327,8 +336,8 @@ download(struct xfer *x, const char *bucket, const char *key, const char *dst)
 		goto done;
 	}
 	progress_start(base_name(key));
-	rc = xfer_download(x, bucket, key, &o, T.ck_explicit ? T.ck : S3_CK_CRC32C, out ? 1 : f.fd,
-			   !out && f.tmp != NULL, &e);
+	int ck = T.ck_explicit ? T.ck : T.a.validation_when_required ? S3_CK_NONE : S3_CK_CRC32C;
+	rc = xfer_download(x, bucket, key, &o, ck, out ? 1 : f.fd, !out && f.tmp != NULL, &e);
 	if (rc)
 		file_abort(&f);
 	check_interrupt();
@@ -381,7 +390,7 @@ copy(struct xfer *x, const char *sbucket, const char *skey, const char *bucket, 
 		goto done;
 	/* A copy keeps the source's checksum algorithm unless one was asked for. */
 	if (!T.ck_explicit)
-		p.ck = o.size > T.copy_threshold ? S3_CK_CRC32C : S3_CK_NONE;
+		p.ck = o.size > T.copy_threshold && !T.a.checksum_when_required ? S3_CK_CRC32C : S3_CK_NONE;
 	progress_start(base_name(skey));
 	rc = xfer_copy(x, sbucket, skey, &o, bucket, key, &p,
 		       T.put.content_type || T.put.cache_control || T.put.nmeta, T.copy_threshold, &e);
@@ -426,11 +435,11 @@ small_worker(void *arg)
 		pthread_mutex_unlock(&Q.m);
 		if (__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST))
 			__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST); /* would fail the same way */
-		else if (!interrupted && j.kind == J_UP)
+		else if (!stopping() && j.kind == J_UP)
 			upload(&x, j.s[0], j.s[1], j.s[2]);
-		else if (!interrupted && j.kind == J_DOWN)
+		else if (!stopping() && j.kind == J_DOWN)
 			download(&x, j.s[0], j.s[1], j.s[2]);
-		else if (!interrupted)
+		else if (!stopping())
 			copy(&x, j.s[0], j.s[1], j.s[2], j.s[3]);
 		for (int i = 0; i < 4; i++)
 			free(j.s[i]);
@@ -477,9 +486,9 @@ submit(int kind, const char *a, const char *b, const char *c, const char *d)
 			die("cannot start a thread");
 		Q.started = 1;
 	}
-	while (Q.len == (int)COUNT(Q.q) && !interrupted)
+	while (Q.len == (int)COUNT(Q.q) && !stopping())
 		q_wait();
-	if (!interrupted) {
+	if (!stopping()) {
 		struct job *j = &Q.q[(Q.head + Q.len++) % (int)COUNT(Q.q)];
 		*j = (struct job){kind, {xstrdup(a), xstrdup(b), xstrdup(c), d ? xstrdup(d) : NULL}};
 		pthread_cond_broadcast(&Q.cv);
@@ -497,7 +506,7 @@ drain(void)
 	Q.closed = 1;
 	pthread_cond_broadcast(&Q.cv);
 	while (Q.alive) {
-		if (interrupted && !give_up)
+		if (stopping() && !give_up)
 			give_up = mono_now() + 3;
 		if (give_up && mono_now() > give_up)
 			break;
@@ -821,6 +830,12 @@ s3cp_main(int argc, char **argv)
 	if (aws_creds(&T.a, &cr, &e))
 		die_err(&e, "credentials");
 	creds_free(&cr);
+	/* --checksum is asked for, as a botocore caller's ChecksumAlgorithm and ChecksumMode are:
+	 * it overrides request_checksum_calculation and response_checksum_validation. */
+	if (T.ck_explicit)
+		T.a.checksum_when_required = T.a.validation_when_required = 0;
+	if (T.a.checksum_when_required)
+		T.put.ck = T.ck = S3_CK_NONE;
 	T.x.a = &T.a;
 	T.x.cancel = &interrupted;
 	if (T.progress)

@@ -437,6 +437,11 @@ struct aws {
 	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
 	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
 	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
+	/* botocore's request_checksum_calculation and response_checksum_validation set to
+	 * when_required (AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION or the
+	 * profile): S3 writes carry no checksum, and reads ask for none (no x-amz-checksum-mode)
+	 * and check none, unless the caller asks for one. For stores that do not know them. */
+	int checksum_when_required, validation_when_required;
 	/* shared state, guarded by lock */
 	pthread_mutex_t lock;
 	struct creds creds;

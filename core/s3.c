@@ -350,7 +350,7 @@ s3_head(struct aws *a, const char *bucket, const char *key, int part, struct s3o
 	char *path = xasprintf("/%s", key);
 	snprintf(pn, sizeof pn, "%d", part);
 	struct aws_req rq = {.svc = &SVC_S3, .method = "HEAD", .bucket = bucket, .path = path, .query = q,
-			     .nquery = part > 0, .hdrs = h, .nhdrs = 1, .op = "HeadObject"};
+			     .nquery = part > 0, .hdrs = h, .nhdrs = !a->validation_when_required, .op = "HeadObject"};
 	int rc = aws_call(a, &rq, &r, e);
 
 	free(path);

@@ -592,8 +592,10 @@ class S3TestCase(AwsboxTestCase):
         if self.server != "moto":
             if "AWS_ENDPOINT_URL_S3" not in overrides:
                 e["AWS_ENDPOINT_URL_S3"] = self.front.url
-            if creds is True and "AWS_ACCESS_KEY_ID" not in overrides:
-                e.update(AWS_ACCESS_KEY_ID=S3RVER_KEY[0], AWS_SECRET_ACCESS_KEY=S3RVER_KEY[1])
+            if creds is True:
+                for name, value in zip(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), S3RVER_KEY):
+                    if name not in overrides:
+                        e[name] = value
         return e
 
     def aws(self, *args, env=None, input=None, timeout=60, json=False):
@@ -621,5 +623,6 @@ def per_server(cls):
     out = {}
     for server in S3_SERVERS[1:]:
         name = cls.__name__ + server.capitalize()
-        out[name] = type(name, (cls,), {"server": server, "__doc__": f"{cls.__name__} against {server}."})
+        out[name] = type(name, (cls,), {"server": server, "__module__": cls.__module__,
+                                        "__doc__": f"{cls.__name__} against {server}."})
     return out
