@@ -103,11 +103,10 @@ class S3cp(harness.S3TestCase):
                 h = self.aws("s3api", "head-object", "--bucket", BUCKET, "--key", key, "--checksum-mode", "ENABLED",
                              json=True)
                 self.assertEqual(h["ContentLength"], n)
-                if n <= PS:  # one PutObject carrying the CRC32C S3 (here: the front) verified
+                if n <= PS and not self.lacks("checksums"):  # one PutObject carrying the CRC32C S3 verified
                     self.assertEqual(h.get("ChecksumCRC32C"), crc32c_b64(data))
-                    self.assertNotIn("-", h["ETag"])
-                else:
-                    self.assertTrue(h["ETag"].endswith('-2"'), h["ETag"])
+                if not self.lacks("mpu-etag"):
+                    self.assertEqual(h["ETag"].endswith('-2"'), n > PS, h["ETag"])
                 # The other direction: the AWS CLI writes, s3cp reads.
                 self.ok(self.run("aws", "--endpoint-url", self.front.url, "s3", "cp", src,
                                  f"s3://{BUCKET}/{key}.cli"))
@@ -121,6 +120,7 @@ class S3cp(harness.S3TestCase):
         self.assertTrue(parts and all(r.header("x-amz-checksum-crc32c") for r in parts if "uploadId" in r.target))
 
     def test_large_object(self):
+        self.once("100 MiB throughput")
         data = os.urandom(100 * MIB + 12345)
         src = self.path("big", data)
         want = hashlib.sha256(data).hexdigest()
@@ -164,7 +164,7 @@ class S3cp(harness.S3TestCase):
                 self.assertExit(r, 0)
                 got = r.outb if dest == "-" else self.read(dest)
                 self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(data).hexdigest())
-                self.assertIn("verified: crc32", r.err)
+                self.assertIn("verified: md5" if self.lacks("checksums") else "verified: crc32", r.err)
                 gets = [e for e in proxy.log if e["method"] == "GET" and key in e["target"]]
                 self.assertEqual([e["n"] for e in gets if e["fault"]], [2])
                 self.assertEqual(len(gets), 5, "four pieces and one piece again")
@@ -177,6 +177,7 @@ class S3cp(harness.S3TestCase):
 
     def test_stream_memory_bounded(self):
         """stdin and stdout streams of 60 MiB with 2 x 8 MiB in flight stay within 2 x 8 + 8 MiB."""
+        self.once("awsbox's peak memory")
         data = os.urandom(60 * MIB)
         args = ["--concurrency", "2", "--part-size", "8M", "--checksum", "crc32"]
         r, up = self.maxrss_kib(["s3cp", *args, "-", f"s3://{BUCKET}/stream"], input=data)
@@ -196,7 +197,8 @@ class S3cp(harness.S3TestCase):
                 self.assertEqual(self.cli_get(key), data)
                 etag = self.s3.head_object(Bucket=BUCKET, Key=key)["ETag"]
                 # exactly one part size from a stream is still one PutObject (one byte of look-ahead)
-                self.assertEqual("-" in etag, n > PS, etag)
+                if not self.lacks("mpu-etag"):
+                    self.assertEqual("-" in etag, n > PS, etag)
                 self.assertEqual(self.run("s3cp", f"s3://{BUCKET}/{key}", "-").outb, data)
         r = self.run("s3cp", "-", f"s3://{BUCKET}/dir/", input=b"x")
         self.assertExit(r, 2)
@@ -206,6 +208,8 @@ class S3cp(harness.S3TestCase):
         keys = ["with space.txt", "plus+sign", "a+b/c+d.txt", "per%25cent%", "question?mark", "hash#tag",
                 "unicode-\u00e9\u4e2d\U0001F600", "double//slash", "/leading", "a&b=c;d", "tilde~x", "comma,x",
                 "apos'trophe", "mix +%#?&=~;,' \u00e9"]
+        if self.lacks("empty-segments"):
+            keys = [k for k in keys if "//" not in k and not k.startswith("/")]
         for i, k in enumerate(keys):
             data = f"{i}:{k}".encode()
             src = self.path(f"k{i}", data)
@@ -354,6 +358,8 @@ class S3cp(harness.S3TestCase):
         meta = {f"k{i:02d}": f"v{i}" for i in range(36)}
         self.s3.put_object(Bucket=BUCKET, Key="mm/src", Body=os.urandom(6 * MIB), Metadata=meta)
         for mp in (False, True):
+            if mp and self.lacks("upload-part-copy"):
+                continue
             with self.subTest(multipart=mp):
                 env = self.env(AWSBOX_S3_COPY_THRESHOLD=str(5 * MIB)) if mp else None
                 self.ok(self.run("s3cp", "--part-size", "5M", "--content-type", "text/x-mm", f"s3://{BUCKET}/mm/src",
@@ -422,14 +428,15 @@ class S3cp(harness.S3TestCase):
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="out/batch.csv")["Body"].read(), b"id,v\n1,2\n")
         self.assertEqual(self.s3.head_object(Bucket=BUCKET, Key="out/batch.fin")["ContentLength"], 0)
         # The ACL read back equals what the AWS CLI sets for the same canned ACL.
-        ref = self.path("ref", b"r")
-        self.assertExit(self.aws("s3", "cp", "--acl", "bucket-owner-full-control", ref, f"s3://{BUCKET}/out/ref"), 0)
-        ours = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/batch.csv", json=True)
-        cli = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/ref", json=True)
-        self.assertEqual(ours["Grants"], cli["Grants"])
-        self.ok(self.run("s3cp", "--acl", "public-read", ref, f"s3://{BUCKET}/out/public"))
-        g = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/public", json=True)["Grants"]
-        self.assertIn("http://acs.amazonaws.com/groups/global/AllUsers", [x["Grantee"].get("URI") for x in g])
+        if not self.lacks("acl"):
+            ref = self.path("ref", b"r")
+            self.assertExit(self.aws("s3", "cp", "--acl", "bucket-owner-full-control", ref, f"s3://{BUCKET}/out/ref"), 0)
+            ours = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/batch.csv", json=True)
+            cli = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/ref", json=True)
+            self.assertEqual(ours["Grants"], cli["Grants"])
+            self.ok(self.run("s3cp", "--acl", "public-read", ref, f"s3://{BUCKET}/out/public"))
+            g = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/public", json=True)["Grants"]
+            self.assertIn("http://acs.amazonaws.com/groups/global/AllUsers", [x["Grantee"].get("URI") for x in g])
         # --move from S3: the object goes once the file is complete.
         out = self.path("back.csv")
         self.ok(self.run("s3cp", "--move", f"s3://{BUCKET}/out/batch.csv", out))
@@ -457,19 +464,22 @@ class S3cp(harness.S3TestCase):
         self.ok(self.run("s3cp", "--sse", "AES256", "--metadata", "Team=data", "--metadata", "run=42",
                          "--cache-control", "max-age=60", "--storage-class", "STANDARD_IA", src, f"s3://{BUCKET}/meta/"))
         h = self.aws("s3api", "head-object", "--bucket", BUCKET, "--key", "meta/doc.json", json=True)
-        self.assertEqual(h["ServerSideEncryption"], "AES256")
+        if not self.lacks("sse"):
+            self.assertEqual(h["ServerSideEncryption"], "AES256")
         self.assertEqual(h["Metadata"], {"team": "data", "run": "42"})
         self.assertEqual(h["ContentType"], "application/json")  # guessed from the extension
         self.assertEqual(h["CacheControl"], "max-age=60")
-        self.assertEqual(h["StorageClass"], "STANDARD_IA")
+        if not self.lacks("storage-class"):
+            self.assertEqual(h["StorageClass"], "STANDARD_IA")
         # Multipart: the same settings travel on CreateMultipartUpload.
         big = self.path("big.bin", os.urandom(PS + 10))
         self.ok(self.run("s3cp", "--part-size", "5M", "--checksum", "crc32", "--sse", "aws:kms", "--sse-kms-key-id",
                          "alias/awsbox", "--content-type", "application/x-test", "--metadata", "k=v", big,
                          f"s3://{BUCKET}/meta/big.bin"))
         h = self.aws("s3api", "head-object", "--bucket", BUCKET, "--key", "meta/big.bin", json=True)
-        self.assertEqual(h["ServerSideEncryption"], "aws:kms")
-        self.assertIn("awsbox", h.get("SSEKMSKeyId", ""))
+        if not self.lacks("sse"):
+            self.assertEqual(h["ServerSideEncryption"], "aws:kms")
+            self.assertIn("awsbox", h.get("SSEKMSKeyId", ""))
         self.assertEqual(h["ContentType"], "application/x-test")
         self.assertEqual(h["Metadata"], {"k": "v"})
         self.assertFrontClean()
@@ -478,6 +488,7 @@ class S3cp(harness.S3TestCase):
         """An object whose checksum cannot be checked here (moto serves no part checksums for a
         composite one; a multipart ETag is no MD5) downloads, with one warning line saying it
         was not verified; --quiet drops the warning, --checksum none asks for none."""
+        self.limitation("mpu-etag")  # there, a multipart object's ETag is its MD5: verified
         data = os.urandom(PS + 10)
         self.ok(self.run("s3cp", "--part-size", "5M", self.path("uv", data), f"s3://{BUCKET}/uv/obj"))
         r = self.run("s3cp", f"s3://{BUCKET}/uv/obj", self.path("uv.out"))
@@ -526,9 +537,11 @@ class S3cp(harness.S3TestCase):
     def test_no_overwrite(self):
         a, b = self.path("a", b"first"), self.path("b", b"second")
         self.ok(self.run("s3cp", "--no-overwrite", a, f"s3://{BUCKET}/noover/x"))
-        r = self.run("s3cp", "--no-overwrite", b, f"s3://{BUCKET}/noover/x")
-        self.assertExit(r, 1)
-        self.assertIn("exists", r.err)
+        inm = not self.lacks("if-none-match")
+        if inm:  # one PutObject: S3 refuses it (412)
+            r = self.run("s3cp", "--no-overwrite", b, f"s3://{BUCKET}/noover/x")
+            self.assertExit(r, 1)
+            self.assertIn("exists", r.err)
         # multipart: a HeadObject first, so that no part is sent for nothing ...
         big = self.path("big", os.urandom(PS + 1))
         n = len(self.front.requests)
@@ -538,15 +551,17 @@ class S3cp(harness.S3TestCase):
         self.assertEqual([q.method for q in self.front.requests[n:]], ["HEAD"])
         # ... and If-None-Match on CompleteMultipartUpload for an object that appears meanwhile
         # (here: a HeadObject answered 404 although it is there).
-        self.front.on_request = lambda q: (404, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/x") else None
-        try:
-            r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", "--checksum", "crc32", big, f"s3://{BUCKET}/noover/x")
-        finally:
-            self.front.on_request = None
-        self.assertExit(r, 1)
-        self.assertIn("exists", r.err)
+        if inm:
+            self.front.on_request = lambda q: (404, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/x") else None
+            try:
+                r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", "--checksum", "crc32", big,
+                             f"s3://{BUCKET}/noover/x")
+            finally:
+                self.front.on_request = None
+            self.assertExit(r, 1)
+            self.assertIn("exists", r.err)
+            self.assertEqual(self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []), [])
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="noover/x")["Body"].read(), b"first")
-        self.assertEqual(self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []), [])
         # A write-only bucket answers HeadObject of a missing key 403: the upload goes on,
         # guarded by If-None-Match.
         self.front.on_request = lambda q: (403, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/wo") else None
@@ -577,10 +592,13 @@ class S3cp(harness.S3TestCase):
         # Above the threshold (lowered here: S3's is 5 GiB), UploadPartCopy in parallel, the
         # source's metadata carried over as CopyObject would.
         env = self.env(AWSBOX_S3_COPY_THRESHOLD=str(5 * MIB))
+        if self.lacks("upload-part-copy"):
+            env = None  # a CopyObject, for the source of what follows
         self.ok(self.run("s3cp", "--part-size", "5M", f"s3://{BUCKET}/cp/src.bin", f"s3://{BUCKET}/cp/mp.bin", env=env))
         self.assertEqual(self.cli_get("cp/mp.bin"), data)
         h = self.s3.head_object(Bucket=BUCKET, Key="cp/mp.bin")
-        self.assertTrue(h["ETag"].endswith('-3"'), h["ETag"])
+        if env:
+            self.assertTrue(h["ETag"].endswith('-3"'), h["ETag"])
         self.assertEqual((h["ContentType"], h["Metadata"], h.get("CacheControl")),
                          ("application/x-src", {"origin": "test"}, "no-cache"))
         # --metadata replaces; --move deletes the source afterwards.
@@ -602,12 +620,15 @@ class S3cp(harness.S3TestCase):
                              (["--content-type", "text/x-new"], {"ContentType": "text/x-new"}),
                              (["--cache-control", "no-store"], {"CacheControl": "no-store"})):
             for mp in (False, True):
+                if mp and self.lacks("upload-part-copy"):
+                    continue
                 with self.subTest(args=args, multipart=mp):
                     env = self.env(AWSBOX_S3_COPY_THRESHOLD=str(5 * MIB)) if mp else None
                     self.ok(self.run("s3cp", "--part-size", "5M", *args, f"s3://{BUCKET}/cph/src.json",
                                      f"s3://{BUCKET}/cph/ours", env=env))
                     h = self.s3.head_object(Bucket=BUCKET, Key="cph/ours")
-                    self.assertEqual(h["ETag"].endswith('-2"'), mp)
+                    if not self.lacks("mpu-etag"):
+                        self.assertEqual(h["ETag"].endswith('-2"'), mp)
                     self.assertEqual({f: h.get(f) for f in src}, dict(src, **change))
         self.assertExit(self.aws("s3", "cp", "--metadata", "extra=1", f"s3://{BUCKET}/cph/src.json", f"s3://{BUCKET}/cph/cli"), 0)
         h = self.s3.head_object(Bucket=BUCKET, Key="cph/cli")
@@ -629,9 +650,10 @@ class S3cp(harness.S3TestCase):
         self.ok(self.run("s3cp", "--metadata", "v=2", url, url))
         h = self.s3.head_object(Bucket=BUCKET, Key="self/o.json")
         self.assertEqual((h["Metadata"], h["ContentType"]), ({"v": "2"}, "application/json"))
-        self.ok(self.run("s3cp", "--storage-class", "STANDARD_IA", url, url))
-        h = self.s3.head_object(Bucket=BUCKET, Key="self/o.json")
-        self.assertEqual((h.get("StorageClass"), h["Metadata"]), ("STANDARD_IA", {"v": "2"}))
+        if not self.lacks("storage-class"):
+            self.ok(self.run("s3cp", "--storage-class", "STANDARD_IA", url, url))
+            h = self.s3.head_object(Bucket=BUCKET, Key="self/o.json")
+            self.assertEqual((h.get("StorageClass"), h["Metadata"]), ("STANDARD_IA", {"v": "2"}))
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="self/o.json")["Body"].read(), b"{}")
 
     def test_recursive_to_missing_bucket_says_it_once(self):
@@ -830,8 +852,9 @@ class S3cp(harness.S3TestCase):
                 err = p.communicate(timeout=20)[1]
                 f.on_request = None
                 self.assertEqual(p.returncode, -sig, err)  # it dies of the signal, after cleaning up
-                ups = self.aws("s3api", "list-multipart-uploads", "--bucket", BUCKET, json=True) or {}
-                self.assertEqual(ups.get("Uploads", []), [], "a multipart upload was left behind")
+                if not self.lacks("abort"):
+                    ups = self.aws("s3api", "list-multipart-uploads", "--bucket", BUCKET, json=True) or {}
+                    self.assertEqual(ups.get("Uploads", []), [], "a multipart upload was left behind")
                 self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"int/{how}"))
                 aborts = [r for r in f.requests if r.method == "DELETE" and "uploadId=" in r.target]
                 self.assertTrue(aborts, "no AbortMultipartUpload was sent")
@@ -887,7 +910,7 @@ class S3cp(harness.S3TestCase):
         200 ms, sends no PutObject or CompleteMultipartUpload (even when stdin then ends, as it
         does when the producer dies of the same signal), aborts a multipart upload it began, and
         dies of the signal; the object that was there is untouched. Also TERM then KILL after
-        1 s (docker stop, with a shorter grace): the upload is aborted before the KILL."""
+        3 s (docker stop, with a shorter grace): the upload is aborted before the KILL."""
         f = self.front
         key = "quiet/obj"
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"good")
@@ -910,7 +933,7 @@ class S3cp(harness.S3TestCase):
                     t0 = time.monotonic()
                     p.send_signal(sig)
                     try:
-                        p.wait(1)
+                        p.wait(3)
                     except subprocess.TimeoutExpired:
                         pass
                     took = time.monotonic() - t0
@@ -920,15 +943,21 @@ class S3cp(harness.S3TestCase):
                 err = p.communicate(timeout=20)[1].decode()
                 self.assertEqual(p.returncode, -sig, err)
                 took_all.append(f"{took * 1000:.0f}")
-                self.assertLess(took, 0.5 * SLOW, f"took {took:.2f} s to stop")
+                # about 200 ms: stop at once, wait at most 200 ms for a part still in flight, abort
+                # (a margin here for a busy machine; the times are noted)
+                self.assertLess(took, 1.0 * SLOW, f"took {took:.2f} s to stop")
                 ours = f.requests[n:]
                 self.assertEqual([q.method for q in ours if q.method == "PUT" and "uploadId=" not in q.target], [],
                                  "a PutObject was sent")
                 self.assertEqual([q.target for q in ours if q.method == "POST" and "uploadId=" in q.target], [],
                                  "a CompleteMultipartUpload was sent")
                 self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read(), b"good")
-                ups = self.aws("s3api", "list-multipart-uploads", "--bucket", BUCKET, json=True) or {}
-                self.assertEqual(ups.get("Uploads", []), [], "a multipart upload was left behind")
+                if size > PS:
+                    self.assertTrue([q for q in ours if q.method == "DELETE" and "uploadId=" in q.target],
+                                    "no AbortMultipartUpload was sent")
+                if not self.lacks("abort"):
+                    ups = self.aws("s3api", "list-multipart-uploads", "--bucket", BUCKET, json=True) or {}
+                    self.assertEqual(ups.get("Uploads", []), [], "a multipart upload was left behind")
 
     def test_md5_etag_only_above_part_size(self):
         """An object above the part size written by one PutObject with no stored checksum (as
@@ -954,16 +983,7 @@ class S3cp(harness.S3TestCase):
     def test_listing_repeats_its_token(self):
         """A listing that answers IsTruncated with the continuation token it was given loops
         forever unless caught: s3cp -r fails with one clear line (exit 1)."""
-        def hook(req):
-            if "list-type=2" not in req.target or "prefix=loop%2F" not in req.target:
-                return None
-            body = (f"<?xml version='1.0' encoding='UTF-8'?><ListBucketResult><Name>{BUCKET}</Name>"
-                    "<Prefix>loop/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>"
-                    "<NextContinuationToken>again</NextContinuationToken><Contents><Key>loop/nothing/</Key>"
-                    "<LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>\"x\"</ETag><Size>0</Size>"
-                    "</Contents></ListBucketResult>").encode()
-            return 200, [("Content-Type", "application/xml")], body
-        self.front.on_request = hook
+        self.front.on_request = harness.repeating_listing("loop/", "loop/nothing/")
         try:
             r = self.run("s3cp", "-r", f"s3://{BUCKET}/loop/", os.path.join(self.d, "loop"), timeout=15)
         finally:

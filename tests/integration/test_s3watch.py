@@ -141,6 +141,18 @@ class S3watch(harness.S3TestCase):
             self.assertIn("--key", r.err.splitlines()[0])
         self.assertFrontClean()
 
+    def test_keys_as_stored(self):
+        """Listed keys come out as stored, whether the server URL-encodes the listing (moto, S3)
+        or ignores encoding-type (s3rver): + stays +, a % escape is not decoded, and --key finds
+        such a key."""
+        keys = ["sym/a+b.txt", "sym/per%25cent", "sym/sp ace+", "sym/\u00e9#?&=~;,'"]
+        for k in keys:
+            self.put(k)
+        out = self.ok(self.run("s3watch", "--once", "--count", str(len(keys)), f"s3://{BUCKET}/sym/"))
+        self.assertEqual(sorted(out.splitlines()), sorted(f"s3://{BUCKET}/{k}" for k in keys))
+        for k in keys:
+            self.assertEqual(self.ok(self.run("s3watch", "--once", "--key", f"s3://{BUCKET}/{k}")), f"s3://{BUCKET}/{k}\n")
+
     def test_timeout_and_errors(self):
         t0 = time.monotonic()
         r = self.run("s3watch", "--timeout", "1.5", "--interval", "0.4", f"s3://{BUCKET}/never/")
@@ -201,16 +213,7 @@ class S3watch(harness.S3TestCase):
     def test_listing_repeats_its_token(self):
         """A listing that answers IsTruncated with the continuation token it was given: one clear
         line and exit 1, not a loop that never ends."""
-        def hook(req):
-            if "list-type=2" not in req.target or "prefix=loop%2F" not in req.target:
-                return None
-            body = (f"<?xml version='1.0' encoding='UTF-8'?><ListBucketResult><Name>{BUCKET}</Name>"
-                    "<Prefix>loop/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>"
-                    "<NextContinuationToken>again</NextContinuationToken><Contents><Key>loop/a</Key>"
-                    "<LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>\"x\"</ETag><Size>1</Size>"
-                    "</Contents></ListBucketResult>").encode()
-            return 200, [("Content-Type", "application/xml")], body
-        self.front.on_request = hook
+        self.front.on_request = harness.repeating_listing("loop/", "loop/a")
         try:
             r = self.run("s3watch", "--once", "--regex", "never$", f"s3://{BUCKET}/loop/", timeout=15)
         finally:
