@@ -107,14 +107,24 @@ on_signal(int sig)
 	__atomic_store_n(&interrupted, sig, __ATOMIC_RELAXED); /* read by the worker threads */
 }
 
-/* After an interrupt, once what was in flight is cleaned up: die of the signal, as the shell expects. */
+/* After an interrupt, once what was in flight is cleaned up: die of the signal, as the shell
+ * expects. A file-level worker (-r) stops here instead, for good: a transfer's threads still in a
+ * request (left after 200 ms) use its object's names and state, which must not be freed. */
 static void
 check_interrupt(void)
 {
 	int sig = stopping();
 
-	if (!sig || in_worker)
+	if (!sig)
 		return;
+	if (in_worker) {
+		pthread_mutex_lock(&Q.m);
+		Q.alive--;
+		pthread_cond_broadcast(&Q.cv);
+		pthread_mutex_unlock(&Q.m);
+		for (;;)
+			pause(); /* signals are blocked here: until the main thread ends the process */
+	}
 	if (Q.started)
 		drain(); /* the workers remove their temporary files and abort their uploads first */
 	if (T.progress)
