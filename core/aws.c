@@ -398,7 +398,7 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 	memset(r, 0, sizeof *r);
 	if (q->nhdrs > S3_PUT_HDRS)
 		return err_set(e, E_IO, "%s: too many headers (%d)", q->op ? q->op : q->method, q->nhdrs);
-	if (endpoint_resolve(a, svc, q->bucket, !q->internal, &ep, e))
+	if (endpoint_resolve_in(a, svc, q->region, q->bucket, !q->internal, &ep, e))
 		return -1;
 	url_hostport(&ep.url, host, sizeof host);
 

@@ -54,6 +54,12 @@ prof(struct aws *a, const char *profile, const char *key)
 	return (v = ini_get(a->config, "default", key)) ? v : ini_get(a->config, "profile default", key);
 }
 
+const char *
+creds_profile_key(struct aws *a, const char *profile, const char *key)
+{
+	return prof(a, profile, key);
+}
+
 static int
 profile_exists(struct aws *a, const char *profile)
 {
@@ -624,6 +630,8 @@ profile_creds(struct aws *a, const char *profile, int depth, const char **visite
 	const char *wit = getenv("AWS_WEB_IDENTITY_TOKEN_FILE"), *wrole = getenv("AWS_ROLE_ARN");
 	if (main_chain && wit && *wit && wrole && *wrole)
 		return web_identity(a, wit, wrole, getenv("AWS_ROLE_SESSION_NAME"), "web identity", c, e);
+	if ((rc = sso_creds(a, profile, c, e)) != NOT_HERE)
+		return rc;
 	if ((rc = from_section(a->credentials, profile, "shared credentials file", c, e)) != NOT_HERE)
 		return rc;
 	if ((rc = from_process(a, profile, c, e)) != NOT_HERE)

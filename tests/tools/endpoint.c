@@ -7,7 +7,8 @@
 
 static const char help[] =
 	"usage: endpoint [COMMON OPTIONS] SERVICE [BUCKET]\n"
-	"Prints \"URL SIGNING-REGION\" for one call to SERVICE (s3, ssm, secretsmanager, lambda, sqs, sts)\n"
+	"Prints \"URL SIGNING-REGION\" for one call to SERVICE (s3, ssm, secretsmanager, lambda, sqs, sts, sso,\n"
+	"sso-oidc)"
 	"as awsbox resolves it from the same flags, environment and files; BUCKET is S3's bucket (or\n"
 	"access point ARN). Errors exit with awsbox's exit codes.\n";
 
@@ -16,7 +17,9 @@ static const struct optdef defs[] = {{NULL, 0, 0, 0}};
 int
 main(int argc, char **argv)
 {
-	static const struct svc *const svcs[] = {&SVC_S3, &SVC_SSM, &SVC_SECRETS, &SVC_LAMBDA, &SVC_SQS, &SVC_STS};
+	static const struct svc *const svcs[] = {&SVC_S3,  &SVC_SSM, &SVC_SECRETS, &SVC_LAMBDA,
+						 &SVC_SQS, &SVC_STS, &SVC_SSO,     &SVC_SSO_OIDC};
+	static const char *const names[] = {"s3", "ssm", "secretsmanager", "lambda", "sqs", "sts", "sso", "sso-oidc"};
 	const char *pos[2] = {NULL, NULL};
 	const struct svc *svc = NULL;
 	struct opt o;
@@ -34,7 +37,7 @@ main(int argc, char **argv)
 		else
 			usage("too many arguments");
 	for (size_t i = 0; pos[0] && i < COUNT(svcs); i++)
-		if (!strcmp(pos[0], svcs[i]->id))
+		if (!strcmp(pos[0], names[i]))
 			svc = svcs[i];
 	if (!svc)
 		usage("unknown service");
