@@ -475,6 +475,11 @@ struct aws {
 	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
 	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
 	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
+	/* botocore's request_checksum_calculation and response_checksum_validation set to
+	 * when_required (AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION or the
+	 * profile): S3 writes carry no checksum, and reads ask for none (no x-amz-checksum-mode)
+	 * and check none, unless the caller asks for one. For stores that do not know them. */
+	int checksum_when_required, validation_when_required;
 	/* shared state, guarded by lock */
 	pthread_mutex_t lock;
 	struct creds creds;
@@ -737,7 +742,7 @@ struct s3_list {
 	struct buf page, token, key;
 	struct xml root;
 	size_t pos;
-	int have_page, truncated, done;
+	int have_page, truncated, done, encoded;
 };
 int s3_list_next(struct aws *a, struct s3_list *l, struct s3_entry *ent, struct err *e); /* 1, 0 end, -1 */
 void s3_list_free(struct s3_list *l);
@@ -808,6 +813,53 @@ int s3_copy_object(struct aws *a, const char *sbucket, const char *skey, const c
 int s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const char *bucket, const char *key,
 		 const char *upload_id, int part, int64_t first, int64_t last, const char *if_match, int ck,
 		 struct s3_part *out, struct err *e);
+
+/* ---- sqs.c: SQS queues (sqssend, sqsrecv) over the JSON protocol ------------------------ */
+
+/* QUEUE as a URL into *url (xmalloc'd): a URL as given, a name or an ARN looked up once with
+ * GetQueueUrl. A URL or ARN naming another region than a's moves a there, unless an endpoint
+ * was set. E_USAGE for a malformed ARN. */
+int sqs_queue_url(struct aws *a, const char *q, char **url, struct err *e);
+/* Appends {"QueueUrl":"URL" (no closing brace): how every request starts. */
+void sqs_req_start(struct buf *b, const char *url);
+/* GetQueueAttributes of names (quoted JSON strings joined by ','); out receives the response
+ * and *attrs is its Attributes object (a slice of out). */
+int sqs_queue_attrs(struct aws *a, const char *url, const char *names, struct buf *out, struct json *attrs,
+		    struct err *e);
+/* One entry's outcome in a *Batch call: SQS_OK (Successful), SQS_FAILED (Failed, the sender's
+ * fault: for good), SQS_RETRY (Failed on the service's side: worth another try), SQS_MISSING (in
+ * neither list: it may or may not have been done). */
+enum { SQS_OK, SQS_FAILED, SQS_RETRY, SQS_MISSING };
+#define SQS_BATCH 10 /* entries a *Batch call takes */
+struct sqs_result {
+	int state;
+	char code[64], msg[300];
+};
+/* Reads a *Batch response: res[i] for the entry whose Id is ids[i]. -1 (E_PROTO) if not JSON. */
+int sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, struct sqs_result *res, struct err *e);
+/* One *Batch call (op "DeleteMessageBatch", ...) of the JSON request req whose entries have the
+ * Ids ids[0..n-1]; res[i] for each. -1 with e when the call failed as a whole. */
+int sqs_batch(struct aws *a, const char *op, const char *req, const char *const *ids, int n, struct sqs_result *res,
+	      struct err *e);
+
+/* The objects an S3 event notification names: S3's own (Records[].s3), the same inside an SNS
+ * envelope (its Message), or an EventBridge event (source aws.s3, detail.bucket/object). Keys
+ * are decoded as S3 encodes them in notifications ('+' a space, %XX a byte). Caller-owned:
+ * s3_events_free. */
+struct s3_event {
+	char *bucket, *key; /* key may hold NUL: key_len */
+	size_t key_len;
+	int64_t size;       /* -1 if not given */
+	char *event;        /* eventName ("ObjectCreated:Put") or detail-type ("Object Created") */
+};
+struct s3_events {
+	struct s3_event *rec;
+	int n;
+	int test; /* s3:TestEvent: no records */
+};
+/* 0 with ev filled (n >= 1, or test), -1 if body is not an S3 event notification. */
+int s3_events_parse(const char *body, size_t n, struct s3_events *ev);
+void s3_events_free(struct s3_events *ev);
 
 /* ---- transfer.c, download.c: parallel S3 transfers (s3cp) ---------------------------- */
 
