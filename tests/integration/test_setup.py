@@ -23,7 +23,7 @@ class Setup(AwsboxTestCase):
     def deps(self, what):
         d = self.tmpdir()
         log = os.path.join(d, "log")
-        for name in ("dpkg-query", "apt-get", "apt-cache", "tee", "python3"):
+        for name in ("dpkg-query", "apt-get", "apt-cache", "tee", "python3", "npm"):
             with open(os.path.join(d, name), "w") as f:
                 f.write(STUB)
             os.chmod(os.path.join(d, name), 0o755)
