@@ -1,5 +1,6 @@
 /* tls.c — TLS 1.2 client on BearSSL 0.6 (RFC 5246, SNI RFC 6066, names RFC 6125), always verified. */
 #include "conn.h"
+#include "cpu.h"
 
 #include <arpa/inet.h>
 #include <bearssl.h>
@@ -400,7 +401,7 @@ struct tls {
 };
 
 /* The suites offered: TLS 1.2 with ECDHE (forward secrecy) and AEAD only. AES-GCM first
- * where the CPU has AES-NI and PCLMUL (BearSSL's defaults pick those), else ChaCha20. */
+ * where the CPU has AES and carry-less multiply instructions (cpu.c), else ChaCha20. */
 static const uint16_t suites_aesni[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
@@ -435,7 +436,9 @@ client_init(struct tls *t, const br_x509_trust_anchor *tas, size_t ntas)
 		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
 	};
 	br_ssl_engine_context *eng = &t->sc.eng;
-	int aesni = br_aes_x86ni_ctr_get_vtable() && br_ghash_pclmul_get();
+	const br_block_ctr_class *ctr = aes_ctr_fast();
+	br_ghash ghash = ghash_fast();
+	int aesni = ctr && ghash;
 
 	br_ssl_client_zero(&t->sc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
@@ -458,6 +461,10 @@ client_init(struct tls *t, const br_x509_trust_anchor *tas, size_t ntas)
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 	br_ssl_engine_set_default_aes_gcm(eng);
+	if (aesni) {
+		br_ssl_engine_set_aes_ctr(eng, ctr);
+		br_ssl_engine_set_ghash(eng, ghash);
+	}
 	br_ssl_engine_set_default_chapol(eng);
 	br_ssl_engine_set_buffer(eng, t->iobuf, sizeof t->iobuf, 1);
 }
@@ -655,7 +662,7 @@ tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e
 		br_ssl_session_parameters sp;
 		br_ssl_engine_get_session_parameters(&t->sc.eng, &sp);
 		dbg("TLS 1.2 with %s: %s%s", c->peer, suite_name(sp.cipher_suite),
-		    br_aes_x86ni_ctr_get_vtable() ? " (AES-NI)" : "");
+		    aes_ctr_fast() ? " (AES instructions)" : "");
 	}
 	return 0;
 }
