@@ -140,7 +140,7 @@ static const br_block_ctr_class aes_ce_vtable = {
 };
 
 const br_block_ctr_class *
-aes_ctr_fast(void)
+aes_ctr_arm_get(void)
 {
 	return cpu_hwcap() & HWCAP_AES ? &aes_ce_vtable : NULL;
 }
@@ -253,7 +253,7 @@ ghash_ce(void *y, const void *h, const void *data, size_t len)
 }
 
 br_ghash
-ghash_fast(void)
+ghash_arm_get(void)
 {
 	return cpu_hwcap() & HWCAP_PMULL ? ghash_ce : NULL;
 }
@@ -267,14 +267,14 @@ cpu_hwcap(void)
 }
 
 const br_block_ctr_class *
-aes_ctr_fast(void)
+aes_ctr_arm_get(void)
 {
-	return br_aes_x86ni_ctr_get_vtable();
+	return NULL;
 }
 
 br_ghash
-ghash_fast(void)
+ghash_arm_get(void)
 {
-	return br_ghash_pclmul_get();
+	return NULL;
 }
 #endif

@@ -1,5 +1,5 @@
 /* cpu.h — private to tls.c, sum.c and their tests: which optional CPU instructions may be used,
- * and awsbox's own AES-CTR and GHASH for CPUs where BearSSL has none (arm64). */
+ * and awsbox's own AES-CTR and GHASH for arm64, where BearSSL has none. */
 #ifndef AWSBOX_CPU_H
 #define AWSBOX_CPU_H
 #include "core.h"
@@ -14,10 +14,10 @@
  * Probed once; safe from any thread. 0 elsewhere. */
 unsigned long cpu_hwcap(void);
 
-/* The fastest AES-CTR and GHASH this CPU has, for AES-GCM: BearSSL's AES-NI and PCLMUL ones on
- * x86-64, ours with the ARMv8 AES and PMULL instructions on arm64; NULL where there are none
- * (BearSSL's constant-time portable code is then used). */
-const br_block_ctr_class *aes_ctr_fast(void);
-br_ghash ghash_fast(void);
+/* AES-CTR and GHASH (BearSSL's br_ghash contract) with the ARMv8 AES and PMULL instructions, for
+ * BearSSL's AES-GCM; NULL where the CPU has none, or is no arm64 (tls.c picks among these and
+ * the x86-64 ones, else BearSSL's constant-time portable code runs). */
+const br_block_ctr_class *aes_ctr_arm_get(void);
+br_ghash ghash_arm_get(void);
 
 #endif

@@ -427,6 +427,28 @@ suite_name(unsigned s)
 	return "?";
 }
 
+/* The GHASH under AES-GCM: awsbox's own carry-less multiply where the CPU has it (ghash.c on
+ * x86-64: eight blocks per reduction, twice BearSSL's speed, which made it costlier than AES
+ * itself; cpu.c on arm64: PMULL), else BearSSL's choice. Every architecture's implementation is
+ * chosen here; each returns NULL on other CPUs. */
+static ghash_fn
+ghash_pick(void)
+{
+	ghash_fn g = ghash_x86_get();
+
+	return g ? g : ghash_arm_get();
+}
+
+/* AES-CTR likewise: BearSSL's AES-NI code on x86-64, ours with the ARMv8 AES instructions (cpu.c;
+ * BearSSL 0.6 has none), else BearSSL's constant-time portable code. */
+static const br_block_ctr_class *
+aes_ctr_pick(void)
+{
+	const br_block_ctr_class *c = br_aes_x86ni_ctr_get_vtable();
+
+	return c ? c : aes_ctr_arm_get();
+}
+
 /* What br_ssl_client_init_full does, cut to the suites above: no TLS 1.0/1.1, RSA key
  * exchange, CBC, CCM or 3DES code is linked in. */
 static void
@@ -436,9 +458,9 @@ client_init(struct tls *t, const br_x509_trust_anchor *tas, size_t ntas)
 		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
 	};
 	br_ssl_engine_context *eng = &t->sc.eng;
-	const br_block_ctr_class *ctr = aes_ctr_fast();
-	br_ghash ghash = ghash_fast();
-	int aesni = ctr && ghash;
+	const br_block_ctr_class *ctr = aes_ctr_pick();
+	ghash_fn gh = ghash_pick();
+	int aesni = ctr && gh;
 
 	br_ssl_client_zero(&t->sc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
@@ -461,10 +483,10 @@ client_init(struct tls *t, const br_x509_trust_anchor *tas, size_t ntas)
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 	br_ssl_engine_set_default_aes_gcm(eng);
-	if (aesni) {
+	if (ctr)
 		br_ssl_engine_set_aes_ctr(eng, ctr);
-		br_ssl_engine_set_ghash(eng, ghash);
-	}
+	if (gh)
+		br_ssl_engine_set_ghash(eng, gh);
 	br_ssl_engine_set_default_chapol(eng);
 	br_ssl_engine_set_buffer(eng, t->iobuf, sizeof t->iobuf, 1);
 }
@@ -661,8 +683,10 @@ tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e
 	if (g_debug) {
 		br_ssl_session_parameters sp;
 		br_ssl_engine_get_session_parameters(&t->sc.eng, &sp);
-		dbg("TLS 1.2 with %s: %s%s", c->peer, suite_name(sp.cipher_suite),
-		    aes_ctr_fast() ? " (AES instructions)" : "");
+		unsigned curve = t->sc.eng.ecdhe_curve;
+		dbg("TLS 1.2 with %s: %s%s, key exchange %s", c->peer, suite_name(sp.cipher_suite),
+		    aes_ctr_pick() ? " (AES instructions)" : "", curve == BR_EC_curve25519 ? "X25519" :
+		    curve == BR_EC_secp256r1 ? "P-256" : curve == BR_EC_secp384r1 ? "P-384" : curve == BR_EC_secp521r1 ? "P-521" : "?");
 	}
 	return 0;
 }

@@ -17,8 +17,8 @@
 static void
 gcm(unsigned char *p, size_t n, size_t keylen)
 {
-	const br_block_ctr_class *ctr = aes_ctr_fast();
-	br_ghash gh = ghash_fast();
+	const br_block_ctr_class *ctr = aes_ctr_arm_get();
+	br_ghash gh = ghash_arm_get();
 	br_aes_gen_ctr_keys kc;
 	br_gcm_context gc;
 	unsigned char key[32] = {1}, iv[12] = {2}, aad[13] = {3}, tag[16];
