@@ -131,8 +131,15 @@ distclean:
 # property to turn them off, so the second run takes them away with AWSBOX_HWCAP=0 (a mask on
 # getauxval(AT_HWCAP), see core/cpu.c) on cortex-a53, the smallest model.
 ARM64       := $(MAKE) --no-print-directory ARCH=aarch64
-ARM64_QUICK ?= test_dispatch test_tls.Tls.test_good test_s3cp.Upload test_s3cp.Download test_ssmget.SsmGet.test_one \
-               test_secretget.Secret test_sqssend.SqsSend.test_one test_whoami
+ARM64_QUICK ?= test_dispatch test_tls.TLSTest.test_trusted_ca_bundle test_tls.TLSTest.test_cipher_suite_is_fast_aead \
+	test_tls.TLSTest.test_untrusted_ca test_tls.TLSTest.test_compiled_in_anchors_in_empty_root \
+	test_tls.TLSTest.test_large_download test_tls.TLSTest.test_https_proxy_connect \
+	test_s3cp.S3cp.test_composite_checksum test_s3cp.S3cp.test_exit_codes test_s3watch.S3watch.test_found_after_upload \
+	test_ssmget.Values test_ssmget.Exec.test_exec_env test_secretget.Raw.test_string_and_n \
+	test_sqssend.Single.test_name_url_arn_and_stdin test_whoami.Output test_creds.InstanceMetadata.test_v2_required \
+	test_sigv4_botocore.TestSigV4Botocore.test_random_requests test_rdstoken.RdsToken.test_credentials_from_the_chain \
+	test_ssmrun.Automation.test_success_prints_outputs_and_status_changes \
+	test_lambdainvoke.MotoLambda.test_payload_file_stdin_and_large
 .PHONY: check-arm64 check-arm64-quick cross-build cross-unit
 check-arm64:
 	@scripts/deps all arm64
