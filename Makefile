@@ -166,18 +166,28 @@ bench-arm64:
 $(B)/bench/primcount: tests/bench/primcount.c $(CORE_OBJ) $(B)/obj/ta.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBS)
-# Each run logs the code qemu translates (QEMU_LOG=in_asm): with the extensions taken away not one
-# of their instructions may be reached (a wrong dispatch would be SIGILL on a CPU without them);
-# with them, they must be (else the fast paths went untested). AWSBOX_TEST_HW: what test_cpu.c
-# must find.
+# The whole unit suite on both CPUs; then the tests of the code that dispatches on the extensions
+# (cpu: AES-GCM, crc: the CRCs, sha) again, logging every instruction qemu translates
+# (QEMU_LOG=in_asm): with the extensions taken away not one of theirs may be reached (on such a
+# CPU it would be SIGILL); with them, they must be (else the fast paths went untested).
+# AWSBOX_TEST_HW: what test_cpu.c must find.
 EXT_INSNS := [[:space:]](aes(e|d|mc|imc)|pmull2?|crc32c?[bhwx])[[:space:]]
+EXT_TESTS := cpu crc sha
 cross-unit: $(B)/unit-tests
-	AWSBOX_TEST_HW=1 QEMU_CPU=max QEMU_LOG=in_asm QEMU_LOG_FILENAME=$(B)/unit-max.log $(B)/unit-tests
-	@grep -Eq '$(EXT_INSNS)' $(B)/unit-max.log || { echo "cross-unit: no AES/PMULL/CRC32 instruction ran on -cpu max" >&2; exit 1; }
-	AWSBOX_TEST_HW=0 AWSBOX_HWCAP=0 QEMU_CPU=cortex-a53 QEMU_LOG=in_asm QEMU_LOG_FILENAME=$(B)/unit-noext.log $(B)/unit-tests
-	@! grep -E -m 5 '$(EXT_INSNS)' $(B)/unit-noext.log || { echo "cross-unit: the instructions above ran with AWSBOX_HWCAP=0" >&2; exit 1; }
+	AWSBOX_TEST_HW=1 QEMU_CPU=max $(B)/unit-tests
+	AWSBOX_TEST_HW=0 AWSBOX_HWCAP=0 QEMU_CPU=cortex-a53 $(B)/unit-tests
 	@rm -f $(B)/unit-max.log $(B)/unit-noext.log
+	for t in $(EXT_TESTS); do \
+	  AWSBOX_TEST_HW=1 QEMU_CPU=max QEMU_LOG=in_asm QEMU_LOG_FILENAME=$(B)/unit-max.log.$$t $(B)/unit-tests $$t >/dev/null && \
+	  AWSBOX_TEST_HW=0 AWSBOX_HWCAP=0 QEMU_CPU=cortex-a53 QEMU_LOG=in_asm QEMU_LOG_FILENAME=$(B)/unit-noext.log.$$t \
+	    $(B)/unit-tests $$t >/dev/null || exit 1; \
+	done
+	@for i in aese aesmc pmull crc32cx; do cat $(B)/unit-max.log.* | grep -Eq "[[:space:]]$$i[[:space:]]" || \
+	  { echo "cross-unit: no $$i instruction ran on -cpu max" >&2; exit 1; }; done
+	@! cat $(B)/unit-noext.log.* | grep -E -m 5 '$(EXT_INSNS)' || { echo "cross-unit: the instructions above ran with AWSBOX_HWCAP=0" >&2; exit 1; }
+	@rm -f $(B)/unit-max.log.* $(B)/unit-noext.log.*
 	@echo "cross-unit: AES, PMULL and CRC32 instructions ran on -cpu max and none with AWSBOX_HWCAP=0"
+
 
 # ==== fuzzing and sanitizer builds (tests/fuzz, tests/sanitize) ================================
 #   make fuzz         every libFuzzer target for FUZZ_SECONDS (60) each, one after another (one
