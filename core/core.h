@@ -250,6 +250,10 @@ struct ini *ini_parse(const char *text, size_t n); /* never fails; bad lines are
 void ini_free(struct ini *f);
 int ini_has(const struct ini *f, const char *section);
 const char *ini_get(const struct ini *f, const char *section, const char *key);
+/* The config file's sections as botocore names them: [profile NAME] split as shell words
+ * ([profile "q r"], extra spaces), [profile default] and [default] both "default", the later of
+ * two sections for one profile (sso-session, services) replacing the earlier wholly. */
+void ini_profiles(struct ini *f);
 /* Nested key: "s3 =\n  addressing_style = path" -> ini_sub(f, sec, "s3", "addressing_style"). */
 const char *ini_sub(const struct ini *f, const char *section, const char *key, const char *sub);
 
@@ -426,6 +430,9 @@ int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_nam
 /* Resolves credentials for a (profile, environment), fills c. Names the providers tried
  * in e when none has credentials (E_NOCREDS). Called with a->lock held. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
+/* Splits a command line into words as Python's shlex.split does (quotes, backslashes); -1 on an
+ * unclosed quote. *argv is xmalloc'd, NULL-terminated, each word too. */
+int shell_split(const char *s, char ***argv);
 /* A profile's key as botocore merges the files: the credentials file first, then the config. */
 const char *creds_profile_key(struct aws *a, const char *profile, const char *key);
 /* sso.c: credentials of an SSO profile (sso_session or the legacy sso_start_url keys): 0, -1
@@ -468,6 +475,11 @@ struct aws {
 	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
 	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
 	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
+	/* botocore's request_checksum_calculation and response_checksum_validation set to
+	 * when_required (AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION or the
+	 * profile): S3 writes carry no checksum, and reads ask for none (no x-amz-checksum-mode)
+	 * and check none, unless the caller asks for one. For stores that do not know them. */
+	int checksum_when_required, validation_when_required;
 	/* shared state, guarded by lock */
 	pthread_mutex_t lock;
 	struct creds creds;
@@ -730,7 +742,7 @@ struct s3_list {
 	struct buf page, token, key;
 	struct xml root;
 	size_t pos;
-	int have_page, truncated, done;
+	int have_page, truncated, done, encoded;
 };
 int s3_list_next(struct aws *a, struct s3_list *l, struct s3_entry *ent, struct err *e); /* 1, 0 end, -1 */
 void s3_list_free(struct s3_list *l);
