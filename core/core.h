@@ -617,7 +617,8 @@ int file_commit(struct outfile *f, struct err *e);
  * zeroed struct after a failed file_open. */
 void file_abort(struct outfile *f);
 /* Makes the directories above path's last '/' (mode 0777 less the umask), as mkdir -p; NULL, or
- * the one that could not be made (xmalloc'd, errno set). */
+ * the one that could not be made (xmalloc'd, errno set). A directory made or found once is
+ * remembered for the rest of the process and not asked for again. */
 char *file_mkdirs(const char *path);
 
 /* ---- s3.c, s3put.c: S3 objects for s3cp and s3watch ---------------------------------- */

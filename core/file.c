@@ -261,17 +261,61 @@ fail:
 	return -1;
 }
 
+/* Directories known to exist (made here or found there): a tree of many files in a few
+ * directories asks the kernel once per directory, not once per level for every file. */
+struct known {
+	struct known *next;
+	char path[];
+};
+static struct known *known[512];
+static pthread_mutex_t known_m = PTHREAD_MUTEX_INITIALIZER;
+
+/* 1 if p is known; else, with add, notes it. */
+static int
+dir_known(const char *p, int add)
+{
+	uint32_t h = 2166136261u;
+	struct known *k;
+
+	for (const char *c = p; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u; /* FNV-1a */
+	pthread_mutex_lock(&known_m);
+	for (k = known[h % COUNT(known)]; k && strcmp(k->path, p); k = k->next)
+		;
+	if (!k && add) {
+		size_t n = strlen(p) + 1;
+		struct known *nk = xmalloc(sizeof *nk + n);
+		memcpy(nk->path, p, n);
+		nk->next = known[h % COUNT(known)];
+		known[h % COUNT(known)] = nk;
+	}
+	pthread_mutex_unlock(&known_m);
+	return k != NULL;
+}
+
 char *
 file_mkdirs(const char *path)
 {
-	char *p = xstrdup(path);
+	char *p = xstrdup(path), *last = strrchr(p, '/');
 
+	if (last && last > p) {
+		*last = 0;
+		int there = dir_known(p, 0);
+		*last = '/';
+		if (there) {
+			free(p);
+			return NULL;
+		}
+	}
 	for (char *s = p + 1; *s; s++) {
 		if (*s != '/' || s[-1] == '/')
 			continue;
 		*s = 0;
-		if (mkdir(p, 0777) && errno != EEXIST)
-			return p;
+		if (!dir_known(p, 0)) {
+			if (mkdir(p, 0777) && errno != EEXIST)
+				return p;
+			dir_known(p, 1);
+		}
 		*s = '/';
 	}
 	free(p);

@@ -309,5 +309,14 @@ TEST(file_mkdirs_parents)
 	CHECK_INT(errno, ENOTDIR);
 	CHECK_STR(bad, want); /* names the one that failed */
 	free(bad);
+	/* A directory made once is not asked for again (a tree of files in a few directories):
+	 * taken away behind its back, it is not made anew; a new sibling still is. */
+	CHECK_INT(rmdir(made), 0);
+	CHECK(file_mkdirs(deep) == NULL);
+	CHECK_INT(stat(made, &st), -1);
+	char *sib = xasprintf("%s/x/y/w/file", dir), *sibdir = xasprintf("%s/x/y/w", dir);
+	CHECK(file_mkdirs(sib) == NULL);
+	CHECK_INT(stat(sibdir, &st), 0);
+	free(sib), free(sibdir);
 	free(dir), free(deep), free(block), free(blocked), free(made), free(want);
 }
