@@ -282,12 +282,13 @@ struct endpoint {
 	char region[64];   /* signing region */
 	int path_style;    /* S3: bucket goes in the path */
 	int custom;        /* came from a flag, env or config rather than the partition */
+	int arn;           /* S3: the bucket is an access point ARN (its host, its region) */
 };
 /* Where svc lives for the context's region; bucket (S3) chooses virtual-host or path style.
  * use_flag: --endpoint-url applies (not for the credential chain's own STS calls, as in botocore). */
 int endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
 		     struct err *e);
-/* "aws", "aws-cn", "aws-us-gov" and the DNS suffix for region. */
+/* The partition of region ("aws", "aws-cn", "aws-us-gov", "aws-iso", ...) and its DNS suffix. */
 const char *partition_of(const char *region, const char **dns_suffix);
 
 /* ---- net.c, tls.c, http.c: HTTP/1.1 over TCP or TLS ------------------------------------ */
@@ -363,6 +364,10 @@ void http_pool_free(struct http_pool *p);
  * or body reader's own error; e->sent says whether the request may have reached the server).
  * r is zeroed first and is always safe to http_resp_free. */
 int http_do(struct http_pool *p, const struct http_req *q, struct http_resp *r, struct err *e);
+/* A small request to a local metadata endpoint (IMDS, container credentials): no proxy, the same
+ * timeout for connect and read, a body of at most 1 MiB into out (reset first), never logged. */
+int http_small(struct http_pool *p, const char *method, const struct url *u, const char *target, const struct kv *h,
+	       int nh, int timeout_ms, struct buf *out, struct http_resp *r, struct err *e);
 
 /* ---- sigv4.c: AWS Signature Version 4 -------------------------------------------------- */
 
@@ -418,9 +423,26 @@ int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_nam
  * in e when none has credentials (E_NOCREDS). Called with a->lock held. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
 void creds_copy(struct creds *dst, const struct creds *src);
-/* GET an instance-metadata path ("/latest/meta-data/placement/region") with IMDSv2 (v1 fallback
- * unless disabled); out receives the body. Short timeouts: an absent service costs ~1 s once. */
+
+/* ---- imds.c: the EC2 instance metadata client ------------------------------------------ */
+
+/* GET an instance-metadata path ("/latest/meta-data/placement/region") with IMDSv2: one token
+ * per process (TTL 21600 s, renewed on 401), IMDSv1 without a token only when the token PUT
+ * times out after sending or is refused otherwise than with 400, and AWS_EC2_METADATA_V1_DISABLED
+ * (ec2_metadata_v1_disabled) is not set. Endpoint: AWS_EC2_METADATA_SERVICE_ENDPOINT[_MODE] or the
+ * profile's ec2_metadata_service_endpoint[_mode]; timeouts AWS_METADATA_SERVICE_TIMEOUT (1 s).
+ * out receives the body. Errors (e->msg starts "instance metadata: "): E_USAGE disabled
+ * (AWS_EC2_METADATA_DISABLED) or a bad setting; E_NET/E_TIMEOUT no service (remembered in
+ * a->imds_state: later calls fail at once); E_NOTFOUND 404; E_NOCREDS token refused, IMDSv1 needed
+ * but disabled, or 403 (turned off; imds_state 2); E_PROTO another status. Takes a->lock. */
 int imds_get(struct aws *a, const char *path, struct buf *out, struct err *e);
+/* Asks until the service answers or mono_now() passes deadline (then E_TIMEOUT); a service that
+ * answers with an error ends the wait with that error. */
+int imds_wait(struct aws *a, double deadline, struct err *e);
+/* AWS_EC2_METADATA_DISABLED=true */
+int imds_disabled(struct aws *a);
+/* The service's URL from the settings above. */
+int imds_endpoint(struct aws *a, struct url *u, struct err *e);
 
 /* ---- aws.c: one AWS call ---------------------------------------------------------------- */
 

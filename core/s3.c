@@ -81,15 +81,26 @@ s3_parse_url(const char *s, struct s3url *u, struct err *e)
 		return err_set(e, E_USAGE, "'%s' is not an s3:// URL", shown);
 	b = s + 5;
 	slash = strchr(b, '/');
+	if (!strncmp(b, "arn:", 4)) {
+		/* An access point ARN names the bucket (as the AWS CLI takes it):
+		 * arn:PARTITION:s3:REGION:ACCOUNT:accesspoint[/:]NAME, then /KEY. */
+		const char *r = b;
+		for (int i = 0; i < 5 && r; i++)
+			r = strchr(r, ':') ? strchr(r, ':') + 1 : NULL;
+		if (!r || strncmp(r, "accesspoint", 11) || (r[11] != '/' && r[11] != ':') || !r[12] || r[12] == '/')
+			return err_set(e, E_USAGE, "'%s': not an S3 access point ARN "
+						   "(s3://arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/KEY)", shown);
+		slash = strchr(r + 12, '/');
+	}
 	bn = slash ? (size_t)(slash - b) : strlen(b);
 	/* botocore's rule ([A-Za-z0-9._-]{1,255}), which admits legacy us-east-1 names; the service
-	 * enforces the rest. Anything else (an ARN, a stray character) is refused here. */
+	 * enforces the rest. Anything else (but an access point ARN) is refused here. */
 	if (!bn || bn >= sizeof u->bucket)
 		return err_set(e, E_USAGE, "'%s': missing or overlong bucket name", shown);
 	for (size_t i = 0; i < bn; i++) {
 		char c = b[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-		      c == '_'))
+		      c == '_' || ((c == ':' || c == '/') && b[0] == 'a' && !strncmp(b, "arn:", 4))))
 			return err_set(e, E_USAGE, "'%s': invalid bucket name", shown);
 	}
 	memcpy(u->bucket, b, bn);
