@@ -693,6 +693,26 @@ tls_read(struct conn *c, void *p, size_t n, struct err *e)
 	return (long)len;
 }
 
+long
+tls_peek(struct conn *c, const unsigned char **p, struct err *e)
+{
+	size_t len;
+	int r;
+
+	if (c->eof)
+		return 0;
+	if ((r = pump(c, BR_SSL_RECVAPP, e)) <= 0)
+		return r;
+	*p = br_ssl_engine_recvapp_buf(&c->tls->sc.eng, &len);
+	return (long)len;
+}
+
+void
+tls_ack(struct conn *c, size_t n)
+{
+	br_ssl_engine_recvapp_ack(&c->tls->sc.eng, n);
+}
+
 int
 tls_write(struct conn *c, const void *p, size_t n, struct err *e)
 {
