@@ -250,6 +250,10 @@ struct ini *ini_parse(const char *text, size_t n); /* never fails; bad lines are
 void ini_free(struct ini *f);
 int ini_has(const struct ini *f, const char *section);
 const char *ini_get(const struct ini *f, const char *section, const char *key);
+/* The config file's sections as botocore names them: [profile NAME] split as shell words
+ * ([profile "q r"], extra spaces), [profile default] and [default] both "default", the later of
+ * two sections for one profile (sso-session, services) replacing the earlier wholly. */
+void ini_profiles(struct ini *f);
 /* Nested key: "s3 =\n  addressing_style = path" -> ini_sub(f, sec, "s3", "addressing_style"). */
 const char *ini_sub(const struct ini *f, const char *section, const char *key, const char *sub);
 
@@ -265,6 +269,7 @@ struct svc {
 	const char *json_ver;   /* JSON: "1.0" or "1.1" */
 };
 extern const struct svc SVC_S3, SVC_SSM, SVC_SECRETS, SVC_LAMBDA, SVC_SQS, SVC_STS;
+extern const struct svc SVC_SSO, SVC_SSO_OIDC; /* sso.c: the portal and SSO-OIDC */
 
 struct url {
 	int tls;
@@ -288,6 +293,9 @@ struct endpoint {
  * use_flag: --endpoint-url applies (not for the credential chain's own STS calls, as in botocore). */
 int endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
 		     struct err *e);
+/* As endpoint_resolve, for region instead of the context's (NULL: the context's). */
+int endpoint_resolve_in(struct aws *a, const struct svc *svc, const char *region, const char *bucket, int use_flag,
+			struct endpoint *ep, struct err *e);
 /* The partition of region ("aws", "aws-cn", "aws-us-gov", "aws-iso", ...) and its DNS suffix. */
 const char *partition_of(const char *region, const char **dns_suffix);
 
@@ -422,6 +430,14 @@ int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_nam
 /* Resolves credentials for a (profile, environment), fills c. Names the providers tried
  * in e when none has credentials (E_NOCREDS). Called with a->lock held. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
+/* Splits a command line into words as Python's shlex.split does (quotes, backslashes); -1 on an
+ * unclosed quote. *argv is xmalloc'd, NULL-terminated, each word too. */
+int shell_split(const char *s, char ***argv);
+/* A profile's key as botocore merges the files: the credentials file first, then the config. */
+const char *creds_profile_key(struct aws *a, const char *profile, const char *key);
+/* sso.c: credentials of an SSO profile (sso_session or the legacy sso_start_url keys): 0, -1
+ * (an expired or missing token is E_NOCREDS saying to run aws sso login), 1 not an SSO profile. */
+int sso_creds(struct aws *a, const char *profile, struct creds *c, struct err *e);
 void creds_copy(struct creds *dst, const struct creds *src);
 
 /* ---- imds.c: the EC2 instance metadata client ------------------------------------------ */
@@ -459,6 +475,11 @@ struct aws {
 	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
 	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
 	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
+	/* botocore's request_checksum_calculation and response_checksum_validation set to
+	 * when_required (AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION or the
+	 * profile): S3 writes carry no checksum, and reads ask for none (no x-amz-checksum-mode)
+	 * and check none, unless the caller asks for one. For stores that do not know them. */
+	int checksum_when_required, validation_when_required;
 	/* shared state, guarded by lock */
 	pthread_mutex_t lock;
 	struct creds creds;
@@ -508,6 +529,7 @@ struct aws_req {
 	const struct creds *creds; /* sign with these instead of the context's */
 	int anonymous;             /* send unsigned (AssumeRoleWithWebIdentity) */
 	int internal;              /* --endpoint-url does not apply */
+	const char *region;        /* call this region instead of the context's (SSO's sso_region) */
 };
 /* One call: resolve endpoint, sign, send, retry per policy, parse errors of the protocol
  * into e (E_AWS with status, code and message). r is filled on success (2xx).
@@ -746,7 +768,7 @@ struct s3_list {
 	struct buf page, token, key;
 	struct xml root;
 	size_t pos;
-	int have_page, truncated, done;
+	int have_page, truncated, done, encoded;
 };
 int s3_list_next(struct aws *a, struct s3_list *l, struct s3_entry *ent, struct err *e); /* 1, 0 end, -1 */
 void s3_list_free(struct s3_list *l);
@@ -817,6 +839,53 @@ int s3_copy_object(struct aws *a, const char *sbucket, const char *skey, const c
 int s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const char *bucket, const char *key,
 		 const char *upload_id, int part, int64_t first, int64_t last, const char *if_match, int ck,
 		 struct s3_part *out, struct err *e);
+
+/* ---- sqs.c: SQS queues (sqssend, sqsrecv) over the JSON protocol ------------------------ */
+
+/* QUEUE as a URL into *url (xmalloc'd): a URL as given, a name or an ARN looked up once with
+ * GetQueueUrl. A URL or ARN naming another region than a's moves a there, unless an endpoint
+ * was set. E_USAGE for a malformed ARN. */
+int sqs_queue_url(struct aws *a, const char *q, char **url, struct err *e);
+/* Appends {"QueueUrl":"URL" (no closing brace): how every request starts. */
+void sqs_req_start(struct buf *b, const char *url);
+/* GetQueueAttributes of names (quoted JSON strings joined by ','); out receives the response
+ * and *attrs is its Attributes object (a slice of out). */
+int sqs_queue_attrs(struct aws *a, const char *url, const char *names, struct buf *out, struct json *attrs,
+		    struct err *e);
+/* One entry's outcome in a *Batch call: SQS_OK (Successful), SQS_FAILED (Failed, the sender's
+ * fault: for good), SQS_RETRY (Failed on the service's side: worth another try), SQS_MISSING (in
+ * neither list: it may or may not have been done). */
+enum { SQS_OK, SQS_FAILED, SQS_RETRY, SQS_MISSING };
+#define SQS_BATCH 10 /* entries a *Batch call takes */
+struct sqs_result {
+	int state;
+	char code[64], msg[300];
+};
+/* Reads a *Batch response: res[i] for the entry whose Id is ids[i]. -1 (E_PROTO) if not JSON. */
+int sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, struct sqs_result *res, struct err *e);
+/* One *Batch call (op "DeleteMessageBatch", ...) of the JSON request req whose entries have the
+ * Ids ids[0..n-1]; res[i] for each. -1 with e when the call failed as a whole. */
+int sqs_batch(struct aws *a, const char *op, const char *req, const char *const *ids, int n, struct sqs_result *res,
+	      struct err *e);
+
+/* The objects an S3 event notification names: S3's own (Records[].s3), the same inside an SNS
+ * envelope (its Message), or an EventBridge event (source aws.s3, detail.bucket/object). Keys
+ * are decoded as S3 encodes them in notifications ('+' a space, %XX a byte). Caller-owned:
+ * s3_events_free. */
+struct s3_event {
+	char *bucket, *key; /* key may hold NUL: key_len */
+	size_t key_len;
+	int64_t size;       /* -1 if not given */
+	char *event;        /* eventName ("ObjectCreated:Put") or detail-type ("Object Created") */
+};
+struct s3_events {
+	struct s3_event *rec;
+	int n;
+	int test; /* s3:TestEvent: no records */
+};
+/* 0 with ev filled (n >= 1, or test), -1 if body is not an S3 event notification. */
+int s3_events_parse(const char *body, size_t n, struct s3_events *ev);
+void s3_events_free(struct s3_events *ev);
 
 /* ---- transfer.c, download.c: parallel S3 transfers (s3cp) ---------------------------- */
 

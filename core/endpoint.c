@@ -333,7 +333,7 @@ access_point(struct aws *a, const char *arn, const char *region, int fips, int d
 }
 
 /* The host of svc in region, as botocore's endpoint rule sets build it. Each rule set has its
- * own few exceptions, written out here: GovCloud FIPS names of STS, SSM and SQS are the plain
+ * own few exceptions, written out here: GovCloud FIPS names of STS, SSM, SQS and SSO are the plain
  * names; Secrets Manager's dual-stack names keep amazonaws.com in aws, aws-cn and aws-us-gov;
  * STS and S3 have global names. */
 static int
@@ -379,7 +379,8 @@ partition_host(struct aws *a, const struct svc *svc, const char *region, int fip
 			return 0;
 		}
 	}
-	int plain_fips = gov && (svc == &SVC_STS || svc == &SVC_SSM || svc == &SVC_SQS);
+	int plain_fips = gov && (svc == &SVC_STS || svc == &SVC_SSM || svc == &SVC_SQS || svc == &SVC_SSO ||
+				 svc == &SVC_SSO_OIDC);
 	int sm = svc == &SVC_SECRETS;
 	if (fips && dual)
 		snprintf(host, hn, "%s-fips.%s.%s", id, region, sm && (aws || gov) ? "amazonaws.com" : p->dualdns);
@@ -396,6 +397,13 @@ int
 endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
 		 struct err *e)
 {
+	return endpoint_resolve_in(a, svc, NULL, bucket, use_flag, ep, e);
+}
+
+int
+endpoint_resolve_in(struct aws *a, const struct svc *svc, const char *in, const char *bucket, int use_flag,
+		    struct endpoint *ep, struct err *e)
+{
 	const char *custom = use_flag && a->endpoint_url ? a->endpoint_url : configured(a, svc);
 	const char *region, *style = NULL;
 	struct err re = {0};
@@ -404,7 +412,7 @@ endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int u
 	int dual = env_true("AWS_USE_DUALSTACK_ENDPOINT", aws_config(a, "use_dualstack_endpoint"));
 
 	memset(ep, 0, sizeof *ep);
-	region = aws_region(a, &re);
+	region = in ? in : aws_region(a, &re);
 	if (!region) {
 		/* STS has a global endpoint; everything else needs a region. */
 		if (svc != &SVC_STS)

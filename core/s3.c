@@ -361,7 +361,7 @@ s3_head(struct aws *a, const char *bucket, const char *key, int part, struct s3o
 	char *path = xasprintf("/%s", key);
 	snprintf(pn, sizeof pn, "%d", part);
 	struct aws_req rq = {.svc = &SVC_S3, .method = "HEAD", .bucket = bucket, .path = path, .query = q,
-			     .nquery = part > 0, .hdrs = h, .nhdrs = 1, .op = "HeadObject"};
+			     .nquery = part > 0, .hdrs = h, .nhdrs = !a->validation_when_required, .op = "HeadObject"};
 	int rc = aws_call(a, &rq, &r, e);
 
 	free(path);
@@ -408,6 +408,16 @@ url_decode_plus(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
+/* A listed key into l->key: decoded if the page is URL-encoded. */
+static int
+list_key(struct s3_list *l, const struct buf *t)
+{
+	if (l->encoded)
+		return url_decode_plus(t->p ? t->p : "", t->len, &l->key);
+	buf_add(&l->key, t->p ? t->p : "", t->len);
+	return 0;
+}
+
 static int
 fetch_page(struct aws *a, struct s3_list *l, struct err *e)
 {
@@ -443,12 +453,19 @@ fetch_page(struct aws *a, struct s3_list *l, struct err *e)
 	if (xml_root(l->page.p ? l->page.p : "", l->page.len, &l->root) || !slice_eq(l->root.name, "ListBucketResult"))
 		return err_set(e, E_PROTO, "ListObjectsV2 s3://%s: unexpected response", l->bucket);
 	l->truncated = !xml_child(l->root, "IsTruncated", &tr) && slice_eq(slice_trim(tr.body), "true");
+	/* Keys are URL-encoded only when the answer says so: a server may ignore encoding-type
+	 * (botocore decodes on the same condition). */
+	l->encoded = !xml_child(l->root, "EncodingType", &tr) && slice_eq(slice_trim(tr.body), "url");
+	char *sent = l->token.len ? xstrdup(l->token.p) : NULL;
+	int same = 0;
 	buf_reset(&l->token);
-	if (l->truncated) {
-		if (xml_child(l->root, "NextContinuationToken", &tok) || xml_text(tok, &l->token) || !l->token.len)
-			return err_set(e, E_PROTO, "ListObjectsV2 s3://%s: truncated without a continuation token",
-				       l->bucket);
-	}
+	if (l->truncated && (xml_child(l->root, "NextContinuationToken", &tok) || xml_text(tok, &l->token) || !l->token.len))
+		err_set(e, E_PROTO, "ListObjectsV2 s3://%s: truncated without a continuation token", l->bucket);
+	else if (l->truncated && sent && !strcmp(sent, l->token.p)) /* it would list the same page forever */
+		same = err_set(e, E_PROTO, "ListObjectsV2 s3://%s: the server repeated a continuation token", l->bucket);
+	free(sent);
+	if (l->truncated && (!l->token.len || same))
+		return -1;
 	l->pos = 0;
 	l->have_page = 1;
 	return 0;
@@ -473,7 +490,7 @@ s3_list_next(struct aws *a, struct s3_list *l, struct s3_entry *ent, struct err 
 			memset(ent, 0, sizeof *ent);
 			buf_reset(&l->key);
 			buf_adds(&l->key, "");
-			if (xml_child(c, "Key", &v) || xml_text(v, &t) || url_decode_plus(t.p ? t.p : "", t.len, &l->key)) {
+			if (xml_child(c, "Key", &v) || xml_text(v, &t) || list_key(l, &t)) {
 				buf_free(&t);
 				return err_set(e, E_PROTO, "ListObjectsV2 s3://%s: bad key in response", l->bucket);
 			}
