@@ -723,15 +723,15 @@ def one_call_rows(url, qurl, cpus, title, notes):
 
 
 def curl_floor(s, cpus):
-    """awsbox's whoami against curl --aws-sigv4 (one signed POST of GetCallerIdentity, OpenSSL for
+    """awsbox's awsid against curl --aws-sigv4 (one signed POST of GetCallerIdentity, OpenSSL for
     TLS) on the stand-in, over HTTP and HTTPS: the floor for one call; HTTPS minus HTTP is each
     one's TLS handshake (the same server, certificate and CA)."""
-    if not E.curl or not have("whoami"):
+    if not E.curl or not have("awsid"):
         return None
     rows, got = [], {}
     for scheme in ("http", "https"):
         url = s.https if scheme == "https" else s.http
-        a_exe, a_argv = awsbox_cmd("whoami", "--endpoint-url", url)
+        a_exe, a_argv = awsbox_cmd("awsid", "--endpoint-url", url)
         c_argv = ["curl", "-sf", "--cacert", str(E.ca), "--aws-sigv4", f"aws:amz:{REGION}:sts", "--user",
                   f"{E.env['AWS_ACCESS_KEY_ID']}:{E.env['AWS_SECRET_ACCESS_KEY']}", "-d",
                   "Action=GetCallerIdentity&Version=2011-06-15", url + "/"]
