@@ -5,8 +5,8 @@ every container ENTRYPOINT of a ```dockerfile block is run as its exec form.
 Where they run: an empty root entered with chroot (as in scripts/scratch-check) holding a static
 busybox (the shell and the usual commands), the awsbox binary with its links made by
 `awsbox --install` there, jq and zstd copied from this machine with their libraries, and stubs for
-what is not ours to run (make: the build and this very test are what it would start; psql, mysql,
-pg_dump, systemctl, journalctl, alert, /app/server): each stub records its arguments and the
+what is not ours to run (make: the build and this very test are what it would start; docker: no
+engine here; psql, mysql, pg_dump, systemctl, journalctl, alert, /app/server): each stub records its arguments and the
 password variables it was given in /tmp/calls.log. AWS is moto and the verifying front (S3,
 Lambda), the SSM stand-in for ssmrun, the IMDSv2 stand-in for imds; the buckets, parameters,
 secrets, queues, functions, documents and instances the examples name are made first. Paths such
@@ -98,7 +98,7 @@ class ReadmeExamples(AwsboxTestCase):
         cls.sh([cls.chroot, root, "/awsbox", "--install", "/usr/local/bin"])
         for tool in ("jq", "zstd"):
             copy_tool(root, shutil.which(tool))
-        for name in ("make", "psql", "mysql", "pg_dump", "systemctl", "journalctl", "alert"):
+        for name in ("make", "docker", "psql", "mysql", "pg_dump", "systemctl", "journalctl", "alert"):
             cls.write(f"usr/bin/{name}", STUB, 0o755)
         cls.write("app/server", STUB, 0o755)
         cls.write("server", STUB, 0o755)
