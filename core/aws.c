@@ -89,6 +89,7 @@ aws_init(struct aws *a, const struct common *c, struct err *e)
 	a->connect_timeout_ms = 10000;
 	a->read_timeout_ms = 60000;
 	a->retry_tokens = 500;
+	ratelimit_init(&a->rate, mono_now());
 	if (c->region && *c->region)
 		a->region = xstrdup(c->region);
 
@@ -508,6 +509,7 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 			buf_reset(q->out);
 		http_resp_free(r);
 		memset(r, 0, sizeof *r);
+		retry_rate_wait(a);
 		dbg("%s %s (attempt %d)", q->op ? q->op : q->method, host, attempt);
 		if (http_do(&a->pool, &hq, r, e) == 0) {
 			if (r->status >= 200 && r->status < 300) {

@@ -462,6 +462,20 @@ int imds_endpoint(struct aws *a, struct url *u, struct err *e);
 
 /* ---- aws.c: one AWS call ---------------------------------------------------------------- */
 
+/* retry.c: adaptive retry mode's client-side rate limiter, as botocore's (a CUBIC send rate
+ * fed by throttling answers, a token bucket, the measured send rate). Times are seconds. */
+struct ratelimit {
+	int enabled;                                 /* after the first throttling answer */
+	double fill_rate, max_capacity, capacity, last_refill; /* token bucket; last_refill < 0: never */
+	double w_max, k, last_fail;                  /* CUBIC */
+	double measured, last_bucket, count;         /* the measured send rate */
+};
+void ratelimit_init(struct ratelimit *r, double now);
+/* Takes a token and returns 0, or returns the seconds to wait before asking again. */
+double ratelimit_acquire(struct ratelimit *r, double now);
+/* One answer (or failure) received: throttled or not. */
+void ratelimit_record(struct ratelimit *r, double now, int throttled);
+
 struct aws {
 	/* settings, from struct common, environment and config */
 	char *profile;             /* the active profile ("default" if none was named) */
@@ -472,7 +486,7 @@ struct aws {
 	const char *endpoint_url;  /* --endpoint-url */
 	struct ini *config, *credentials;
 	int max_attempts;
-	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
+	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (standard plus a rate limiter) */
 	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
 	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
 	/* botocore's request_checksum_calculation and response_checksum_validation set to
@@ -486,6 +500,7 @@ struct aws {
 	int have_creds;
 	long clock_offset;         /* seconds to add to the local clock (from RequestTimeTooSkewed) */
 	int retry_tokens;          /* standard-mode retry quota */
+	struct ratelimit rate;     /* adaptive mode */
 	char *imds_token;          /* IMDSv2 session token, reused */
 	double imds_token_expires; /* mono_now() seconds */
 	int imds_state;            /* 0 unknown, 1 answers, 2 answers 403 (turned off), -1 unreachable */
@@ -563,6 +578,8 @@ int err_is_clock_skew(const struct err *e);
  * retry tokens from a's quota. */
 int retry_decide(struct aws *a, const struct err *e, int attempt, int idempotent, double *delay);
 void retry_success(struct aws *a); /* refunds the quota */
+/* Adaptive mode: waits until the rate limiter lets a request go (no-op in other modes). */
+void retry_rate_wait(struct aws *a);
 
 /* ---- jquery.c: JSON path queries (secretget --query) ------------------------------------ */
 
