@@ -69,6 +69,9 @@ NORETURN void die_code(int code, const char *fmt, ...) PRINTF(2, 3);
 NORETURN void die_err(const struct err *e, const char *fmt, ...) PRINTF(2, 3);
 void dbg(const char *fmt, ...) PRINTF(1, 2); /* to stderr when g_debug; never pass secrets */
 
+/* ---- mem.c: allocation, growable buffers and slices ------------------------------------ */
+
+/* Out of memory is the one error that is fatal everywhere: these die() on it. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
@@ -77,8 +80,6 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
 /* Zeroes n bytes in a way the compiler may not elide (for secrets). */
 void memzero(void *p, size_t n);
-
-/* ---- mem.c: growable buffers and slices ------------------------------------------------ */
 
 /* A byte buffer, always NUL-terminated after len when p != NULL. Zero-initialise; the
  * owner frees with buf_free. Growth dies on out of memory. */
