@@ -284,10 +284,12 @@ struct endpoint {
 	int path_style;    /* S3: bucket goes in the path */
 	int custom;        /* came from a flag, env or config rather than the partition */
 };
-/* Where svc lives for the context's region; bucket (S3) chooses virtual-host or path style.
- * use_flag: --endpoint-url applies (not for the credential chain's own STS calls, as in botocore). */
-int endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
-		     struct err *e);
+/* Where svc lives in region (NULL: none known, which only STS allows: its global endpoint), with
+ * the context's endpoint settings; bucket (S3) chooses virtual-host or path style. use_flag:
+ * --endpoint-url applies (not for the credential chain's own STS calls, as in botocore).
+ * aws_endpoint (call.c) resolves the region first. */
+int endpoint_resolve(struct aws *a, const struct svc *svc, const char *region, const char *bucket, int use_flag,
+		     struct endpoint *ep, struct err *e);
 /* "aws", "aws-cn", "aws-us-gov" and the DNS suffix for region. */
 const char *partition_of(const char *region, const char **dns_suffix);
 
@@ -416,12 +418,17 @@ int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_nam
 /* ---- creds.c: the credential provider chain (botocore's order) ------------------------- */
 
 /* Resolves credentials for a (profile, environment), fills c. Names the providers tried
- * in e when none has credentials (E_NOCREDS). Called with a->lock held. */
+ * in e when none has credentials (E_NOCREDS). Called without a->lock: it makes network calls
+ * (STS through aws_send, container and instance metadata); aws_creds (call.c) caches the result. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
 void creds_copy(struct creds *dst, const struct creds *src);
 /* GET an instance-metadata path ("/latest/meta-data/placement/region") with IMDSv2 (v1 fallback
- * unless disabled); out receives the body. Short timeouts: an absent service costs ~1 s once. */
+ * unless disabled); out receives the body. Short timeouts: an absent service costs ~1 s once.
+ * The session (token, reachability) is shared under a->imds_lock. */
 int imds_get(struct aws *a, const char *path, struct buf *out, struct err *e);
+/* The region: --region, AWS_REGION, AWS_DEFAULT_REGION, profile, instance metadata (asked once;
+ * NULL with e when there is none). The string lives as long as a. */
+const char *aws_region(struct aws *a, struct err *e);
 
 /* ---- aws.c: one AWS call ---------------------------------------------------------------- */
 
@@ -438,12 +445,20 @@ struct aws {
 	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
 	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
 	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
-	/* shared state, guarded by lock */
+	/* shared state, guarded by lock (a plain mutex, never held across a network call) */
 	pthread_mutex_t lock;
 	struct creds creds;
 	int have_creds;
+	int refreshing;            /* a thread is running the credential chain; others wait on creds_cv */
+	unsigned creds_gen;        /* refreshes finished */
+	int creds_failed;          /* the last one failed, with creds_err */
+	struct err creds_err;
+	pthread_cond_t creds_cv;
 	long clock_offset;         /* seconds to add to the local clock (from RequestTimeTooSkewed) */
 	int retry_tokens;          /* standard-mode retry quota */
+	/* the instance-metadata session, guarded by imds_lock (held across its short requests, so
+	 * that one token is fetched, as the SDKs' token providers do) */
+	pthread_mutex_t imds_lock;
 	char *imds_token;          /* IMDSv2 session token, reused */
 	double imds_token_expires; /* mono_now() seconds */
 	int imds_state;            /* 0 unknown, 1 answers, 2 answers 403 (turned off), -1 unreachable */
@@ -455,12 +470,13 @@ int aws_init(struct aws *a, const struct common *c, struct err *e);
 void aws_free(struct aws *a);
 /* Dies with the right exit code on failure. */
 void xaws_init(struct aws *a, const struct common *c);
-/* The region: --region, AWS_REGION, AWS_DEFAULT_REGION, profile, instance metadata. */
-const char *aws_region(struct aws *a, struct err *e);
 /* A profile setting: the active profile's key in the config file (NULL if none). */
 const char *aws_config(struct aws *a, const char *key);
 /* Valid credentials (resolved once, refreshed before they expire); copies into c. */
 int aws_creds(struct aws *a, struct creds *c, struct err *e);
+/* endpoint_resolve for the context's region (aws_region). */
+int aws_endpoint(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
+		 struct err *e);
 
 struct aws_req {
 	const struct svc *svc;
@@ -483,10 +499,8 @@ struct aws_req {
 	struct buf *out;
 	size_t max;
 	const char *op;            /* operation name for messages and the debug trace */
-	/* for the credential chain's own calls */
-	const struct creds *creds; /* sign with these instead of the context's */
-	int anonymous;             /* send unsigned (AssumeRoleWithWebIdentity) */
-	int internal;              /* --endpoint-url does not apply */
+	const int *stop;           /* once *stop is set (a parallel transfer failed or was interrupted),
+				    * no more retries; NULL: none */
 };
 /* One call: resolve endpoint, sign, send, retry per policy, parse errors of the protocol
  * into e (E_AWS with status, code and message). r is filled on success (2xx).
@@ -496,9 +510,34 @@ struct aws_req {
  * E_TIMEOUT, returned only once mono_now() >= q->deadline (so the caller can tell it by the clock).
  * The credential chain and region lookup are not bounded by it. */
 int aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err *e);
-/* Set by a worker thread of a parallel transfer to its stop flag: once the flag is set (another
- * part failed, or an interrupt), aws_call on that thread makes no more retries. */
-extern __thread const int *aws_thread_stop;
+/* aws_call's request (aws.c), to ep and signed with c (NULL: unsigned), as it is sent: what the
+ * credential chain uses for its own STS calls. */
+int aws_send(struct aws *a, const struct aws_req *q, const struct endpoint *ep, const struct creds *c,
+	     struct http_resp *r, struct err *e);
+/* aws_send in steps, for a caller that fetches credentials for each attempt (aws_call: a retry
+ * is signed with credentials refreshed meanwhile). aws_send_begin (-1: a request that cannot be
+ * sent), then while aws_send_ready (-1: the deadline has passed) allows, aws_send_try (0: done,
+ * r filled; 1: send again; -1: failed, e says why); then always aws_send_end. */
+struct aws_send {
+	/* private */
+	struct aws *a;
+	const struct aws_req *q;
+	const struct endpoint *ep;
+	struct http_resp *r;
+	struct buf path, target, authz, errbody;
+	const char *payload;      /* x-amz-content-sha256 and the signature's payload hash */
+	char host[300], amzdate[17], hash[65], ctype[64], xtarget[128];
+	struct kv *h;             /* the caller's headers and ours */
+	int nh, sends, attempt, skew_fixed, cto, rto;
+	uint64_t delivered;       /* body bytes given to the caller's sink */
+};
+int aws_send_begin(struct aws_send *k, struct aws *a, const struct aws_req *q, const struct endpoint *ep,
+		   struct http_resp *r, struct err *e);
+int aws_send_ready(struct aws_send *k, struct err *e);
+int aws_send_try(struct aws_send *k, const struct creds *c, struct err *e);
+void aws_send_end(struct aws_send *k);
+/* The form of a query-protocol call: Action, Version and params, encoded. */
+void aws_query_form(const struct svc *svc, const char *action, const struct kv *params, int n, struct buf *form);
 /* JSON protocol call: body is the JSON request; out receives the JSON response. */
 int aws_json(struct aws *a, const struct svc *svc, const char *op, const char *body, struct buf *out,
 	     struct err *e);
@@ -507,7 +546,7 @@ int aws_json(struct aws *a, const struct svc *svc, const char *op, const char *b
 int aws_json_req(struct aws *a, const struct svc *svc, const char *op, const char *body,
 		 const struct aws_req *tmpl, struct buf *out, struct err *e);
 /* Query protocol call: params (without Action/Version) form-encoded; out gets the XML.
- * tmpl (may be NULL) supplies creds/anonymous/internal/quiet_body for the chain's calls. */
+ * tmpl (may be NULL) supplies quiet_body, deadline and the like, as for aws_json_req. */
 int aws_query(struct aws *a, const struct svc *svc, const char *action, const struct kv *params, int n,
 	      const struct aws_req *tmpl, struct buf *out, struct err *e);
 
@@ -739,6 +778,7 @@ struct s3_put {
 	int nmeta;
 	int no_overwrite; /* If-None-Match: * (PutObject, CompleteMultipartUpload) */
 	int ck;           /* S3_CK_NONE, CRC32C, CRC32 or SHA256 */
+	const int *stop;  /* a parallel transfer's stop flag for its parts (aws_req.stop); NULL: none */
 };
 struct s3_part {
 	char etag[100];
@@ -766,10 +806,11 @@ int s3_delete(struct aws *a, const char *bucket, const char *key, struct err *e)
  * and metadata). */
 int s3_copy_object(struct aws *a, const char *sbucket, const char *skey, const char *bucket, const char *key,
 		   const struct s3_put *p, int replace_meta, struct err *e);
-/* UploadPartCopy of source bytes first..last (inclusive); ck: the upload's checksum algorithm. */
+/* UploadPartCopy of source bytes first..last (inclusive); p: the upload's checksum algorithm
+ * (ck) and stop flag. */
 int s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const char *bucket, const char *key,
-		 const char *upload_id, int part, int64_t first, int64_t last, const char *if_match, int ck,
-		 struct s3_part *out, struct err *e);
+		 const char *upload_id, int part, int64_t first, int64_t last, const char *if_match,
+		 const struct s3_put *p, struct s3_part *out, struct err *e);
 
 /* ---- transfer.c, download.c: parallel S3 transfers (s3cp) ---------------------------- */
 

@@ -301,17 +301,38 @@ done:
 
 /* ---- STS: AssumeRole and AssumeRoleWithWebIdentity ---- */
 
+/* A query call to STS in the context's region (its global endpoint without one), signed with
+ * signer (NULL: unsigned), where --endpoint-url does not apply (as in botocore). */
+static int
+sts_post(struct aws *a, const char *action, const struct kv *params, int n, const struct creds *signer,
+	 struct buf *form, struct buf *out, struct err *e)
+{
+	struct endpoint ep;
+	struct err re = {0};
+	struct http_resp r;
+	int rc;
+
+	if (endpoint_resolve(a, &SVC_STS, aws_region(a, &re), NULL, 0, &ep, e))
+		return -1;
+	aws_query_form(&SVC_STS, action, params, n, form);
+	struct http_body b = {form->p, (int64_t)form->len, NULL, NULL, NULL};
+	struct aws_req q = {.svc = &SVC_STS, .method = "POST", .path = "/", .body = &b, .quiet_body = 1, .out = out,
+			    .op = action};
+	rc = aws_send(a, &q, &ep, signer, &r, e);
+	http_resp_free(&r);
+	return rc;
+}
+
 static int
 sts_creds(struct aws *a, const char *action, const struct kv *params, int n, const struct creds *signer,
 	  const char *source, struct creds *c, struct err *e)
 {
-	struct aws_req t = {.creds = signer, .anonymous = signer == NULL, .internal = 1, .quiet_body = 1};
-	struct buf out = {0};
+	struct buf out = {0}, form = {0};
 	struct xml root, cr;
 	char path[128];
 	int rc = -1;
 
-	if (aws_query(a, &SVC_STS, action, params, n, &t, &out, e))
+	if (sts_post(a, action, params, n, signer, &form, &out, e))
 		goto done;
 	snprintf(path, sizeof path, "%sResult/Credentials", action);
 	if (xml_root(out.p, out.len, &root) || xml_path(root, path, &cr)) {
@@ -345,6 +366,7 @@ sts_creds(struct aws *a, const char *action, const struct kv *params, int n, con
 		memzero(tok, strlen(tok));
 	free(id), free(sk), free(tok), free(exp), free(arn);
 done:
+	buf_free(&form); /* may hold a web identity token */
 	buf_free(&out);
 	return rc;
 }
@@ -559,7 +581,7 @@ imds_get(struct aws *a, const char *path, struct buf *out, struct err *e)
 		return err_set(e, E_NOCREDS, "instance metadata: not reachable");
 	if (imds_url(a, &u, e))
 		return -1;
-	pthread_mutex_lock(&a->lock);
+	pthread_mutex_lock(&a->imds_lock);
 	for (int pass = 0; pass < 2; pass++) {
 		if (mono_now() > a->imds_token_expires) {
 			struct kv th[] = {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}};
@@ -617,10 +639,44 @@ imds_get(struct aws *a, const char *path, struct buf *out, struct err *e)
 	else
 		err_set(e, E_NOCREDS, "instance metadata: %s: HTTP %d", path, r.status);
 done:
-	pthread_mutex_unlock(&a->lock);
+	pthread_mutex_unlock(&a->imds_lock);
 	http_resp_free(&r);
 	buf_free(&tok);
 	return rc;
+}
+
+/* The lock is not held while instance metadata is asked: two threads asking at once both ask. */
+const char *
+aws_region(struct aws *a, struct err *e)
+{
+	const char *v;
+	char *found = NULL;
+	struct buf out = {0};
+
+	pthread_mutex_lock(&a->lock);
+	v = a->region;
+	pthread_mutex_unlock(&a->lock);
+	if (v)
+		return v;
+	if (((v = getenv("AWS_REGION")) && *v) || ((v = getenv("AWS_DEFAULT_REGION")) && *v) ||
+	    (v = aws_config(a, "region"))) {
+		found = xstrdup(v);
+	} else if (!imds_get(a, "/latest/meta-data/placement/region", &out, e) && out.len && out.len < 64) {
+		found = xstrdup(out.p);
+		dbg("region %s from instance metadata", found);
+	}
+	buf_free(&out);
+	pthread_mutex_lock(&a->lock);
+	if (!a->region) {
+		a->region = found;
+		found = NULL;
+	}
+	v = a->region;
+	pthread_mutex_unlock(&a->lock);
+	free(found);
+	if (!v)
+		err_set(e, E_USAGE, "no region: use --region, AWS_REGION or a profile's region");
+	return v;
 }
 
 static int

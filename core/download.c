@@ -323,7 +323,7 @@ dl_piece(struct pool *p, int job, struct err *e)
 		struct http_resp r;
 		struct aws_req rq = {.svc = &SVC_S3, .method = "GET", .bucket = d->bucket, .path = path, .query = q,
 				     .nquery = d->parts, .hdrs = h, .nhdrs = n, .sink = piece_sink, .sink_ctx = &g,
-				     .op = "GetObject"};
+				     .op = "GetObject", .stop = &x->stop};
 		s3_sum_init(&pc->sum, d->verify == V_NONE || (d->verify == V_SEQ && d->n > 1) ? S3_CK_NONE : d->ck);
 		xfer_progress_add(x, -pc->got);
 		pc->got = 0;

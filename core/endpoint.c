@@ -165,22 +165,17 @@ valid_region(const char *r)
 }
 
 int
-endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
-		 struct err *e)
+endpoint_resolve(struct aws *a, const struct svc *svc, const char *region, const char *bucket, int use_flag,
+		 struct endpoint *ep, struct err *e)
 {
 	const char *custom = use_flag && a->endpoint_url ? a->endpoint_url : configured(a, svc);
-	const char *region, *dns, *style;
-	struct err re = {0};
+	const char *dns, *style;
 	char host[sizeof ep->url.host + 70];
 
 	memset(ep, 0, sizeof *ep);
-	region = aws_region(a, &re);
-	if (!region) {
-		/* STS has a global endpoint; everything else needs a region. */
-		if (svc != &SVC_STS)
-			return *e = re, -1;
-		region = NULL;
-	}
+	/* STS has a global endpoint; everything else needs a region. */
+	if (!region && svc != &SVC_STS)
+		return err_set(e, E_USAGE, "no region: use --region, AWS_REGION or a profile's region");
 	if (region && !valid_region(region))
 		return err_set(e, E_USAGE, "invalid region '%s'", region);
 	snprintf(ep->region, sizeof ep->region, "%s", region ? region : "us-east-1");

@@ -67,7 +67,6 @@ worker(void *arg)
 	struct pool *p = arg;
 
 	xfer_block_signals();
-	aws_thread_stop = &p->x->stop; /* a failed part stops the others' retries */
 	pthread_mutex_lock(&p->m);
 	for (;;) {
 		while (!p->failed && p->next >= p->avail && (p->total < 0 || p->next < p->total))
@@ -274,6 +273,7 @@ struct up {
 	int64_t *lens;
 	char **free_bufs;      /* buffers ready for the producer */
 	int nfree;
+	struct s3_put part_put; /* put with the transfer's stop flag: a failed part stops the others' retries */
 };
 
 static int
@@ -287,10 +287,11 @@ up_part(struct pool *p, int job, struct err *e)
 		struct fsrc s = {x, u->fd, (int64_t)job * u->part_size, 0, 0};
 		s.len = (int64_t)x->total - s.off < u->part_size ? (int64_t)x->total - s.off : u->part_size;
 		struct s3_src src = {fsrc_read, fsrc_rewind, &s, s.len};
-		rc = s3_put_body(x->a, u->bucket, u->key, u->put, u->upload_id, job + 1, NULL, &src, s.len, &u->parts[job], e);
+		rc = s3_put_body(x->a, u->bucket, u->key, &u->part_put, u->upload_id, job + 1, NULL, &src, s.len, &u->parts[job],
+				 e);
 	} else {
-		rc = s3_put_body(x->a, u->bucket, u->key, u->put, u->upload_id, job + 1, u->bufs[job], NULL, u->lens[job],
-				 &u->parts[job], e);
+		rc = s3_put_body(x->a, u->bucket, u->key, &u->part_put, u->upload_id, job + 1, u->bufs[job], NULL,
+				 u->lens[job], &u->parts[job], e);
 		if (!rc)
 			xfer_progress_add(x, u->lens[job]);
 		pthread_mutex_lock(&p->m);
@@ -358,7 +359,8 @@ xfer_upload_file(struct xfer *x, int fd, int64_t size, const char *bucket, const
 	}
 	dbg("multipart upload %s: %d parts of %lld bytes", id, n, (long long)ps);
 	struct up *u = xcalloc(1, sizeof *u);
-	*u = (struct up){bucket, key, id, put, xcalloc((size_t)n, sizeof(struct s3_part)), ps, fd, NULL, NULL, NULL, 0};
+	*u = (struct up){bucket, key, id, put, xcalloc((size_t)n, sizeof(struct s3_part)), ps, fd, NULL, NULL, NULL, 0, *put};
+	u->part_put.stop = &x->stop;
 	struct pool *p = xpool_new(x, up_part, u, n, "UploadPart", 1);
 	xpool_start(p, xpool_workers(x, n));
 	if (xpool_wait(p, &all, e) || complete(x, bucket, key, put, id, u->parts, n, e)) {
@@ -445,7 +447,8 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 	}
 	*u = (struct up){bucket, key, id, put, xcalloc(MAX_PARTS, sizeof(struct s3_part)), ps, -1,
 			 xcalloc(MAX_PARTS, sizeof(char *)), xcalloc(MAX_PARTS, sizeof(int64_t)),
-			 xcalloc((size_t)nbufs, sizeof(char *)), 0};
+			 xcalloc((size_t)nbufs, sizeof(char *)), 0, *put};
+	u->part_put.stop = &x->stop;
 	p = xpool_new(x, up_part, u, -1, "UploadPart", 1);
 	xpool_start(p, nbufs);
 	for (;;) {
@@ -540,6 +543,7 @@ struct cp {
 	const struct s3_put *put;
 	struct s3_part *parts;
 	int64_t size, part_size;
+	struct s3_put part_put; /* as in struct up */
 };
 
 static int
@@ -552,7 +556,7 @@ cp_part(struct pool *p, int job, struct err *e)
 	if (xfer_stopped(p->x))
 		return err_set(e, E_IO, "interrupted");
 	if (s3_part_copy(p->x->a, c->sbucket, c->skey, c->bucket, c->key, c->upload_id, job + 1, first, last, c->etag,
-			 c->put->ck, &c->parts[job], e))
+			 &c->part_put, &c->parts[job], e))
 		return -1;
 	xfer_progress_add(p->x, last - first + 1);
 	return 0;
@@ -629,7 +633,8 @@ xfer_copy(struct xfer *x, const char *sbucket, const char *skey, const struct s3
 	}
 	struct cp *c = xcalloc(1, sizeof *c);
 	*c = (struct cp){sbucket, skey, bucket, key, id, so->etag, put, xcalloc((size_t)n, sizeof(struct s3_part)),
-			 so->size, ps};
+			 so->size, ps, *put};
+	c->part_put.stop = &x->stop;
 	struct pool *p = xpool_new(x, cp_part, c, n, "UploadPartCopy", 1);
 	xpool_start(p, xpool_workers(x, n));
 	if (xpool_wait(p, &all, e) || complete(x, bucket, key, put, id, c->parts, n, e))

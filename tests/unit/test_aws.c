@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -466,4 +467,77 @@ TEST(aws_deadline_cuts_off_the_call)
 	aws_free(&a);
 	close(lfd);
 	buf_free(&out);
+}
+
+struct asker {
+	struct aws *a;
+	int rc;
+	char akid[32];
+};
+
+static void *
+ask_creds(void *arg)
+{
+	struct asker *k = arg;
+	struct creds c = {0};
+	struct err e = {0};
+
+	k->rc = aws_creds(k->a, &c, &e);
+	snprintf(k->akid, sizeof k->akid, "%s", c.akid ? c.akid : "");
+	creds_free(&c);
+	return NULL;
+}
+
+TEST(aws_creds_one_refresh_without_the_lock)
+{
+	/* A slow provider (a credential_process that takes 0.6 s) and six threads asking at once:
+	 * it runs once, every thread gets its keys, and the context's lock stays free meanwhile (a
+	 * retry's quota, a clock fix, another thread's call are not held up by the refresh). */
+	char script[512], cfg[512], runs[512], text[1024];
+	struct common co = {0};
+	struct aws a;
+	struct err e = {0};
+	struct asker k[6];
+	pthread_t t[6];
+
+	snprintf(runs, sizeof runs, "%s/runs", utest_tmpdir());
+	snprintf(script, sizeof script, "%s/slow-creds", utest_tmpdir());
+	snprintf(text, sizeof text, "#!/bin/sh\necho run >> '%s'\nsleep 0.6\n"
+		 "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"s\"}'\n", runs);
+	utest_write(script, text);
+	chmod(script, 0755);
+	snprintf(cfg, sizeof cfg, "%s/config", utest_tmpdir());
+	snprintf(text, sizeof text, "[default]\ncredential_process = %s\n", script);
+	utest_write(cfg, text);
+	setenv("AWS_CONFIG_FILE", cfg, 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_PROFILE");
+	CHECK_INT(aws_init(&a, &co, &e), 0);
+	for (int i = 0; i < 6; i++) {
+		k[i] = (struct asker){.a = &a, .rc = -9};
+		CHECK_INT(pthread_create(&t[i], NULL, ask_creds, &k[i]), 0);
+	}
+	sleep_sec(0.25);
+	double t0 = mono_now();
+	pthread_mutex_lock(&a.lock);
+	pthread_mutex_unlock(&a.lock);
+	double held = mono_now() - t0;
+	for (int i = 0; i < 6; i++)
+		pthread_join(t[i], NULL);
+	CHECK(held < 0.15);
+	for (int i = 0; i < 6; i++) {
+		CHECK_INT(k[i].rc, 0);
+		CHECK_STR(k[i].akid, "AKIDPROC");
+	}
+	FILE *f = fopen(runs, "r");
+	int n = 0;
+	CHECK(f != NULL);
+	while (fgets(text, sizeof text, f))
+		n++;
+	fclose(f);
+	CHECK_INT(n, 1);
+	aws_free(&a);
 }
