@@ -327,6 +327,8 @@ download(struct xfer *x, const char *bucket, const char *key, const char *dst)
 	progress_start(base_name(key));
 	rc = xfer_download(x, bucket, key, &o, T.ck_explicit ? T.ck : S3_CK_CRC32C, out ? 1 : f.fd,
 			   !out && f.tmp != NULL, &e);
+	if (x->unverified[0])
+		warn("%s: not verified: %s", url, x->unverified);
 	if (rc)
 		file_abort(&f);
 	check_interrupt();

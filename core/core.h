@@ -68,6 +68,12 @@ NORETURN void die_code(int code, const char *fmt, ...) PRINTF(2, 3);
 /* "applet: WHAT: 403 AccessDenied: message" and the mapped exit code; fmt names WHAT. */
 NORETURN void die_err(const struct err *e, const char *fmt, ...) PRINTF(2, 3);
 void dbg(const char *fmt, ...) PRINTF(1, 2); /* to stderr when g_debug; never pass secrets */
+/* "applet: message", then the usage line(s) of g_help and a hint, to stderr; exit 2. */
+NORETURN void usage(const char *fmt, ...) PRINTF(1, 2);
+/* The applet's help text, for usage(); set by opt_init. */
+extern const char *g_help;
+/* --help: help and more to stdout; exit 0 (1 if stdout cannot be written). */
+NORETURN void exit_help(const char *help, const char *more);
 
 /* ---- mem.c: allocation, growable buffers and slices ------------------------------------ */
 
@@ -151,10 +157,6 @@ void opt_init(struct opt *o, int argc, char **argv, const struct optdef *defs, c
  * Consumes common options; --help prints help to stdout and exits 0; an unknown option or
  * missing value is a usage error (exit 2). */
 int opt_next(struct opt *o);
-/* "applet: message", then the usage line(s) and a hint, to stderr; exit 2. */
-NORETURN void usage(const char *fmt, ...) PRINTF(1, 2);
-/* The applet's help text, kept for usage(); set by opt_init. */
-extern const char *g_help;
 /* Common parsers that die with a usage error naming the option on bad input. */
 double opt_duration(const struct opt *o); /* "30s", "5m", "1.5h", "2d", "250ms", bare seconds */
 uint64_t opt_size(const struct opt *o);   /* "10", "8M", "1.5G", "4KiB": powers of 1024 */
@@ -625,8 +627,9 @@ void envout_shquote(struct buf *b, const char *s, size_t n);
  * not run; 2 for a value holding NUL). */
 int envout_exec(const struct envout *o, char *const argv[], int pristine, struct err *e);
 void envout_free(struct envout *o);
-/* The --exec rules both applets share; a usage error (exit 2) when broken. */
-void envout_check_exec(int exec, size_t ncmd, int fmt_given, const char *output, int nonl, int pristine);
+/* The --exec rules both applets share: -1 with e (E_USAGE) when broken. */
+int envout_check_exec(int exec, size_t ncmd, int fmt_given, const char *output, int nonl, int pristine,
+		      struct err *e);
 
 /* ---- file.c: atomic output files -------------------------------------------------------- */
 
@@ -828,6 +831,8 @@ struct xfer {
 	void *progress_ctx;
 	char verified[64];               /* after a download: the checksum checked ("crc32c",
 					  * "composite crc32", "md5"), "" if none could be */
+	char unverified[160];            /* and why not, when S3 stored none that could be checked
+					  * (the caller says so: "not verified: ..."); "" otherwise */
 	char op[48];                     /* after a failure: the request that failed ("UploadPart 3",
 					  * "CompleteMultipartUpload") or "read" (the source) */
 	/* private */

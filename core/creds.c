@@ -232,22 +232,17 @@ bad:
 	return -1;
 }
 
+/* Runs argv with its standard output read into out (1 MiB at most; more kills it). Returns 0 with
+ * its wait status in *st, or -1 with e. *exec_err: the errno of an exec that failed, which the
+ * child tells through a close-on-exec pipe (core prints nothing, not even from a child). */
 static int
-from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
+run_capture(char **argv, struct buf *out, int *st, int *exec_err, struct err *e)
 {
-	const char *cmd = prof(a, profile, "credential_process");
-	char **argv = NULL;
-	int argc, pfd[2] = {-1, -1}, st, rc = -1;
-	struct buf out = {0};
-	pid_t pid = -1;
+	int pfd[2] = {-1, -1}, xfd[2] = {-1, -1}, rc = -1;
+	pid_t pid;
 
-	if (!cmd)
-		return NOT_HERE;
-	if ((argc = shell_split(cmd, &argv)) <= 0) {
-		err_set(e, E_USAGE, "profile %s: credential_process: cannot parse the command line", profile);
-		goto done;
-	}
-	if (pipe2(pfd, O_CLOEXEC)) {
+	*exec_err = 0;
+	if (pipe2(pfd, O_CLOEXEC) || pipe2(xfd, O_CLOEXEC)) {
 		err_set(e, E_IO, "credential_process: pipe: %s", strerror(errno));
 		goto done;
 	}
@@ -259,11 +254,14 @@ from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
 	if (pid == 0) {
 		dup2(pfd[1], 1);
 		execvp(argv[0], argv);
-		fprintf(stderr, "%s: credential_process: %s: %s\n", applet_name, argv[0], strerror(errno));
+		int err = errno;
+		ssize_t k = write(xfd[1], &err, sizeof err);
+		(void)k;
 		_exit(127);
 	}
 	close(pfd[1]);
-	pfd[1] = -1;
+	close(xfd[1]);
+	pfd[1] = xfd[1] = -1;
 	for (;;) {
 		char tmp[4096];
 		ssize_t r = read(pfd[0], tmp, sizeof tmp);
@@ -271,14 +269,47 @@ from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
 			continue;
 		if (r <= 0)
 			break;
-		if (out.len + (size_t)r > 1 << 20) {
+		if (out->len + (size_t)r > 1 << 20) {
 			kill(pid, SIGKILL);
 			break;
 		}
-		buf_add(&out, tmp, (size_t)r);
+		buf_add(out, tmp, (size_t)r);
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while (waitpid(pid, st, 0) < 0 && errno == EINTR)
 		;
+	if (read(xfd[0], exec_err, sizeof *exec_err) != (ssize_t)sizeof *exec_err)
+		*exec_err = 0;
+	rc = 0;
+done:
+	for (int i = 0; i < 2; i++) {
+		if (pfd[i] >= 0)
+			close(pfd[i]);
+		if (xfd[i] >= 0)
+			close(xfd[i]);
+	}
+	return rc;
+}
+
+static int
+from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
+{
+	const char *cmd = prof(a, profile, "credential_process");
+	char **argv = NULL;
+	int st, xerr, rc = -1;
+	struct buf out = {0};
+
+	if (!cmd)
+		return NOT_HERE;
+	if (shell_split(cmd, &argv) <= 0) {
+		err_set(e, E_USAGE, "profile %s: credential_process: cannot parse the command line", profile);
+		goto done;
+	}
+	if (run_capture(argv, &out, &st, &xerr, e))
+		goto done;
+	if (xerr) {
+		err_set(e, E_NOCREDS, "profile %s: credential_process %s: %s", profile, argv[0], strerror(xerr));
+		goto done;
+	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		err_set(e, E_NOCREDS, "profile %s: credential_process %s failed (%s %d)", profile, argv[0],
 			WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
@@ -288,10 +319,6 @@ from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
 	if ((rc = from_json("credential_process", "credential_process", out.p ? out.p : "", out.len, 1, c, e)))
 		e->kind = E_NOCREDS;
 done:
-	if (pfd[0] >= 0)
-		close(pfd[0]);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
 	for (int i = 0; argv && argv[i]; i++)
 		free(argv[i]);
 	free(argv);

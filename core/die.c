@@ -7,6 +7,7 @@
 #include <string.h>
 
 const char *applet_name = "awsbox";
+const char *g_help = "";
 int g_debug, g_quiet;
 
 int
@@ -187,4 +188,30 @@ dbg(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+void
+usage(const char *fmt, ...)
+{
+	const char *h = g_help, *end = strstr(h, "\n\n");
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	fprintf(stderr, "%s: %s\n", applet_name, line);
+	if (*h)
+		fprintf(stderr, "%.*s\n", (int)(end ? end - h : (long)strlen(h)), h);
+	fprintf(stderr, "Try '%s --help' for more information.\n", applet_name);
+	exit(EX_USAGE);
+}
+
+void
+exit_help(const char *help, const char *more)
+{
+	fputs(help, stdout);
+	fputs(more, stdout);
+	exit(fflush(stdout) ? EX_FAIL : EX_OK);
 }

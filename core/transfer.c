@@ -113,10 +113,11 @@ xpool_new(struct xfer *x, int (*run)(struct pool *, int, struct err *), void *ct
 	return p;
 }
 
-void
-xpool_start(struct pool *p, int n)
+int
+xpool_start(struct pool *p, int n, struct err *e)
 {
 	pthread_attr_t at;
+	int rc = 0;
 
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
@@ -126,16 +127,18 @@ xpool_start(struct pool *p, int n)
 		pthread_mutex_lock(&p->m);
 		p->alive++;
 		pthread_mutex_unlock(&p->m);
-		if (pthread_create(&t, &at, worker, p)) {
+		int err = pthread_create(&t, &at, worker, p);
+		if (err) {
 			pthread_mutex_lock(&p->m);
 			p->alive--;
 			pthread_mutex_unlock(&p->m);
-			if (!i)
-				die("cannot start a thread");
+			if (!i) /* fewer workers than asked for only make it slower */
+				rc = err_set(e, E_IO, "cannot start a thread: %s", strerror(err));
 			break;
 		}
 	}
 	pthread_attr_destroy(&at);
+	return rc;
 }
 
 void
@@ -362,8 +365,8 @@ xfer_upload_file(struct xfer *x, int fd, int64_t size, const char *bucket, const
 	*u = (struct up){bucket, key, id, put, xcalloc((size_t)n, sizeof(struct s3_part)), ps, fd, NULL, NULL, NULL, 0, *put};
 	u->part_put.stop = &x->stop;
 	struct pool *p = xpool_new(x, up_part, u, n, "UploadPart", 1);
-	xpool_start(p, xpool_workers(x, n));
-	if (xpool_wait(p, &all, e) || complete(x, bucket, key, put, id, u->parts, n, e)) {
+	if (xpool_start(p, xpool_workers(x, n), e) || xpool_wait(p, &all, e) ||
+	    complete(x, bucket, key, put, id, u->parts, n, e)) {
 		abort_upload(x, bucket, key, id, e);
 		goto done;
 	}
@@ -450,7 +453,10 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 			 xcalloc((size_t)nbufs, sizeof(char *)), 0, *put};
 	u->part_put.stop = &x->stop;
 	p = xpool_new(x, up_part, u, -1, "UploadPart", 1);
-	xpool_start(p, nbufs);
+	if (xpool_start(p, nbufs, e)) {
+		abort_upload(x, bucket, key, id, e);
+		goto fail;
+	}
 	for (;;) {
 		/* Hand the filled buffer to the workers. */
 		pthread_mutex_lock(&p->m);
@@ -636,8 +642,8 @@ xfer_copy(struct xfer *x, const char *sbucket, const char *skey, const struct s3
 			 so->size, ps, *put};
 	c->part_put.stop = &x->stop;
 	struct pool *p = xpool_new(x, cp_part, c, n, "UploadPartCopy", 1);
-	xpool_start(p, xpool_workers(x, n));
-	if (xpool_wait(p, &all, e) || complete(x, bucket, key, put, id, c->parts, n, e))
+	if (xpool_start(p, xpool_workers(x, n), e) || xpool_wait(p, &all, e) ||
+	    complete(x, bucket, key, put, id, c->parts, n, e))
 		abort_upload(x, bucket, key, id, e);
 	else
 		rc = 0;
