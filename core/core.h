@@ -368,6 +368,10 @@ void http_pool_free(struct http_pool *p);
  * or body reader's own error; e->sent says whether the request may have reached the server).
  * r is zeroed first and is always safe to http_resp_free. */
 int http_do(struct http_pool *p, const struct http_req *q, struct http_resp *r, struct err *e);
+/* A small request to a local metadata endpoint (IMDS, container credentials): no proxy, the same
+ * timeout for connect and read, a body of at most 1 MiB into out (reset first), never logged. */
+int http_small(struct http_pool *p, const char *method, const struct url *u, const char *target, const struct kv *h,
+	       int nh, int timeout_ms, struct buf *out, struct http_resp *r, struct err *e);
 
 /* ---- sigv4.c: AWS Signature Version 4 -------------------------------------------------- */
 
@@ -424,10 +428,30 @@ int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_nam
  * (STS through aws_send, container and instance metadata); aws_creds (call.c) caches the result. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
 void creds_copy(struct creds *dst, const struct creds *src);
-/* GET an instance-metadata path ("/latest/meta-data/placement/region") with IMDSv2 (v1 fallback
- * unless disabled); out receives the body. Short timeouts: an absent service costs ~1 s once.
- * The session (token, reachability) is shared under a->imds_lock. */
+
+/* ---- imds.c: the EC2 instance metadata client ------------------------------------------ */
+
+/* GET an instance-metadata path ("/latest/meta-data/placement/region") with IMDSv2: one token
+ * per process (TTL 21600 s, renewed on 401), IMDSv1 without a token only when the token PUT
+ * times out after sending or is refused otherwise than with 400, and AWS_EC2_METADATA_V1_DISABLED
+ * (ec2_metadata_v1_disabled) is not set. Endpoint: AWS_EC2_METADATA_SERVICE_ENDPOINT[_MODE] or the
+ * profile's ec2_metadata_service_endpoint[_mode]; timeouts AWS_METADATA_SERVICE_TIMEOUT (1 s).
+ * out receives the body. Errors (e->msg starts "instance metadata: "): E_USAGE disabled
+ * (AWS_EC2_METADATA_DISABLED) or a bad setting; E_NET/E_TIMEOUT no service (remembered in
+ * a->imds_state: later calls fail at once); E_NOTFOUND 404; E_NOCREDS token refused, IMDSv1 needed
+ * but disabled, or 403 (turned off; imds_state 2); E_PROTO another status. Takes a->imds_lock
+ * (one token for the process, as the SDKs' token providers fetch it). */
 int imds_get(struct aws *a, const char *path, struct buf *out, struct err *e);
+/* Asks until the service answers or mono_now() passes deadline (then E_TIMEOUT); a service that
+ * answers with an error ends the wait with that error. */
+int imds_wait(struct aws *a, double deadline, struct err *e);
+/* AWS_EC2_METADATA_DISABLED=true */
+int imds_disabled(struct aws *a);
+/* The service's URL from the settings above. */
+int imds_endpoint(struct aws *a, struct url *u, struct err *e);
+
+/* ---- region.c ----------------------------------------------------------------------------- */
+
 /* The region: --region, AWS_REGION, AWS_DEFAULT_REGION, profile, instance metadata (asked once;
  * NULL with e when there is none). The string lives as long as a. */
 const char *aws_region(struct aws *a, struct err *e);
