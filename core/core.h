@@ -1,4 +1,4 @@
-/* core.h — the one header applets include: awsbox's shared engine (see DESIGN.md). */
+/* core.h — the one header applets include: awsbox's shared engine, layer by layer (ARCHITECTURE.md). */
 #ifndef AWSBOX_CORE_H
 #define AWSBOX_CORE_H
 
@@ -15,7 +15,7 @@
 
 /* ---- die.c: exit codes, errors, diagnostics ------------------------------------------- */
 
-/* Exit codes, as DESIGN.md documents them. */
+/* Exit codes (ARCHITECTURE.md, README.md). */
 enum {
 	EX_OK = 0,
 	EX_FAIL = 1,     /* other failure: AWS error not below, local I/O */
@@ -57,7 +57,7 @@ extern int g_quiet;             /* --quiet: no warnings or progress */
 int err_set(struct err *e, int kind, const char *fmt, ...) PRINTF(3, 4);
 /* Prepends "prefix: " to e's message (and sets kind if nonzero); returns -1. */
 int err_prefix(struct err *e, int kind, const char *prefix);
-/* The exit code of DESIGN.md for e (the one place errors are mapped to exit codes). */
+/* The exit code for e (the one place errors are mapped to exit codes). */
 int err_exit_code(const struct err *e);
 /* Formats e as "WHAT: 403 AccessDenied: message" into buf. */
 void err_format(const struct err *e, const char *what, char *buf, size_t n);
@@ -881,6 +881,18 @@ void xfer_block_signals(void);
  * mismatch is E_IO "checksum mismatch". The object may not change meanwhile (If-Match). */
 int xfer_download(struct xfer *x, const char *bucket, const char *key, const struct s3obj *o, int ck, int fd,
 		  int seekable, struct err *e);
+/* Independent jobs on the same worker pool (s3cp -r: one per object that takes one request), as
+ * they come: up to x->concurrency at once, each job run(ctx, job) on a worker thread (signals
+ * blocked there). A job's failure is run's to report; the others go on. xqueue_add blocks while
+ * 256 jobs wait, calling x->progress (done counts the jobs finished) about 5 times a second; it
+ * returns -1 after an interrupt (*x->cancel), leaving the job to the caller. xqueue_finish
+ * waits for every job (after an interrupt, 3 s at most) and frees q; drop (may be NULL)
+ * receives the jobs never started. xqueue_start returns NULL with e when no thread starts. */
+struct xqueue;
+struct xqueue *xqueue_start(struct xfer *x, int (*run)(void *ctx, void *job), void (*drop)(void *job), void *ctx,
+			    struct err *e);
+int xqueue_add(struct xqueue *q, void *job);
+int xqueue_finish(struct xqueue *q, struct err *e);
 /* Server-side copy of so (from s3_head of the source): CopyObject up to threshold bytes, else a
  * multipart copy (UploadPartCopy in parallel) carrying the source's metadata unless replace_meta. */
 int xfer_copy(struct xfer *x, const char *sbucket, const char *skey, const struct s3obj *so, const char *bucket,

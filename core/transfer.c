@@ -183,7 +183,7 @@ xpool_wait(struct pool *p, int *all, struct err *e)
 	pthread_mutex_lock(&p->m);
 	while (p->alive) {
 		if (p->x->cancel && *p->x->cancel && !give_up)
-			give_up = mono_now() + 2;
+			give_up = mono_now() + (p->grace ? p->grace : 2);
 		if (give_up && mono_now() > give_up)
 			break;
 		xpool_step(p);
@@ -212,6 +212,100 @@ xpool_workers(struct xfer *x, int jobs)
 	int n = x->concurrency > 0 ? x->concurrency : 8;
 
 	return jobs < n ? (jobs > 0 ? jobs : 1) : n;
+}
+
+/* ---- a queue of independent jobs ---------------------------------------------------------- */
+
+/* The pool in its open-ended mode: jobs are numbered as they are added; job n waits in
+ * slot[n % cap] until a worker takes it. One job's failure is the caller's to report: the
+ * others go on. */
+struct xqueue {
+	struct pool *p;
+	void **slot;
+	int cap, taken;
+	int (*run)(void *ctx, void *job);
+	void (*drop)(void *job);
+	void *ctx;
+};
+
+static int
+queue_job(struct pool *p, int n, struct err *e)
+{
+	struct xqueue *q = p->ctx;
+
+	pthread_mutex_lock(&p->m);
+	void *job = q->slot[n % q->cap];
+	q->slot[n % q->cap] = NULL;
+	q->taken++;
+	pthread_cond_broadcast(&p->cv); /* room for the producer */
+	pthread_mutex_unlock(&p->m);
+	q->run(q->ctx, job);
+	xfer_progress_add(p->x, 1);
+	return 0;
+}
+
+struct xqueue *
+xqueue_start(struct xfer *x, int (*run)(void *ctx, void *job), void (*drop)(void *job), void *ctx, struct err *e)
+{
+	struct xqueue *q = xcalloc(1, sizeof *q);
+
+	q->cap = 256;
+	q->slot = xcalloc((size_t)q->cap, sizeof *q->slot);
+	q->run = run;
+	q->drop = drop;
+	q->ctx = ctx;
+	x->total = x->done = 0;
+	x->stop = 0;
+	q->p = xpool_new(x, queue_job, q, -1, "job", 0);
+	q->p->grace = 3; /* an interrupted job removes its temporary file or aborts its upload */
+	if (xpool_start(q->p, xpool_workers(x, 1 << 30), e)) {
+		xpool_free(q->p, 1);
+		free(q->slot);
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+int
+xqueue_add(struct xqueue *q, void *job)
+{
+	struct pool *p = q->p;
+	int rc = -1;
+
+	pthread_mutex_lock(&p->m);
+	while (!p->failed && p->avail - q->taken >= q->cap)
+		xpool_step(p);
+	if (!p->failed) {
+		q->slot[p->avail % q->cap] = job;
+		p->avail++;
+		pthread_cond_broadcast(&p->cv);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&p->m);
+	return rc;
+}
+
+int
+xqueue_finish(struct xqueue *q, struct err *e)
+{
+	struct pool *p = q->p;
+	int all = 1, rc;
+
+	pthread_mutex_lock(&p->m);
+	p->total = p->avail;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->m);
+	rc = xpool_wait(p, &all, e);
+	if (!all)
+		return rc; /* a stuck worker may still use q (the process is on its way out) */
+	for (int i = 0; i < q->cap; i++)
+		if (q->slot[i] && q->drop)
+			q->drop(q->slot[i]);
+	xpool_free(p, all);
+	free(q->slot);
+	free(q);
+	return rc;
 }
 
 int64_t

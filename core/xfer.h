@@ -15,6 +15,7 @@ struct pool {
 	int numbered;
 	int next, avail, total; /* total -1 while unknown */
 	int alive, failed;
+	double grace;           /* after an interrupt, seconds to wait for the workers (0: 2) */
 	struct err err;
 };
 
