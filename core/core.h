@@ -456,7 +456,7 @@ int imds_endpoint(struct aws *a, struct url *u, struct err *e);
  * NULL with e when there is none). The string lives as long as a. */
 const char *aws_region(struct aws *a, struct err *e);
 
-/* ---- aws.c: one AWS call ---------------------------------------------------------------- */
+/* ---- config.c, aws.c: the context's settings; one signed request -------------------------- */
 
 struct aws {
 	/* settings, from struct common, environment and config */
@@ -498,11 +498,6 @@ void aws_free(struct aws *a);
 void xaws_init(struct aws *a, const struct common *c);
 /* A profile setting: the active profile's key in the config file (NULL if none). */
 const char *aws_config(struct aws *a, const char *key);
-/* Valid credentials (resolved once, refreshed before they expire); copies into c. */
-int aws_creds(struct aws *a, struct creds *c, struct err *e);
-/* endpoint_resolve for the context's region (aws_region). */
-int aws_endpoint(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
-		 struct err *e);
 
 struct aws_req {
 	const struct svc *svc;
@@ -528,18 +523,12 @@ struct aws_req {
 	const int *stop;           /* once *stop is set (a parallel transfer failed or was interrupted),
 				    * no more retries; NULL: none */
 };
-/* One call: resolve endpoint, sign, send, retry per policy, parse errors of the protocol
- * into e (E_AWS with status, code and message). r is filled on success (2xx).
- * With q->deadline, each attempt's connect and read timeouts are cut to the time left and no
- * retry starts (nor backoff sleeps) past it: a retry that would is not made and the last error
- * is returned at once; an attempt cut off by the deadline, or a call made after it, fails with
- * E_TIMEOUT, returned only once mono_now() >= q->deadline (so the caller can tell it by the clock).
- * The credential chain and region lookup are not bounded by it. */
-int aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err *e);
+
 /* aws_call's request (aws.c), to ep and signed with c (NULL: unsigned), as it is sent: what the
  * credential chain uses for its own STS calls. */
 int aws_send(struct aws *a, const struct aws_req *q, const struct endpoint *ep, const struct creds *c,
 	     struct http_resp *r, struct err *e);
+
 /* aws_send in steps, for a caller that fetches credentials for each attempt (aws_call: a retry
  * is signed with credentials refreshed meanwhile). aws_send_begin (-1: a request that cannot be
  * sent), then while aws_send_ready (-1: the deadline has passed) allows, aws_send_try (0: done,
@@ -562,8 +551,27 @@ int aws_send_begin(struct aws_send *k, struct aws *a, const struct aws_req *q, c
 int aws_send_ready(struct aws_send *k, struct err *e);
 int aws_send_try(struct aws_send *k, const struct creds *c, struct err *e);
 void aws_send_end(struct aws_send *k);
+
 /* The form of a query-protocol call: Action, Version and params, encoded. */
 void aws_query_form(const struct svc *svc, const char *action, const struct kv *params, int n, struct buf *form);
+
+/* ---- call.c: one AWS call as applets make it -------------------------------------------- */
+
+/* Valid credentials (resolved once, refreshed before they expire); copies into c. */
+int aws_creds(struct aws *a, struct creds *c, struct err *e);
+/* endpoint_resolve for the context's region (aws_region). */
+int aws_endpoint(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
+		 struct err *e);
+
+/* One call: resolve endpoint, sign, send, retry per policy, parse errors of the protocol
+ * into e (E_AWS with status, code and message). r is filled on success (2xx).
+ * With q->deadline, each attempt's connect and read timeouts are cut to the time left and no
+ * retry starts (nor backoff sleeps) past it: a retry that would is not made and the last error
+ * is returned at once; an attempt cut off by the deadline, or a call made after it, fails with
+ * E_TIMEOUT, returned only once mono_now() >= q->deadline (so the caller can tell it by the clock).
+ * The credential chain and region lookup are not bounded by it. */
+int aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err *e);
+
 /* JSON protocol call: body is the JSON request; out receives the JSON response. */
 int aws_json(struct aws *a, const struct svc *svc, const char *op, const char *body, struct buf *out,
 	     struct err *e);
