@@ -256,6 +256,18 @@ const char *ini_get(const struct ini *f, const char *section, const char *key);
 /* Nested key: "s3 =\n  addressing_style = path" -> ini_sub(f, sec, "s3", "addressing_style"). */
 const char *ini_sub(const struct ini *f, const char *section, const char *key, const char *sub);
 
+/* ---- url.c: endpoint URLs ---------------------------------------------------------------- */
+
+struct url {
+	int tls;
+	char host[256]; /* without brackets for IPv6 */
+	int port;
+	char path[512]; /* base path from an endpoint URL, without trailing '/'; "" if none */
+};
+int url_parse(const char *s, struct url *u, struct err *e);
+/* "host" or "host:port" (port only when not the scheme's default); [v6] bracketed. */
+void url_hostport(const struct url *u, char *out, size_t n);
+
 /* ---- endpoint.c: where a service lives ------------------------------------------------- */
 
 enum { PROTO_JSON, PROTO_QUERY, PROTO_RESTXML, PROTO_RESTJSON };
@@ -268,16 +280,6 @@ struct svc {
 	const char *json_ver;   /* JSON: "1.0" or "1.1" */
 };
 extern const struct svc SVC_S3, SVC_SSM, SVC_SECRETS, SVC_LAMBDA, SVC_SQS, SVC_STS;
-
-struct url {
-	int tls;
-	char host[256]; /* without brackets for IPv6 */
-	int port;
-	char path[512]; /* base path from an endpoint URL, without trailing '/'; "" if none */
-};
-int url_parse(const char *s, struct url *u, struct err *e);
-/* "host" or "host:port" (port only when not the scheme's default); [v6] bracketed. */
-void url_hostport(const struct url *u, char *out, size_t n);
 
 struct aws; /* below */
 struct endpoint {
