@@ -221,8 +221,8 @@ xpool_workers(struct xfer *x, int jobs)
  * others go on. */
 struct xqueue {
 	struct pool *p;
-	void **slot;
-	int cap, taken;
+	void **slot;           /* NULL once taken */
+	int cap;
 	int (*run)(void *ctx, void *job);
 	void (*drop)(void *job);
 	void *ctx;
@@ -236,7 +236,6 @@ queue_job(struct pool *p, int n, struct err *e)
 	pthread_mutex_lock(&p->m);
 	void *job = q->slot[n % q->cap];
 	q->slot[n % q->cap] = NULL;
-	q->taken++;
 	pthread_cond_broadcast(&p->cv); /* room for the producer */
 	pthread_mutex_unlock(&p->m);
 	q->run(q->ctx, job);
@@ -274,7 +273,7 @@ xqueue_add(struct xqueue *q, void *job)
 	int rc = -1;
 
 	pthread_mutex_lock(&p->m);
-	while (!p->failed && p->avail - q->taken >= q->cap)
+	while (!p->failed && q->slot[p->avail % q->cap]) /* its slot's last job not yet taken */
 		xpool_step(p);
 	if (!p->failed) {
 		q->slot[p->avail % q->cap] = job;
