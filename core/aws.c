@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- error bodies ---- */
 
@@ -377,6 +378,18 @@ aws_send(struct aws *a, const struct aws_req *q, const struct endpoint *ep, cons
 	}
 	aws_send_end(&k);
 	return rc;
+}
+
+int
+aws_send_to(struct aws *a, const struct aws_req *q, const char *region, const struct creds *c, struct http_resp *r,
+	    struct err *e)
+{
+	struct endpoint ep;
+
+	memset(r, 0, sizeof *r);
+	if (endpoint_resolve(a, q->svc, region, q->bucket, 0, &ep, e))
+		return -1;
+	return aws_send(a, q, &ep, c, r, e);
 }
 
 void

@@ -99,7 +99,8 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 	int rc;
 
 	memset(r, 0, sizeof *r);
-	if (aws_endpoint(a, q->svc, q->bucket, 1, &ep, e))
+	if (q->region ? endpoint_resolve(a, q->svc, q->region, q->bucket, 1, &ep, e)
+		      : aws_endpoint(a, q->svc, q->bucket, 1, &ep, e))
 		return -1;
 	/* Each attempt is signed with the credentials of its time (refreshed when they near expiry). */
 	rc = aws_send_begin(&k, a, q, &ep, r, e);

@@ -161,3 +161,19 @@ aws_config(struct aws *a, const char *key)
 		v = ini_get(a->config, "profile default", key);
 	return v;
 }
+
+/* A profile key, credentials file first (botocore merges it over the config file). */
+const char *
+aws_profile_key(struct aws *a, const char *profile, const char *key)
+{
+	const char *v = ini_get(a->credentials, profile, key);
+	char sec[300];
+
+	if (v)
+		return v;
+	if (strcmp(profile, "default")) {
+		snprintf(sec, sizeof sec, "profile %s", profile);
+		return ini_get(a->config, sec, key);
+	}
+	return (v = ini_get(a->config, "default", key)) ? v : ini_get(a->config, "profile default", key);
+}

@@ -280,6 +280,7 @@ struct svc {
 	const char *json_ver;   /* JSON: "1.0" or "1.1" */
 };
 extern const struct svc SVC_S3, SVC_SSM, SVC_SECRETS, SVC_LAMBDA, SVC_SQS, SVC_STS;
+extern const struct svc SVC_SSO, SVC_SSO_OIDC; /* the SSO portal and SSO-OIDC (sso.c) */
 
 struct aws; /* below */
 struct endpoint {
@@ -287,14 +288,15 @@ struct endpoint {
 	char region[64];   /* signing region */
 	int path_style;    /* S3: bucket goes in the path */
 	int custom;        /* came from a flag, env or config rather than the partition */
+	int arn;           /* S3: the bucket is an access point ARN (its host, its region) */
 };
 /* Where svc lives in region (NULL: none known, which only STS allows: its global endpoint), with
- * the context's endpoint settings; bucket (S3) chooses virtual-host or path style. use_flag:
- * --endpoint-url applies (not for the credential chain's own STS calls, as in botocore).
- * aws_endpoint (call.c) resolves the region first. */
+ * the context's endpoint settings; bucket (S3) chooses virtual-host or path style, or is an
+ * access point ARN. use_flag: --endpoint-url applies (not for the credential chain's own calls,
+ * as in botocore). aws_endpoint (call.c) resolves the context's region first. */
 int endpoint_resolve(struct aws *a, const struct svc *svc, const char *region, const char *bucket, int use_flag,
 		     struct endpoint *ep, struct err *e);
-/* "aws", "aws-cn", "aws-us-gov" and the DNS suffix for region. */
+/* The partition of region ("aws", "aws-cn", "aws-us-gov", "aws-iso", ...) and its DNS suffix. */
 const char *partition_of(const char *region, const char **dns_suffix);
 
 /* ---- net.c, tls.c, http.c: HTTP/1.1 over TCP or TLS ------------------------------------ */
@@ -429,6 +431,9 @@ int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_nam
  * in e when none has credentials (E_NOCREDS). Called without a->lock: it makes network calls
  * (STS through aws_send, container and instance metadata); aws_creds (call.c) caches the result. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
+/* sso.c: credentials of an SSO profile (sso_session or the legacy sso_start_url keys): 0, -1
+ * (an expired or missing token is E_NOCREDS saying to run aws sso login), 1 not an SSO profile. */
+int sso_creds(struct aws *a, const char *profile, struct creds *c, struct err *e);
 void creds_copy(struct creds *dst, const struct creds *src);
 
 /* ---- imds.c: the EC2 instance metadata client ------------------------------------------ */
@@ -473,6 +478,11 @@ struct aws {
 	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
 	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
 	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
+	/* botocore's request_checksum_calculation and response_checksum_validation set to
+	 * when_required (AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION or the
+	 * profile): S3 writes carry no checksum, and reads ask for none (no x-amz-checksum-mode)
+	 * and check none, unless the caller asks for one. For stores that do not know them. */
+	int checksum_when_required, validation_when_required;
 	/* shared state, guarded by lock (a plain mutex, never held across a network call) */
 	pthread_mutex_t lock;
 	struct creds creds;
@@ -500,6 +510,8 @@ void aws_free(struct aws *a);
 void xaws_init(struct aws *a, const struct common *c);
 /* A profile setting: the active profile's key in the config file (NULL if none). */
 const char *aws_config(struct aws *a, const char *key);
+/* A profile's key as botocore merges the files: the credentials file first, then the config. */
+const char *aws_profile_key(struct aws *a, const char *profile, const char *key);
 
 struct aws_req {
 	const struct svc *svc;
@@ -524,6 +536,7 @@ struct aws_req {
 	const char *op;            /* operation name for messages and the debug trace */
 	const int *stop;           /* once *stop is set (a parallel transfer failed or was interrupted),
 				    * no more retries; NULL: none */
+	const char *region;        /* aws_call: this region instead of the context's (SSO's sso_region) */
 };
 
 /* aws_call's request (aws.c), to ep and signed with c (NULL: unsigned), as it is sent: what the
@@ -553,6 +566,11 @@ int aws_send_begin(struct aws_send *k, struct aws *a, const struct aws_req *q, c
 int aws_send_ready(struct aws_send *k, struct err *e);
 int aws_send_try(struct aws_send *k, const struct creds *c, struct err *e);
 void aws_send_end(struct aws_send *k);
+
+/* aws_send to q->svc in region (NULL: STS's global endpoint), where --endpoint-url does not
+ * apply, signed with c (NULL: unsigned): the credential chain's own calls (STS, SSO). */
+int aws_send_to(struct aws *a, const struct aws_req *q, const char *region, const struct creds *c,
+		struct http_resp *r, struct err *e);
 
 /* The form of a query-protocol call: Action, Version and params, encoded. */
 void aws_query_form(const struct svc *svc, const char *action, const struct kv *params, int n, struct buf *form);
@@ -775,7 +793,7 @@ struct s3_list {
 	struct buf page, token, key;
 	struct xml root;
 	size_t pos;
-	int have_page, truncated, done;
+	int have_page, truncated, done, encoded;
 };
 int s3_list_next(struct aws *a, struct s3_list *l, struct s3_entry *ent, struct err *e); /* 1, 0 end, -1 */
 void s3_list_free(struct s3_list *l);
@@ -849,6 +867,53 @@ int s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const cha
 		 const char *upload_id, int part, int64_t first, int64_t last, const char *if_match,
 		 const struct s3_put *p, struct s3_part *out, struct err *e);
 
+/* ---- sqs.c: SQS queues (sqssend, sqsrecv) over the JSON protocol ------------------------ */
+
+/* QUEUE as a URL into *url (xmalloc'd): a URL as given, a name or an ARN looked up once with
+ * GetQueueUrl. A URL or ARN naming another region than a's moves a there, unless an endpoint
+ * was set. E_USAGE for a malformed ARN. */
+int sqs_queue_url(struct aws *a, const char *q, char **url, struct err *e);
+/* Appends {"QueueUrl":"URL" (no closing brace): how every request starts. */
+void sqs_req_start(struct buf *b, const char *url);
+/* GetQueueAttributes of names (quoted JSON strings joined by ','); out receives the response
+ * and *attrs is its Attributes object (a slice of out). */
+int sqs_queue_attrs(struct aws *a, const char *url, const char *names, struct buf *out, struct json *attrs,
+		    struct err *e);
+/* One entry's outcome in a *Batch call: SQS_OK (Successful), SQS_FAILED (Failed, the sender's
+ * fault: for good), SQS_RETRY (Failed on the service's side: worth another try), SQS_MISSING (in
+ * neither list: it may or may not have been done). */
+enum { SQS_OK, SQS_FAILED, SQS_RETRY, SQS_MISSING };
+#define SQS_BATCH 10 /* entries a *Batch call takes */
+struct sqs_result {
+	int state;
+	char code[64], msg[300];
+};
+/* Reads a *Batch response: res[i] for the entry whose Id is ids[i]. -1 (E_PROTO) if not JSON. */
+int sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, struct sqs_result *res, struct err *e);
+/* One *Batch call (op "DeleteMessageBatch", ...) of the JSON request req whose entries have the
+ * Ids ids[0..n-1]; res[i] for each. -1 with e when the call failed as a whole. */
+int sqs_batch(struct aws *a, const char *op, const char *req, const char *const *ids, int n, struct sqs_result *res,
+	      struct err *e);
+
+/* The objects an S3 event notification names: S3's own (Records[].s3), the same inside an SNS
+ * envelope (its Message), or an EventBridge event (source aws.s3, detail.bucket/object). Keys
+ * are decoded as S3 encodes them in notifications ('+' a space, %XX a byte). Caller-owned:
+ * s3_events_free. */
+struct s3_event {
+	char *bucket, *key; /* key may hold NUL: key_len */
+	size_t key_len;
+	int64_t size;       /* -1 if not given */
+	char *event;        /* eventName ("ObjectCreated:Put") or detail-type ("Object Created") */
+};
+struct s3_events {
+	struct s3_event *rec;
+	int n;
+	int test; /* s3:TestEvent: no records */
+};
+/* 0 with ev filled (n >= 1, or test), -1 if body is not an S3 event notification. */
+int s3_events_parse(const char *body, size_t n, struct s3_events *ev);
+void s3_events_free(struct s3_events *ev);
+
 /* ---- transfer.c, download.c: parallel S3 transfers (s3cp) ---------------------------- */
 
 /* Settings and progress of transfers. Caller-owned; one transfer at a time per struct. Workers
@@ -902,6 +967,9 @@ struct xqueue;
 struct xqueue *xqueue_start(struct xfer *x, int (*run)(void *ctx, void *job), void (*drop)(void *job), void *ctx,
 			    struct err *e);
 int xqueue_add(struct xqueue *q, void *job);
+/* Called by a job after an interrupt: its worker stops here for good, leaving the job's state
+ * untouched for transfer threads that may still be in a request; not waited for, never returns. */
+NORETURN void xqueue_park(struct xqueue *q);
 int xqueue_finish(struct xqueue *q, struct err *e);
 /* Server-side copy of so (from s3_head of the source): CopyObject up to threshold bytes, else a
  * multipart copy (UploadPartCopy in parallel) carrying the source's metadata unless replace_meta. */

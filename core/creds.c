@@ -38,20 +38,11 @@ creds_set(struct creds *c, const char *source, const char *akid, const char *sec
 	c->token = token && *token ? xstrdup(token) : NULL;
 }
 
-/* A profile key, credentials file first (botocore merges it over the config file). */
+/* A profile key, credentials file first (config.c: aws_profile_key). */
 static const char *
 prof(struct aws *a, const char *profile, const char *key)
 {
-	const char *v = ini_get(a->credentials, profile, key);
-	char sec[300];
-
-	if (v)
-		return v;
-	if (strcmp(profile, "default")) {
-		snprintf(sec, sizeof sec, "profile %s", profile);
-		return ini_get(a->config, sec, key);
-	}
-	return (v = ini_get(a->config, "default", key)) ? v : ini_get(a->config, "profile default", key);
+	return aws_profile_key(a, profile, key);
 }
 
 static int
@@ -334,18 +325,15 @@ static int
 sts_post(struct aws *a, const char *action, const struct kv *params, int n, const struct creds *signer,
 	 struct buf *form, struct buf *out, struct err *e)
 {
-	struct endpoint ep;
 	struct err re = {0};
 	struct http_resp r;
 	int rc;
 
-	if (endpoint_resolve(a, &SVC_STS, aws_region(a, &re), NULL, 0, &ep, e))
-		return -1;
 	aws_query_form(&SVC_STS, action, params, n, form);
 	struct http_body b = {form->p, (int64_t)form->len, NULL, NULL, NULL};
 	struct aws_req q = {.svc = &SVC_STS, .method = "POST", .path = "/", .body = &b, .quiet_body = 1, .out = out,
 			    .op = action};
-	rc = aws_send(a, &q, &ep, signer, &r, e);
+	rc = aws_send_to(a, &q, aws_region(a, &re), signer, &r, e);
 	http_resp_free(&r);
 	return rc;
 }
@@ -673,6 +661,8 @@ profile_creds(struct aws *a, const char *profile, int depth, const char **visite
 	const char *wit = getenv("AWS_WEB_IDENTITY_TOKEN_FILE"), *wrole = getenv("AWS_ROLE_ARN");
 	if (main_chain && wit && *wit && wrole && *wrole)
 		return web_identity(a, wit, wrole, getenv("AWS_ROLE_SESSION_NAME"), "web identity", c, e);
+	if ((rc = sso_creds(a, profile, c, e)) != NOT_HERE)
+		return rc;
 	if ((rc = from_section(a->credentials, profile, "shared credentials file", c, e)) != NOT_HERE)
 		return rc;
 	if ((rc = from_process(a, profile, c, e)) != NOT_HERE)
