@@ -13,25 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void
-ctx(struct aws *a, int port)
-{
-	struct common c = {0};
-	struct err e = {0};
-	char url[64];
-
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-	setenv("AWS_ENDPOINT_URL", url, 1);
-	setenv("AWS_REGION", "eu-west-1", 1);
-	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", "secret-for-tests", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
-	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-	if (aws_init(a, &c, &e))
-		utest_fail(__FILE__, __LINE__, "aws_init: %s", e.msg);
-}
-
 #define OK_JSON "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n", "{}"
 
 TEST(aws_json_request_shape)
@@ -43,7 +24,7 @@ TEST(aws_json_request_shape)
 	struct err e = {0};
 
 	server_start(&s, c, 1);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{\"Name\":\"/x\"}", &out, &e), 0);
 	CHECK_STR(out.p, "{}");
 	char *seen = server_stop(&s);
@@ -120,7 +101,7 @@ TEST(aws_error_shapes_of_each_protocol)
 		struct err e = {0};
 
 		server_start(&s, c, 1);
-		ctx(&a, s.port);
+		server_aws(&a, s.port);
 		CHECK_INT(call(&a, cases[i].svc, &out, &e), -1);
 		CHECK_INT(e.kind, E_AWS);
 		CHECK_INT(e.status, cases[i].status);
@@ -146,7 +127,7 @@ TEST(aws_retries_throttling_and_5xx)
 	struct err e = {0};
 
 	server_start(&s, c, 3);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), 0);
 	char *seen = server_stop(&s);
 	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 3);
@@ -156,7 +137,7 @@ TEST(aws_retries_throttling_and_5xx)
 	/* With AWS_MAX_ATTEMPTS=2, the same script fails on the throttle, which is reported. */
 	setenv("AWS_MAX_ATTEMPTS", "2", 1);
 	server_start(&s, c, 3);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), -1);
 	CHECK_STR(e.code, "ThrottlingException");
 	seen = server_stop(&s);
@@ -169,7 +150,7 @@ TEST(aws_retries_throttling_and_5xx)
 	static const struct canned bad[] = {
 		{"HTTP/1.1 400 Bad Request\r\n", "{\"__type\":\"ValidationException\",\"message\":\"x\"}"}, {OK_JSON}};
 	server_start(&s, bad, 2);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), -1);
 	seen = server_stop(&s);
 	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 1);
@@ -209,7 +190,7 @@ TEST(aws_no_replay_on_reused_connection)
 		struct http_resp r;
 		struct err e = {0};
 		server_start(&s, c, 3);
-		ctx(&a, s.port);
+		server_aws(&a, s.port);
 		q.not_idempotent = 0;
 		CHECK_INT(aws_call(&a, &q, &r, &e), 0); /* leaves the connection in the pool */
 		http_resp_free(&r);
@@ -245,7 +226,7 @@ TEST(aws_corrects_clock_skew_once)
 	struct err e = {0};
 
 	server_start(&s, c, 2);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), 0);
 	CHECK(a.clock_offset > 1190 && a.clock_offset < 1210);
 	char *seen = server_stop(&s);
@@ -265,7 +246,7 @@ TEST(aws_creds_expiry_on_corrected_clock)
 	struct creds c = {0};
 	struct err e = {0};
 
-	ctx(&a, 1);
+	server_aws(&a, 1);
 	a.creds = (struct creds){.akid = xstrdup("AKIDOLD"), .secret = xstrdup("old"), .token = xstrdup("tok"),
 				 .expires = clock_now() + 20 * 60, .source = "test"};
 	a.have_creds = 1;
@@ -293,7 +274,7 @@ TEST(aws_no_resend_when_not_idempotent)
 	struct http_resp r;
 
 	server_start(&s, c, 2);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_call(&a, &q, &r, &e), -1);
 	http_resp_free(&r);
 	CHECK_INT(err_exit_code(&e), EX_NET);
@@ -305,7 +286,7 @@ TEST(aws_no_resend_when_not_idempotent)
 	q.not_idempotent = 0;
 	server_start(&s, c, 2);
 	aws_free(&a);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_call(&a, &q, &r, &e), 0);
 	http_resp_free(&r);
 	seen = server_stop(&s);
@@ -326,7 +307,7 @@ TEST(aws_deadline_cuts_off_the_call)
 	struct err e = {0};
 
 	CHECK(lfd >= 0 && !bind(lfd, (void *)&sa, al) && !listen(lfd, 8) && !getsockname(lfd, (void *)&sa, &al));
-	ctx(&a, ntohs(sa.sin_port));
+	server_aws(&a, ntohs(sa.sin_port));
 	struct aws_req t = {.deadline = mono_now() + 0.4};
 	double t0 = mono_now();
 	CHECK_INT(aws_json_req(&a, &SVC_SSM, "GetParameter", "{}", &t, &out, &e), -1);
@@ -353,7 +334,7 @@ TEST(aws_deadline_cuts_off_the_call)
 	al = sizeof sa;
 	CHECK(lfd >= 0 && !bind(lfd, (void *)&sa, al) && !getsockname(lfd, (void *)&sa, &al)); /* bound, not listening */
 	setenv("AWS_MAX_ATTEMPTS", "50", 1);
-	ctx(&a, ntohs(sa.sin_port));
+	server_aws(&a, ntohs(sa.sin_port));
 	t.deadline = mono_now() + 0.5;
 	t0 = mono_now();
 	CHECK_INT(aws_json_req(&a, &SVC_SSM, "GetParameter", "{}", &t, &out, &e), -1);

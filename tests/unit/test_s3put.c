@@ -4,25 +4,6 @@
  * local endpoint is: the payload's SHA-256 is signed and the checksum goes in a header. */
 #include "unit.h"
 
-static void
-ctx(struct aws *a, int port)
-{
-	struct common c = {0};
-	struct err e = {0};
-	char url[64];
-
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-	setenv("AWS_ENDPOINT_URL", url, 1);
-	setenv("AWS_REGION", "eu-west-1", 1);
-	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", "secret-for-tests", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
-	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-	if (aws_init(a, &c, &e))
-		utest_fail(__FILE__, __LINE__, "aws_init: %s", e.msg);
-}
-
 TEST(s3put_put_object_headers_and_checksum)
 {
 	static const struct canned c[] = {{"HTTP/1.1 200 OK\r\nETag: \"et-1\"\r\n", ""}};
@@ -41,7 +22,7 @@ TEST(s3put_put_object_headers_and_checksum)
 	s3_sum_b64(&sum, ck);
 	sha256_hex("hello", 5, sha);
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(s3_put_body(&a, "bkt", "dir/a b.txt", &p, NULL, 0, "hello", NULL, 5, &out, &e), 0);
 	CHECK_STR(out.etag, "\"et-1\"");
 	CHECK_STR(out.ck, ck);
@@ -72,7 +53,7 @@ TEST(s3put_part_goes_to_its_upload)
 	struct err e = {0};
 
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(s3_put_body(&a, "bkt", "k", &p, "up/1=", 2, "data", NULL, 4, &out, &e), 0);
 	CHECK_STR(out.etag, "\"p2\"");
 	CHECK_STR(out.ck, "");
@@ -93,7 +74,7 @@ TEST(s3put_answer_without_etag_is_not_s3)
 	struct err e = {0};
 
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(s3_put_body(&a, "bkt", "k", &p, NULL, 0, "x", NULL, 1, NULL, &e), -1);
 	CHECK_INT(e.kind, E_PROTO);
 	CHECK(strstr(e.msg, "no ETag") != NULL);
@@ -114,7 +95,7 @@ TEST(s3put_complete_error_in_200_is_retried)
 	struct err e = {0};
 
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(s3_mpu_complete(&a, "bkt", "k", &p, "up-1", parts, 2, &e), 0);
 	char *seen = server_stop(&s);
 	CHECK_INT(strcount(seen, "POST /bkt/k?uploadId=up-1 HTTP/1.1\r\n"), 2);
@@ -135,7 +116,7 @@ TEST(s3put_complete_other_error_in_200_fails)
 	struct err e = {0};
 
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(s3_mpu_complete(&a, "bkt", "k", &p, "up-1", parts, 1, &e), -1);
 	CHECK_INT(e.kind, E_AWS);
 	CHECK_STR(e.code, "InvalidPart");
@@ -156,7 +137,7 @@ TEST(s3put_copy_source_encoded)
 	struct err e = {0};
 
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(s3_copy_object(&a, "src", "in/a b+c.csv", "dst", "out/k", &p, 0, &e), 0);
 	CHECK_INT(s3_copy_object(&a, "src", "in/a b+c.csv", "dst", "out/k", &p, 1, &e), 0);
 	char *seen = server_stop(&s);
@@ -182,7 +163,7 @@ TEST(s3put_abort_of_an_upload_already_gone)
 	struct err e = {0};
 
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(s3_mpu_abort(&a, "bkt", "k", "up-1", &e), 0);
 	CHECK_INT(s3_mpu_abort(&a, "bkt", "k", "up-1", &e), -1);
 	CHECK_STR(e.code, "AccessDenied");

@@ -9,25 +9,6 @@
 
 static const char DATA[] = "0123456789abcdefghijklmnopqrstuvwxyzABCD"; /* 40 bytes: parts of 16, 16, 8 */
 
-static void
-ctx(struct aws *a, int port)
-{
-	struct common c = {0};
-	struct err e = {0};
-	char url[64];
-
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-	setenv("AWS_ENDPOINT_URL", url, 1);
-	setenv("AWS_REGION", "eu-west-1", 1);
-	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", "secret-for-tests", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
-	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-	if (aws_init(a, &c, &e))
-		utest_fail(__FILE__, __LINE__, "aws_init: %s", e.msg);
-}
-
 static int
 data_file(void)
 {
@@ -58,7 +39,7 @@ TEST(transfer_multipart_upload_in_parts)
 	int fd = data_file();
 
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	struct xfer x = {.a = &a, .concurrency = 1, .part_size = 16};
 	CHECK_INT(xfer_upload_file(&x, fd, 40, "bkt", "dir/obj", &put, &e), 0);
 	CHECK_INT(x.done, 40);
@@ -95,7 +76,7 @@ TEST(transfer_failed_part_aborts_the_upload)
 	int fd = data_file();
 
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	struct xfer x = {.a = &a, .concurrency = 1, .part_size = 16};
 	CHECK_INT(xfer_upload_file(&x, fd, 40, "bkt", "obj", &put, &e), -1);
 	CHECK_STR(e.code, "AccessDenied");
@@ -120,7 +101,7 @@ TEST(transfer_small_file_is_one_put)
 	int fd = data_file();
 
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	struct xfer x = {.a = &a, .concurrency = 4, .part_size = 64};
 	CHECK_INT(xfer_upload_file(&x, fd, 40, "bkt", "obj", &put, &e), 0);
 	char *seen = server_stop(&s);
@@ -270,7 +251,7 @@ download_three_ranges(const char *third, int want_rc, const char *want)
 
 	md5_etag(DATA, 40, o.etag, sizeof o.etag);
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	struct xfer x = {.a = &a, .concurrency = 1, .part_size = 16};
 	CHECK_INT(xfer_download(&x, "bkt", "k", &o, S3_CK_CRC32C, fd, 1, &e), want_rc);
 	char *seen = server_stop(&s), *got = slurp(fd);
@@ -312,7 +293,7 @@ TEST(download_unverifiable_says_why)
 	int fd = out_file();
 
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	struct xfer x = {.a = &a, .concurrency = 1, .part_size = 16};
 	CHECK_INT(xfer_download(&x, "bkt", "k", &o, S3_CK_CRC32C, fd, 1, &e), 0);
 	char *got = slurp(fd);
@@ -337,7 +318,7 @@ TEST(download_wrong_range_is_refused)
 
 	md5_etag(DATA, 40, o.etag, sizeof o.etag);
 	server_start(&s, c, COUNT(c));
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	struct xfer x = {.a = &a, .concurrency = 1, .part_size = 16};
 	CHECK_INT(xfer_download(&x, "bkt", "k", &o, S3_CK_CRC32C, fd, 1, &e), -1);
 	CHECK_INT(e.kind, E_PROTO);
