@@ -253,6 +253,13 @@ struct ini *ini_parse(const char *text, size_t n); /* never fails; bad lines are
 void ini_free(struct ini *f);
 int ini_has(const struct ini *f, const char *section);
 const char *ini_get(const struct ini *f, const char *section, const char *key);
+/* The config file's sections as botocore names them: [profile NAME] split as shell words
+ * ([profile "q r"], extra spaces), [profile default] and [default] both "default", the later of
+ * two sections for one profile (sso-session, services) replacing the earlier wholly. */
+void ini_profiles(struct ini *f);
+/* Splits a command line into words as Python's shlex.split does (quotes, backslashes); -1 on an
+ * unclosed quote. *argv is xmalloc'd, NULL-terminated, each word too. */
+int shell_split(const char *s, char ***argv);
 /* Nested key: "s3 =\n  addressing_style = path" -> ini_sub(f, sec, "s3", "addressing_style"). */
 const char *ini_sub(const struct ini *f, const char *section, const char *key, const char *sub);
 
