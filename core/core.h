@@ -319,7 +319,11 @@ struct http_req {
 	int expect_continue;      /* send "Expect: 100-continue" and wait for it (large uploads) */
 	int connect_timeout_ms;   /* 0: default 3100 */
 	int read_timeout_ms;      /* 0: default 60000. Bounds each wait and the whole response head; a
-				   * body of known length gets it plus 1 s per KiB (a trickle ends) */
+				   * body gets it plus 1 s per KiB that came (a trickle ends) */
+	int slow_body;            /* a body of unknown length may trickle (S3 sends spaces while it works):
+				   * only each wait is bounded */
+	int total_ms;             /* 0: none. The whole response, head and body, must be in within this
+				   * from when the exchange starts, however it trickles (credential endpoints) */
 	int no_proxy;             /* never use a proxy (instance metadata, container endpoints) */
 	int quiet_body;           /* --debug must not show this response body (credentials) */
 	int no_replay;            /* not idempotent: once all of it was written, never sent again, not
@@ -327,7 +331,7 @@ struct http_req {
 	http_sink sink;           /* body to sink; else collected into out (up to max) */
 	void *sink_ctx;
 	struct buf *out;
-	size_t max;               /* 0: 64 MiB */
+	size_t max;               /* 0: 64 MiB; a declared Content-Length above it is refused before reading */
 };
 
 struct http_resp {
@@ -475,6 +479,8 @@ struct aws_req {
 	const char *target;        /* JSON protocol: operation name for X-Amz-Target */
 	int not_idempotent;        /* do not resend once it may have reached the server (Lambda Invoke) */
 	int read_timeout_ms;       /* 0: the context's */
+	int total_ms;              /* 0: none; else each attempt's whole response within it (http_req.total_ms):
+				    * the credential chain's own calls (STS, SSO) */
 	double deadline;           /* mono_now() seconds by which the call must end (a user's --timeout); 0: none */
 	int quiet_body;            /* --debug must not show the response body */
 	http_sink sink;            /* 2xx bodies go to sink; else collected into out */

@@ -1,0 +1,184 @@
+"""test_hostile.py — awsbox against hostile servers and odd process states (issue 13): servers of
+our own on 127.0.0.1 (hostile.py, one process each, started and stopped by PID here) that flood
+1xx answers, trickle bodies, declare absurd lengths, send endless Lambda responses, put terminal
+escapes in error messages, redirect, or serve malformed credentials; descriptors 0-2 closed
+(`2>&-`, `>&-`, `<&-`), a root with no /dev/null, core dumps, and secret output files that
+another user owns or has planted a symlink at (as root, which these tests run as here; they skip
+otherwise). Secrets come from moto (a); the rest needs no AWS emulator.
+
+Oracles: the bytes each server received (its log), the files on disk (os.stat), /proc/PID (owner
+and limits of a non-dumpable process: proc(5)), the limits AWS documents (Lambda's 6 MB synchronous
+response, Lambda's own error naming 6291556 bytes), and the time each call took."""
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import unittest
+import uuid
+from pathlib import Path
+
+import harness
+from harness import AwsboxTestCase
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import hostile  # noqa: E402
+
+ROOT = os.geteuid() == 0
+LAMBDA_RESPONSE_MAX = 6291556
+
+
+class Server:
+    """One hostile.py process on a free port; every byte it received is in .log."""
+
+    def __init__(self, test, mode):
+        self.port = harness.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(test.tmpdir()) / f"{mode}.log"
+        self.log_path.write_bytes(b"")
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "hostile.py"), str(self.port), mode,
+                                      str(self.log_path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        test.addCleanup(self.stop)
+        harness.wait_port(self.port, 10, self.proc)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(5)
+
+    def log(self):
+        return self.log_path.read_bytes()
+
+
+class HostileCase(AwsboxTestCase):
+    servers = False  # no moto: each test starts the server it needs
+
+    def server(self, mode):
+        return Server(self, mode)
+
+    def fake_env(self, **kw):
+        """Keys that nothing checks, a region; instance metadata stays off unless kw turns it on."""
+        e = dict(harness.base_env(), AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
+                 AWS_REGION="us-east-1")
+        for k, v in kw.items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = str(v)
+        return e
+
+    def timed(self, *args, **kw):
+        t0 = time.monotonic()
+        r = self.run(*args, **kw)
+        return r, time.monotonic() - t0
+
+    def shell(self, redir, argv, env, input=None, timeout=30):
+        """Runs argv (BIN/applet ...) with a shell's redirection applied to it, e.g. "2>&-"."""
+        argv = [str(a) for a in argv]
+        argv[0] = str(harness.S.bin / argv[0])
+        return self.run("sh", "-c", f'exec "$@" {redir}', "sh", *argv, env=env, input=input, timeout=timeout)
+
+
+class Deadlines(HostileCase):
+    """Item 3: a call ends near its timeouts however the bytes keep coming."""
+
+    def ssmget(self, s, **kw):
+        env = self.fake_env(AWSBOX_READ_TIMEOUT=1, AWS_MAX_ATTEMPTS=1, **kw)
+        return self.timed("ssmget", "--endpoint-url", s.url, "/x", env=env)
+
+    def imds(self, s):
+        # The endpoint for the call itself is the hostile server too: it never gets that far.
+        env = self.fake_env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, AWS_EC2_METADATA_DISABLED=None,
+                            AWS_EC2_METADATA_SERVICE_ENDPOINT=s.url)
+        return self.timed("ssmget", "--endpoint-url", s.url, "/x", env=env)
+
+    def container(self, s):
+        env = self.fake_env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None,
+                            AWS_CONTAINER_CREDENTIALS_FULL_URI=s.url + "/creds")
+        return self.timed("ssmget", "--endpoint-url", s.url, "/x", env=env)
+
+    def test_interim_answers_for_ever(self):
+        s = self.server("continue")
+        r, t = self.ssmget(s)
+        self.assertExit(r, 6)
+        self.assertIn("timed out", r.err)
+        self.assertLess(t, 3, "a 1 s read timeout")
+        r, t = self.imds(s)  # 1 s timeout, token and a v1 try
+        self.assertExit(r, 4)
+        self.assertLess(t, 4)
+
+    def test_chunked_trickle(self):
+        s = self.server("chunked-trickle")
+        r, t = self.ssmget(s)
+        self.assertExit(r, 6)
+        self.assertIn("slower than 1024 bytes/s", r.err)
+        self.assertLess(t, 4)
+        r, t = self.imds(s)
+        self.assertExit(r, 4)
+        self.assertLess(t, 4)
+        r, t = self.container(s)  # 2 s, twice
+        self.assertExit(r, 4)
+        self.assertIn("container credentials: timed out", r.err)
+        self.assertLess(t, 7)
+
+    def test_huge_declared_length_refused_at_once(self):
+        s = self.server("huge-length")
+        r, t = self.ssmget(s)
+        self.assertExit(r, 1)
+        self.assertIn("declares 999999999999999999 bytes", r.err)
+        self.assertLess(t, 1)
+        r, t = self.container(s)
+        self.assertExit(r, 4)
+        self.assertIn("declares 999999999999999999 bytes", r.err)
+        self.assertLess(t, 1)
+
+
+class Credentials(HostileCase):
+    """Item 7a: malformed credentials from instance metadata or a container endpoint: exit 4."""
+
+    def test_malformed(self):
+        for kind in ("imds", "container"):
+            for bad in ("crlf", "garbage", "empty"):
+                with self.subTest(kind=kind, bad=bad):
+                    s = self.server(f"{kind}-{bad}")
+                    env = self.fake_env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None)
+                    if kind == "imds":
+                        env.update(AWS_EC2_METADATA_SERVICE_ENDPOINT=s.url)
+                        env.pop("AWS_EC2_METADATA_DISABLED")
+                    else:
+                        env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=s.url + "/creds")
+                    r = self.run("ssmget", "--endpoint-url", s.url, "/x", env=env)
+                    self.assertExit(r, 4)
+                    self.assertNotIn(b"X-Injected", s.log())
+
+
+class Redirects(HostileCase):
+    """Item 7b: a redirect says where it pointed and why it is not followed."""
+
+    def test_s3_permanent_redirect_names_the_region(self):
+        s = self.server("redirect301")
+        r = self.run("s3cp", "--endpoint-url", s.url, "s3://b/k", os.path.join(self.tmpdir(), "o"),
+                     env=self.fake_env())
+        self.assertExit(r, 1)
+        self.assertIn("the bucket is in eu-west-1", r.err)
+        self.assertIn("--region eu-west-1", r.err)
+        self.assertIn("does not follow redirects", r.err)
+
+    def test_s3_temporary_redirect_names_the_location(self):
+        s = self.server("redirect307")
+        r = self.run("s3cp", "--endpoint-url", s.url, "s3://b/k", os.path.join(self.tmpdir(), "o"),
+                     env=self.fake_env())
+        self.assertExit(r, 1)
+        self.assertIn("https://b.s3-eu-west-1.amazonaws.com/k", r.err)
+        self.assertIn("does not follow redirects", r.err)
+
+    def test_other_service_redirect(self):
+        s = self.server("redirect307")
+        r = self.run("ssmget", "--endpoint-url", s.url, "/x", env=self.fake_env())
+        self.assertExit(r, 1)
+        self.assertIn("redirected to https://b.s3-eu-west-1.amazonaws.com/k", r.err)
+        self.assertIn("does not follow redirects", r.err)
