@@ -77,6 +77,12 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
 /* Zeroes n bytes in a way the compiler may not elide (for secrets). */
 void memzero(void *p, size_t n);
+/* In place, for text from elsewhere (a server, a file name) printed to stderr: CR, LF and tab
+ * become a space; C0 controls, DEL, C1 controls (U+0080..U+009F) and bytes that are not UTF-8
+ * become '?'. die(), warn(), dbg() and err_format() apply it. */
+void text_clean(char *s);
+/* Core files and ptrace by the same user: off at start-up (main.c), on again for --debug. */
+void core_dumps(int on);
 
 /* ---- mem.c: growable buffers and slices ------------------------------------------------ */
 

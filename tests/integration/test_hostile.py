@@ -83,6 +83,61 @@ class HostileCase(AwsboxTestCase):
         return self.run("sh", "-c", f'exec "$@" {redir}', "sh", *argv, env=env, input=input, timeout=timeout)
 
 
+class Descriptors(HostileCase):
+    """Item 1: with 0, 1 or 2 closed, files and sockets must not take their numbers."""
+
+    def download(self, redir, *extra, dst=None):
+        s = self.server("s3object")
+        dst = dst or os.path.join(self.tmpdir(), "obj")
+        r = self.shell(redir, ["s3cp", "--endpoint-url", s.url, *extra, "s3://b/k", dst], self.fake_env())
+        return s, r, dst
+
+    def test_closed_stderr_warning_stays_out_of_the_file_and_the_socket(self):
+        # The object's multipart ETag cannot be checked: s3cp warns, with nowhere to warn to.
+        s, r, dst = self.download("2>&-")
+        self.assertExit(r, 0)
+        self.assertEqual(Path(dst).read_bytes(), hostile.OBJECT)
+        self.assertNotIn(b"not verified", s.log())
+
+    def test_closed_stderr_debug_lines_do_not_reach_the_server(self):
+        s, r, dst = self.download("2>&-", "--debug")
+        self.assertExit(r, 0)
+        self.assertEqual(Path(dst).read_bytes(), hostile.OBJECT)
+        self.assertNotIn(b"* ", s.log())
+        self.assertNotIn(b"not verified", s.log())
+
+    def test_closed_stdout_object_data_does_not_go_down_the_socket(self):
+        s, r, _ = self.download(">&-", dst="-")
+        self.assertExit(r, 1)
+        self.assertIn("Bad file descriptor", r.err)
+        self.assertNotIn(hostile.OBJECT[:64], s.log())
+
+    def test_closed_stdin(self):
+        s, r, dst = self.download("<&-")
+        self.assertExit(r, 0)
+        self.assertEqual(Path(dst).read_bytes(), hostile.OBJECT)
+        # An upload from a closed stdin reads nothing from a socket or a file that took fd 0.
+        r = self.shell("<&-", ["s3cp", "--endpoint-url", s.url, "-", "s3://b/up"], self.fake_env())
+        self.assertExit(r, 1)
+        self.assertIn("Bad file descriptor", r.err)
+        self.assertNotIn(b"PUT /b/up", s.log())
+
+    @unittest.skipUnless(ROOT and shutil.which("chroot"), "needs root for chroot")
+    def test_no_dev_null_refuses_to_run(self):
+        # An empty root as scripts/scratch-check makes it: the binary and nothing else.
+        root = self.tmpdir()
+        shutil.copy(harness.AWSBOX, os.path.join(root, "awsbox"))
+        chroot = shutil.which("chroot")
+        cmd = lambda redir: self.run("sh", "-c", f'exec "$@" {redir}', "sh", chroot, root, "/awsbox", "--version",
+                                     env={})
+        self.assertIn("awsbox", self.ok(cmd("")))  # all open: it runs there
+        r = cmd(">&-")
+        self.assertExit(r, 1)
+        self.assertIn("/dev/null", r.err)
+        self.assertEqual(r.out, "")
+        self.assertExit(cmd("2>&-"), 1)
+
+
 class Deadlines(HostileCase):
     """Item 3: a call ends near its timeouts however the bytes keep coming."""
 
@@ -135,6 +190,70 @@ class Deadlines(HostileCase):
         self.assertExit(r, 4)
         self.assertIn("declares 999999999999999999 bytes", r.err)
         self.assertLess(t, 1)
+
+
+def assert_clean(test, err_bytes):
+    """stderr is UTF-8 with no C0 control but LF, no DEL and no C1 control."""
+    text = err_bytes.decode("utf-8")  # raises on bytes that are not UTF-8
+    bad = [hex(ord(ch)) for ch in text if (ord(ch) < 0x20 and ch != "\n") or 0x7f <= ord(ch) <= 0x9f]
+    test.assertEqual(bad, [], text)
+
+
+class Escapes(HostileCase):
+    """Item 5: a server's text on stderr cannot drive the terminal."""
+
+    def test_json_error_message(self):
+        s = self.server("escape")
+        for extra in ([], ["--debug"]):
+            with self.subTest(extra=extra):
+                r = self.run("ssmget", *extra, "--endpoint-url", s.url, "/x", env=self.fake_env(AWS_MAX_ATTEMPTS=1))
+                self.assertExit(r, 1)
+                assert_clean(self, r.err.encode())
+                self.assertIn("ValidationException: bad ?[2J?]0;owned? C1:?31m ?nel del:? tab:  end", r.err)
+
+    def test_xml_error_raw_bytes(self):
+        s = self.server("escape-xml")
+        src = os.path.join(self.tmpdir(), "up")
+        Path(src).write_bytes(b"data")
+        p = subprocess.run([str(harness.S.bin / "s3cp"), "--endpoint-url", s.url, src, "s3://b/k"],
+                           capture_output=True, env=self.fake_env(), stdin=subprocess.DEVNULL, timeout=30)
+        self.assertEqual(p.returncode, 4, p.stderr)
+        assert_clean(self, p.stderr)
+        self.assertIn(b"AccessDenied: bad ?[2J?]0;owned? C1:?31m raw:?? del:? end", p.stderr)
+
+
+@unittest.skipUnless(ROOT, "needs root to run awsbox as another user")
+class Dumps(HostileCase):
+    """Item 6: not dumpable (no core file, no ptrace by the same user) unless --debug."""
+
+    def probe(self, *extra):
+        s = self.server("chunked-trickle")  # keeps the call alive for its 3 s read timeout
+        argv = [str(harness.AWSBOX), "ssmget", *extra, "--endpoint-url", s.url, "/x"]
+        env = self.fake_env(AWSBOX_READ_TIMEOUT=3, AWS_MAX_ATTEMPTS=1, HOME="/", AWS_CONFIG_FILE="/dev/null",
+                            AWS_SHARED_CREDENTIALS_FILE="/dev/null")  # the session's files are root's
+        p = subprocess.Popen(argv, env=env, user="nobody", group="nogroup", extra_groups=[],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            end = time.monotonic() + 5
+            while b"GET" not in s.log() and b"POST" not in s.log() and time.monotonic() < end:
+                time.sleep(0.05)
+            owner = os.stat(f"/proc/{p.pid}/status").st_uid
+            limits = Path(f"/proc/{p.pid}/limits").read_text()
+        finally:
+            p.kill()
+            p.wait()
+        core = [line for line in limits.splitlines() if line.startswith("Max core file size")][0]
+        return owner, core.split()[4]
+
+    def test_not_dumpable(self):
+        # proc(5): the files of a process that is not dumpable belong to root.
+        owner, core_soft = self.probe()
+        self.assertEqual(owner, 0)
+        self.assertEqual(core_soft, "0")
+
+    def test_debug_leaves_dumps_on(self):
+        owner, _ = self.probe("--debug")
+        self.assertNotEqual(owner, 0)
 
 
 class Credentials(HostileCase):
