@@ -192,6 +192,31 @@ class Deadlines(HostileCase):
         self.assertLess(t, 1)
 
 
+class LambdaCap(HostileCase):
+    """Item 4: an endless Invoke response is cut off at Lambda's limit."""
+
+    def test_endless_response(self):
+        s = self.server("endless")
+        argv = [str(harness.S.bin / "lambdainvoke"), "--endpoint-url", s.url, "fn"]
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             env=self.fake_env())
+        total, end = 0, time.monotonic() + 20
+        try:
+            while time.monotonic() < end:
+                chunk = p.stdout.read1(1 << 20)
+                if not chunk:
+                    break
+                total += len(chunk)
+        finally:
+            if p.poll() is None:
+                p.kill()
+            err = p.stderr.read().decode(errors="replace")
+            rc = p.wait()
+        self.assertEqual(rc, 1, err)
+        self.assertLessEqual(total, LAMBDA_RESPONSE_MAX)
+        self.assertIn(f"over {LAMBDA_RESPONSE_MAX} bytes", err)
+
+
 def assert_clean(test, err_bytes):
     """stderr is UTF-8 with no C0 control but LF, no DEL and no C1 control."""
     text = err_bytes.decode("utf-8")  # raises on bytes that are not UTF-8
