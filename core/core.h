@@ -621,6 +621,11 @@ struct outfile {
  * permissions, limited to mode plus execute bits. -1 with e (E_IO; E_NOTFOUND if the
  * directory does not exist) on failure. */
 int file_open(struct outfile *f, const char *path, mode_t mode, struct err *e);
+/* For a secret: the file is the caller's, mode exactly 0600, whatever was there (root replacing
+ * another user's file must not give it the secret); a symlink at path is refused (one planted in
+ * a shared directory would send the secret where its owner wants); a device or FIFO is written
+ * only when it belongs to the caller or to root. */
+int file_open_secret(struct outfile *f, const char *path, struct err *e);
 int file_write(struct outfile *f, const void *p, size_t n, struct err *e);
 /* fsync, close, rename over the target, fsync the directory. On failure the temporary file is
  * removed and the target is untouched. f is closed either way. */

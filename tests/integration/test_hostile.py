@@ -326,3 +326,65 @@ class Redirects(HostileCase):
         self.assertExit(r, 1)
         self.assertIn("redirected to https://b.s3-eu-west-1.amazonaws.com/k", r.err)
         self.assertIn("does not follow redirects", r.err)
+
+
+@unittest.skipUnless(ROOT, "needs root to give files to another user")
+class SecretFiles(AwsboxTestCase):
+    """Item 2: root writing a secret where another user has a file or has planted a symlink."""
+
+    VALUE = "s3cr3t-" + uuid.uuid4().hex
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        name = f"itest/hostile-{uuid.uuid4().hex[:8]}"
+        harness.client("secretsmanager").create_secret(Name=name, SecretString=cls.VALUE)
+        harness.client("ssm").put_parameter(Name="/" + name, Value=cls.VALUE, Type="SecureString")
+        cls.secret, cls.param = name, "/" + name
+
+    def shared_dir(self):
+        d = self.tmpdir()
+        os.chmod(d, 0o1777)  # like /tmp: anyone may create, only owners may remove
+        return Path(d)
+
+    def write(self, applet, out, umask="022"):
+        what = self.secret if applet == "secretget" else self.param
+        return self.run("sh", "-c", f'umask {umask}; exec "$@"', "sh", str(harness.S.bin / applet), "--output",
+                        str(out), what)
+
+    def test_replaces_another_users_file(self):
+        nobody = 65534
+        for applet in ("secretget", "ssmget"):
+            with self.subTest(applet=applet):
+                out = self.shared_dir() / "out"
+                out.write_text("theirs")
+                os.chown(out, nobody, nobody)
+                os.chmod(out, 0o644)
+                self.ok(self.write(applet, out))
+                st = os.stat(out)
+                self.assertEqual((st.st_uid, st.st_gid), (os.getuid(), os.getgid()))
+                self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+                self.assertEqual(out.read_text().strip(), self.VALUE)
+
+    def test_mode_is_0600_whatever_the_umask(self):
+        for applet in ("secretget", "ssmget"):
+            with self.subTest(applet=applet):
+                out = self.shared_dir() / "new"
+                self.ok(self.write(applet, out, umask="0377"))
+                self.assertEqual(stat.S_IMODE(os.stat(out).st_mode), 0o600)
+
+    def test_planted_symlink_refused(self):
+        for applet in ("secretget", "ssmget"):
+            with self.subTest(applet=applet):
+                d = self.shared_dir()
+                target = d / "theirs"
+                target.write_text("theirs")
+                os.chown(target, 65534, 65534)
+                (d / "out").symlink_to(target)
+                os.lchown(d / "out", 65534, 65534)
+                r = self.write(applet, d / "out")
+                self.assertExit(r, 1)
+                self.assertIn("symbolic link", r.err)
+                self.assertEqual(target.read_text(), "theirs")
+                self.assertTrue((d / "out").is_symlink())
+                self.assertEqual(sorted(p.name for p in d.iterdir()), ["out", "theirs"])  # no temp file left
