@@ -281,6 +281,18 @@ class Dumps(HostileCase):
         self.assertNotEqual(owner, 0)
 
 
+@unittest.skipUnless(ROOT and shutil.which("prlimit"), "needs root and prlimit (util-linux)")
+class ExecKeepsCoreLimit(AwsboxTestCase):
+    """Item 6, the other side: ssmget --exec hands its program the core limit it was given."""
+
+    def test_exec_child(self):
+        name = f"/itest/hostile-{uuid.uuid4().hex[:8]}"
+        harness.client("ssm").put_parameter(Name=name, Value="v", Type="String")
+        r = self.run("prlimit", "--core=unlimited:unlimited", str(harness.S.bin / "ssmget"), f"V={name}", "--exec",
+                     "--", "sh", "-c", 'echo "$V $(ulimit -c)"')
+        self.assertEqual(self.ok(r), "v unlimited\n")
+
+
 class Credentials(HostileCase):
     """Item 7a: malformed credentials from instance metadata or a container endpoint: exit 4."""
 
