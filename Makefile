@@ -60,6 +60,7 @@ check: deps awsbox build/unit-tests $(TOOLS)
 	build/unit-tests
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(PYTHON) tests/integration/run.py
+	$(MAKE) --no-print-directory check-tsan
 	scripts/scratch-check ./awsbox
 
 unit: build/unit-tests
@@ -93,6 +94,8 @@ distclean:
 #                     every corpus/ and regress/ input: part of make check
 #   make check-asan   unit and integration tests with awsbox built with ASan+UBSan (build/asan/)
 #   make valgrind     memcheck on a representative call of each applet (build/valgrind/awsbox)
+#   make check-tsan   the parallel transfer tests with awsbox built with ThreadSanitizer
+#                     (build/tsan/): part of make check
 # clang with Debian's compiler-rt (libclang-rt-14-dev), glibc, and a BearSSL built by clang.
 CLANG        ?= clang
 SAN_BEARSSL  := build/bearssl-clang
@@ -108,7 +111,7 @@ FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(addprefix build/fuzz/bin/,$(FUZZ_NAMES))
 SAN_CORE     := $(filter-out core/main.c,$(CORE_SRC))
 
-.PHONY: fuzz fuzz-smoke fuzz-build check-asan valgrind
+.PHONY: fuzz fuzz-smoke fuzz-build check-asan check-tsan valgrind
 
 $(SAN_BEARSSL)/libbearssl.a: scripts/bearssl
 	@scripts/deps all
@@ -160,7 +163,22 @@ valgrind: build/valgrind/awsbox
 	@scripts/deps all
 	AWSBOX_BIN=build/valgrind/awsbox $(PYTHON) tests/sanitize/valgrind.py
 
--include $(shell find build/fuzz build/asan build/valgrind -name '*.d' 2>/dev/null)
+# ThreadSanitizer: awsbox built with -fsanitize=thread (glibc, the clang BearSSL, which keeps no
+# state shared between threads), run on the integration tests of the parallel transfer paths.
+TSAN_OBJ := $(patsubst %.c,build/tsan/obj/%.o,$(SAN_CORE) core/main.c $(APPLET_SRC))
+build/tsan/obj/%.o: %.c | $(SAN_BEARSSL)/libbearssl.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=thread -MMD -MP -c $< -o $@
+build/tsan/obj/core/main.o: SAN_CFLAGS += -DBEARSSL_VERSION='"$(shell cat $(SAN_BEARSSL)/VERSION 2>/dev/null)"'
+build/tsan/obj/core/main.o: applets/applets.def
+build/tsan/awsbox: $(TSAN_OBJ) build/san-ta.o
+	$(CLANG) -fsanitize=thread -o $@ $^ $(SAN_LIBS)
+
+check-tsan: build/tsan/awsbox $(TOOLS)
+	@scripts/deps all
+	tests/sanitize/check-tsan build/tsan/awsbox
+
+-include $(shell find build/fuzz build/asan build/valgrind build/tsan -name '*.d' 2>/dev/null)
 
 # ==== benchmarks (tests/bench) — awsbox against the AWS CLI in one run =========================
 #   make bench   size, start-up, one call, many calls, S3 throughput, memory bound, scaling: prints

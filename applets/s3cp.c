@@ -21,7 +21,10 @@ const char s3cp_help[] =
 	"copy). SRC or DST may be '-' for stdin or stdout. A DST ending in '/' or naming a directory\n"
 	"keeps the source's base name. Objects larger than the part size go in parts, in parallel;\n"
 	"each upload carries a CRC32C checksum that S3 verifies, and downloads are checked against\n"
-	"the checksum S3 stored (or a single-part object's MD5 ETag): a mismatch fails with exit 1.\n"
+	"the checksum S3 stored (or a single-part object's MD5 ETag): a mismatch fails with exit 1\n"
+	"(to stdout, after the bytes went out, except where S3 serves each part's checksum).\n"
+	"AWS_REQUEST_CHECKSUM_CALCULATION / AWS_RESPONSE_CHECKSUM_VALIDATION=when_required (or the\n"
+	"profile's keys) turn checksums off unless --checksum is given, for stores that lack them.\n"
 	"Files are written atomically (a temporary file beside the target, renamed when complete);\n"
 	"a failed or interrupted multipart upload is aborted.\n\n"
 	"Options:\n"
@@ -92,20 +95,36 @@ static void drain(void);
 static volatile int interrupted;
 static __thread int in_worker; /* a file-level worker (-r): the main thread handles interrupts */
 
+static int
+stopping(void)
+{
+	return __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
+}
+
 static void
 on_signal(int sig)
 {
-	interrupted = sig;
+	__atomic_store_n(&interrupted, sig, __ATOMIC_RELAXED); /* read by the worker threads */
 }
 
-/* After an interrupt, once what was in flight is cleaned up: die of the signal, as the shell expects. */
+/* After an interrupt, once what was in flight is cleaned up: die of the signal, as the shell
+ * expects. A file-level worker (-r) stops here instead, for good: a transfer's threads still in a
+ * request (left after 200 ms) use its object's names and state, which must not be freed. */
 static void
 check_interrupt(void)
 {
-	int sig = interrupted;
+	int sig = stopping();
 
-	if (!sig || in_worker)
+	if (!sig)
 		return;
+	if (in_worker) {
+		pthread_mutex_lock(&Q.m);
+		Q.alive--;
+		pthread_cond_broadcast(&Q.cv);
+		pthread_mutex_unlock(&Q.m);
+		for (;;)
+			pause(); /* signals are blocked here: until the main thread ends the process */
+	}
 	if (Q.started)
 		drain(); /* the workers remove their temporary files and abort their uploads first */
 	if (T.progress)
@@ -145,6 +164,8 @@ progress(void *ctx, uint64_t done, uint64_t total)
 static void
 progress_start(const char *what)
 {
+	if (in_worker)
+		return; /* -r's file-level workers have no bar; what names their object is freed with it */
 	T.what = what;
 	T.t0 = mono_now();
 }
@@ -325,8 +346,8 @@ download(struct xfer *x, const char *bucket, const char *key, const char *dst)
 		goto done;
 	}
 	progress_start(base_name(key));
-	rc = xfer_download(x, bucket, key, &o, T.ck_explicit ? T.ck : S3_CK_CRC32C, out ? 1 : f.fd,
-			   !out && f.tmp != NULL, &e);
+	int ck = T.ck_explicit ? T.ck : T.a.validation_when_required ? S3_CK_NONE : S3_CK_CRC32C;
+	rc = xfer_download(x, bucket, key, &o, ck, out ? 1 : f.fd, !out && f.tmp != NULL, &e);
 	if (rc)
 		file_abort(&f);
 	check_interrupt();
@@ -379,7 +400,7 @@ copy(struct xfer *x, const char *sbucket, const char *skey, const char *bucket, 
 		goto done;
 	/* A copy keeps the source's checksum algorithm unless one was asked for. */
 	if (!T.ck_explicit)
-		p.ck = o.size > T.copy_threshold ? S3_CK_CRC32C : S3_CK_NONE;
+		p.ck = o.size > T.copy_threshold && !T.a.checksum_when_required ? S3_CK_CRC32C : S3_CK_NONE;
 	progress_start(base_name(skey));
 	rc = xfer_copy(x, sbucket, skey, &o, bucket, key, &p,
 		       T.put.content_type || T.put.cache_control || T.put.nmeta, T.copy_threshold, &e);
@@ -424,11 +445,11 @@ small_worker(void *arg)
 		pthread_mutex_unlock(&Q.m);
 		if (__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST))
 			__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST); /* would fail the same way */
-		else if (!interrupted && j.kind == J_UP)
+		else if (!stopping() && j.kind == J_UP)
 			upload(&x, j.s[0], j.s[1], j.s[2]);
-		else if (!interrupted && j.kind == J_DOWN)
+		else if (!stopping() && j.kind == J_DOWN)
 			download(&x, j.s[0], j.s[1], j.s[2]);
-		else if (!interrupted)
+		else if (!stopping())
 			copy(&x, j.s[0], j.s[1], j.s[2], j.s[3]);
 		for (int i = 0; i < 4; i++)
 			free(j.s[i]);
@@ -475,9 +496,9 @@ submit(int kind, const char *a, const char *b, const char *c, const char *d)
 			die("cannot start a thread");
 		Q.started = 1;
 	}
-	while (Q.len == (int)COUNT(Q.q) && !interrupted)
+	while (Q.len == (int)COUNT(Q.q) && !stopping())
 		q_wait();
-	if (!interrupted) {
+	if (!stopping()) {
 		struct job *j = &Q.q[(Q.head + Q.len++) % (int)COUNT(Q.q)];
 		*j = (struct job){kind, {xstrdup(a), xstrdup(b), xstrdup(c), d ? xstrdup(d) : NULL}};
 		pthread_cond_broadcast(&Q.cv);
@@ -495,7 +516,7 @@ drain(void)
 	Q.closed = 1;
 	pthread_cond_broadcast(&Q.cv);
 	while (Q.alive) {
-		if (interrupted && !give_up)
+		if (stopping() && !give_up)
 			give_up = mono_now() + 3;
 		if (give_up && mono_now() > give_up)
 			break;
@@ -577,7 +598,9 @@ walk(const char *dir, const char *rel, const char *bucket, const char *prefix, i
 				walk(path, r, bucket, prefix, count, &(struct walked){st.st_dev, st.st_ino, up});
 		} else if (!S_ISREG(st.st_mode)) {
 			warn("skipping %s: not a regular file", path);
-		} else if (selected(r) && !__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST)) {
+		} else if (selected(r) && __atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST)) {
+			__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST); /* not copied, for the same reason */
+		} else if (selected(r)) {
 			char *key = xasprintf("%s%s", prefix, r);
 			if (s3_valid_key(key, strlen(key), &e))
 				failed(&e, "", path);
@@ -614,11 +637,16 @@ each_object(const char *bucket, const char *prefix, const char *dst, const char 
 	struct err e = {0};
 	int r = 0;
 
-	while (!__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST) && (r = s3_list_next(&T.a, &l, &ent, &e)) == 1) {
+	while ((r = s3_list_next(&T.a, &l, &ent, &e)) == 1) {
 		const char *rel = ent.key + strlen(prefix);
 		check_interrupt();
 		if (!*rel || rel[strlen(rel) - 1] == '/' || !selected(rel))
 			continue; /* the prefix itself, or a "directory" marker */
+		if (__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST)) {
+			/* Listed on only to say how many were not copied. */
+			__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST);
+			continue;
+		}
 		char *key = xstrdup(ent.key);
 		if (dbucket) {
 			char *dkey = xasprintf("%s%s", dst, rel);
@@ -786,6 +814,8 @@ s3cp_main(int argc, char **argv)
 		usage("--include and --exclude go with -r");
 	if (!strcmp(src, "-") && (!*du.key || du.key[strlen(du.key) - 1] == '/'))
 		usage("from stdin, DST must name the object's key");
+	if (!strcmp(src, "-") && T.move)
+		usage("--move: standard input is not a file to remove");
 	if (flag) {
 		/* s3://BUCKET/KEY, or a key in DST's bucket */
 		char *furl = s3_is_url(flag) ? xstrdup(flag) : s3dst ? xasprintf("s3://%s/%s", du.bucket, flag) : NULL;
@@ -810,6 +840,12 @@ s3cp_main(int argc, char **argv)
 	if (aws_creds(&T.a, &cr, &e))
 		die_err(&e, "credentials");
 	creds_free(&cr);
+	/* --checksum is asked for, as a botocore caller's ChecksumAlgorithm and ChecksumMode are:
+	 * it overrides request_checksum_calculation and response_checksum_validation. */
+	if (T.ck_explicit)
+		T.a.checksum_when_required = T.a.validation_when_required = 0;
+	if (T.a.checksum_when_required)
+		T.put.ck = T.ck = S3_CK_NONE;
 	T.x.a = &T.a;
 	T.x.cancel = &interrupted;
 	if (T.progress)

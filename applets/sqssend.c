@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 
 const char sqssend_help[] =
@@ -20,13 +21,15 @@ const char sqssend_help[] =
 	"its side are retried with backoff; lines that still fail, or that SQS cannot take (over\n"
 	"1 MiB, not UTF-8, or holding characters outside XML's: SQS allows only U+9, U+A, U+D,\n"
 	"U+20-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF), are reported with their line numbers\n"
-	"on stderr, the other lines are still sent, and the exit status is 7.\n\n"
+	"on stderr, the other lines are still sent, and the exit status is 7. A batch that is not full\n"
+	"goes once no new line has come for --linger (a live feeder: tail -F log | sqssend --lines).\n\n"
 	"Options:\n"
 	"  -l, --lines             one message per line of stdin\n"
 	"  -g, --group-id ID       MessageGroupId (required by FIFO queues)\n"
 	"  -d, --dedup-id ID       MessageDeduplicationId (FIFO); with --lines, line N gets ID-N\n"
 	"                          (without it, a FIFO queue needs content-based deduplication)\n"
 	"      --delay SECONDS     DelaySeconds, 0 to 900 (standard queues only)\n"
+	"      --linger D          --lines: send a partial batch after D without a new line (200ms)\n"
 	"  -a, --attr NAME=TYPE:VALUE\n"
 	"                          a message attribute; TYPE is String, Number or Binary (VALUE in\n"
 	"                          base64), optionally with a custom suffix (Number.int); up to 10\n"
@@ -57,6 +60,7 @@ struct ctx {
 	const char *attr_spec[ATTR_MAX]; /* as given: NAME=TYPE:VALUE */
 	int nattr;
 	long sent, failed, lines;
+	int linger_ms; /* --lines: a partial batch goes after this long without a new line */
 };
 
 struct entry {
@@ -217,94 +221,23 @@ add_attr(struct ctx *c, const char *spec)
 	buf_free(&bin);
 }
 
-/* A queue in another region than the configured one is reached there, unless an endpoint
- * was set (a local emulator, a VPC endpoint): then it is all the user's choice. */
-static void
-use_region(struct aws *a, const char *region, size_t n)
-{
-	struct endpoint ep;
-	struct err e = {0};
-	const char *cur = aws_region(a, &e);
-
-	if (!n || n >= 64 || (cur && strlen(cur) == n && !strncmp(cur, region, n)))
-		return;
-	if (!endpoint_resolve(a, &SVC_SQS, NULL, 1, &ep, &e) && ep.custom)
-		return;
-	dbg("the queue is in %.*s", (int)n, region);
-	free(a->region);
-	a->region = xstrndup(region, n);
-}
-
 /* A FIFO queue needs a deduplication ID for every message unless it derives them from the
  * content: without --dedup-id, ask once, so that the answer is one line before anything is sent
  * instead of one per message. Not allowed to ask (no sqs:GetQueueAttributes): go on. */
 static void
 check_dedup(struct aws *a, const char *url)
 {
-	struct buf req = {0}, out = {0};
+	struct buf out = {0};
 	struct err e = {0};
-	struct json root, attrs;
+	struct json attrs;
 	char *cbd = NULL;
 
-	buf_adds(&req, "{\"QueueUrl\":");
-	json_put_str(&req, url, strlen(url));
-	buf_adds(&req, ",\"AttributeNames\":[\"ContentBasedDeduplication\"]}");
-	if (aws_json(a, &SVC_SQS, "GetQueueAttributes", req.p, &out, &e))
+	if (sqs_queue_attrs(a, url, "\"ContentBasedDeduplication\"", &out, &attrs, &e))
 		dbg("GetQueueAttributes: %s (not checked)", e.msg);
-	else if (!json_parse(out.p, out.len, &root) && !json_get(root, "Attributes", &attrs) &&
-		 (cbd = json_get_strdup(attrs, "ContentBasedDeduplication")) && strcmp(cbd, "true"))
+	else if ((cbd = json_get_strdup(attrs, "ContentBasedDeduplication")) && strcmp(cbd, "true"))
 		usage("%s has no content-based deduplication: give --dedup-id", url);
 	free(cbd);
-	buf_free(&req);
 	buf_free(&out);
-}
-
-/* QUEUE as a URL: given, or looked up once by name (an ARN also names the owner). */
-static char *
-queue_url(struct aws *a, const char *q)
-{
-	struct buf req = {0}, out = {0};
-	struct err e = {0};
-	struct json root;
-	char *url;
-
-	if (!strncmp(q, "https://", 8) || !strncmp(q, "http://", 7)) {
-		/* https://sqs.REGION.amazonaws.com[.cn]/ACCOUNT/NAME, and the legacy forms
-		 * https://REGION.queue.amazonaws.com/... and https://queue.amazonaws.com/... (us-east-1) */
-		const char *h = strchr(q, '/') + 2, *dot;
-		if (!strncmp(h, "queue.amazonaws.com/", 20))
-			use_region(a, "us-east-1", 9);
-		else if (!strncmp(h, "sqs.", 4) && (dot = strchr(h + 4, '.')) && !strncmp(dot, ".amazonaws.com", 14))
-			use_region(a, h + 4, (size_t)(dot - h - 4));
-		else if ((dot = strchr(h, '.')) && !strncmp(dot, ".queue.amazonaws.com", 20))
-			use_region(a, h, (size_t)(dot - h));
-		return xstrdup(q);
-	}
-	buf_adds(&req, "{\"QueueName\":");
-	if (!strncmp(q, "arn:", 4)) {
-		const char *f[6] = {q}; /* arn:PARTITION:sqs:REGION:ACCOUNT:NAME */
-		int k = 0;
-		for (const char *p = q; *p && k < 5; p++)
-			if (*p == ':')
-				f[++k] = p + 1;
-		if (k != 5 || strncmp(f[2], "sqs:", 4) || !*f[5] || strchr(f[5], ':') || f[5] - f[4] < 2)
-			usage("'%s' is not an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)", q);
-		use_region(a, f[3], (size_t)(f[4] - f[3] - 1));
-		json_put_str(&req, f[5], strlen(f[5]));
-		buf_adds(&req, ",\"QueueOwnerAWSAccountId\":");
-		json_put_str(&req, f[4], (size_t)(f[5] - f[4] - 1));
-	} else {
-		json_put_str(&req, q, strlen(q));
-	}
-	buf_addc(&req, '}');
-	if (aws_json(a, &SVC_SQS, "GetQueueUrl", req.p, &out, &e))
-		die_err(&e, "GetQueueUrl %s", q);
-	if (json_parse(out.p, out.len, &root) || !(url = json_get_strdup(root, "QueueUrl")) || !*url)
-		die("GetQueueUrl %s: unexpected response", q);
-	dbg("queue %s is %s", q, url);
-	buf_free(&req);
-	buf_free(&out);
-	return url;
 }
 
 /* ---- stdin ---- */
@@ -314,6 +247,7 @@ struct reader {
 	char buf[64 * 1024];
 	size_t pos, len;
 	uint64_t linelen; /* the whole length of the line last read */
+	int partial;      /* a line is under way */
 };
 
 static int
@@ -332,22 +266,29 @@ fill(struct reader *r, struct err *e)
 	return 0;
 }
 
-/* The next line into line (reset first), without its newline: 1, or 0 at the end of input,
- * -1 on a read error. Of a line longer than MSG_MAX only the first MSG_MAX + 1 bytes are kept
- * (enough to know it cannot be sent); r->linelen has its whole length. */
+/* The next line into line, without its newline: 1, or 0 at the end of input, -1 on a read
+ * error. Of a line longer than MSG_MAX only the first MSG_MAX + 1 bytes are kept (enough to know
+ * it cannot be sent); r->linelen has its whole length. linger_ms >= 0: 2 when no input came for
+ * that long (a part of a line read so far stays in line, and the next call goes on with it). */
 static int
-read_line(struct reader *r, struct buf *line, struct err *e)
+read_line(struct reader *r, struct buf *line, int linger_ms, struct err *e)
 {
-	int any = 0;
-
-	buf_reset(line);
-	r->linelen = 0;
+	if (!r->partial) {
+		buf_reset(line);
+		r->linelen = 0;
+	}
 	for (;;) {
 		if (r->pos == r->len) {
-			if (r->eof || fill(r, e))
-				return r->eof ? any : -1;
-			if (r->eof)
+			struct pollfd p = {r->fd, POLLIN, 0};
+			if (!r->eof && linger_ms >= 0 && !poll(&p, 1, linger_ms))
+				return 2;
+			if (!r->eof && fill(r, e))
+				return -1;
+			if (r->eof) { /* a last line without a newline, or the end */
+				int any = r->partial;
+				r->partial = 0;
 				return any;
+			}
 		}
 		const char *p = r->buf + r->pos, *nl = memchr(p, '\n', r->len - r->pos);
 		size_t n = nl ? (size_t)(nl - p) : r->len - r->pos;
@@ -355,7 +296,7 @@ read_line(struct reader *r, struct buf *line, struct err *e)
 		buf_add(line, p, n < room ? n : room);
 		r->linelen += n;
 		r->pos += n + (nl != NULL);
-		any = 1;
+		r->partial = !nl;
 		if (nl)
 			return 1;
 	}
@@ -394,80 +335,48 @@ struct why {
 static int
 send_round(struct ctx *c, struct batch *b, unsigned mask, struct why *why, struct err *e)
 {
-	struct buf req = {0}, out = {0};
-	struct json root, list, item, v;
-	size_t pos;
-	int rc = -1, first = 1;
+	struct buf req = {0};
+	struct sqs_result res[BATCH_N];
+	char idbuf[BATCH_N][24];
+	const char *ids[BATCH_N];
+	int idx[BATCH_N], n = 0, rc;
 
-	for (int i = 0; i < b->n; i++)
-		if ((mask & 1u << i) && b->e[i].state == E_PENDING)
-			why[i].code[0] = why[i].msg[0] = 0;
-		else
-			mask &= ~(1u << i); /* done with already */
-	buf_adds(&req, "{\"QueueUrl\":");
-	json_put_str(&req, c->url, strlen(c->url));
+	sqs_req_start(&req, c->url);
 	buf_adds(&req, ",\"Entries\":[");
 	for (int i = 0; i < b->n; i++) {
-		if (!(mask & 1u << i))
-			continue;
-		buf_printf(&req, "%s{\"Id\":\"%ld\",", first ? "" : ",", b->e[i].line);
+		if (!(mask & 1u << i) || b->e[i].state != E_PENDING)
+			continue; /* done with already */
+		why[i].code[0] = why[i].msg[0] = 0;
+		snprintf(idbuf[n], sizeof idbuf[n], "%ld", b->e[i].line);
+		ids[n] = idbuf[n];
+		idx[n] = i;
+		buf_printf(&req, "%s{\"Id\":\"%s\",", n ? "," : "", idbuf[n]);
 		put_message(&req, c, b->bodies.p + b->e[i].off, b->e[i].len, c->dedup ? b->e[i].line : 0);
 		buf_addc(&req, '}');
-		first = 0;
+		n++;
 	}
 	buf_adds(&req, "]}");
-	if (aws_json(c->a, &SVC_SQS, "SendMessageBatch", req.p, &out, e))
-		goto done;
-	rc = 0;
-	if (json_parse(out.p, out.len, &root) || root.type != JSON_OBJECT) {
-		err_set(e, E_PROTO, "SendMessageBatch: the response is not JSON");
-		rc = -1;
-		goto done;
-	}
-	for (int pass = 0; pass < 2; pass++) {
-		if (json_get(root, pass ? "Failed" : "Successful", &list) || list.type != JSON_ARRAY)
-			continue;
-		for (pos = 0; !json_next(list, &pos, NULL, &item);) {
-			char *id = json_get_strdup(item, "Id"), *end;
-			long line = id ? strtol(id, &end, 10) : 0;
-			int i;
-			for (i = 0; i < b->n; i++)
-				if (id && !*end && b->e[i].line == line && (mask & 1u << i) && b->e[i].state == E_PENDING)
-					break;
-			free(id);
-			if (i == b->n)
-				continue; /* not one of ours, or seen already */
-			if (!pass) {
-				b->e[i].state = E_DONE;
-				c->sent++;
-				continue;
-			}
-			char *code = json_get_strdup(item, "Code"), *msg = json_get_strdup(item, "Message");
-			snprintf(why[i].code, sizeof why[i].code, "%s", code ? code : "");
-			snprintf(why[i].msg, sizeof why[i].msg, "%s", msg ? msg : "");
-			free(code);
-			free(msg);
-			/* SenderFault false: the service's side failed; worth another try */
-			if (json_get(item, "SenderFault", &v) || v.type != JSON_FALSE)
-				b->e[i].state = E_FAILED;
-		}
-	}
-	for (int i = 0; i < b->n; i++) {
-		if (!(mask & 1u << i))
-			continue;
-		if (b->e[i].state == E_PENDING && !why[i].code[0] && !why[i].msg[0]) {
-			/* in neither list: it may or may not have gone; resending could duplicate */
-			b->e[i].state = E_FAILED;
-			snprintf(why[i].msg, sizeof why[i].msg, "the response has no result for this message");
-		}
-		if (b->e[i].state == E_FAILED)
-			report(c, b->e[i].line, "%s%s%s", why[i].code, why[i].code[0] && why[i].msg[0] ? ": " : "",
-			       why[i].msg);
-	}
-done:
+	rc = sqs_batch(c->a, "SendMessageBatch", req.p, ids, n, res, e);
 	buf_free(&req);
-	buf_free(&out);
-	return rc;
+	if (rc)
+		return -1;
+	for (int k = 0; k < n; k++) {
+		int i = idx[k];
+		snprintf(why[i].code, sizeof why[i].code, "%s", res[k].code);
+		snprintf(why[i].msg, sizeof why[i].msg, "%s", res[k].msg);
+		if (res[k].state == SQS_OK) {
+			b->e[i].state = E_DONE;
+			c->sent++;
+			continue;
+		}
+		if (res[k].state == SQS_RETRY)
+			continue;
+		if (res[k].state == SQS_MISSING) /* it may or may not have gone; resending could duplicate */
+			snprintf(why[i].msg, sizeof why[i].msg, "the response has no result for this message");
+		b->e[i].state = E_FAILED;
+		report(c, b->e[i].line, "%s%s%s", why[i].code, why[i].code[0] && why[i].msg[0] ? ": " : "", why[i].msg);
+	}
+	return 0;
 }
 
 static int
@@ -576,7 +485,11 @@ send_lines(struct ctx *c)
 	int r;
 
 	rd.fd = 0;
-	while ((r = read_line(&rd, &line, &e)) > 0) {
+	while ((r = read_line(&rd, &line, b.n ? c->linger_ms : -1, &e)) > 0) {
+		if (r == 2) { /* a partial batch waits no longer than --linger for more lines */
+			send_batch(c, &b);
+			continue;
+		}
 		long no = ++c->lines;
 		if (!rd.linelen)
 			continue; /* SQS has no empty messages */
@@ -649,12 +562,13 @@ sqssend_main(int argc, char **argv)
 {
 	static const struct optdef defs[] = {
 		{"lines", 'l', 0, 'l'}, {"group-id", 'g', 1, 'g'}, {"dedup-id", 'd', 1, 'd'},
-		{"delay", 0, 1, 'D'},   {"attr", 'a', 1, 'a'},     {NULL, 0, 0, 0},
+		{"delay", 0, 1, 'D'},   {"attr", 'a', 1, 'a'},     {"linger", 0, 1, 'L'}, {NULL, 0, 0, 0},
 	};
 	const char *queue = NULL, *body = NULL;
-	struct ctx c = {.delay = -1};
+	struct ctx c = {.delay = -1, .linger_ms = 200};
 	struct opt o;
 	struct aws a;
+	struct err e = {0};
 	int lines = 0, k;
 
 	opt_init(&o, argc, argv, defs, sqssend_help);
@@ -683,6 +597,13 @@ sqssend_main(int argc, char **argv)
 		case 'a':
 			add_attr(&c, o.arg);
 			break;
+		case 'L': {
+			double d = opt_duration(&o);
+			if (d < 0 || d > 3600)
+				usage("--linger: from 0 to 1h, not '%s'", o.arg);
+			c.linger_ms = (int)(d * 1000 + 0.5);
+			break;
+		}
 		case OPT_POS:
 			if (!queue)
 				queue = o.arg;
@@ -710,7 +631,8 @@ sqssend_main(int argc, char **argv)
 
 	xaws_init(&a, &o.common);
 	c.a = &a;
-	c.url = queue_url(&a, queue);
+	if (sqs_queue_url(&a, queue, &c.url, &e))
+		e.kind == E_USAGE ? usage("%s", e.msg) : die_err(&e, "GetQueueUrl %s", queue);
 	if (fifo && !c.dedup)
 		check_dedup(&a, c.url);
 	if (lines)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifndef AWSBOX_VERSION
 #define AWSBOX_VERSION "dev"
@@ -52,6 +53,21 @@ env_timeout(const char *name, int *ms, struct err *e)
 	if (parse_duration(v, &s) || s < 0.001 || s > 86400)
 		return err_set(e, E_USAGE, "invalid %s '%s' (a duration from 1ms to 24h, such as 5s)", name, v);
 	*ms = (int)(s * 1000 + 0.5);
+	return 0;
+}
+
+/* A checksum setting, as botocore reads it: the environment, then the profile; when_supported
+ * (the default) or when_required, in any case. */
+static int
+when_required(struct aws *a, const char *key, const char *env, int *out, struct err *e)
+{
+	const char *v = getenv(env);
+
+	if (!v || !*v)
+		v = aws_config(a, key);
+	*out = v && !strcasecmp(v, "when_required");
+	if (v && *v && !*out && strcasecmp(v, "when_supported"))
+		return err_set(e, E_USAGE, "invalid %s '%s' (when_supported or when_required)", key, v);
 	return 0;
 }
 
@@ -113,6 +129,11 @@ aws_init(struct aws *a, const struct common *c, struct err *e)
 		a->max_attempts = (int)n;
 	}
 
+	if (when_required(a, "request_checksum_calculation", "AWS_REQUEST_CHECKSUM_CALCULATION",
+			  &a->checksum_when_required, e) ||
+	    when_required(a, "response_checksum_validation", "AWS_RESPONSE_CHECKSUM_VALIDATION",
+			  &a->validation_when_required, e))
+		return -1;
 	if (env_timeout("AWSBOX_CONNECT_TIMEOUT", &a->connect_timeout_ms, e) ||
 	    env_timeout("AWSBOX_READ_TIMEOUT", &a->read_timeout_ms, e))
 		return -1;
@@ -406,7 +427,7 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 	memset(r, 0, sizeof *r);
 	if (q->nhdrs > S3_PUT_HDRS)
 		return err_set(e, E_IO, "%s: too many headers (%d)", q->op ? q->op : q->method, q->nhdrs);
-	if (endpoint_resolve(a, svc, q->bucket, !q->internal, &ep, e))
+	if (endpoint_resolve_in(a, svc, q->region, q->bucket, !q->internal, &ep, e))
 		return -1;
 	url_hostport(&ep.url, host, sizeof host);
 

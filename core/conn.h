@@ -47,6 +47,11 @@ int net_wait(struct conn *c, int ms, struct err *e); /* 1 readable, 0 not within
 int net_idle_dead(struct conn *c); /* an idle connection the peer closed (or sent stray bytes) */
 void net_close(struct conn *c);
 
+/* ghash.c: GHASH (BearSSL's br_ghash contract) with x86-64 carry-less multiply, or NULL where the
+ * CPU has none. tls.c chooses among such implementations in one place (ghash_pick). */
+typedef void (*ghash_fn)(void *y, const void *h, const void *data, size_t len);
+ghash_fn ghash_x86_get(void);
+
 /* tls.c. host is the origin's name (SNI and the name verified) or an IP literal. */
 int tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e);
 long tls_read(struct conn *c, void *p, size_t n, struct err *e); /* 0 at EOF */

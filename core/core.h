@@ -271,6 +271,7 @@ struct svc {
 	const char *json_ver;   /* JSON: "1.0" or "1.1" */
 };
 extern const struct svc SVC_S3, SVC_SSM, SVC_SECRETS, SVC_LAMBDA, SVC_SQS, SVC_STS;
+extern const struct svc SVC_SSO, SVC_SSO_OIDC; /* sso.c: the portal and SSO-OIDC */
 
 struct url {
 	int tls;
@@ -288,12 +289,16 @@ struct endpoint {
 	char region[64];   /* signing region */
 	int path_style;    /* S3: bucket goes in the path */
 	int custom;        /* came from a flag, env or config rather than the partition */
+	int arn;           /* S3: the bucket is an access point ARN (its host, its region) */
 };
 /* Where svc lives for the context's region; bucket (S3) chooses virtual-host or path style.
  * use_flag: --endpoint-url applies (not for the credential chain's own STS calls, as in botocore). */
 int endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
 		     struct err *e);
-/* "aws", "aws-cn", "aws-us-gov" and the DNS suffix for region. */
+/* As endpoint_resolve, for region instead of the context's (NULL: the context's). */
+int endpoint_resolve_in(struct aws *a, const struct svc *svc, const char *region, const char *bucket, int use_flag,
+			struct endpoint *ep, struct err *e);
+/* The partition of region ("aws", "aws-cn", "aws-us-gov", "aws-iso", ...) and its DNS suffix. */
 const char *partition_of(const char *region, const char **dns_suffix);
 
 /* ---- net.c, tls.c, http.c: HTTP/1.1 over TCP or TLS ------------------------------------ */
@@ -373,6 +378,10 @@ void http_pool_free(struct http_pool *p);
  * or body reader's own error; e->sent says whether the request may have reached the server).
  * r is zeroed first and is always safe to http_resp_free. */
 int http_do(struct http_pool *p, const struct http_req *q, struct http_resp *r, struct err *e);
+/* A small request to a local metadata endpoint (IMDS, container credentials): no proxy, the same
+ * timeout for connect and read, a body of at most 1 MiB into out (reset first), never logged. */
+int http_small(struct http_pool *p, const char *method, const struct url *u, const char *target, const struct kv *h,
+	       int nh, int timeout_ms, struct buf *out, struct http_resp *r, struct err *e);
 
 /* ---- sigv4.c: AWS Signature Version 4 -------------------------------------------------- */
 
@@ -427,10 +436,32 @@ int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_nam
 /* Resolves credentials for a (profile, environment), fills c. Names the providers tried
  * in e when none has credentials (E_NOCREDS). Called with a->lock held. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
+/* A profile's key as botocore merges the files: the credentials file first, then the config. */
+const char *creds_profile_key(struct aws *a, const char *profile, const char *key);
+/* sso.c: credentials of an SSO profile (sso_session or the legacy sso_start_url keys): 0, -1
+ * (an expired or missing token is E_NOCREDS saying to run aws sso login), 1 not an SSO profile. */
+int sso_creds(struct aws *a, const char *profile, struct creds *c, struct err *e);
 void creds_copy(struct creds *dst, const struct creds *src);
-/* GET an instance-metadata path ("/latest/meta-data/placement/region") with IMDSv2 (v1 fallback
- * unless disabled); out receives the body. Short timeouts: an absent service costs ~1 s once. */
+
+/* ---- imds.c: the EC2 instance metadata client ------------------------------------------ */
+
+/* GET an instance-metadata path ("/latest/meta-data/placement/region") with IMDSv2: one token
+ * per process (TTL 21600 s, renewed on 401), IMDSv1 without a token only when the token PUT
+ * times out after sending or is refused otherwise than with 400, and AWS_EC2_METADATA_V1_DISABLED
+ * (ec2_metadata_v1_disabled) is not set. Endpoint: AWS_EC2_METADATA_SERVICE_ENDPOINT[_MODE] or the
+ * profile's ec2_metadata_service_endpoint[_mode]; timeouts AWS_METADATA_SERVICE_TIMEOUT (1 s).
+ * out receives the body. Errors (e->msg starts "instance metadata: "): E_USAGE disabled
+ * (AWS_EC2_METADATA_DISABLED) or a bad setting; E_NET/E_TIMEOUT no service (remembered in
+ * a->imds_state: later calls fail at once); E_NOTFOUND 404; E_NOCREDS token refused, IMDSv1 needed
+ * but disabled, or 403 (turned off; imds_state 2); E_PROTO another status. Takes a->lock. */
 int imds_get(struct aws *a, const char *path, struct buf *out, struct err *e);
+/* Asks until the service answers or mono_now() passes deadline (then E_TIMEOUT); a service that
+ * answers with an error ends the wait with that error. */
+int imds_wait(struct aws *a, double deadline, struct err *e);
+/* AWS_EC2_METADATA_DISABLED=true */
+int imds_disabled(struct aws *a);
+/* The service's URL from the settings above. */
+int imds_endpoint(struct aws *a, struct url *u, struct err *e);
 
 /* ---- aws.c: one AWS call ---------------------------------------------------------------- */
 
@@ -447,6 +478,11 @@ struct aws {
 	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
 	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
 	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
+	/* botocore's request_checksum_calculation and response_checksum_validation set to
+	 * when_required (AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION or the
+	 * profile): S3 writes carry no checksum, and reads ask for none (no x-amz-checksum-mode)
+	 * and check none, unless the caller asks for one. For stores that do not know them. */
+	int checksum_when_required, validation_when_required;
 	/* shared state, guarded by lock */
 	pthread_mutex_t lock;
 	struct creds creds;
@@ -498,6 +534,7 @@ struct aws_req {
 	const struct creds *creds; /* sign with these instead of the context's */
 	int anonymous;             /* send unsigned (AssumeRoleWithWebIdentity) */
 	int internal;              /* --endpoint-url does not apply */
+	const char *region;        /* call this region instead of the context's (SSO's sso_region) */
 };
 /* One call: resolve endpoint, sign, send, retry per policy, parse errors of the protocol
  * into e (E_AWS with status, code and message). r is filled on success (2xx).
@@ -715,7 +752,7 @@ struct s3_list {
 	struct buf page, token, key;
 	struct xml root;
 	size_t pos;
-	int have_page, truncated, done;
+	int have_page, truncated, done, encoded;
 };
 int s3_list_next(struct aws *a, struct s3_list *l, struct s3_entry *ent, struct err *e); /* 1, 0 end, -1 */
 void s3_list_free(struct s3_list *l);
@@ -786,6 +823,53 @@ int s3_copy_object(struct aws *a, const char *sbucket, const char *skey, const c
 int s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const char *bucket, const char *key,
 		 const char *upload_id, int part, int64_t first, int64_t last, const char *if_match, int ck,
 		 struct s3_part *out, struct err *e);
+
+/* ---- sqs.c: SQS queues (sqssend, sqsrecv) over the JSON protocol ------------------------ */
+
+/* QUEUE as a URL into *url (xmalloc'd): a URL as given, a name or an ARN looked up once with
+ * GetQueueUrl. A URL or ARN naming another region than a's moves a there, unless an endpoint
+ * was set. E_USAGE for a malformed ARN. */
+int sqs_queue_url(struct aws *a, const char *q, char **url, struct err *e);
+/* Appends {"QueueUrl":"URL" (no closing brace): how every request starts. */
+void sqs_req_start(struct buf *b, const char *url);
+/* GetQueueAttributes of names (quoted JSON strings joined by ','); out receives the response
+ * and *attrs is its Attributes object (a slice of out). */
+int sqs_queue_attrs(struct aws *a, const char *url, const char *names, struct buf *out, struct json *attrs,
+		    struct err *e);
+/* One entry's outcome in a *Batch call: SQS_OK (Successful), SQS_FAILED (Failed, the sender's
+ * fault: for good), SQS_RETRY (Failed on the service's side: worth another try), SQS_MISSING (in
+ * neither list: it may or may not have been done). */
+enum { SQS_OK, SQS_FAILED, SQS_RETRY, SQS_MISSING };
+#define SQS_BATCH 10 /* entries a *Batch call takes */
+struct sqs_result {
+	int state;
+	char code[64], msg[300];
+};
+/* Reads a *Batch response: res[i] for the entry whose Id is ids[i]. -1 (E_PROTO) if not JSON. */
+int sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, struct sqs_result *res, struct err *e);
+/* One *Batch call (op "DeleteMessageBatch", ...) of the JSON request req whose entries have the
+ * Ids ids[0..n-1]; res[i] for each. -1 with e when the call failed as a whole. */
+int sqs_batch(struct aws *a, const char *op, const char *req, const char *const *ids, int n, struct sqs_result *res,
+	      struct err *e);
+
+/* The objects an S3 event notification names: S3's own (Records[].s3), the same inside an SNS
+ * envelope (its Message), or an EventBridge event (source aws.s3, detail.bucket/object). Keys
+ * are decoded as S3 encodes them in notifications ('+' a space, %XX a byte). Caller-owned:
+ * s3_events_free. */
+struct s3_event {
+	char *bucket, *key; /* key may hold NUL: key_len */
+	size_t key_len;
+	int64_t size;       /* -1 if not given */
+	char *event;        /* eventName ("ObjectCreated:Put") or detail-type ("Object Created") */
+};
+struct s3_events {
+	struct s3_event *rec;
+	int n;
+	int test; /* s3:TestEvent: no records */
+};
+/* 0 with ev filled (n >= 1, or test), -1 if body is not an S3 event notification. */
+int s3_events_parse(const char *body, size_t n, struct s3_events *ev);
+void s3_events_free(struct s3_events *ev);
 
 /* ---- transfer.c, download.c: parallel S3 transfers (s3cp) ---------------------------- */
 

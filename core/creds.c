@@ -54,6 +54,12 @@ prof(struct aws *a, const char *profile, const char *key)
 	return (v = ini_get(a->config, "default", key)) ? v : ini_get(a->config, "profile default", key);
 }
 
+const char *
+creds_profile_key(struct aws *a, const char *profile, const char *key)
+{
+	return prof(a, profile, key);
+}
+
 static int
 profile_exists(struct aws *a, const char *profile)
 {
@@ -419,19 +425,6 @@ allowed_container_host(const struct url *u)
 }
 
 static int
-http_get_small(struct aws *a, const char *method, const struct url *u, const char *target, const struct kv *h,
-	       int nh, int timeout_ms, struct buf *out, struct http_resp *r, struct err *e)
-{
-	struct http_req q = {.method = method, .url = u, .target = target, .hdrs = h, .nhdrs = nh,
-			     .connect_timeout_ms = timeout_ms, .read_timeout_ms = timeout_ms, .total_ms = timeout_ms,
-			     .no_proxy = 1,
-			     .quiet_body = 1, .out = out, .max = 1 << 20};
-
-	buf_reset(out);
-	return http_do(&a->pool, &q, r, e);
-}
-
-static int
 from_container(struct aws *a, struct creds *c, struct err *e)
 {
 	const char *rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
@@ -491,7 +484,7 @@ from_container(struct aws *a, struct creds *c, struct err *e)
 	/* Two attempts with the 2 s timeout botocore uses for this endpoint; a server error or
 	 * throttling (the agent is busy) is worth the second one too, a second later. */
 	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = http_get_small(a, "GET", &u, target, h, nh, 2000, &out, &r, e);
+		rc = http_small(&a->pool, "GET", &u, target, h, nh, 2000, &out, &r, e);
 		if (!rc && (attempt || (r.status < 500 && r.status != 429)))
 			break;
 		if (!rc)
@@ -518,122 +511,7 @@ done:
 	return rc;
 }
 
-/* ---- EC2 instance metadata ---- */
-
-static int
-imds_url(struct aws *a, struct url *u, struct err *e)
-{
-	const char *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
-
-	if (!ep || !*ep)
-		ep = aws_config(a, "ec2_metadata_service_endpoint");
-	if (!mode || !*mode)
-		mode = aws_config(a, "ec2_metadata_service_endpoint_mode");
-	if (!ep || !*ep)
-		ep = mode && !strcasecmp(mode, "ipv6") ? "http://[fd00:ec2::254]" : "http://169.254.169.254";
-	return url_parse(ep, u, e);
-}
-
-static int
-env_flag(struct aws *a, const char *env, const char *cfg)
-{
-	const char *v = getenv(env);
-
-	if (!v || !*v)
-		v = cfg ? aws_config(a, cfg) : NULL;
-	return v && !strcasecmp(v, "true");
-}
-
-static int
-imds_timeout_ms(struct aws *a)
-{
-	const char *v = getenv("AWS_METADATA_SERVICE_TIMEOUT");
-	double s;
-
-	if (!v || !*v)
-		v = aws_config(a, "metadata_service_timeout");
-	return v && !parse_duration(v, &s) && s > 0 && s < 600 ? (int)(s * 1000) : 1000;
-}
-
-int
-imds_get(struct aws *a, const char *path, struct buf *out, struct err *e)
-{
-	struct http_resp r = {0};
-	struct buf tok = {0};
-	struct url u;
-	int tmo = imds_timeout_ms(a), v1_ok = !env_flag(a, "AWS_EC2_METADATA_V1_DISABLED", "ec2_metadata_v1_disabled");
-	int rc = -1;
-
-	if (env_flag(a, "AWS_EC2_METADATA_DISABLED", NULL))
-		return err_set(e, E_NOCREDS, "instance metadata: disabled by AWS_EC2_METADATA_DISABLED");
-	if (a->imds_state < 0)
-		return err_set(e, E_NOCREDS, "instance metadata: not reachable");
-	if (imds_url(a, &u, e))
-		return -1;
-	pthread_mutex_lock(&a->lock);
-	for (int pass = 0; pass < 2; pass++) {
-		if (mono_now() > a->imds_token_expires) {
-			struct kv th[] = {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}};
-			free(a->imds_token);
-			a->imds_token = NULL;
-			if (http_get_small(a, "PUT", &u, "/latest/api/token", th, 1, tmo, &tok, &r, e)) {
-				/* Nothing listening, or no route: there is no metadata service here. A
-				 * read timeout can be a hop limit of 1 dropping the token response in a
-				 * container: IMDSv1 may still answer. */
-				if (e->kind != E_TIMEOUT || !e->sent || !v1_ok) {
-					a->imds_state = -1;
-					err_prefix(e, E_NOCREDS, "instance metadata");
-					goto done;
-				}
-			} else if (r.status == 200 && tok.len && tok.len < 512) {
-				a->imds_token = xstrdup(tok.p);
-				a->imds_token_expires = mono_now() + 21600 - 60;
-			} else if (r.status == 400) {
-				err_set(e, E_NOCREDS, "instance metadata: token request refused (HTTP 400)");
-				goto done;
-			} else if (!v1_ok) {
-				err_set(e, E_NOCREDS, "instance metadata: no IMDSv2 token (HTTP %d) and IMDSv1 is disabled", r.status);
-				goto done;
-			}
-			/* Without a token (IMDSv1) the next GETs do not ask again, as botocore's fetch does
-			 * not: with a hop limit of 1 every ask costs a timeout. A 401 asks again. */
-			if (!a->imds_token)
-				a->imds_token_expires = mono_now() + 21600 - 60;
-			http_resp_free(&r);
-			memset(&r, 0, sizeof r);
-		}
-		struct kv gh[] = {{"X-aws-ec2-metadata-token", a->imds_token}};
-		if (http_get_small(a, "GET", &u, path, gh, a->imds_token ? 1 : 0, tmo, out, &r, e)) {
-			a->imds_state = e->kind == E_TIMEOUT || e->kind == E_NET ? -1 : a->imds_state;
-			err_prefix(e, E_NOCREDS, "instance metadata");
-			goto done;
-		}
-		if (r.status == 401 && pass == 0) { /* token expired, or IMDSv1 turned off: fetch a new one */
-			a->imds_token_expires = 0;
-			http_resp_free(&r);
-			memset(&r, 0, sizeof r);
-			continue;
-		}
-		break;
-	}
-	a->imds_state = 1;
-	if (r.status == 200)
-		rc = 0;
-	else if (r.status == 404)
-		err_set(e, E_NOTFOUND, "instance metadata: %s: not found", path);
-	else if (r.status == 403) { /* what an instance answers with its metadata endpoint turned off */
-		a->imds_state = 2;
-		err_set(e, E_NOTFOUND, "instance metadata: turned off on this instance (HTTP 403)");
-	}
-	else
-		err_set(e, E_NOCREDS, "instance metadata: %s: HTTP %d", path, r.status);
-done:
-	pthread_mutex_unlock(&a->lock);
-	http_resp_free(&r);
-	buf_free(&tok);
-	return rc;
-}
+/* ---- EC2 instance metadata (the client is imds.c) ---- */
 
 static int
 from_imds(struct aws *a, struct creds *c, struct err *e)
@@ -641,10 +519,12 @@ from_imds(struct aws *a, struct creds *c, struct err *e)
 	struct buf out = {0}, path = {0};
 	int rc = -1;
 
-	if (env_flag(a, "AWS_EC2_METADATA_DISABLED", NULL))
+	if (imds_disabled(a))
 		return NOT_HERE;
 	if (imds_get(a, "/latest/meta-data/iam/security-credentials/", &out, e)) {
-		rc = a->imds_state < 0 || e->kind == E_NOTFOUND ? NOT_HERE : -1;
+		/* No service, or one turned off, or no role: nothing here; anything else stops the chain. */
+		rc = a->imds_state < 0 || a->imds_state == 2 || e->kind == E_NOTFOUND ? NOT_HERE : -1;
+		e->kind = E_NOCREDS;
 		goto done;
 	}
 	struct slice role = slice_trim((struct slice){out.p ? out.p : "", strcspn(out.p ? out.p : "", "\r\n")});
@@ -655,8 +535,7 @@ from_imds(struct aws *a, struct creds *c, struct err *e)
 	}
 	buf_printf(&path, "/latest/meta-data/iam/security-credentials/%.*s", (int)role.n, role.p);
 	if (imds_get(a, path.p, &out, e)) {
-		if (e->kind == E_NOTFOUND)
-			e->kind = E_NOCREDS; /* a role listed but its credentials not served */
+		e->kind = E_NOCREDS; /* a role listed but its credentials not served */
 		goto done;
 	}
 	rc = from_json("instance metadata", "instance metadata", out.p, out.len, 0, c, e);
@@ -762,6 +641,8 @@ profile_creds(struct aws *a, const char *profile, int depth, const char **visite
 	const char *wit = getenv("AWS_WEB_IDENTITY_TOKEN_FILE"), *wrole = getenv("AWS_ROLE_ARN");
 	if (main_chain && wit && *wit && wrole && *wrole)
 		return web_identity(a, wit, wrole, getenv("AWS_ROLE_SESSION_NAME"), "web identity", c, e);
+	if ((rc = sso_creds(a, profile, c, e)) != NOT_HERE)
+		return rc;
 	if ((rc = from_section(a->credentials, profile, "shared credentials file", c, e)) != NOT_HERE)
 		return rc;
 	if ((rc = from_process(a, profile, c, e)) != NOT_HERE)
@@ -783,7 +664,7 @@ creds_resolve(struct aws *a, struct creds *c, struct err *e)
 		return rc;
 	if ((rc = from_imds(a, c, e)) != NOT_HERE)
 		return rc;
-	const char *imds = env_flag(a, "AWS_EC2_METADATA_DISABLED", NULL) ? "disabled" :
+	const char *imds = imds_disabled(a) ? "disabled" :
 			   a->imds_state < 0 ? "not reachable" : a->imds_state == 2 ? "turned off: HTTP 403" : "no role";
 	return err_set(e, E_NOCREDS,
 		       "no credentials found (tried: %sprofile '%s' in the credentials and config files, container "

@@ -301,6 +301,22 @@ flush_ordered(struct pool *p, struct dl *d, struct err *e)
 	return rc;
 }
 
+/* A part against the checksum S3 sent with it (composite checksums): checked as soon as it is
+ * in, so that a bad part never reaches a stream's reader. */
+static int
+part_check(struct dl *d, int i, struct err *e)
+{
+	char got[96];
+
+	if (d->verify != V_COMPOSITE || !d->pc[i].ck[0])
+		return 0;
+	s3_sum_b64(&d->pc[i].sum, got);
+	if (strcmp(got, d->pc[i].ck))
+		return err_set(e, E_IO, "checksum mismatch in part %d: %s %s, S3 has %s", i + 1, s3_ck_name(d->ck), got,
+			       d->pc[i].ck);
+	return 0;
+}
+
 static int
 dl_piece(struct pool *p, int job, struct err *e)
 {
@@ -317,7 +333,8 @@ dl_piece(struct pool *p, int job, struct err *e)
 		h[n++] = (struct kv){"range", range};
 	if (d->o->etag[0])
 		h[n++] = (struct kv){"if-match", d->o->etag}; /* the object must not change under us */
-	h[n++] = (struct kv){"x-amz-checksum-mode", "ENABLED"};
+	if (!x->a->validation_when_required)
+		h[n++] = (struct kv){"x-amz-checksum-mode", "ENABLED"};
 	for (int attempt = 1;; attempt++) {
 		struct getctx g = {.p = p, .d = d, .pc = pc, .job = job};
 		struct http_resp r;
@@ -350,6 +367,8 @@ dl_piece(struct pool *p, int job, struct err *e)
 			snprintf(e->msg, sizeof e->msg, "the object changed during the download");
 		return -1;
 	}
+	if (part_check(d, job, e))
+		return -1;
 	pthread_mutex_lock(&p->m);
 	pc->done = 1;
 	pthread_mutex_unlock(&p->m);
@@ -448,16 +467,13 @@ dl_verify(struct xfer *x, struct dl *d, struct err *e)
 		}
 		s3_sum_init(&s, d->ck);
 		for (int i = 0; i < d->n; i++) {
-			char part[96];
 			unsigned char raw[64];
 			if (d->pc[i].off != off)
 				return err_set(e, E_PROTO, "part %d starts at byte %lld, not %lld", i + 1,
 					       (long long)d->pc[i].off, (long long)off);
 			off += d->pc[i].len;
-			s3_sum_b64(&d->pc[i].sum, part);
-			if (strcmp(part, d->pc[i].ck))
-				return err_set(e, E_IO, "checksum mismatch in part %d: %s %s, S3 has %s", i + 1,
-					       s3_ck_name(d->ck), part, d->pc[i].ck);
+			if (part_check(d, i, e))
+				return -1;
 			size_t rn = s3_sum_raw(&d->pc[i].sum, raw);
 			s3_sum_update(&s, raw, rn);
 		}

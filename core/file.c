@@ -152,7 +152,8 @@ open_out(struct outfile *f, const char *path, mode_t mode, int secret, struct er
 		/* Dot-prefixed beside the target: same file system (rename is atomic), hidden. The
 		 * name is built in full before it is registered, so a signal sees all of it. */
 		char *tmp = xasprintf("%.*s.%s.%s.tmp", dirlen, target, base, sfx);
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		/* Read and write: a download whose only checksum is an MD5 ETag reads it back. */
+		int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 		if (fd < 0) {
 			int errnum = errno;
 			free(tmp);

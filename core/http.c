@@ -812,3 +812,15 @@ http_do(struct http_pool *p, const struct http_req *q, struct http_resp *r, stru
 		/* e->sent stays 1: the first attempt may have reached the server. */
 	}
 }
+
+int
+http_small(struct http_pool *p, const char *method, const struct url *u, const char *target, const struct kv *h,
+	   int nh, int timeout_ms, struct buf *out, struct http_resp *r, struct err *e)
+{
+	struct http_req q = {.method = method, .url = u, .target = target, .hdrs = h, .nhdrs = nh,
+			     .connect_timeout_ms = timeout_ms, .read_timeout_ms = timeout_ms, .total_ms = timeout_ms,
+			     .no_proxy = 1, .quiet_body = 1, .out = out, .max = 1 << 20};
+
+	buf_reset(out);
+	return http_do(p, &q, r, e);
+}

@@ -90,6 +90,7 @@ secret_header(struct slice k)
 {
 	static const char *const names[] = {
 		"proxy-authorization", "x-amz-security-token", "x-aws-ec2-metadata-token", "cookie", "set-cookie",
+		"x-amz-sso_bearer_token",
 		"x-amz-server-side-encryption-customer-key", "x-amz-copy-source-server-side-encryption-customer-key",
 	};
 	for (size_t i = 0; i < COUNT(names); i++)

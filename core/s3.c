@@ -81,15 +81,26 @@ s3_parse_url(const char *s, struct s3url *u, struct err *e)
 		return err_set(e, E_USAGE, "'%s' is not an s3:// URL", shown);
 	b = s + 5;
 	slash = strchr(b, '/');
+	if (!strncmp(b, "arn:", 4)) {
+		/* An access point ARN names the bucket (as the AWS CLI takes it):
+		 * arn:PARTITION:s3:REGION:ACCOUNT:accesspoint[/:]NAME, then /KEY. */
+		const char *r = b;
+		for (int i = 0; i < 5 && r; i++)
+			r = strchr(r, ':') ? strchr(r, ':') + 1 : NULL;
+		if (!r || strncmp(r, "accesspoint", 11) || (r[11] != '/' && r[11] != ':') || !r[12] || r[12] == '/')
+			return err_set(e, E_USAGE, "'%s': not an S3 access point ARN "
+						   "(s3://arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/KEY)", shown);
+		slash = strchr(r + 12, '/');
+	}
 	bn = slash ? (size_t)(slash - b) : strlen(b);
 	/* botocore's rule ([A-Za-z0-9._-]{1,255}), which admits legacy us-east-1 names; the service
-	 * enforces the rest. Anything else (an ARN, a stray character) is refused here. */
+	 * enforces the rest. Anything else (but an access point ARN) is refused here. */
 	if (!bn || bn >= sizeof u->bucket)
 		return err_set(e, E_USAGE, "'%s': missing or overlong bucket name", shown);
 	for (size_t i = 0; i < bn; i++) {
 		char c = b[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-		      c == '_'))
+		      c == '_' || ((c == ':' || c == '/') && b[0] == 'a' && !strncmp(b, "arn:", 4))))
 			return err_set(e, E_USAGE, "'%s': invalid bucket name", shown);
 	}
 	memcpy(u->bucket, b, bn);
@@ -350,7 +361,7 @@ s3_head(struct aws *a, const char *bucket, const char *key, int part, struct s3o
 	char *path = xasprintf("/%s", key);
 	snprintf(pn, sizeof pn, "%d", part);
 	struct aws_req rq = {.svc = &SVC_S3, .method = "HEAD", .bucket = bucket, .path = path, .query = q,
-			     .nquery = part > 0, .hdrs = h, .nhdrs = 1, .op = "HeadObject"};
+			     .nquery = part > 0, .hdrs = h, .nhdrs = !a->validation_when_required, .op = "HeadObject"};
 	int rc = aws_call(a, &rq, &r, e);
 
 	free(path);
@@ -397,6 +408,16 @@ url_decode_plus(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
+/* A listed key into l->key: decoded if the page is URL-encoded. */
+static int
+list_key(struct s3_list *l, const struct buf *t)
+{
+	if (l->encoded)
+		return url_decode_plus(t->p ? t->p : "", t->len, &l->key);
+	buf_add(&l->key, t->p ? t->p : "", t->len);
+	return 0;
+}
+
 static int
 fetch_page(struct aws *a, struct s3_list *l, struct err *e)
 {
@@ -432,12 +453,19 @@ fetch_page(struct aws *a, struct s3_list *l, struct err *e)
 	if (xml_root(l->page.p ? l->page.p : "", l->page.len, &l->root) || !slice_eq(l->root.name, "ListBucketResult"))
 		return err_set(e, E_PROTO, "ListObjectsV2 s3://%s: unexpected response", l->bucket);
 	l->truncated = !xml_child(l->root, "IsTruncated", &tr) && slice_eq(slice_trim(tr.body), "true");
+	/* Keys are URL-encoded only when the answer says so: a server may ignore encoding-type
+	 * (botocore decodes on the same condition). */
+	l->encoded = !xml_child(l->root, "EncodingType", &tr) && slice_eq(slice_trim(tr.body), "url");
+	char *sent = l->token.len ? xstrdup(l->token.p) : NULL;
+	int same = 0;
 	buf_reset(&l->token);
-	if (l->truncated) {
-		if (xml_child(l->root, "NextContinuationToken", &tok) || xml_text(tok, &l->token) || !l->token.len)
-			return err_set(e, E_PROTO, "ListObjectsV2 s3://%s: truncated without a continuation token",
-				       l->bucket);
-	}
+	if (l->truncated && (xml_child(l->root, "NextContinuationToken", &tok) || xml_text(tok, &l->token) || !l->token.len))
+		err_set(e, E_PROTO, "ListObjectsV2 s3://%s: truncated without a continuation token", l->bucket);
+	else if (l->truncated && sent && !strcmp(sent, l->token.p)) /* it would list the same page forever */
+		same = err_set(e, E_PROTO, "ListObjectsV2 s3://%s: the server repeated a continuation token", l->bucket);
+	free(sent);
+	if (l->truncated && (!l->token.len || same))
+		return -1;
 	l->pos = 0;
 	l->have_page = 1;
 	return 0;
@@ -462,7 +490,7 @@ s3_list_next(struct aws *a, struct s3_list *l, struct s3_entry *ent, struct err 
 			memset(ent, 0, sizeof *ent);
 			buf_reset(&l->key);
 			buf_adds(&l->key, "");
-			if (xml_child(c, "Key", &v) || xml_text(v, &t) || url_decode_plus(t.p ? t.p : "", t.len, &l->key)) {
+			if (xml_child(c, "Key", &v) || xml_text(v, &t) || list_key(l, &t)) {
 				buf_free(&t);
 				return err_set(e, E_PROTO, "ListObjectsV2 s3://%s: bad key in response", l->bucket);
 			}

@@ -287,12 +287,19 @@ s3_delete(struct aws *a, const char *bucket, const char *key, struct err *e)
 	return rc;
 }
 
-/* "/bucket/key" percent-encoded, as x-amz-copy-source carries it. */
+/* "/bucket/key" percent-encoded, as x-amz-copy-source carries it; from an access point,
+ * "ARN/object/key" (as S3 documents it and botocore sends it). */
 static char *
 copy_source(const char *bucket, const char *key)
 {
 	struct buf b = {0};
 
+	if (!strncmp(bucket, "arn:", 4)) {
+		uri_encode(&b, bucket, strlen(bucket), 1);
+		buf_adds(&b, "/object/");
+		uri_encode(&b, key, strlen(key), 1);
+		return buf_take(&b);
+	}
 	buf_addc(&b, '/');
 	uri_encode(&b, bucket, strlen(bucket), 0);
 	buf_addc(&b, '/');

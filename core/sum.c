@@ -148,12 +148,19 @@ reg64_soft(uint64_t crc, const unsigned char *p, size_t n)
 #include <nmmintrin.h>
 #include <wmmintrin.h>
 
+/* A CPUID feature bit, probed once into *v (-1 until then). Atomic: parallel transfers' threads
+ * may probe at the same time (the answer is the same; the accesses must not race). */
 static int
-have_ecx(unsigned bit)
+have_ecx(int *v, unsigned bit)
 {
 	unsigned a, b, c, d;
+	int r = __atomic_load_n(v, __ATOMIC_RELAXED);
 
-	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit);
+	if (r < 0) {
+		r = __get_cpuid(1, &a, &b, &c, &d) && (c & bit);
+		__atomic_store_n(v, r, __ATOMIC_RELAXED);
+	}
+	return r;
 }
 
 static int
@@ -161,9 +168,7 @@ have_sse42(void)
 {
 	static int v = -1;
 
-	if (v < 0)
-		v = have_ecx(bit_SSE4_2);
-	return v;
+	return have_ecx(&v, bit_SSE4_2);
 }
 
 static int
@@ -171,9 +176,7 @@ have_pclmul(void)
 {
 	static int v = -1;
 
-	if (v < 0)
-		v = have_ecx(bit_PCLMUL);
-	return v;
+	return have_ecx(&v, bit_PCLMUL);
 }
 
 __attribute__((target("pclmul"))) static __m128i

@@ -426,6 +426,15 @@ suite_name(unsigned s)
 	return "?";
 }
 
+/* The GHASH under AES-GCM: awsbox's own carry-less multiply where the CPU has it (ghash.c: eight
+ * blocks per reduction, twice BearSSL's speed, which made it costlier than AES itself), else
+ * BearSSL's choice. Every architecture's implementation is chosen here. */
+static ghash_fn
+ghash_pick(void)
+{
+	return ghash_x86_get();
+}
+
 /* What br_ssl_client_init_full does, cut to the suites above: no TLS 1.0/1.1, RSA key
  * exchange, CBC, CCM or 3DES code is linked in. */
 static void
@@ -436,6 +445,7 @@ client_init(struct tls *t, const br_x509_trust_anchor *tas, size_t ntas)
 	};
 	br_ssl_engine_context *eng = &t->sc.eng;
 	int aesni = br_aes_x86ni_ctr_get_vtable() && br_ghash_pclmul_get();
+	ghash_fn gh = ghash_pick();
 
 	br_ssl_client_zero(&t->sc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
@@ -458,6 +468,8 @@ client_init(struct tls *t, const br_x509_trust_anchor *tas, size_t ntas)
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 	br_ssl_engine_set_default_aes_gcm(eng);
+	if (gh)
+		br_ssl_engine_set_ghash(eng, gh);
 	br_ssl_engine_set_default_chapol(eng);
 	br_ssl_engine_set_buffer(eng, t->iobuf, sizeof t->iobuf, 1);
 }
@@ -654,8 +666,10 @@ tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e
 	if (g_debug) {
 		br_ssl_session_parameters sp;
 		br_ssl_engine_get_session_parameters(&t->sc.eng, &sp);
-		dbg("TLS 1.2 with %s: %s%s", c->peer, suite_name(sp.cipher_suite),
-		    br_aes_x86ni_ctr_get_vtable() ? " (AES-NI)" : "");
+		unsigned curve = t->sc.eng.ecdhe_curve;
+		dbg("TLS 1.2 with %s: %s%s, key exchange %s", c->peer, suite_name(sp.cipher_suite),
+		    br_aes_x86ni_ctr_get_vtable() ? " (AES-NI)" : "", curve == BR_EC_curve25519 ? "X25519" :
+		    curve == BR_EC_secp256r1 ? "P-256" : curve == BR_EC_secp384r1 ? "P-384" : curve == BR_EC_secp521r1 ? "P-521" : "?");
 	}
 	return 0;
 }

@@ -18,10 +18,17 @@
 /* ---- the worker pool -------------------------------------------------------------------- */
 
 
+/* The interrupt flag, set by a signal handler on the main thread while workers read it. */
+static int
+cancelled(struct xfer *x)
+{
+	return x->cancel && __atomic_load_n(x->cancel, __ATOMIC_RELAXED);
+}
+
 int
 xfer_stopped(struct xfer *x)
 {
-	return __atomic_load_n(&x->stop, __ATOMIC_RELAXED) || (x->cancel && *x->cancel);
+	return __atomic_load_n(&x->stop, __ATOMIC_RELAXED) || cancelled(x);
 }
 
 void
@@ -157,7 +164,7 @@ xpool_step(struct pool *p)
 	if (ts.tv_nsec >= 1000000000L)
 		ts.tv_sec++, ts.tv_nsec -= 1000000000L;
 	pthread_cond_timedwait(&p->cv, &p->m, &ts);
-	if (p->x->cancel && *p->x->cancel && !p->failed) {
+	if (cancelled(p->x) && !p->failed) {
 		struct err e;
 		err_set(&e, E_IO, "interrupted");
 		xpool_fail(p, &e);
@@ -169,10 +176,11 @@ xpool_step(struct pool *p)
 
 /* Waits for the workers to finish. After a failure every one is waited for (the request each is
  * in is bounded by the timeouts, makes no more retries, and gives up at its next read or write
- * of the body): one left
- * running would write into whatever file takes its descriptor next (s3cp -r goes on to the next
- * object). Only after an interrupt, when the process is on its way out, 2 s at most. Returns 0
- * or -1 with the first error; *all set when every worker has exited (p may be freed). */
+ * of the body): one left running would write into whatever file takes its descriptor next
+ * (s3cp -r goes on to the next object). Only after an interrupt, when the process is on its way
+ * out, 200 ms at most: a worker still waiting for an answer is left behind, and the upload is
+ * aborted all the same. Returns 0 or -1 with the first error; *all set when every worker has
+ * exited (p may be freed). */
 int
 xpool_wait(struct pool *p, int *all, struct err *e)
 {
@@ -180,8 +188,8 @@ xpool_wait(struct pool *p, int *all, struct err *e)
 
 	pthread_mutex_lock(&p->m);
 	while (p->alive) {
-		if (p->x->cancel && *p->x->cancel && !give_up)
-			give_up = mono_now() + 2;
+		if (cancelled(p->x) && !give_up)
+			give_up = mono_now() + 0.2;
 		if (give_up && mono_now() > give_up)
 			break;
 		xpool_step(p);
@@ -224,11 +232,13 @@ xfer_part_size(int64_t size, int64_t part)
 
 /* ---- uploads ---------------------------------------------------------------------------- */
 
-/* A byte range of a file, read with pread: parallel parts share the descriptor. */
+/* A byte range of a file, read with pread (parallel parts share the descriptor), or of a
+ * stream's part in memory (mem): read in steps, so that an interrupt stops a part on its way. */
 struct fsrc {
 	struct xfer *x;
 	int fd;
 	int64_t off, len, pos;
+	const char *mem;
 };
 
 static long
@@ -243,8 +253,11 @@ fsrc_read(void *ctx, void *buf, size_t n, struct err *e)
 		n = (size_t)(s->len - s->pos);
 	if (!n)
 		return 0;
-	while ((k = pread(s->fd, buf, n, s->off + s->pos)) < 0 && errno == EINTR)
-		;
+	if (s->mem)
+		memcpy(buf, s->mem + s->off + s->pos, k = (ssize_t)n);
+	else
+		while ((k = pread(s->fd, buf, n, s->off + s->pos)) < 0 && errno == EINTR)
+			;
 	if (k < 0)
 		return err_set(e, E_IO, "read: %s", strerror(errno));
 	if (k == 0)
@@ -284,15 +297,14 @@ up_part(struct pool *p, int job, struct err *e)
 	int rc;
 
 	if (u->fd >= 0) {
-		struct fsrc s = {x, u->fd, (int64_t)job * u->part_size, 0, 0};
+		struct fsrc s = {x, u->fd, (int64_t)job * u->part_size, 0, 0, NULL};
 		s.len = (int64_t)x->total - s.off < u->part_size ? (int64_t)x->total - s.off : u->part_size;
 		struct s3_src src = {fsrc_read, fsrc_rewind, &s, s.len};
 		rc = s3_put_body(x->a, u->bucket, u->key, u->put, u->upload_id, job + 1, NULL, &src, s.len, &u->parts[job], e);
 	} else {
-		rc = s3_put_body(x->a, u->bucket, u->key, u->put, u->upload_id, job + 1, u->bufs[job], NULL, u->lens[job],
-				 &u->parts[job], e);
-		if (!rc)
-			xfer_progress_add(x, u->lens[job]);
+		struct fsrc s = {x, -1, 0, u->lens[job], 0, u->bufs[job]};
+		struct s3_src src = {fsrc_read, fsrc_rewind, &s, s.len};
+		rc = s3_put_body(x->a, u->bucket, u->key, u->put, u->upload_id, job + 1, NULL, &src, s.len, &u->parts[job], e);
 		pthread_mutex_lock(&p->m);
 		u->free_bufs[u->nfree++] = u->bufs[job];
 		u->bufs[job] = NULL;
@@ -319,11 +331,19 @@ abort_upload(struct xfer *x, const char *bucket, const char *key, const char *up
 	}
 }
 
+/* Nothing completes after an interrupt: what was read by then (a stream cut short by the same
+ * signal ends in EOF) must not replace the object. */
+static int
+interrupted(struct xfer *x, struct err *e)
+{
+	return xfer_stopped(x) ? err_set(e, E_IO, "interrupted") : 0;
+}
+
 static int
 complete(struct xfer *x, const char *bucket, const char *key, const struct s3_put *put, const char *id,
 	 const struct s3_part *parts, int n, struct err *e)
 {
-	if (s3_mpu_complete(x->a, bucket, key, put, id, parts, n, e)) {
+	if (interrupted(x, e) || s3_mpu_complete(x->a, bucket, key, put, id, parts, n, e)) {
 		xfer_set_op(x, "CompleteMultipartUpload");
 		return -1;
 	}
@@ -343,7 +363,7 @@ xfer_upload_file(struct xfer *x, int fd, int64_t size, const char *bucket, const
 	x->stop = 0;
 	x->op[0] = 0;
 	if (size <= x->part_size) {
-		struct fsrc s = {x, fd, 0, size, 0};
+		struct fsrc s = {x, fd, 0, size, 0, NULL};
 		struct s3_src src = {fsrc_read, fsrc_rewind, &s, size};
 		if (s3_put_body(x->a, bucket, key, put, NULL, 0, NULL, &src, size, NULL, e)) {
 			xfer_set_op(x, "PutObject");
@@ -386,8 +406,12 @@ read_full(struct xfer *x, int fd, char *b, int64_t n, struct err *e)
 		struct pollfd pf = {fd, POLLIN, 0};
 		if (xfer_stopped(x))
 			return err_set(e, E_IO, "interrupted");
-		/* Wait in steps: a failed part or an interrupt must not wait for a silent pipe. */
-		if (poll(&pf, 1, 200) == 0)
+		/* Wait in steps: a failed part or an interrupt must not wait for a silent pipe. A
+		 * signal ends the poll (EINTR): back to the check, never on to a read that blocks. */
+		int ready = poll(&pf, 1, 200);
+		if (ready < 0 && errno != EINTR)
+			return err_set(e, E_IO, "read from standard input: %s", strerror(errno));
+		if (ready <= 0)
 			continue;
 		ssize_t k = read(fd, b + got, (size_t)(n - got > (1 << 30) ? 1 << 30 : n - got));
 		if (k < 0 && errno == EINTR)
@@ -431,7 +455,7 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 	}
 	if (!more) {
 		x->total = (uint64_t)len;
-		if (s3_put_body(x->a, bucket, key, put, NULL, 0, b, NULL, len, NULL, e)) {
+		if (interrupted(x, e) || s3_put_body(x->a, bucket, key, put, NULL, 0, b, NULL, len, NULL, e)) {
 			xfer_set_op(x, "PutObject");
 			goto fail;
 		}
@@ -439,7 +463,7 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 		rc = 0;
 		goto fail;
 	}
-	if (s3_mpu_create(x->a, bucket, key, put, &id, e)) {
+	if (interrupted(x, e) || s3_mpu_create(x->a, bucket, key, put, &id, e)) {
 		xfer_set_op(x, "CreateMultipartUpload");
 		goto fail;
 	}

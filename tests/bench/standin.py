@@ -1,14 +1,16 @@
 """standin.py — a trivially fast local stand-in for the API calls that make bench times (SSM
 GetParameter/GetParameters, Secrets Manager GetSecretValue/BatchGetSecretValue, SQS
-GetQueueUrl/SendMessage/SendMessageBatch, STS GetCallerIdentity), over HTTP/1.1 keep-alive and
-HTTPS. It answers from memory in the shapes of the AWS API references (and moto), checks no
+GetQueueUrl/SendMessage/SendMessageBatch, STS GetCallerIdentity; and an SQS queue without storage
+for receiving: ReceiveMessage hands out made-up messages while a count set by POST /fill?n=N
+lasts, then answers empty at once, and every delete or visibility change succeeds), over HTTP/1.1
+keep-alive and HTTPS. It answers from memory in the shapes of the AWS API references (and moto), checks no
 signature, and counts TCP connections, TLS handshakes and requests, so that a bench can tell
 the client's own cost from a real server's latency and count connection reuse.
 
   python3 standin.py --ports FILE [--cert PEM --key PEM]
 
 FILE receives "HTTP HTTPS CTL" once listening. CTL (plain HTTP, not counted) answers
-GET /stats (JSON counters) and POST /reset (zeroes them).
+GET /stats (JSON counters), POST /reset (zeroes them) and POST /fill?n=N (N messages to receive).
 Shapes: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html ,
 https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html ,
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html ,
@@ -26,6 +28,7 @@ from urllib.parse import parse_qs
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+QUEUE = {"left": 0, "seq": 0}  # messages ReceiveMessage still hands out
 STATS = {"http_conns": 0, "https_conns": 0, "tls_handshakes": 0, "requests": 0, "ops": {}}
 PORTS = {}
 
@@ -71,6 +74,23 @@ def json_op(target, body, scheme):
         return 200, {"Successful": [{"Id": e["Id"], "MessageId": str(uuid.uuid4()),
                                      "MD5OfMessageBody": md5(e["MessageBody"])} for e in body["Entries"]],
                      "Failed": []}
+    if op == "ReceiveMessage":
+        n = min(int(body.get("MaxNumberOfMessages", 1)), QUEUE["left"])
+        QUEUE["left"] -= n
+        msgs = []
+        for _ in range(n):
+            QUEUE["seq"] += 1
+            b = f"message number {QUEUE['seq']}"
+            msgs.append({"MessageId": str(uuid.uuid4()), "ReceiptHandle": f"rh-{QUEUE['seq']}-" + "x" * 150,
+                         "MD5OfBody": md5(b), "Body": b,
+                         "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"}})
+        return 200, ({"Messages": msgs} if msgs else {})
+    if op in ("DeleteMessage", "ChangeMessageVisibility"):
+        return 200, {}
+    if op in ("DeleteMessageBatch", "ChangeMessageVisibilityBatch"):
+        return 200, {"Successful": [{"Id": e["Id"]} for e in body["Entries"]], "Failed": []}
+    if op == "GetQueueAttributes":
+        return 200, {"Attributes": {"VisibilityTimeout": "30"}}
     return 400, {"__type": "UnknownOperationException", "message": f"the stand-in does not answer {op}"}
 
 
@@ -135,6 +155,9 @@ async def serve(reader, writer, scheme):
                 status, ctype, out = answer(method, path, headers, body, scheme)
             elif path == "/stats":
                 status, ctype, out = 200, "application/json", json.dumps(STATS).encode()
+            elif path.startswith("/fill?n=") and method == "POST":
+                QUEUE["left"] = int(path.split("=", 1)[1])
+                status, ctype, out = 200, "text/plain", b"ok\n"
             elif path == "/reset" and method == "POST":
                 STATS.update(http_conns=0, https_conns=0, tls_handshakes=0, requests=0, ops={})
                 status, ctype, out = 200, "text/plain", b"ok\n"

@@ -28,6 +28,11 @@ Servers: each started once per run, on first use, and shared by all tests:
                 rest on moto (a); creds None is key(), or a temp_creds() dict. (boto3 presigns S3
                 URLs with SigV2 unless signature_version="s3v4".)
   create_lambda(name, code=ECHO_PY)  a python3.11 function on moto (b); returns its ARN.
+  S3_SERVERS    ("moto", "s3rver"): the independent S3 implementations the S3 tests run against.
+  s3_front(server)  the verifying front for that S3 server: moto (b)'s front(), or a front of its
+                own before s3rver (npm package, installed by scripts/deps into build/node; it
+                checks no SigV4 itself, so its front does), started on first use.
+  s3_key(server)    (akid, secret) valid there: key(), or s3rver's fixed S3RVER/S3RVER.
 
 Helpers: free_port(); wait_port(port, timeout=20, proc=None); note(text) (run.py prints it under
   the test's line); applets() (what `awsbox --list` prints); base_env();
@@ -115,6 +120,7 @@ class _State:
     procs = []        # Popen objects we started: killed by PID at exit
     stoppers = []     # callables stopping in-process servers
     moto_a = moto_b = front = None
+    s3rver = s3rver_front = s3rver_url = None
     key = None
     temp = {}
     clients = {}
@@ -231,6 +237,7 @@ def stop_all():
                 p.wait()
         S.procs = []
         S.moto_a = S.moto_b = S.front = None
+        S.s3rver = S.s3rver_front = None
         S.key, S.temp, S.clients = None, {}, {}
         if S.tmp and KEEP:
             print(f"AWSBOX_TEST_KEEP: kept {S.tmp}", file=sys.__stderr__)
@@ -367,24 +374,64 @@ def temp_creds(session="awsbox-session", duration=3600):
     return creds
 
 
-def client(service, creds=None, direct=False, region=REGION, signature_version=None):
+def client(service, creds=None, direct=False, region=REGION, signature_version=None, server="moto",
+           checksums="when_supported"):
+    """checksums: botocore's request_checksum_calculation ("when_required": a PutObject with no
+    stored checksum, only its MD5 ETag, as older clients and most S3-compatible stores write)."""
     import boto3
     from botocore.config import Config
     via_front = service in ("s3", "lambda")
-    if via_front:
+    if server != "moto":
+        url = S.s3rver_url if direct and s3_front(server) else s3_front(server).url
+    elif via_front:
         url = moto_plain().url if direct else front().url
     else:
         url = moto_auth().url
-    akid, secret = (creds["AccessKeyId"], creds["SecretAccessKey"]) if creds else key()
+    akid, secret = (creds["AccessKeyId"], creds["SecretAccessKey"]) if creds else s3_key(server)
     token = creds.get("SessionToken") if creds else None
-    ck = (service, akid, secret, token, direct, region, signature_version)
+    ck = (service, akid, secret, token, direct, region, signature_version, server, checksums)
     with S.lock:
         if ck not in S.clients:
             S.clients[ck] = boto3.session.Session().client(
                 service, endpoint_url=url, region_name=region, aws_access_key_id=akid,
                 aws_secret_access_key=secret, aws_session_token=token,
-                config=Config(s3={"addressing_style": "path"}, signature_version=signature_version))
+                config=Config(s3={"addressing_style": "path"}, signature_version=signature_version,
+                              request_checksum_calculation=checksums))
         return S.clients[ck]
+
+
+# ---- a second, independent S3: s3rver -------------------------------------------------------
+
+S3_SERVERS = ("moto", "s3rver")
+S3RVER_JS = ROOT / "build" / "node" / "node_modules" / "s3rver" / "bin" / "s3rver.js"
+S3RVER_KEY = ("S3RVER", "S3RVER")  # the one account s3rver knows
+
+
+def s3_key(server="moto"):
+    return key() if server == "moto" else S3RVER_KEY
+
+
+def s3_front(server="moto"):
+    if server == "moto":
+        return front()
+    if not S.tmp:
+        setup_session()
+    with S.lock:
+        if S.s3rver_front is None:
+            if not S3RVER_JS.exists():
+                raise SessionError(f"{S3RVER_JS} is missing: run scripts/deps")
+            port = free_port()
+            # Node 20's OpenSSL 3 lacks the cipher s3rver seals continuation tokens with.
+            env = dict(os.environ, NODE_OPTIONS="--openssl-legacy-provider")
+            p = spawn(["node", str(S3RVER_JS), "-d", str(S.tmp / "s3rver-data"), "-a", "127.0.0.1", "-p", str(port)],
+                      S.tmp / "s3rver.log", env)
+            wait_port(port, 30, p)
+            S.s3rver, S.s3rver_url = p, f"http://127.0.0.1:{port}"
+            f = frontmod.Front(f"http://127.0.0.1:{port}").start()
+            S.stoppers.append(f.stop)
+            f.add_key(*S3RVER_KEY)
+            S.s3rver_front = f
+        return S.s3rver_front
 
 
 def create_lambda(name, code=ECHO_PY):
@@ -432,8 +479,9 @@ class AwsboxTestCase(unittest.TestCase):
         setup_session()
 
     def setUp(self):
-        if S.front is not None:
-            S.front.reset()
+        for f in (S.front, S.s3rver_front):
+            if f is not None:
+                f.reset()
 
     def run(self, *args, **kw):
         # unittest calls run(result) to run the test; tests call run("applet", ...) for a command.
@@ -481,8 +529,11 @@ class AwsboxTestCase(unittest.TestCase):
                 e[k] = str(v)
         return e
 
+    def aws_url(self, service):
+        return front().url if service in ("s3", "s3api", "lambda") else moto_auth().url
+
     def aws(self, *args, env=None, input=None, timeout=60, json=False):
-        url = front().url if args and args[0] in ("s3", "s3api", "lambda") else moto_auth().url
+        url = self.aws_url(args[0] if args else "")
         r = self._command(["aws", "--endpoint-url", url, "--region", REGION, "--output", "json", *args],
                           env=env or self.env(), input=input, timeout=timeout)
         if not json:
@@ -522,3 +573,95 @@ class AwsboxTestCase(unittest.TestCase):
         f = front()
         self.assertEqual(f.rejected, [], "the front rejected requests")
         self.assertGreaterEqual(f.verified, min_verified, "the front verified too few requests")
+
+
+class S3TestCase(AwsboxTestCase):
+    """A test case run against each S3 server: `server` names it ("moto" here); a module makes
+    one subclass per other server with per_server(). env(), aws(), client("s3") and self.front
+    reach that server (behind its verifying front) with a key it knows. A test that meets a
+    limitation of the server (LACKS) leaves that part out (if self.lacks(what): noted), or is
+    skipped with self.limitation(what) when nothing else is left to test."""
+    server = "moto"
+
+    @property
+    def front(self):
+        return s3_front(self.server)
+
+    # What s3rver (3.7) does not do as S3 does: a test leaves out only the part that needs it,
+    # and says so under its result line.
+    LACKS = {"s3rver": {
+        "checksums": "stores no x-amz-checksum-* values, so serves none back",
+        "mpu-etag": "gives a multipart object its whole MD5 as ETag (no -N suffix)",
+        "if-none-match": "ignores If-None-Match",
+        "acl": "ignores ACLs",
+        "sse": "ignores server-side encryption",
+        "upload-part-copy": "has no UploadPartCopy",
+        "empty-segments": "cannot store keys with an empty path segment (a//b, /a): 404",
+        "storage-class": "ignores storage classes (a copy onto itself that changes only that is refused)",
+        "abort": "has no AbortMultipartUpload or ListMultipartUploads (405)",
+    }}
+
+    def lacks(self, what):
+        """True (and noted) when this server lacks what; the caller leaves that part out."""
+        why = self.LACKS.get(self.server, {}).get(what)
+        if why:
+            note(f"{self.server} {why}: not checked here")
+        return bool(why)
+
+    def once(self, why):
+        """Runs the test against moto only: it measures awsbox, not the server (keeps make check short)."""
+        if self.server != "moto":
+            self.skipTest(f"run against moto only: {why}")
+
+    def limitation(self, what):
+        """Skips the whole test when this server lacks what (the test needs nothing else)."""
+        if self.lacks(what):
+            self.skipTest(f"{self.server} {self.LACKS[self.server][what]}")
+
+    def env(self, creds=True, **overrides):
+        e = super().env(creds=creds, **overrides)
+        if self.server != "moto":
+            if "AWS_ENDPOINT_URL_S3" not in overrides:
+                e["AWS_ENDPOINT_URL_S3"] = self.front.url
+            if creds is True:
+                for name, value in zip(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), S3RVER_KEY):
+                    if name not in overrides:
+                        e[name] = value
+        return e
+
+    def aws_url(self, service):
+        return self.front.url if service in ("s3", "s3api") else super().aws_url(service)
+
+    def client(self, service, **kw):
+        if service == "s3":
+            kw.setdefault("server", self.server)
+        return client(service, **kw)
+
+    def assertFrontClean(self, min_verified=1):
+        self.assertEqual(self.front.rejected, [], "the front rejected requests")
+        self.assertGreaterEqual(self.front.verified, min_verified, "the front verified too few requests")
+
+
+def repeating_listing(prefix, key):
+    """A front hook: every ListObjectsV2 under prefix answers one page holding key, truncated, with
+    the same continuation token each time (a listing that would never end)."""
+    def hook(req):
+        if "list-type=2" not in req.target or "prefix=" + prefix.replace("/", "%2F") not in req.target:
+            return None
+        body = ("<?xml version='1.0' encoding='UTF-8'?><ListBucketResult><Name>b</Name>"
+                f"<Prefix>{prefix}</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>"
+                f"<NextContinuationToken>again</NextContinuationToken><Contents><Key>{key}</Key>"
+                "<LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>\"x\"</ETag><Size>0</Size>"
+                "</Contents></ListBucketResult>").encode()
+        return 200, [("Content-Type", "application/xml")], body
+    return hook
+
+
+def per_server(cls):
+    """{name: subclass}: cls again for each S3 server but moto, to put in a test module's globals."""
+    out = {}
+    for server in S3_SERVERS[1:]:
+        name = cls.__name__ + server.capitalize()
+        out[name] = type(name, (cls,), {"server": server, "__module__": cls.__module__,
+                                        "__doc__": f"{cls.__name__} against {server}."})
+    return out

@@ -9,6 +9,8 @@ https://docs.aws.amazon.com/sdkref/latest/guide/feature-container-credentials.ht
     imds.url; imds.env(); imds.requests; imds.creds = {...} (rotate); imds.stop()
     cc = ContainerCreds(creds, path="/v2/credentials/x", auth="Bearer t").start()
     cc.url; cc.env(); cc.requests; cc.stop()
+    sso = SSO(creds, account=..., role=..., tokens={"at-1"}, client=("id", "secret"), refresh_token="rt").start()
+    sso.env() (AWS_ENDPOINT_URL_SSO and _SSO_OIDC); sso.requests; sso.tokens; sso.stop()
 
 creds is a dict with AccessKeyId, SecretAccessKey, Token (or SessionToken) and Expiration
 (ISO-8601 string or epoch seconds), e.g. harness.temp_creds().
@@ -68,7 +70,7 @@ class _Standin:
 
             def _any(self):
                 n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
+                body = self.body = self.rfile.read(n) if n else b""
                 with outer.lock:
                     outer.requests.append(dict(method=self.command, path=self.path,
                                                headers={k.lower(): v for k, v in self.headers.items()}, body=body))
@@ -215,6 +217,74 @@ class ContainerCreds(_Standin):
         else:
             doc["RoleArn"] = self.role_arn
         return 200, js, json.dumps(doc).encode()
+
+
+class SSO(_Standin):
+    """The IAM Identity Center portal (GetRoleCredentials) and SSO-OIDC (CreateToken refresh) on one
+    server: point AWS_ENDPOINT_URL_SSO and AWS_ENDPOINT_URL_SSO_OIDC at .url (env()).
+
+    Strict as the services are: requests must be unsigned (no Authorization), GetRoleCredentials
+    needs a valid x-amz-sso_bearer_token (else 401 UnauthorizedException) and the account and role
+    it was configured with (else 403 ForbiddenException); CreateToken needs grantType
+    refresh_token and the registered client and refresh token (else 400 InvalidGrantException),
+    and then issues a new access token (valid expires_in s) and a new refresh token.
+    Specs: https://docs.aws.amazon.com/singlesignon/latest/PortalAPIReference/API_GetRoleCredentials.html
+    https://docs.aws.amazon.com/singlesignon/latest/OIDCAPIReference/API_CreateToken.html"""
+    server_name = "sso"
+
+    def __init__(self, creds, account="123456789012", role="awsbox-role", tokens=(), client=None,
+                 refresh_token=None, expires_in=3600):
+        self.creds, self.account, self.role = creds, account, role
+        self.tokens = set(tokens)
+        self.client = client              # (clientId, clientSecret) of the registration, or None
+        self.refresh_token = refresh_token
+        self.expires_in = expires_in
+        self.refusals = []
+
+    def env(self):
+        return {"AWS_ENDPOINT_URL_SSO": self.url, "AWS_ENDPOINT_URL_SSO_OIDC": self.url}
+
+    def _err(self, status, kind, msg):
+        self.refusals.append(kind)
+        return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind)], json.dumps(
+            {"message": msg} if kind != "InvalidGrantException" else {"error": "invalid_grant",
+                                                                      "error_description": msg}).encode()
+
+    def answer(self, h):
+        import urllib.parse
+        js = [("Content-Type", "application/json")]
+        if "authorization" in {k.lower() for k in h.headers.keys()}:
+            return self._err(400, "InvalidRequestException", "requests to this service are not signed")
+        u = urllib.parse.urlsplit(h.path)
+        if h.command == "GET" and u.path == "/federation/credentials":
+            q = dict(urllib.parse.parse_qsl(u.query))
+            if h.headers.get("x-amz-sso_bearer_token") not in self.tokens:
+                return self._err(401, "UnauthorizedException", "Session token not found or invalid")
+            if q.get("account_id") != self.account or q.get("role_name") != self.role:
+                return self._err(403, "ForbiddenException", "No access")
+            c = self.creds
+            exp = c["Expiration"]
+            if isinstance(exp, str):
+                exp = datetime.datetime.strptime(exp, "%Y-%m-%dT%H:%M:%SZ").replace(
+                    tzinfo=datetime.timezone.utc).timestamp()
+            doc = {"roleCredentials": {"accessKeyId": c["AccessKeyId"], "secretAccessKey": c["SecretAccessKey"],
+                                       "sessionToken": c.get("SessionToken") or c.get("Token"),
+                                       "expiration": int(exp * 1000)}}
+            return 200, js, json.dumps(doc).encode()
+        if h.command == "POST" and u.path == "/token":
+            try:
+                body = json.loads(h.body)
+            except ValueError:
+                return self._err(400, "InvalidRequestException", "body is not JSON")
+            if (body.get("grantType") != "refresh_token" or self.client is None
+                    or (body.get("clientId"), body.get("clientSecret")) != tuple(self.client)
+                    or body.get("refreshToken") != self.refresh_token):
+                return self._err(400, "InvalidGrantException", "refresh token or client not valid")
+            access, self.refresh_token = "at-" + secrets.token_hex(8), "rt-" + secrets.token_hex(8)
+            self.tokens.add(access)
+            return 200, js, json.dumps({"accessToken": access, "expiresIn": self.expires_in,
+                                        "refreshToken": self.refresh_token, "tokenType": "Bearer"}).encode()
+        return 404, js, json.dumps({"message": "no such operation"}).encode()
 
 
 def base64url(b):

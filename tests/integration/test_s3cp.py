@@ -37,12 +37,13 @@ import zlib
 
 import front as frontmod
 import harness
-from harness import AwsboxTestCase, ROOT
+from harness import ROOT
 
 MIB = 1 << 20
 PS = 5 * MIB  # the smallest part size S3 allows: keeps multipart tests small
 BUCKET = "awsbox-s3cp"
 TOOL = ROOT / "build" / "tools" / "s3chunk"
+SLOW = 3 if harness.AWSBOX.parent.name in ("tsan", "asan", "valgrind") else 1  # a sanitizer build's pace
 
 
 def b64(b):
@@ -57,11 +58,11 @@ def crc32_b64(data):
     return b64(zlib.crc32(data).to_bytes(4, "big"))
 
 
-class S3cp(AwsboxTestCase):
+class S3cp(harness.S3TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        harness.client("s3").create_bucket(Bucket=BUCKET)
+        harness.client("s3", server=cls.server).create_bucket(Bucket=BUCKET)
 
     def setUp(self):
         super().setUp()
@@ -102,13 +103,12 @@ class S3cp(AwsboxTestCase):
                 h = self.aws("s3api", "head-object", "--bucket", BUCKET, "--key", key, "--checksum-mode", "ENABLED",
                              json=True)
                 self.assertEqual(h["ContentLength"], n)
-                if n <= PS:  # one PutObject carrying the CRC32C S3 (here: the front) verified
+                if n <= PS and not self.lacks("checksums"):  # one PutObject carrying the CRC32C S3 verified
                     self.assertEqual(h.get("ChecksumCRC32C"), crc32c_b64(data))
-                    self.assertNotIn("-", h["ETag"])
-                else:
-                    self.assertTrue(h["ETag"].endswith('-2"'), h["ETag"])
+                if not self.lacks("mpu-etag"):
+                    self.assertEqual(h["ETag"].endswith('-2"'), n > PS, h["ETag"])
                 # The other direction: the AWS CLI writes, s3cp reads.
-                self.ok(self.run("aws", "--endpoint-url", harness.front().url, "s3", "cp", src,
+                self.ok(self.run("aws", "--endpoint-url", self.front.url, "s3", "cp", src,
                                  f"s3://{BUCKET}/{key}.cli"))
                 out = self.path(f"down-{n}")
                 self.ok(self.run("s3cp", f"s3://{BUCKET}/{key}.cli", out))
@@ -116,10 +116,11 @@ class S3cp(AwsboxTestCase):
                 self.assertEqual(self.run("s3cp", f"s3://{BUCKET}/{key}", "-").outb, data)
         self.assertFrontClean()
         # Multipart parts went with the checksum (header over plain HTTP, as botocore does).
-        parts = [r for r in harness.front().requests if "partNumber=" in r.target and r.method == "PUT"]
+        parts = [r for r in self.front.requests if "partNumber=" in r.target and r.method == "PUT"]
         self.assertTrue(parts and all(r.header("x-amz-checksum-crc32c") for r in parts if "uploadId" in r.target))
 
     def test_large_object(self):
+        self.once("100 MiB throughput")
         data = os.urandom(100 * MIB + 12345)
         src = self.path("big", data)
         want = hashlib.sha256(data).hexdigest()
@@ -156,14 +157,14 @@ class S3cp(AwsboxTestCase):
                          f"s3://{BUCKET}/{key}"))
         for fault, dest in (("reset-mid", self.path("cut.out")), ("short", "-")):
             with self.subTest(fault=fault, dest=dest):
-                proxy = FaultProxy({"s3": harness.front().url}, fault=fault, when=2).start()
+                proxy = FaultProxy({"s3": self.front.url}, fault=fault, when=2).start()
                 self.addCleanup(proxy.stop)
                 r = self.run("s3cp", "--debug", "--part-size", "5M", f"s3://{BUCKET}/{key}", dest, timeout=120,
                              env=self.env(AWS_ENDPOINT_URL_S3=proxy.url))
                 self.assertExit(r, 0)
                 got = r.outb if dest == "-" else self.read(dest)
                 self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(data).hexdigest())
-                self.assertIn("verified: crc32", r.err)
+                self.assertIn("verified: md5" if self.lacks("checksums") else "verified: crc32", r.err)
                 gets = [e for e in proxy.log if e["method"] == "GET" and key in e["target"]]
                 self.assertEqual([e["n"] for e in gets if e["fault"]], [2])
                 self.assertEqual(len(gets), 5, "four pieces and one piece again")
@@ -176,6 +177,7 @@ class S3cp(AwsboxTestCase):
 
     def test_stream_memory_bounded(self):
         """stdin and stdout streams of 60 MiB with 2 x 8 MiB in flight stay within 2 x 8 + 8 MiB."""
+        self.once("awsbox's peak memory")
         data = os.urandom(60 * MIB)
         args = ["--concurrency", "2", "--part-size", "8M", "--checksum", "crc32"]
         r, up = self.maxrss_kib(["s3cp", *args, "-", f"s3://{BUCKET}/stream"], input=data)
@@ -195,15 +197,19 @@ class S3cp(AwsboxTestCase):
                 self.assertEqual(self.cli_get(key), data)
                 etag = self.s3.head_object(Bucket=BUCKET, Key=key)["ETag"]
                 # exactly one part size from a stream is still one PutObject (one byte of look-ahead)
-                self.assertEqual("-" in etag, n > PS, etag)
+                if not self.lacks("mpu-etag"):
+                    self.assertEqual("-" in etag, n > PS, etag)
                 self.assertEqual(self.run("s3cp", f"s3://{BUCKET}/{key}", "-").outb, data)
         r = self.run("s3cp", "-", f"s3://{BUCKET}/dir/", input=b"x")
         self.assertExit(r, 2)
         self.assertFrontClean()
 
     def test_keys(self):
-        keys = ["with space.txt", "plus+sign", "per%25cent%", "question?mark", "unicode-\u00e9\u4e2d\U0001F600",
-                "double//slash", "/leading", "a&b=c;d"]
+        keys = ["with space.txt", "plus+sign", "a+b/c+d.txt", "per%25cent%", "question?mark", "hash#tag",
+                "unicode-\u00e9\u4e2d\U0001F600", "double//slash", "/leading", "a&b=c;d", "tilde~x", "comma,x",
+                "apos'trophe", "mix +%#?&=~;,' \u00e9"]
+        if self.lacks("empty-segments"):
+            keys = [k for k in keys if "//" not in k and not k.startswith("/")]
         for i, k in enumerate(keys):
             data = f"{i}:{k}".encode()
             src = self.path(f"k{i}", data)
@@ -268,12 +274,12 @@ class S3cp(AwsboxTestCase):
             elif first_piece(req):
                 time.sleep(3)  # b.bin's first piece keeps its file open past that moment
             return None
-        harness.front().on_request = hook
+        self.front.on_request = hook
         try:
             out = os.path.join(self.d, "orphan-out")
             r = self.run("s3cp", "-r", "--part-size", "5M", f"s3://{BUCKET}/orphan/", out, timeout=120)
         finally:
-            harness.front().on_request = None
+            self.front.on_request = None
         self.assertExit(r, 4)
         self.assertIn("a.bin", r.err)
         self.assertFalse(os.path.exists(os.path.join(out, "a.bin")))
@@ -318,28 +324,33 @@ class S3cp(AwsboxTestCase):
                 time.sleep(0.5)  # the other piece is in its retries by then
                 return 403, [("Content-Type", "application/xml")], b"<Error><Code>AccessDenied</Code><Message>no</Message></Error>"
             return 503, [("Content-Type", "application/xml")], b"<Error><Code>SlowDown</Code><Message>later</Message></Error>"
-        harness.front().on_request = hook
+        self.front.on_request = hook
         try:
             t0 = time.monotonic()
             r = self.run("s3cp", "--part-size", "5M", f"s3://{BUCKET}/stop/obj", self.path("st.out"),
                          env=self.env(AWS_MAX_ATTEMPTS="10"), timeout=120)
             took = time.monotonic() - t0
         finally:
-            harness.front().on_request = None
+            self.front.on_request = None
         self.assertExit(r, 4)
         self.assertLess(took, 8, f"took {took:.1f} s: the retries went on")
         self.assertFalse(os.path.exists(self.path("st.out")))
 
-    def test_move_flag_from_stdin(self):
-        """--move --flag with stdin as SRC: nothing to remove (a file named - in the working
-        directory is not it)."""
+    def test_move_from_stdin_is_a_usage_error(self):
+        """--move with stdin as SRC: there is nothing to remove (a file named - in the working
+        directory is not it), so it is a usage error before anything is sent, with or without --flag."""
         d = self.tmpdir()
         with open(os.path.join(d, "-"), "w") as f:
             f.write("keep me")
-        self.ok(self.run("s3cp", "--move", "--flag", f"s3://{BUCKET}/stdin/done.fin", "-", f"s3://{BUCKET}/stdin/obj",
-                         input=b"from stdin", cwd=d))
+        for flag in ([], ["--flag", f"s3://{BUCKET}/stdin/done.fin"]):
+            with self.subTest(flag=flag):
+                n = len(self.front.requests)
+                r = self.run("s3cp", "--move", *flag, "-", f"s3://{BUCKET}/stdin/obj", input=b"from stdin", cwd=d)
+                self.assertExit(r, 2)
+                self.assertIn("--move", r.err)
+                self.assertEqual(self.front.requests[n:], [])
         self.assertTrue(os.path.exists(os.path.join(d, "-")))
-        self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="stdin/obj")["Body"].read(), b"from stdin")
+        self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket=BUCKET, Prefix="stdin/"))
 
     def test_copy_many_metadata_keys(self):
         """A source with many user metadata keys (S3 allows 2 KB of them) is copied with all of
@@ -347,6 +358,8 @@ class S3cp(AwsboxTestCase):
         meta = {f"k{i:02d}": f"v{i}" for i in range(36)}
         self.s3.put_object(Bucket=BUCKET, Key="mm/src", Body=os.urandom(6 * MIB), Metadata=meta)
         for mp in (False, True):
+            if mp and self.lacks("upload-part-copy"):
+                continue
             with self.subTest(multipart=mp):
                 env = self.env(AWSBOX_S3_COPY_THRESHOLD=str(5 * MIB)) if mp else None
                 self.ok(self.run("s3cp", "--part-size", "5M", "--content-type", "text/x-mm", f"s3://{BUCKET}/mm/src",
@@ -380,13 +393,32 @@ class S3cp(AwsboxTestCase):
         self.corrupt_gets("many/d3/f010.txt")
         out2 = os.path.join(self.d, "many-out2")
         r = self.run("s3cp", "-r", "--flag", f"s3://{BUCKET}/many-flag.fin", f"s3://{BUCKET}/many/", out2, timeout=120)
-        harness.front().on_request = None
+        self.front.on_request = None
         self.assertExit(r, 1)
         self.assertIn("checksum mismatch", r.err)
         self.assertFalse(os.path.exists(os.path.join(out2, "d3/f010.txt")))
         self.assertTrue(os.path.exists(os.path.join(out2, "d3/f017.txt")))
         self.assertEqual([n for _, _, fs in os.walk(out2) for n in fs if n.endswith(".tmp")], [])
         self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket=BUCKET, Prefix="many-flag"))
+
+    def test_recursive_progress(self):
+        """-r --progress: the main thread draws the bar of each large object while the file-level
+        workers copy the small ones, up and down (make check-tsan runs this under ThreadSanitizer:
+        the workers once set the bar's label and freed it under the main thread's feet)."""
+        src = os.path.join(self.d, "prog")
+        tree = {f"a{i:02d}.txt": os.urandom(3000 + i) for i in range(60)}
+        tree.update({"z1.bin": os.urandom(PS + 1), "z2.bin": os.urandom(PS + 2)})
+        for rel, data in tree.items():
+            self.path(f"prog/{rel}", data)
+        r = self.run("s3cp", "-r", "--progress", "--part-size", "5M", "--checksum", "crc32", src, f"s3://{BUCKET}/prog",
+                     timeout=120)
+        self.assertExit(r, 0)
+        self.assertIn("z1.bin", r.err)  # the bar named the large object
+        out = os.path.join(self.d, "prog-out")
+        r = self.run("s3cp", "-r", "--progress", "--part-size", "5M", f"s3://{BUCKET}/prog/", out, timeout=120)
+        self.assertExit(r, 0)
+        for rel, data in tree.items():
+            self.assertEqual(self.read(os.path.join(out, rel)), data, rel)
 
     def test_move_flag_acl(self):
         src = self.path("batch.csv", b"id,v\n1,2\n")
@@ -396,14 +428,15 @@ class S3cp(AwsboxTestCase):
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="out/batch.csv")["Body"].read(), b"id,v\n1,2\n")
         self.assertEqual(self.s3.head_object(Bucket=BUCKET, Key="out/batch.fin")["ContentLength"], 0)
         # The ACL read back equals what the AWS CLI sets for the same canned ACL.
-        ref = self.path("ref", b"r")
-        self.assertExit(self.aws("s3", "cp", "--acl", "bucket-owner-full-control", ref, f"s3://{BUCKET}/out/ref"), 0)
-        ours = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/batch.csv", json=True)
-        cli = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/ref", json=True)
-        self.assertEqual(ours["Grants"], cli["Grants"])
-        self.ok(self.run("s3cp", "--acl", "public-read", ref, f"s3://{BUCKET}/out/public"))
-        g = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/public", json=True)["Grants"]
-        self.assertIn("http://acs.amazonaws.com/groups/global/AllUsers", [x["Grantee"].get("URI") for x in g])
+        if not self.lacks("acl"):
+            ref = self.path("ref", b"r")
+            self.assertExit(self.aws("s3", "cp", "--acl", "bucket-owner-full-control", ref, f"s3://{BUCKET}/out/ref"), 0)
+            ours = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/batch.csv", json=True)
+            cli = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/ref", json=True)
+            self.assertEqual(ours["Grants"], cli["Grants"])
+            self.ok(self.run("s3cp", "--acl", "public-read", ref, f"s3://{BUCKET}/out/public"))
+            g = self.aws("s3api", "get-object-acl", "--bucket", BUCKET, "--key", "out/public", json=True)["Grants"]
+            self.assertIn("http://acs.amazonaws.com/groups/global/AllUsers", [x["Grantee"].get("URI") for x in g])
         # --move from S3: the object goes once the file is complete.
         out = self.path("back.csv")
         self.ok(self.run("s3cp", "--move", f"s3://{BUCKET}/out/batch.csv", out))
@@ -431,19 +464,22 @@ class S3cp(AwsboxTestCase):
         self.ok(self.run("s3cp", "--sse", "AES256", "--metadata", "Team=data", "--metadata", "run=42",
                          "--cache-control", "max-age=60", "--storage-class", "STANDARD_IA", src, f"s3://{BUCKET}/meta/"))
         h = self.aws("s3api", "head-object", "--bucket", BUCKET, "--key", "meta/doc.json", json=True)
-        self.assertEqual(h["ServerSideEncryption"], "AES256")
+        if not self.lacks("sse"):
+            self.assertEqual(h["ServerSideEncryption"], "AES256")
         self.assertEqual(h["Metadata"], {"team": "data", "run": "42"})
         self.assertEqual(h["ContentType"], "application/json")  # guessed from the extension
         self.assertEqual(h["CacheControl"], "max-age=60")
-        self.assertEqual(h["StorageClass"], "STANDARD_IA")
+        if not self.lacks("storage-class"):
+            self.assertEqual(h["StorageClass"], "STANDARD_IA")
         # Multipart: the same settings travel on CreateMultipartUpload.
         big = self.path("big.bin", os.urandom(PS + 10))
         self.ok(self.run("s3cp", "--part-size", "5M", "--checksum", "crc32", "--sse", "aws:kms", "--sse-kms-key-id",
                          "alias/awsbox", "--content-type", "application/x-test", "--metadata", "k=v", big,
                          f"s3://{BUCKET}/meta/big.bin"))
         h = self.aws("s3api", "head-object", "--bucket", BUCKET, "--key", "meta/big.bin", json=True)
-        self.assertEqual(h["ServerSideEncryption"], "aws:kms")
-        self.assertIn("awsbox", h.get("SSEKMSKeyId", ""))
+        if not self.lacks("sse"):
+            self.assertEqual(h["ServerSideEncryption"], "aws:kms")
+            self.assertIn("awsbox", h.get("SSEKMSKeyId", ""))
         self.assertEqual(h["ContentType"], "application/x-test")
         self.assertEqual(h["Metadata"], {"k": "v"})
         self.assertFrontClean()
@@ -452,6 +488,7 @@ class S3cp(AwsboxTestCase):
         """An object whose checksum cannot be checked here (moto serves no part checksums for a
         composite one; a multipart ETag is no MD5) downloads, with one warning line saying it
         was not verified; --quiet drops the warning, --checksum none asks for none."""
+        self.limitation("mpu-etag")  # there, a multipart object's ETag is its MD5: verified
         data = os.urandom(PS + 10)
         self.ok(self.run("s3cp", "--part-size", "5M", self.path("uv", data), f"s3://{BUCKET}/uv/obj"))
         r = self.run("s3cp", f"s3://{BUCKET}/uv/obj", self.path("uv.out"))
@@ -500,34 +537,38 @@ class S3cp(AwsboxTestCase):
     def test_no_overwrite(self):
         a, b = self.path("a", b"first"), self.path("b", b"second")
         self.ok(self.run("s3cp", "--no-overwrite", a, f"s3://{BUCKET}/noover/x"))
-        r = self.run("s3cp", "--no-overwrite", b, f"s3://{BUCKET}/noover/x")
-        self.assertExit(r, 1)
-        self.assertIn("exists", r.err)
+        inm = not self.lacks("if-none-match")
+        if inm:  # one PutObject: S3 refuses it (412)
+            r = self.run("s3cp", "--no-overwrite", b, f"s3://{BUCKET}/noover/x")
+            self.assertExit(r, 1)
+            self.assertIn("exists", r.err)
         # multipart: a HeadObject first, so that no part is sent for nothing ...
         big = self.path("big", os.urandom(PS + 1))
-        n = len(harness.front().requests)
+        n = len(self.front.requests)
         r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", "--checksum", "crc32", big, f"s3://{BUCKET}/noover/x")
         self.assertExit(r, 1)
         self.assertIn("exists", r.err)
-        self.assertEqual([q.method for q in harness.front().requests[n:]], ["HEAD"])
+        self.assertEqual([q.method for q in self.front.requests[n:]], ["HEAD"])
         # ... and If-None-Match on CompleteMultipartUpload for an object that appears meanwhile
         # (here: a HeadObject answered 404 although it is there).
-        harness.front().on_request = lambda q: (404, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/x") else None
-        try:
-            r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", "--checksum", "crc32", big, f"s3://{BUCKET}/noover/x")
-        finally:
-            harness.front().on_request = None
-        self.assertExit(r, 1)
-        self.assertIn("exists", r.err)
+        if inm:
+            self.front.on_request = lambda q: (404, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/x") else None
+            try:
+                r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", "--checksum", "crc32", big,
+                             f"s3://{BUCKET}/noover/x")
+            finally:
+                self.front.on_request = None
+            self.assertExit(r, 1)
+            self.assertIn("exists", r.err)
+            self.assertEqual(self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []), [])
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="noover/x")["Body"].read(), b"first")
-        self.assertEqual(self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []), [])
         # A write-only bucket answers HeadObject of a missing key 403: the upload goes on,
         # guarded by If-None-Match.
-        harness.front().on_request = lambda q: (403, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/wo") else None
+        self.front.on_request = lambda q: (403, [], b"") if q.method == "HEAD" and q.path.endswith("/noover/wo") else None
         try:
             r = self.run("s3cp", "--no-overwrite", "--part-size", "5M", big, f"s3://{BUCKET}/noover/wo")
         finally:
-            harness.front().on_request = None
+            self.front.on_request = None
         self.assertExit(r, 0)
         self.assertEqual(self.s3.head_object(Bucket=BUCKET, Key="noover/wo")["ContentLength"], PS + 1)
         # ... and a local file is not replaced.
@@ -542,19 +583,22 @@ class S3cp(AwsboxTestCase):
         data = os.urandom(11 * MIB)
         self.s3.put_object(Bucket=BUCKET, Key="cp/src.bin", Body=data, ContentType="application/x-src",
                            Metadata={"origin": "test"}, CacheControl="no-cache")
-        n = len(harness.front().requests)
+        n = len(self.front.requests)
         self.ok(self.run("s3cp", f"s3://{BUCKET}/cp/src.bin", f"s3://{BUCKET}/cp/dst/"))
         self.assertEqual(self.cli_get("cp/dst/src.bin"), data)
-        ops = [r for r in harness.front().requests[n:] if r.method == "PUT"]
+        ops = [r for r in self.front.requests[n:] if r.method == "PUT"]
         self.assertEqual(len(ops), 1)
         self.assertTrue(ops[0].header("x-amz-copy-source"))  # CopyObject: no bytes through us
         # Above the threshold (lowered here: S3's is 5 GiB), UploadPartCopy in parallel, the
         # source's metadata carried over as CopyObject would.
         env = self.env(AWSBOX_S3_COPY_THRESHOLD=str(5 * MIB))
+        if self.lacks("upload-part-copy"):
+            env = None  # a CopyObject, for the source of what follows
         self.ok(self.run("s3cp", "--part-size", "5M", f"s3://{BUCKET}/cp/src.bin", f"s3://{BUCKET}/cp/mp.bin", env=env))
         self.assertEqual(self.cli_get("cp/mp.bin"), data)
         h = self.s3.head_object(Bucket=BUCKET, Key="cp/mp.bin")
-        self.assertTrue(h["ETag"].endswith('-3"'), h["ETag"])
+        if env:
+            self.assertTrue(h["ETag"].endswith('-3"'), h["ETag"])
         self.assertEqual((h["ContentType"], h["Metadata"], h.get("CacheControl")),
                          ("application/x-src", {"origin": "test"}, "no-cache"))
         # --metadata replaces; --move deletes the source afterwards.
@@ -576,12 +620,15 @@ class S3cp(AwsboxTestCase):
                              (["--content-type", "text/x-new"], {"ContentType": "text/x-new"}),
                              (["--cache-control", "no-store"], {"CacheControl": "no-store"})):
             for mp in (False, True):
+                if mp and self.lacks("upload-part-copy"):
+                    continue
                 with self.subTest(args=args, multipart=mp):
                     env = self.env(AWSBOX_S3_COPY_THRESHOLD=str(5 * MIB)) if mp else None
                     self.ok(self.run("s3cp", "--part-size", "5M", *args, f"s3://{BUCKET}/cph/src.json",
                                      f"s3://{BUCKET}/cph/ours", env=env))
                     h = self.s3.head_object(Bucket=BUCKET, Key="cph/ours")
-                    self.assertEqual(h["ETag"].endswith('-2"'), mp)
+                    if not self.lacks("mpu-etag"):
+                        self.assertEqual(h["ETag"].endswith('-2"'), mp)
                     self.assertEqual({f: h.get(f) for f in src}, dict(src, **change))
         self.assertExit(self.aws("s3", "cp", "--metadata", "extra=1", f"s3://{BUCKET}/cph/src.json", f"s3://{BUCKET}/cph/cli"), 0)
         h = self.s3.head_object(Bucket=BUCKET, Key="cph/cli")
@@ -603,25 +650,31 @@ class S3cp(AwsboxTestCase):
         self.ok(self.run("s3cp", "--metadata", "v=2", url, url))
         h = self.s3.head_object(Bucket=BUCKET, Key="self/o.json")
         self.assertEqual((h["Metadata"], h["ContentType"]), ({"v": "2"}, "application/json"))
-        self.ok(self.run("s3cp", "--storage-class", "STANDARD_IA", url, url))
-        h = self.s3.head_object(Bucket=BUCKET, Key="self/o.json")
-        self.assertEqual((h.get("StorageClass"), h["Metadata"]), ("STANDARD_IA", {"v": "2"}))
+        if not self.lacks("storage-class"):
+            self.ok(self.run("s3cp", "--storage-class", "STANDARD_IA", url, url))
+            h = self.s3.head_object(Bucket=BUCKET, Key="self/o.json")
+            self.assertEqual((h.get("StorageClass"), h["Metadata"]), ("STANDARD_IA", {"v": "2"}))
         self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key="self/o.json")["Body"].read(), b"{}")
 
     def test_recursive_to_missing_bucket_says_it_once(self):
-        """-r into a bucket that is not there: one NoSuchBucket line (and a count of the others
-        that failed the same way meanwhile), exit 3, and no more objects are started."""
-        for i in range(60):
-            self.path(f"nb/f{i:02d}", b"x")
-        r = self.run("s3cp", "-r", os.path.join(self.d, "nb"), "s3://awsbox-no-such-bucket/p/")
-        self.assertExit(r, 3)
-        lines = r.err.strip().splitlines()
-        self.assertEqual(sum("NoSuchBucket" in l for l in lines), 1, r.err)
-        self.assertLessEqual(len(lines), 2, r.err)
-        if len(lines) == 2:
-            self.assertRegex(lines[1], r"^s3cp: \d+ more objects not copied for the same reason$")
-        puts = [q for q in harness.front().requests if q.method == "PUT" and "awsbox-no-such-bucket" in q.path]
-        self.assertLess(len(puts), 60, "every object was still tried")
+        """-r into a bucket that is not there: one NoSuchBucket line and a count of every other
+        object not copied (all of them: those queued, in flight, and not yet reached), exit 3, and
+        no more objects are started. From a directory and from a prefix."""
+        n = 600
+        for i in range(n):
+            self.path(f"nb/f{i:03d}", b"x")
+        self.ok(self.run("s3cp", "-r", os.path.join(self.d, "nb"), f"s3://{BUCKET}/nb/", timeout=120))
+        for src in (os.path.join(self.d, "nb"), f"s3://{BUCKET}/nb/"):
+            with self.subTest(src=src):
+                self.front.reset()
+                r = self.run("s3cp", "-r", src, "s3://awsbox-no-such-bucket/p/", timeout=60)
+                self.assertExit(r, 3)
+                lines = r.err.strip().splitlines()
+                self.assertEqual(sum("NoSuchBucket" in l for l in lines), 1, r.err)
+                self.assertEqual(len(lines), 2, r.err)
+                self.assertEqual(lines[1], f"s3cp: {n - 1} more objects not copied for the same reason")
+                tried = [q for q in self.front.requests if q.method in ("PUT", "HEAD") and "awsbox-no-such-bucket" in q.path]
+                self.assertLess(len(tried), n // 2, "every object was still tried")
 
     def test_exit_codes(self):
         self.assertExit(self.run("s3cp", f"s3://{BUCKET}/no/such/key", self.path("x")), 3)
@@ -646,7 +699,7 @@ class S3cp(AwsboxTestCase):
     # ---- integrity ---------------------------------------------------------------------------
     def corrupt_gets(self, key):
         """Serves GETs of key with one byte flipped (headers, checksum and ETag unchanged)."""
-        moto = harness.client("s3", direct=True)
+        moto = self.client("s3", direct=True)
 
         def hook(req):
             if req.method != "GET" or not req.path.endswith("/" + key.split("/")[-1]):
@@ -657,7 +710,7 @@ class S3cp(AwsboxTestCase):
             hdrs = [(k, v) for k, v in o["ResponseMetadata"]["HTTPHeaders"].items()
                     if k.lower() not in ("content-length", "transfer-encoding", "connection")]
             return 200, hdrs, bytes(body)
-        harness.front().on_request = hook
+        self.front.on_request = hook
 
     def test_head_without_length(self):
         """A HeadObject answer with no Content-Length (chunked, as no S3 sends it) gives no size to
@@ -669,7 +722,7 @@ class S3cp(AwsboxTestCase):
             if req.method == "HEAD" and req.path.endswith("/obj"):
                 return 200, [("ETag", '"0123456789abcdef0123456789abcdef-2"'), ("Transfer-Encoding", "chunked")], b""
             return None
-        harness.front().on_request = hook
+        self.front.on_request = hook
         try:
             for dst in (self.path("nl.out"), "-"):
                 with self.subTest(dst=dst):
@@ -680,7 +733,7 @@ class S3cp(AwsboxTestCase):
             self.assertFalse(os.path.exists(self.path("nl.out")))
             self.assertEqual(self.leftovers(), [])
         finally:
-            harness.front().on_request = None
+            self.front.on_request = None
 
     def test_corrupted_download(self):
         for name, args in (("crc", []), ("md5", ["--checksum", "none"])):
@@ -690,7 +743,7 @@ class S3cp(AwsboxTestCase):
                 self.corrupt_gets(key)
                 out = self.path(name + ".out")
                 r = self.run("s3cp", f"s3://{BUCKET}/{key}", out)
-                harness.front().on_request = None
+                self.front.on_request = None
                 self.assertExit(r, 1)
                 self.assertIn("checksum mismatch", r.err)
                 self.assertFalse(os.path.exists(out))
@@ -698,7 +751,7 @@ class S3cp(AwsboxTestCase):
         # --checksum none on a download skips the check (and gets the corrupt bytes).
         self.corrupt_gets("corrupt/crc")
         r = self.run("s3cp", "--checksum", "none", f"s3://{BUCKET}/corrupt/crc", "-")
-        harness.front().on_request = None
+        self.front.on_request = None
         self.assertExit(r, 0)
 
     def test_composite_checksum(self):
@@ -736,7 +789,7 @@ class S3cp(AwsboxTestCase):
                 return 206, h + [("Content-Length", str(len(body)))], b""
             return 206, h, body
 
-        harness.front().on_request = hook
+        self.front.on_request = hook
         out = self.path("c.out")
         r = self.run("s3cp", "--debug", f"s3://{BUCKET}/{key}", out)
         self.assertExit(r, 0)
@@ -747,10 +800,19 @@ class S3cp(AwsboxTestCase):
         self.assertEqual(r.outb, data)
         served["bad"] = 2
         r = self.run("s3cp", f"s3://{BUCKET}/{key}", self.path("c.bad"))
-        harness.front().on_request = None
         self.assertExit(r, 1)
         self.assertIn("checksum mismatch in part 2", r.err)
         self.assertFalse(os.path.exists(self.path("c.bad")))
+        # To stdout each part is checked before it is written: a bad part never reaches the reader
+        # (the parts before it may have).
+        for bad in (1, 2):
+            with self.subTest(bad_part=bad, dest="-"):
+                served["bad"] = bad
+                r = self.run("s3cp", f"s3://{BUCKET}/{key}", "-")
+                self.assertExit(r, 1)
+                self.assertIn(f"checksum mismatch in part {bad}", r.err)
+                self.assertTrue(r.outb in (b"", b"".join(parts[:bad - 1])), f"{len(r.outb)} bytes reached stdout")
+        self.front.on_request = None
 
     # ---- interrupted transfers ---------------------------------------------------------------
     def spawn(self, *args, **kw):
@@ -767,7 +829,7 @@ class S3cp(AwsboxTestCase):
         self.fail(f"timed out waiting for {what}")
 
     def test_interrupted_upload_is_aborted(self):
-        f = harness.front()
+        f = self.front
         slow = threading.Event()
 
         def hook(req):  # hold parts for a while, so that the upload is surely midway
@@ -790,8 +852,9 @@ class S3cp(AwsboxTestCase):
                 err = p.communicate(timeout=20)[1]
                 f.on_request = None
                 self.assertEqual(p.returncode, -sig, err)  # it dies of the signal, after cleaning up
-                ups = self.aws("s3api", "list-multipart-uploads", "--bucket", BUCKET, json=True) or {}
-                self.assertEqual(ups.get("Uploads", []), [], "a multipart upload was left behind")
+                if not self.lacks("abort"):
+                    ups = self.aws("s3api", "list-multipart-uploads", "--bucket", BUCKET, json=True) or {}
+                    self.assertEqual(ups.get("Uploads", []), [], "a multipart upload was left behind")
                 self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"int/{how}"))
                 aborts = [r for r in f.requests if r.method == "DELETE" and "uploadId=" in r.target]
                 self.assertTrue(aborts, "no AbortMultipartUpload was sent")
@@ -799,7 +862,7 @@ class S3cp(AwsboxTestCase):
     def test_interrupted_download_leaves_nothing(self):
         data = os.urandom(30 * MIB)
         self.s3.put_object(Bucket=BUCKET, Key="intdl/obj", Body=data)
-        f = harness.front()
+        f = self.front
         started = threading.Event()
 
         def hook(req):
@@ -842,12 +905,98 @@ class S3cp(AwsboxTestCase):
         done = [n for _, _, fs in os.walk(d) for n in fs]
         self.assertLess(len(done), 40, "the interrupt came too late to test anything")
 
+    def test_interrupted_quiet_stdin(self):
+        """producer | s3cp - s3://b/k, interrupted while stdin is quiet: s3cp stops within about
+        200 ms, sends no PutObject or CompleteMultipartUpload (even when stdin then ends, as it
+        does when the producer dies of the same signal), aborts a multipart upload it began, and
+        dies of the signal; the object that was there is untouched. Also TERM then KILL after
+        3 s (docker stop, with a shorter grace): the upload is aborted before the KILL."""
+        f = self.front
+        key = "quiet/obj"
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"good")
+        took_all = []
+        self.addCleanup(lambda: harness.note(f"signal to exit (ms): {', '.join(took_all)}"))
+        for sig, size, kill in ((signal.SIGTERM, 1000, False), (signal.SIGINT, 1000, False),
+                                (signal.SIGINT, PS + 1000, False), (signal.SIGTERM, PS + 1000, True)):
+            with self.subTest(signal=sig.name, size=size, kill=kill):
+                n = len(f.requests)
+                rfd, wfd = os.pipe()
+                p = self.spawn("--part-size", "5M", "-", f"s3://{BUCKET}/{key}", stdin=rfd)
+                os.close(rfd)
+                with os.fdopen(wfd, "wb") as w:
+                    w.write(os.urandom(size))
+                    w.flush()
+                    if size > PS:
+                        self.wait_for(lambda: any(q.method == "POST" and "?uploads" in q.target
+                                                  for q in f.requests[n:]), "CreateMultipartUpload")
+                    time.sleep(0.5)  # stdin is quiet
+                    t0 = time.monotonic()
+                    p.send_signal(sig)
+                    try:
+                        p.wait(3)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    took = time.monotonic() - t0
+                # stdin has ended now (the producer is gone)
+                if kill and p.poll() is None:
+                    p.kill()
+                err = p.communicate(timeout=20)[1].decode()
+                self.assertEqual(p.returncode, -sig, err)
+                took_all.append(f"{took * 1000:.0f}")
+                # about 200 ms: stop at once, wait at most 200 ms for a part still in flight, abort
+                # (a margin here for a busy machine; the times are noted)
+                self.assertLess(took, 1.0 * SLOW, f"took {took:.2f} s to stop")
+                ours = f.requests[n:]
+                self.assertEqual([q.method for q in ours if q.method == "PUT" and "uploadId=" not in q.target], [],
+                                 "a PutObject was sent")
+                self.assertEqual([q.target for q in ours if q.method == "POST" and "uploadId=" in q.target], [],
+                                 "a CompleteMultipartUpload was sent")
+                self.assertEqual(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read(), b"good")
+                if size > PS:
+                    self.assertTrue([q for q in ours if q.method == "DELETE" and "uploadId=" in q.target],
+                                    "no AbortMultipartUpload was sent")
+                if not self.lacks("abort"):
+                    ups = self.aws("s3api", "list-multipart-uploads", "--bucket", BUCKET, json=True) or {}
+                    self.assertEqual(ups.get("Uploads", []), [], "a multipart upload was left behind")
+
+    def test_md5_etag_only_above_part_size(self):
+        """An object above the part size written by one PutObject with no stored checksum (as
+        before S3 stored checksums by default, and as most S3-compatible stores keep them): it
+        is fetched in ranges to a file, then checked against its MD5 ETag; alone and with -r."""
+        data = os.urandom(2 * PS + 4321)
+        key = "md5only/big.bin"
+        self.client("s3", checksums="when_required").put_object(Bucket=BUCKET, Key=key, Body=data)
+        h = self.s3.head_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
+        self.assertEqual([k for k in h if k.startswith("Checksum")], [], "the object has a stored checksum")
+        self.assertEqual(h["ETag"], '"%s"' % hashlib.md5(data).hexdigest())
+        out = self.path("md5only.out")
+        r = self.run("s3cp", "--debug", "--part-size", "5M", f"s3://{BUCKET}/{key}", out)
+        self.assertExit(r, 0)
+        self.assertEqual(self.read(out), data)
+        self.assertIn("verified: md5", r.err)
+        tree = os.path.join(self.d, "md5tree")
+        self.ok(self.run("s3cp", "-r", "--part-size", "5M", f"s3://{BUCKET}/md5only/", tree))
+        self.assertEqual(self.read(os.path.join(tree, "big.bin")), data)
+        self.assertEqual(self.leftovers(), [])
+        self.assertEqual(self.leftovers(tree), [])
+
+    def test_listing_repeats_its_token(self):
+        """A listing that answers IsTruncated with the continuation token it was given loops
+        forever unless caught: s3cp -r fails with one clear line (exit 1)."""
+        self.front.on_request = harness.repeating_listing("loop/", "loop/nothing/")
+        try:
+            r = self.run("s3cp", "-r", f"s3://{BUCKET}/loop/", os.path.join(self.d, "loop"), timeout=15)
+        finally:
+            self.front.on_request = None
+        self.assertExit(r, 1)
+        self.assertIn("repeated a continuation token", r.err)
+
     # ---- the TLS path: UNSIGNED-PAYLOAD with an aws-chunked trailer -----------------------------
     def test_tls_streaming_trailer(self):
-        relay = TlsRelay(harness.front().port, self.d).start()
+        relay = TlsRelay(self.front.port, self.d).start()
         self.addCleanup(relay.stop)
         env = self.env(AWS_ENDPOINT_URL_S3=f"https://localhost:{relay.port}", AWS_CA_BUNDLE=relay.ca)
-        f = harness.front()
+        f = self.front
         for n in (0, 1000, PS + 7):
             with self.subTest(size=n):
                 data = os.urandom(n)
@@ -866,6 +1015,61 @@ class S3cp(AwsboxTestCase):
                 r = self.run("s3cp", f"s3://{BUCKET}/tls/{n}", "-", env=env)
                 self.assertExit(r, 0)
                 self.assertEqual(r.outb, data)
+        self.assertFrontClean()
+
+    def test_checksum_settings_when_required(self):
+        """request_checksum_calculation / response_checksum_validation = when_required (from the
+        environment or the profile, any case), as botocore reads them: over TLS an upload is one
+        UNSIGNED-PAYLOAD body with no aws-chunked framing and no checksum (stores that do not know
+        aws-chunked keep the framing in the object), and reads send no x-amz-checksum-mode; an
+        explicit --checksum still asks for one. botocore, configured the same, is the oracle."""
+        relay = TlsRelay(self.front.port, self.d).start()
+        self.addCleanup(relay.stop)
+        cfg = self.path("ck-config", b"[default]\nrequest_checksum_calculation = WHEN_REQUIRED\n"
+                                     b"response_checksum_validation = when_required\n")
+        tls = dict(AWS_ENDPOINT_URL_S3=f"https://localhost:{relay.port}", AWS_CA_BUNDLE=relay.ca)
+        f = self.front
+
+        def cks(reqs):
+            return sorted({h.lower() for r in reqs for h, _ in r.headers
+                           if h.lower().startswith(("x-amz-checksum", "x-amz-sdk-checksum", "x-amz-trailer"))
+                           or (h.lower() == "content-encoding")})
+        # botocore, when_required: no checksum header on PutObject, no x-amz-checksum-mode on reads
+        k = len(f.requests)
+        plain = self.client("s3", checksums="when_required")
+        plain.put_object(Bucket=BUCKET, Key="ckset/boto", Body=b"x" * 1000)
+        self.assertEqual(cks(f.requests[k:]), [])
+        for env in (dict(AWS_REQUEST_CHECKSUM_CALCULATION="when_required",
+                         AWS_RESPONSE_CHECKSUM_VALIDATION="When_Required"), dict(AWS_CONFIG_FILE=cfg)):
+            for n in (1000, PS + 7):
+                with self.subTest(env=sorted(env), size=n):
+                    data = os.urandom(n)
+                    src = self.path(f"ck-{n}", data)
+                    e = self.env(**tls, **env)
+                    k = len(f.requests)
+                    self.ok(self.run("s3cp", "--part-size", "5M", src, f"s3://{BUCKET}/ckset/{n}", env=e))
+                    self.ok(self.run("s3cp", "--part-size", "5M", "-", f"s3://{BUCKET}/ckset/{n}.in", input=data, env=e))
+                    puts = [r for r in f.requests[k:] if r.method in ("PUT", "POST")]
+                    self.assertEqual(cks(puts), [])
+                    self.assertEqual({r.header("x-amz-content-sha256") for r in puts if r.method == "PUT"},
+                                     {"UNSIGNED-PAYLOAD"})
+                    self.assertEqual(self.cli_get(f"ckset/{n}"), data)
+                    k = len(f.requests)
+                    r = self.run("s3cp", "--part-size", "5M", f"s3://{BUCKET}/ckset/{n}", "-", env=e)
+                    self.assertEqual(r.outb, data)
+                    self.assertNotIn("not verified", r.err)
+                    self.assertEqual([q.header("x-amz-checksum-mode") for q in f.requests[k:]
+                                      if q.header("x-amz-checksum-mode")], [])
+                    # asked for: a checksum goes, and is asked for back
+                    k = len(f.requests)
+                    self.ok(self.run("s3cp", "--checksum", "crc32", src, f"s3://{BUCKET}/ckset/{n}.ck", env=e))
+                    self.ok(self.run("s3cp", "--checksum", "crc32", f"s3://{BUCKET}/ckset/{n}.ck", "-", env=e))
+                    self.assertTrue(any(r.trailers.get("x-amz-checksum-crc32") or r.header("x-amz-checksum-crc32")
+                                        for r in f.requests[k:] if r.method == "PUT"))
+                    self.assertTrue(any(q.header("x-amz-checksum-mode") for q in f.requests[k:]))
+        r = self.run("s3cp", src, f"s3://{BUCKET}/ckset/bad", env=self.env(AWS_REQUEST_CHECKSUM_CALCULATION="never"))
+        self.assertExit(r, 2)
+        self.assertIn("request_checksum_calculation", r.err)
         self.assertFrontClean()
 
     def test_aws_chunked_matches_botocore(self):

@@ -13,16 +13,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import harness
-from harness import AwsboxTestCase
 
 BUCKET = "awsbox-s3watch"
 
 
-class S3watch(AwsboxTestCase):
+class S3watch(harness.S3TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        harness.client("s3").create_bucket(Bucket=BUCKET)
+        harness.client("s3", server=cls.server).create_bucket(Bucket=BUCKET)
 
     def setUp(self):
         super().setUp()
@@ -117,7 +116,7 @@ class S3watch(AwsboxTestCase):
         # As a prefix it matches the longer key; as a key, only itself (as s3api wait object-exists).
         self.assertEqual(self.ok(self.run("s3watch", "--once", url)), f"{url}.tmp\n")
         self.assertExit(self.run("s3watch", "--once", "--key", url), 3)
-        lists = [r for r in harness.front().requests if "list-type=2" in r.target]
+        lists = [r for r in self.front.requests if "list-type=2" in r.target]
         self.assertIn("max-keys=1", lists[-1].target)  # one key is enough to know
         p = self.spawn("-k", "--interval", "0.3", "--timeout", "30", url)
         time.sleep(1.0)
@@ -141,6 +140,18 @@ class S3watch(AwsboxTestCase):
             self.assertExit(r, 2, str(args))
             self.assertIn("--key", r.err.splitlines()[0])
         self.assertFrontClean()
+
+    def test_keys_as_stored(self):
+        """Listed keys come out as stored, whether the server URL-encodes the listing (moto, S3)
+        or ignores encoding-type (s3rver): + stays +, a % escape is not decoded, and --key finds
+        such a key."""
+        keys = ["sym/a+b.txt", "sym/per%25cent", "sym/sp ace+", "sym/\u00e9#?&=~;,'"]
+        for k in keys:
+            self.put(k)
+        out = self.ok(self.run("s3watch", "--once", "--count", str(len(keys)), f"s3://{BUCKET}/sym/"))
+        self.assertEqual(sorted(out.splitlines()), sorted(f"s3://{BUCKET}/{k}" for k in keys))
+        for k in keys:
+            self.assertEqual(self.ok(self.run("s3watch", "--once", "--key", f"s3://{BUCKET}/{k}")), f"s3://{BUCKET}/{k}\n")
 
     def test_timeout_and_errors(self):
         t0 = time.monotonic()
@@ -185,7 +196,7 @@ class S3watch(AwsboxTestCase):
         self.assertTrue(1.9 < took < 3, took)
 
     def test_more_than_1000_keys(self):
-        direct = harness.client("s3", direct=True)  # set-up straight into moto: quicker, not under test
+        direct = self.client("s3", direct=True)  # set-up straight into moto: quicker, not under test
         keys = [f"many/k{i:05d}" for i in range(1100)]
         with ThreadPoolExecutor(8) as ex:
             list(ex.map(lambda k: direct.put_object(Bucket=BUCKET, Key=k, Body=b"."), keys))
@@ -195,13 +206,24 @@ class S3watch(AwsboxTestCase):
         out = self.ok(self.run("s3watch", "--once", "--count", "1100", f"s3://{BUCKET}/many/"))
         self.assertEqual(sorted(out.splitlines()), [f"s3://{BUCKET}/{k}" for k in keys])
         self.assertExit(self.run("s3watch", "--once", "--count", "1101", f"s3://{BUCKET}/many/"), 3)
-        lists = [r for r in harness.front().requests if "list-type=2" in r.target]
+        lists = [r for r in self.front.requests if "list-type=2" in r.target]
         self.assertTrue(any("continuation-token=" in r.target for r in lists), "no second page was asked for")
         self.assertFrontClean()
 
+    def test_listing_repeats_its_token(self):
+        """A listing that answers IsTruncated with the continuation token it was given: one clear
+        line and exit 1, not a loop that never ends."""
+        self.front.on_request = harness.repeating_listing("loop/", "loop/a")
+        try:
+            r = self.run("s3watch", "--once", "--regex", "never$", f"s3://{BUCKET}/loop/", timeout=15)
+        finally:
+            self.front.on_request = None
+        self.assertExit(r, 1)
+        self.assertIn("repeated a continuation token", r.err)
+
     def test_backs_off_while_throttled(self):
         self.put("thr/x")
-        f = harness.front()
+        f = self.front
         seen = []
 
         def hook(req):

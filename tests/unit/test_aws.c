@@ -12,109 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* A response the server sends, in order: the status line and headers (Content-Length is
- * added), then the body. NULL head: close the connection without answering. */
-struct canned {
-	const char *head, *body;
-};
-
-struct server {
-	pid_t pid;
-	int port;
-	int rep; /* each request's head, as received, separated by "\n--\n" */
-};
-
-static void
-serve(int lfd, int rep, const struct canned *c, int n)
-{
-	int i = 0;
-
-	while (i < n) {
-		int fd = accept(lfd, NULL, NULL);
-		if (fd < 0)
-			_exit(1);
-		while (i < n) {
-			char head[16384];
-			size_t k = 0;
-			ssize_t r;
-			while (k < sizeof head - 1 && (r = read(fd, head + k, 1)) == 1) {
-				k++;
-				if (k >= 4 && !memcmp(head + k - 4, "\r\n\r\n", 4))
-					break;
-			}
-			if (k < 4 || memcmp(head + k - 4, "\r\n\r\n", 4))
-				break; /* the client closed: next connection */
-			head[k] = 0;
-			const char *cl = strcasestr(head, "\r\ncontent-length:");
-			long body = cl ? strtol(cl + 17, NULL, 10) : 0;
-			for (char ch; body > 0 && read(fd, &ch, 1) == 1; body--)
-				;
-			if (write(rep, head, k) < 0 || write(rep, "\n--\n", 4) < 0)
-				_exit(1);
-			if (!c[i].head) {
-				i++;
-				break;
-			}
-			char resp[4096];
-			const char *b = c[i].body ? c[i].body : "";
-			int m = snprintf(resp, sizeof resp, "%sContent-Length: %zu\r\n\r\n%s", c[i].head, strlen(b), b);
-			if (write(fd, resp, (size_t)m) < 0)
-				break;
-			i++;
-		}
-		close(fd);
-	}
-	_exit(0);
-}
-
-static void
-server_start(struct server *s, const struct canned *c, int n)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), pfd[2];
-
-	if (lfd < 0 || bind(lfd, (void *)&a, al) || listen(lfd, 8) || getsockname(lfd, (void *)&a, &al) || pipe(pfd))
-		utest_fail(__FILE__, __LINE__, "server: %s", strerror(errno));
-	s->port = ntohs(a.sin_port);
-	fflush(NULL);
-	if ((s->pid = fork()) == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		alarm(30);
-		close(pfd[0]);
-		serve(lfd, pfd[1], c, n);
-	}
-	close(lfd);
-	close(pfd[1]);
-	s->rep = pfd[0];
-}
-
-/* The request heads the server saw; the server is stopped first. */
-static char *
-server_stop(struct server *s)
-{
-	struct buf b = {0};
-	char tmp[4096];
-	ssize_t r;
-
-	kill(s->pid, SIGKILL);
-	waitpid(s->pid, NULL, 0);
-	while ((r = read(s->rep, tmp, sizeof tmp)) > 0)
-		buf_add(&b, tmp, (size_t)r);
-	close(s->rep);
-	return buf_take(&b);
-}
-
-static int
-count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
-}
-
 static void
 ctx(struct aws *a, int port)
 {
@@ -251,7 +148,7 @@ TEST(aws_retries_throttling_and_5xx)
 	ctx(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), 0);
 	char *seen = server_stop(&s);
-	CHECK_INT(count(seen, "POST / HTTP/1.1"), 3);
+	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 3);
 	free(seen);
 	aws_free(&a);
 
@@ -262,7 +159,7 @@ TEST(aws_retries_throttling_and_5xx)
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), -1);
 	CHECK_STR(e.code, "ThrottlingException");
 	seen = server_stop(&s);
-	CHECK_INT(count(seen, "POST / HTTP/1.1"), 2);
+	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 2);
 	free(seen);
 	aws_free(&a);
 	unsetenv("AWS_MAX_ATTEMPTS");
@@ -274,7 +171,7 @@ TEST(aws_retries_throttling_and_5xx)
 	ctx(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), -1);
 	seen = server_stop(&s);
-	CHECK_INT(count(seen, "POST / HTTP/1.1"), 1);
+	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 1);
 	free(seen);
 	aws_free(&a);
 	buf_free(&out);
@@ -321,7 +218,7 @@ TEST(aws_no_replay_on_reused_connection)
 		if (!idem)
 			CHECK_INT(err_exit_code(&e), EX_NET);
 		char *seen = server_stop(&s);
-		CHECK_INT(count(seen, "POST /2015-03-31/functions/f/invocations HTTP/1.1"), idem ? 3 : 2);
+		CHECK_INT(strcount(seen, "POST /2015-03-31/functions/f/invocations HTTP/1.1"), idem ? 3 : 2);
 		free(seen);
 		aws_free(&a);
 	}
@@ -351,7 +248,7 @@ TEST(aws_corrects_clock_skew_once)
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), 0);
 	CHECK(a.clock_offset > 1190 && a.clock_offset < 1210);
 	char *seen = server_stop(&s);
-	CHECK_INT(count(seen, "POST / HTTP/1.1"), 2);
+	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 2);
 	long moved = (long)(amzdate_of(seen, 1) - amzdate_of(seen, 0));
 	CHECK(moved > 1190 && moved < 1210);
 	free(seen);
@@ -400,7 +297,7 @@ TEST(aws_no_resend_when_not_idempotent)
 	http_resp_free(&r);
 	CHECK_INT(err_exit_code(&e), EX_NET);
 	char *seen = server_stop(&s);
-	CHECK_INT(count(seen, "POST /2015-03-31/functions/f/invocations HTTP/1.1"), 1);
+	CHECK_INT(strcount(seen, "POST /2015-03-31/functions/f/invocations HTTP/1.1"), 1);
 	free(seen);
 
 	/* The same failure on an idempotent call is retried and succeeds. */
@@ -411,7 +308,7 @@ TEST(aws_no_resend_when_not_idempotent)
 	CHECK_INT(aws_call(&a, &q, &r, &e), 0);
 	http_resp_free(&r);
 	seen = server_stop(&s);
-	CHECK_INT(count(seen, "POST /2015-03-31/functions/f/invocations HTTP/1.1"), 2);
+	CHECK_INT(strcount(seen, "POST /2015-03-31/functions/f/invocations HTTP/1.1"), 2);
 	free(seen);
 	aws_free(&a);
 	buf_free(&out);

@@ -61,6 +61,12 @@ TEST(endpoint_partitions_and_variants)
 	CHECK_STR(dns, "amazonaws.com.cn");
 	CHECK_STR(partition_of("us-gov-west-1", &dns), "aws-us-gov");
 	CHECK_STR(partition_of("eu-west-1", &dns), "aws");
+	CHECK_STR(partition_of("us-isob-east-1", &dns), "aws-iso-b");
+	CHECK_STR(dns, "sc2s.sgov.gov");
+	CHECK_STR(partition_of("eusc-de-east-1", &dns), "aws-eusc");
+	CHECK_STR(dns, "amazonaws.eu");
+	CHECK_STR(partition_of("aws-us-gov-global", &dns), "aws-us-gov");
+	CHECK_STR(partition_of("xx-nowhere-1", &dns), "aws"); /* no pattern matches: aws */
 
 	ctx(&a, "eu-west-1", NULL, NULL);
 	CHECK_INT(endpoint_resolve(&a, &SVC_SSM, NULL, 1, &ep, &e), 0);

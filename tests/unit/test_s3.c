@@ -24,7 +24,18 @@ TEST(s3_url)
 	s3url_free(&u);
 	CHECK_INT(s3_parse_url("s3://b/\xe2\x82\xac/\xf0\x9f\x98\x80", &u, &e), 0);
 	s3url_free(&u);
+	/* An access point ARN is the bucket, in both spellings the AWS CLI takes. */
+	CHECK_INT(s3_parse_url("s3://arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap/dir/k", &u, &e), 0);
+	CHECK_STR(u.bucket, "arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap");
+	CHECK_STR(u.key, "dir/k");
+	s3url_free(&u);
+	CHECK_INT(s3_parse_url("s3://arn:aws-cn:s3:cn-north-1:123456789012:accesspoint:ap", &u, &e), 0);
+	CHECK_STR(u.bucket, "arn:aws-cn:s3:cn-north-1:123456789012:accesspoint:ap");
+	CHECK_STR(u.key, "");
+	s3url_free(&u);
 	static const char *const bad[] = {"s3:/b/k", "http://b/k", "s3://", "s3:///k", "s3://b:x/k", "s3://b b/k",
+					  "s3://arn:aws:s3:us-west-2:123456789012:bucket/b/k",
+					  "s3://arn:aws:s3:us-west-2:123456789012:accesspoint//k", "s3://arn:aws:s3/k",
 					  "s3://b/\xff", "s3://b/\xc0\x80", "s3://b/\xed\xa0\x80", "s3://b/\xe2\x82",
 					  "s3://b/\xf4\x90\x80\x80"};
 	for (size_t i = 0; i < COUNT(bad); i++) {

@@ -52,4 +52,20 @@ void utest_write(const char *path, const char *s);
 			return;                                                                 \
 		}                                                                               \
 	} while (0)
+
+/* userver.c: a scripted server. A response it sends, in order: the status line and headers
+ * (Content-Length is added), then the body. NULL head: close the connection without answering. */
+struct canned {
+	const char *head, *body;
+};
+struct server {
+	pid_t pid;
+	int port;
+	int rep; /* each request's head, as received, separated by "\n--\n" */
+};
+void server_start(struct server *s, const struct canned *c, int n);
+/* The request heads the server saw; the server is stopped first. The caller frees. */
+char *server_stop(struct server *s);
+/* How often needle occurs in hay. */
+int strcount(const char *hay, const char *needle);
 #endif

@@ -1,0 +1,876 @@
+/* sqsrecv.c — receive SQS messages: print them, or run a command per message and delete the
+ * message only when the command exits 0 (ReceiveMessage long polls, DeleteMessageBatch,
+ * ChangeMessageVisibilityBatch for heartbeats and returns), over the JSON protocol.
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char sqsrecv_help[] =
+	"Usage: sqsrecv [OPTIONS] QUEUE\n"
+	"       sqsrecv [OPTIONS] QUEUE --exec -- CMD [ARGS...]\n\n"
+	"Receive messages from QUEUE (a queue URL, name or ARN) with long polls of up to 10 messages\n"
+	"and write each body to stdout followed by a newline, deleting the messages once written\n"
+	"(DeleteMessageBatch). With --exec, run CMD once per message instead, the body on its stdin\n"
+	"and SQS_MESSAGE_ID, SQS_RECEIPT_COUNT, SQS_QUEUE_URL, SQS_GROUP_ID (FIFO) and each message\n"
+	"attribute as SQS_ATTR_NAME in its environment: exit 0 deletes the message, anything else\n"
+	"makes it visible again at once (or after --retry-delay) for any worker to take. While CMD\n"
+	"runs the message's visibility is extended every third of the queue's visibility timeout,\n"
+	"so no other worker gets it. FIFO queues: one message of a group at a time, in order.\n"
+	"Runs until signalled unless --max, --drain or --timeout is given. SIGTERM or SIGINT stops\n"
+	"receiving at once, lets running commands finish within --grace, and makes the messages\n"
+	"not started visible again.\n\n"
+	"Options:\n"
+	"  -0, --null              end each body with NUL instead of a newline\n"
+	"  -f, --format json       one JSON object a line: the message as SQS gives it (MessageId,\n"
+	"                          ReceiptHandle, Body, Attributes, MessageAttributes) and\n"
+	"                          ApproximateReceiveCount as a number\n"
+	"      --no-delete         leave the messages (they come back after the visibility timeout)\n"
+	"  -n, --max N             stop after N messages\n"
+	"      --drain             stop when a receive (of 1 s) finds nothing\n"
+	"      --timeout D         stop after D (30s, 5m, 1h)\n"
+	"      --s3-events         messages are S3 event notifications (S3's own, in an SNS envelope,\n"
+	"                          or EventBridge's): print s3://BUCKET/KEY per object, or run CMD\n"
+	"                          once per object with S3_URL, S3_BUCKET, S3_KEY, S3_SIZE and\n"
+	"                          S3_EVENT set; s3:TestEvent messages are deleted and skipped\n"
+	"      --exec              after '--': run CMD per message (see above)\n"
+	"  -j, --jobs N            up to N commands at once (1)\n"
+	"      --exec-timeout D    stop CMD after D (SIGTERM, SIGKILL 5 s later): a failure\n"
+	"      --retry-delay D     a failed message becomes visible again after D (0)\n"
+	"      --max-receives N    a failed message received N times or more is left as it is, for\n"
+	"                          the queue's redrive policy (dead-letter queue)\n"
+	"      --grace D           on SIGTERM/SIGINT, how long running commands may go on (30s)\n\n"
+	"Exit status: 0 ok; 2 usage; 3 no such queue; 4 access denied; 6 network; 7 some messages\n"
+	"failed (their commands, with --max, --drain or --timeout; or a delete or visibility change\n"
+	"SQS refused, or a command still running after --grace).\n\n"
+	"Examples:\n"
+	"  sqsrecv --drain jobs > jobs.txt\n"
+	"  sqsrecv -j 4 jobs --exec -- ./work.sh\n"
+	"  sqsrecv --s3-events --drain uploads --exec -- sh -c 's3cp \"$S3_URL\" - | ./ingest'\n";
+
+#define WAIT_S 20      /* the longest long poll SQS has */
+#define DRAIN_WAIT_S 1 /* a long poll of any length asks every server, so 1 s is an honest "empty" */
+#define KILL_DELAY 5.0 /* between SIGTERM and SIGKILL */
+#define DEL_WAIT 0.2   /* the longest a delete waits for others to batch with */
+#define PREFETCH 2     /* messages held per -j slot: the next is there when a command ends */
+
+enum { M_WAIT, M_RUN };
+
+struct msg {
+	char *id, *rh, *group;
+	struct buf body;
+	struct buf env; /* the message's own variables, NUL-separated "NAME=value" */
+	long count;     /* ApproximateReceiveCount */
+	struct s3_events ev;
+	int rec;        /* --s3-events: the record being run */
+	int state;
+	pid_t pid;
+	double beat, deadline, kill_at; /* next heartbeat; --exec-timeout; SIGKILL */
+	int timed_out;
+};
+
+struct op {
+	char *rh, *id; /* owned */
+	int vis;       /* -1: delete */
+};
+
+struct st {
+	struct aws *a;
+	char *url;
+	char **cmd;
+	int fifo, s3, nodelete, json, sep, drain, jobs;
+	long max, taken, max_receives;
+	double vis, exec_timeout, retry_delay, grace, deadline;
+	int set_vis; /* the queue's timeout is unknown: ask ReceiveMessage for vis */
+	struct msg **held;
+	int nheld, nrun;
+	struct op del[SQS_BATCH], chg[SQS_BATCH];
+	int ndel, nchg;
+	double del_since; /* when the oldest delete waiting was queued */
+	long done, failed, errors, killed;
+	int receiving, fatal;
+	struct err ferr;
+	/* the receiver thread: one ReceiveMessage at a time, handed over whole */
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int want, want_wait, quit, have, held_at_call, resp_held;
+	struct buf resp;
+	struct err rerr;
+	int rfailed;
+};
+
+static volatile sig_atomic_t stop_sig;
+static int wake_fd[2] = {-1, -1};
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig != SIGCHLD)
+		stop_sig++;
+	if (write(wake_fd[1], "", 1) < 0) {
+		/* the pipe is full: a wake-up is pending anyway */
+	}
+	errno = saved;
+}
+
+/* ---- the receiver thread ---- */
+
+static void *
+receiver(void *arg)
+{
+	struct st *s = arg;
+	struct err e;
+
+	xfer_block_signals();
+	pthread_mutex_lock(&s->m);
+	for (;;) {
+		while (!s->quit && (!s->want || s->have))
+			pthread_cond_wait(&s->cv, &s->m);
+		if (s->quit)
+			break;
+		struct buf req = {0}, out = {0};
+		sqs_req_start(&req, s->url);
+		buf_printf(&req, ",\"MaxNumberOfMessages\":%d,\"WaitTimeSeconds\":%d", s->want, s->want_wait);
+		if (s->set_vis)
+			buf_printf(&req, ",\"VisibilityTimeout\":%ld", (long)s->vis);
+		buf_adds(&req, ",\"MessageSystemAttributeNames\":[\"All\"],\"MessageAttributeNames\":[\"All\"]}");
+		int held = s->held_at_call;
+		pthread_mutex_unlock(&s->m);
+		memset(&e, 0, sizeof e);
+		int rc = aws_json(s->a, &SVC_SQS, "ReceiveMessage", req.p, &out, &e);
+		buf_free(&req);
+		pthread_mutex_lock(&s->m);
+		s->have = 1;
+		s->resp_held = held;
+		if (rc) {
+			s->rerr = e;
+			s->rfailed = 1;
+			buf_free(&out);
+		} else {
+			buf_free(&s->resp);
+			s->resp = out;
+		}
+		if (write(wake_fd[1], "", 1) < 0) {
+			/* the pipe is full: a wake-up is pending anyway */
+		}
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&s->m);
+	return NULL;
+}
+
+/* ---- deletes and visibility changes, batched ---- */
+
+static void
+flush_ops(struct st *s, int del)
+{
+	struct op *ops = del ? s->del : s->chg;
+	int *n = del ? &s->ndel : &s->nchg;
+	const char *opname = del ? "DeleteMessageBatch" : "ChangeMessageVisibilityBatch";
+	struct sqs_result res[SQS_BATCH];
+	char idb[SQS_BATCH][8];
+	const char *ids[SQS_BATCH];
+	int left[SQS_BATCH], nl = *n;
+
+	for (int i = 0; i < nl; i++)
+		left[i] = i;
+	for (int round = 1; nl; round++) {
+		struct buf req = {0};
+		struct err e = {0};
+		sqs_req_start(&req, s->url);
+		buf_adds(&req, ",\"Entries\":[");
+		for (int k = 0; k < nl; k++) {
+			struct op *o = &ops[left[k]];
+			snprintf(idb[k], sizeof idb[k], "%d", left[k]);
+			ids[k] = idb[k];
+			buf_printf(&req, "%s{\"Id\":\"%s\",\"ReceiptHandle\":", k ? "," : "", ids[k]);
+			json_put_str(&req, o->rh, strlen(o->rh));
+			if (o->vis >= 0)
+				buf_printf(&req, ",\"VisibilityTimeout\":%d", o->vis);
+			buf_addc(&req, '}');
+		}
+		buf_adds(&req, "]}");
+		int rc = sqs_batch(s->a, opname, req.p, ids, nl, res, &e);
+		buf_free(&req);
+		int again = 0;
+		for (int k = 0; k < nl; k++) {
+			struct op *o = &ops[left[k]];
+			if (!rc && res[k].state == SQS_OK)
+				continue;
+			if (!rc && res[k].state == SQS_RETRY && round < s->a->max_attempts) {
+				left[again++] = left[k];
+				continue;
+			}
+			char line[700];
+			if (rc)
+				err_format(&e, opname, line, sizeof line);
+			else
+				snprintf(line, sizeof line, "%s: %s%s%s", opname, res[k].state == SQS_MISSING ? "no result" : res[k].code,
+					 res[k].msg[0] ? ": " : "", res[k].msg);
+			fflush(stdout);
+			fprintf(stderr, "%s: message %s: %s\n", applet_name, o->id, line);
+			s->errors++;
+		}
+		nl = again;
+		if (nl)
+			sleep_sec(0.2 * round);
+	}
+	for (int i = 0; i < *n; i++) {
+		free(ops[i].rh);
+		free(ops[i].id);
+	}
+	*n = 0;
+}
+
+/* Deletes the message (vis -1) or sets its visibility timeout, in the next batch. */
+static void
+queue_op(struct st *s, const struct msg *m, int vis)
+{
+	int del = vis < 0;
+
+	if ((del ? s->ndel : s->nchg) == SQS_BATCH)
+		flush_ops(s, del);
+	if (del && !s->ndel)
+		s->del_since = mono_now();
+	struct op *o = del ? &s->del[s->ndel++] : &s->chg[s->nchg++];
+	o->rh = xstrdup(m->rh);
+	o->id = xstrdup(m->id);
+	o->vis = vis;
+}
+
+/* ---- messages ---- */
+
+static void
+msg_free(struct msg *m)
+{
+	free(m->id);
+	free(m->rh);
+	free(m->group);
+	buf_free(&m->body);
+	buf_free(&m->env);
+	s3_events_free(&m->ev);
+	free(m);
+}
+
+static void
+drop(struct st *s, struct msg *m)
+{
+	for (int i = 0; i < s->nheld; i++)
+		if (s->held[i] == m) {
+			memmove(&s->held[i], &s->held[i + 1], (size_t)(s->nheld - i - 1) * sizeof *s->held);
+			s->nheld--;
+			break;
+		}
+	msg_free(m);
+}
+
+static void PRINTF(2, 3)
+say(const struct msg *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: message %s: ", applet_name, m->id);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+env_add(struct buf *b, const char *name, const char *val, size_t n)
+{
+	buf_adds(b, name);
+	buf_addc(b, '=');
+	buf_add(b, val, n);
+	buf_addc(b, 0);
+}
+
+/* A message of a ReceiveMessage response; NULL if it lacks what is needed. */
+static struct msg *
+msg_new(struct st *s, struct json j)
+{
+	struct msg *m = xcalloc(1, sizeof *m);
+	struct json v, attrs, mattrs, val;
+	size_t pos = 0;
+	char *cnt = NULL;
+
+	m->id = json_get_strdup(j, "MessageId");
+	m->rh = json_get_strdup(j, "ReceiptHandle");
+	if (!m->id || !m->rh || json_get(j, "Body", &v) || json_str(v, &m->body)) {
+		msg_free(m);
+		return NULL;
+	}
+	if (!json_get(j, "Attributes", &attrs)) {
+		if ((cnt = json_get_strdup(attrs, "ApproximateReceiveCount")))
+			m->count = strtol(cnt, NULL, 10);
+		m->group = json_get_strdup(attrs, "MessageGroupId");
+	}
+	env_add(&m->env, "SQS_MESSAGE_ID", m->id, strlen(m->id));
+	env_add(&m->env, "SQS_RECEIPT_COUNT", cnt ? cnt : "", cnt ? strlen(cnt) : 0);
+	env_add(&m->env, "SQS_QUEUE_URL", s->url, strlen(s->url));
+	if (m->group)
+		env_add(&m->env, "SQS_GROUP_ID", m->group, strlen(m->group));
+	free(cnt);
+	if (!json_get(j, "MessageAttributes", &mattrs)) {
+		struct json key;
+		while (!json_next(mattrs, &pos, &key, &val)) {
+			struct buf name = {0}, k = {0};
+			char *sv = json_get_strdup(val, "StringValue");
+			if (!sv)
+				sv = json_get_strdup(val, "BinaryValue"); /* base64, as SQS gives it */
+			buf_adds(&name, "SQS_ATTR_");
+			if (sv && !json_str(key, &k) && !envout_name(k.p, k.len, &name))
+				env_add(&m->env, name.p, sv, strlen(sv));
+			free(sv);
+			buf_free(&name);
+			buf_free(&k);
+		}
+	}
+	return m;
+}
+
+/* Starts CMD for m (its current record with --s3-events); -1 if it cannot be started. */
+static int
+spawn(struct st *s, struct msg *m)
+{
+	extern char **environ;
+	struct buf env = {0};
+	char **envp;
+	size_t n = 0;
+	int fd = -1, rc = -1;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_t fa;
+	sigset_t none, def;
+
+	buf_add(&env, m->env.p, m->env.len);
+	if (s->s3) {
+		struct s3_event *r = &m->ev.rec[m->rec];
+		if (strlen(r->key) != r->key_len)
+			return say(m, "the key of s3://%s/... holds a NUL byte", r->bucket), buf_free(&env), -1;
+		struct buf u = {0};
+		buf_printf(&u, "s3://%s/%s", r->bucket, r->key);
+		env_add(&env, "S3_URL", u.p, u.len);
+		env_add(&env, "S3_BUCKET", r->bucket, strlen(r->bucket));
+		env_add(&env, "S3_KEY", r->key, r->key_len);
+		buf_reset(&u);
+		if (r->size >= 0)
+			buf_printf(&u, "%lld", (long long)r->size);
+		env_add(&env, "S3_SIZE", u.p ? u.p : "", u.len);
+		env_add(&env, "S3_EVENT", r->event, strlen(r->event));
+		buf_free(&u);
+	}
+	/* ours first, then the inherited variables ours do not replace */
+	for (char **p = environ; *p; p++)
+		n++;
+	envp = xcalloc(n + 64, sizeof *envp);
+	n = 0;
+	for (char *p = env.p; p && p < env.p + env.len; p += strlen(p) + 1)
+		envp[n++] = p;
+	size_t ours = n;
+	for (char **p = environ; *p; p++) {
+		size_t k = strcspn(*p, "=") + 1, i;
+		for (i = 0; i < ours && strncmp(envp[i], *p, k); i++)
+			;
+		if (i == ours)
+			envp[n++] = *p;
+	}
+	/* the body on stdin from memory: any size, and no writer to block on */
+	if ((fd = memfd_create("sqs-message", MFD_CLOEXEC)) < 0 ||
+	    (m->body.len && write(fd, m->body.p, m->body.len) != (ssize_t)m->body.len) || lseek(fd, 0, SEEK_SET)) {
+		say(m, "cannot hold the body for %s: %s", s->cmd[0], strerror(errno));
+		goto done;
+	}
+	posix_spawnattr_init(&at);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, 0);
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGCHLD);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &def);
+	/* its own process group: a Ctrl-C at the terminal is ours to handle (--grace), and a
+	 * timeout stops the whole pipeline of a "sh -c" */
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	int err = posix_spawnp(&m->pid, s->cmd[0], &fa, &at, s->cmd, envp);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err) {
+		fflush(stdout);
+		fprintf(stderr, "%s: cannot run %s: %s\n", applet_name, s->cmd[0], strerror(err));
+		s->fatal = EX_FAIL;
+		goto done;
+	}
+	m->state = M_RUN;
+	m->timed_out = 0;
+	m->deadline = s->exec_timeout > 0 ? mono_now() + s->exec_timeout : 0;
+	m->kill_at = 0;
+	s->nrun++;
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	free(envp);
+	buf_free(&env);
+	return rc;
+}
+
+/* Makes m visible again after delay seconds (with --max-receives, a message received that
+ * often is left alone: it comes back after its visibility timeout, for the redrive policy). */
+static void
+give_back(struct st *s, struct msg *m, double delay)
+{
+	if (s->max_receives && m->count >= s->max_receives) {
+		say(m, "received %ld times: left for the queue's redrive policy", m->count);
+		return;
+	}
+	queue_op(s, m, (int)delay);
+}
+
+/* A failed message: back to the queue; in a FIFO queue the rest of its group that we hold
+ * goes back too, so that SQS hands the group out again in order. */
+static void
+failed(struct st *s, struct msg *m)
+{
+	s->failed++;
+	give_back(s, m, s->retry_delay);
+	for (int i = 0; s->fifo && m->group && i < s->nheld; i++) {
+		struct msg *o = s->held[i];
+		if (o != m && o->state == M_WAIT && o->group && !strcmp(o->group, m->group)) {
+			queue_op(s, o, 0);
+			drop(s, o);
+			i--;
+		}
+	}
+	drop(s, m);
+}
+
+static void
+finished(struct st *s, struct msg *m, int status)
+{
+	s->nrun--;
+	m->state = M_WAIT;
+	if (WIFEXITED(status) && !WEXITSTATUS(status)) {
+		if (s->s3 && ++m->rec < m->ev.n) {
+			if (spawn(s, m))
+				failed(s, m);
+			return;
+		}
+		s->done++;
+		queue_op(s, m, -1);
+		drop(s, m);
+		return;
+	}
+	if (m->timed_out)
+		say(m, "%s: stopped after --exec-timeout; made visible again", s->cmd[0]);
+	else if (WIFEXITED(status))
+		say(m, "%s exited with %d (received %ld times); made visible again", s->cmd[0], WEXITSTATUS(status), m->count);
+	else
+		say(m, "%s killed by signal %d (received %ld times); made visible again", s->cmd[0], WTERMSIG(status),
+		    m->count);
+	failed(s, m);
+}
+
+/* Without --exec: write the message (or its objects) and delete it. */
+static void
+output(struct st *s, struct msg *m, struct json j)
+{
+	if (s->s3) {
+		for (int i = 0; i < m->ev.n; i++) {
+			struct s3_event *r = &m->ev.rec[i];
+			printf("s3://%s/", r->bucket);
+			fwrite(r->key, 1, r->key_len, stdout);
+			putchar(s->sep);
+		}
+	} else if (s->json) {
+		struct buf b = {0};
+		json_compact(j, &b);
+		b.len--; /* the closing brace */
+		buf_printf(&b, ",\"ApproximateReceiveCount\":%ld}%c", m->count, s->sep);
+		fwrite(b.p, 1, b.len, stdout);
+		buf_free(&b);
+	} else {
+		fwrite(m->body.p ? m->body.p : "", 1, m->body.len, stdout);
+		putchar(s->sep);
+	}
+	s->done++;
+}
+
+/* The messages of one ReceiveMessage response. */
+static void
+take(struct st *s, struct buf *resp)
+{
+	struct json root, list, j;
+	size_t pos = 0;
+
+	if (json_parse(resp->p, resp->len, &root) || json_get(root, "Messages", &list))
+		return; /* no messages */
+	while (!json_next(list, &pos, NULL, &j)) {
+		struct msg *m = msg_new(s, j);
+		if (!m) {
+			fflush(stdout);
+			fprintf(stderr, "%s: ReceiveMessage: a message without MessageId, ReceiptHandle or Body\n", applet_name);
+			s->errors++;
+			continue;
+		}
+		s->taken++;
+		if (!s->receiving) { /* received after a stop: straight back */
+			queue_op(s, m, 0);
+			msg_free(m);
+			continue;
+		}
+		if (s->s3 && s3_events_parse(m->body.p ? m->body.p : "", m->body.len, &m->ev)) {
+			say(m, "not an S3 event notification; left in the queue");
+			s->failed++;
+			msg_free(m);
+			continue;
+		}
+		if (s->s3 && m->ev.test) {
+			dbg("message %s: s3:TestEvent, deleted", m->id);
+			if (!s->nodelete)
+				queue_op(s, m, -1);
+			msg_free(m);
+			continue;
+		}
+		if (!s->cmd) {
+			output(s, m, j);
+			if (!s->nodelete)
+				queue_op(s, m, -1);
+			msg_free(m);
+			continue;
+		}
+		m->beat = mono_now() + s->vis / 3;
+		s->held = xrealloc(s->held, (size_t)(s->nheld + 1) * sizeof *s->held);
+		s->held[s->nheld++] = m;
+	}
+	if (!s->cmd && (fflush(stdout) || ferror(stdout)))
+		die("write stdout: %s", strerror(errno)); /* nothing written is deleted: it comes back */
+}
+
+/* Starts what may start: within -j, and in a FIFO queue after every earlier message of its group. */
+static void
+start(struct st *s)
+{
+	for (int i = 0; i < s->nheld && s->nrun < s->jobs && !s->fatal; i++) {
+		struct msg *m = s->held[i];
+		int blocked = 0;
+		if (m->state != M_WAIT)
+			continue;
+		for (int k = 0; k < i && m->group && !blocked; k++)
+			blocked = s->held[k]->group && !strcmp(s->held[k]->group, m->group);
+		if (blocked)
+			continue;
+		if (spawn(s, m)) {
+			failed(s, m);
+			i--;
+		}
+	}
+}
+
+static void
+reap(struct st *s)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (int i = 0; i < s->nheld; i++)
+			if (s->held[i]->state == M_RUN && s->held[i]->pid == pid) {
+				finished(s, s->held[i], status);
+				break;
+			}
+}
+
+/* Heartbeats, --exec-timeout and --grace; returns the seconds until the next of them. */
+static double
+timers(struct st *s, double grace_end)
+{
+	double now = mono_now(), next = 1;
+
+	for (int i = 0; i < s->nheld; i++) {
+		struct msg *m = s->held[i];
+		if (s->vis >= 3 && now >= m->beat) {
+			queue_op(s, m, (int)s->vis);
+			m->beat = now + s->vis / 3;
+		}
+		if (s->vis >= 3 && m->beat - now < next)
+			next = m->beat - now;
+		if (m->state != M_RUN)
+			continue;
+		double end = m->deadline;
+		if (grace_end && (!end || grace_end < end))
+			end = grace_end;
+		if (end && now >= end && !m->kill_at) {
+			m->timed_out = 1;
+			if (end == grace_end) {
+				say(m, "%s still running after --grace: stopped; made visible again", s->cmd[0]);
+				s->killed++;
+			}
+			kill(-m->pid, SIGTERM);
+			m->kill_at = now + KILL_DELAY;
+		} else if (m->kill_at && now >= m->kill_at) {
+			kill(-m->pid, SIGKILL);
+			m->kill_at = now + 3600;
+		}
+		double t = m->kill_at ? m->kill_at : end;
+		if (t && t - now < next)
+			next = t - now;
+	}
+	if (s->nchg)
+		flush_ops(s, 0); /* heartbeats go out now, not batched for later */
+	return next < 0 ? 0 : next;
+}
+
+static void
+loop(struct st *s)
+{
+	double grace_end = 0;
+	int stops = 0;
+
+	for (;;) {
+		char drainbuf[64];
+		while (read(wake_fd[0], drainbuf, sizeof drainbuf) > 0)
+			;
+		reap(s);
+		if (stop_sig != stops) {
+			if (!stops)
+				dbg("signalled: no more receives; %d commands running", s->nrun);
+			grace_end = stops ? mono_now() : mono_now() + s->grace; /* a second signal: no more grace */
+			stops = stop_sig;
+			s->receiving = 0;
+		}
+		if (s->deadline && mono_now() >= s->deadline && s->receiving) {
+			dbg("--timeout: no more receives");
+			s->receiving = 0;
+		}
+		pthread_mutex_lock(&s->m);
+		int have = s->have, held_at = s->resp_held;
+		struct buf resp = s->resp;
+		if (have) {
+			s->have = 0;
+			s->want = 0; /* until it is worked out again below */
+			memset(&s->resp, 0, sizeof s->resp);
+			if (s->rfailed) {
+				s->ferr = s->rerr;
+				s->receiving = 0;
+				s->fatal = -1;
+			}
+		}
+		pthread_mutex_unlock(&s->m);
+		if (have) {
+			size_t before = s->taken;
+			take(s, &resp);
+			buf_free(&resp);
+			if (s->drain && s->taken == (long)before && !held_at && s->receiving) {
+				dbg("--drain: the queue is empty");
+				s->receiving = 0;
+			}
+			if (s->max && s->taken >= s->max)
+				s->receiving = 0;
+		}
+		if (s->fatal)
+			s->receiving = 0;
+		if (stops || s->fatal || (s->deadline && mono_now() >= s->deadline)) { /* what has not started goes back */
+			for (int i = 0; i < s->nheld; i++)
+				if (s->held[i]->state == M_WAIT) {
+					queue_op(s, s->held[i], 0);
+					drop(s, s->held[i--]);
+				}
+		} else {
+			start(s); /* after --max or --drain, what is held still runs */
+		}
+		double next = timers(s, grace_end);
+		/* deletes wait a little for company (one DeleteMessageBatch for several commands) */
+		if (s->ndel && (!s->receiving || !s->nheld || mono_now() - s->del_since >= DEL_WAIT))
+			flush_ops(s, 1);
+		if (s->ndel && s->del_since + DEL_WAIT - mono_now() < next)
+			next = s->del_since + DEL_WAIT - mono_now();
+		if (s->nchg)
+			flush_ops(s, 0);
+		if (!s->receiving && !s->nheld)
+			break;
+		/* what to ask for next */
+		int want = 0;
+		if (s->receiving) {
+			want = s->cmd ? PREFETCH * s->jobs - s->nheld : SQS_BATCH;
+			if (want > SQS_BATCH)
+				want = SQS_BATCH;
+			if (s->max && s->max - s->taken < want)
+				want = (int)(s->max - s->taken);
+		}
+		pthread_mutex_lock(&s->m);
+		s->want = want < 0 ? 0 : want;
+		s->want_wait = s->drain ? DRAIN_WAIT_S : WAIT_S;
+		if (s->deadline) {
+			double left = s->deadline - mono_now();
+			if (left < s->want_wait)
+				s->want_wait = left < 0 ? 0 : (int)left;
+		}
+		s->held_at_call = s->nheld;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->m);
+		if (s->deadline && s->receiving && s->deadline - mono_now() < next)
+			next = s->deadline - mono_now();
+		if (grace_end && grace_end - mono_now() < next && grace_end > mono_now())
+			next = grace_end - mono_now();
+		struct pollfd p = {wake_fd[0], POLLIN, 0};
+		poll(&p, 1, next <= 0 ? 0 : (int)(next * 1000) + 1);
+	}
+}
+
+/* The queue's visibility timeout, for the heartbeat; without leave to ask, 30 s asked for in each
+ * receive. */
+static void
+queue_vis(struct st *s)
+{
+	struct buf out = {0};
+	struct json attrs;
+	struct err e = {0};
+	char *v = NULL;
+
+	if (sqs_queue_attrs(s->a, s->url, "\"VisibilityTimeout\"", &out, &attrs, &e)) {
+		int code = err_exit_code(&e);
+		if (code != EX_ACCESS)
+			die_err(&e, "GetQueueAttributes %s", s->url);
+		warn("GetQueueAttributes %s: %s; asking for a visibility timeout of 30 s", s->url, e.msg);
+		s->vis = 30;
+		s->set_vis = 1;
+	} else {
+		s->vis = (v = json_get_strdup(attrs, "VisibilityTimeout")) ? strtod(v, NULL) : 30;
+	}
+	dbg("visibility timeout %.0f s: a heartbeat every %.1f s", s->vis, s->vis / 3);
+	free(v);
+	buf_free(&out);
+}
+
+static double
+duration(const struct opt *o, double max)
+{
+	double d = opt_duration(o);
+
+	if (d < 0 || d > max)
+		usage("%s: from 0 to %.0f seconds, not '%s'", o->name, max, o->arg);
+	return d;
+}
+
+int
+sqsrecv_main(int argc, char **argv)
+{
+	enum { OPT_NUL = 1, OPT_FORMAT, OPT_NODEL, OPT_MAX, OPT_DRAIN, OPT_TIMEOUT, OPT_S3, OPT_EXEC, OPT_JOBS, OPT_ETIME, OPT_RETRY, OPT_MAXR,
+	       OPT_GRACE };
+	static const struct optdef defs[] = {
+		{"null", '0', 0, OPT_NUL},  {"format", 'f', 1, OPT_FORMAT},    {"no-delete", 0, 0, OPT_NODEL},
+		{"max", 'n', 1, OPT_MAX}, {"drain", 0, 0, OPT_DRAIN},        {"timeout", 0, 1, OPT_TIMEOUT},
+		{"s3-events", 0, 0, OPT_S3}, {"exec", 0, 0, OPT_EXEC},       {"jobs", 'j', 1, OPT_JOBS},
+		{"exec-timeout", 0, 1, OPT_ETIME}, {"retry-delay", 0, 1, OPT_RETRY}, {"max-receives", 0, 1, OPT_MAXR},
+		{"grace", 0, 1, OPT_GRACE}, {NULL, 0, 0, 0},
+	};
+	static struct st s = {.jobs = 1, .grace = 30, .sep = '\n', .receiving = 1};
+	const char *queue = NULL;
+	struct opt o;
+	struct aws a;
+	struct err e = {0};
+	int exec = 0, ncmd = 0, k;
+	pthread_t th;
+
+	s.cmd = xcalloc((size_t)argc + 1, sizeof *s.cmd);
+	opt_init(&o, argc, argv, defs, sqsrecv_help);
+	while ((k = opt_next(&o)) != OPT_END) {
+		switch (k) {
+		case OPT_NUL: s.sep = 0; break;
+		case OPT_FORMAT:
+			if (strcmp(o.arg, "json") && strcmp(o.arg, "text"))
+				usage("--format: json or text, not '%s'", o.arg);
+			s.json = !strcmp(o.arg, "json");
+			break;
+		case OPT_NODEL: s.nodelete = 1; break;
+		case OPT_MAX: s.max = opt_long(&o, 1, 1L << 40); break;
+		case OPT_DRAIN: s.drain = 1; break;
+		case OPT_TIMEOUT: s.deadline = duration(&o, 1e9); break;
+		case OPT_S3: s.s3 = 1; break;
+		case OPT_EXEC: exec = 1; break;
+		case OPT_JOBS: s.jobs = (int)opt_long(&o, 1, 1000); break;
+		case OPT_ETIME: s.exec_timeout = duration(&o, 43200); break;
+		case OPT_RETRY: s.retry_delay = duration(&o, 43200); break;
+		case OPT_MAXR: s.max_receives = opt_long(&o, 1, 1000); break;
+		case OPT_GRACE: s.grace = duration(&o, 43200); break;
+		case OPT_POS:
+			if (o.after_dashdash && exec && queue)
+				s.cmd[ncmd++] = (char *)o.arg;
+			else if (!queue && !o.after_dashdash)
+				queue = o.arg;
+			else
+				usage("unexpected argument '%s'%s", o.arg, exec ? "" : " (a command goes after --exec --)");
+			break;
+		default: usage("unexpected argument '%s'", o.arg);
+		}
+	}
+	if (!queue || !*queue)
+		usage("no queue given");
+	if (exec && !ncmd)
+		usage("--exec: no command given after --");
+	if (!exec && s.jobs > 1)
+		usage("-j: only with --exec");
+	if (exec && (s.json || !s.sep))
+		usage("--format and -0 are for the output; with --exec the command gets each body on stdin");
+	if (exec && s.nodelete)
+		usage("--no-delete: with --exec a message is deleted only when the command exits 0");
+	if (!exec)
+		free(s.cmd), s.cmd = NULL;
+	if (s.deadline)
+		s.deadline += mono_now();
+	size_t ql = strlen(queue);
+	s.fifo = ql > 5 && !strcmp(queue + ql - 5, ".fifo");
+
+	xaws_init(&a, &o.common);
+	s.a = &a;
+	if (sqs_queue_url(&a, queue, &s.url, &e))
+		e.kind == E_USAGE ? usage("%s", e.msg) : die_err(&e, "GetQueueUrl %s", queue);
+	if (exec)
+		queue_vis(&s);
+
+	if (pipe2(wake_fd, O_NONBLOCK | O_CLOEXEC))
+		die("pipe: %s", strerror(errno));
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	pthread_mutex_init(&s.m, NULL);
+	pthread_cond_init(&s.cv, NULL);
+	if (pthread_create(&th, NULL, receiver, &s))
+		die("cannot start a thread");
+	pthread_detach(th); /* a receive in flight at the end is left to the exit */
+	loop(&s);
+
+	if (s.fatal < 0)
+		die_err(&s.ferr, "ReceiveMessage %s", s.url);
+	if (s.fatal)
+		return s.fatal;
+	if (fflush(stdout) || ferror(stdout))
+		die("write stdout: %s", strerror(errno));
+	int ended = s.max || s.drain || s.deadline;
+	if (s.errors || s.killed || (ended && s.failed)) {
+		fprintf(stderr, "%s: %ld messages done, %ld failed%s\n", applet_name, s.done, s.failed + s.killed,
+			s.errors ? ", and the errors above" : "");
+		return EX_REMOTE;
+	}
+	return EX_OK;
+}

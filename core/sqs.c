@@ -1,0 +1,280 @@
+/* sqs.c — what sqssend and sqsrecv share about SQS queues (JSON protocol): the queue's URL from a
+ * URL, name or ARN, GetQueueAttributes, *Batch calls and their per-entry results, and the S3 event
+ * notifications queues carry.
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_Operations.html
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html */
+#include "core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A queue in another region than the configured one is reached there, unless an endpoint
+ * was set (a local emulator, a VPC endpoint): then it is all the user's choice. */
+static void
+use_region(struct aws *a, const char *region, size_t n)
+{
+	struct endpoint ep;
+	struct err e = {0};
+	const char *cur = aws_region(a, &e);
+
+	if (!n || n >= 64 || (cur && strlen(cur) == n && !strncmp(cur, region, n)))
+		return;
+	if (!endpoint_resolve(a, &SVC_SQS, NULL, 1, &ep, &e) && ep.custom)
+		return;
+	dbg("the queue is in %.*s", (int)n, region);
+	free(a->region);
+	a->region = xstrndup(region, n);
+}
+
+int
+sqs_queue_url(struct aws *a, const char *q, char **url, struct err *e)
+{
+	struct buf req = {0}, out = {0};
+	struct json root;
+	int rc = -1;
+
+	*url = NULL;
+	if (!strncmp(q, "https://", 8) || !strncmp(q, "http://", 7)) {
+		/* https://sqs.REGION.amazonaws.com[.cn]/ACCOUNT/NAME, and the legacy forms
+		 * https://REGION.queue.amazonaws.com/... and https://queue.amazonaws.com/... (us-east-1) */
+		const char *h = strchr(q, '/') + 2, *dot;
+		if (!strncmp(h, "queue.amazonaws.com/", 20))
+			use_region(a, "us-east-1", 9);
+		else if (!strncmp(h, "sqs.", 4) && (dot = strchr(h + 4, '.')) && !strncmp(dot, ".amazonaws.com", 14))
+			use_region(a, h + 4, (size_t)(dot - h - 4));
+		else if ((dot = strchr(h, '.')) && !strncmp(dot, ".queue.amazonaws.com", 20))
+			use_region(a, h, (size_t)(dot - h));
+		*url = xstrdup(q);
+		return 0;
+	}
+	buf_adds(&req, "{\"QueueName\":");
+	if (!strncmp(q, "arn:", 4)) {
+		const char *f[6] = {q}; /* arn:PARTITION:sqs:REGION:ACCOUNT:NAME */
+		int k = 0;
+		for (const char *p = q; *p && k < 5; p++)
+			if (*p == ':')
+				f[++k] = p + 1;
+		if (k != 5 || strncmp(f[2], "sqs:", 4) || !*f[5] || strchr(f[5], ':') || f[5] - f[4] < 2) {
+			err_set(e, E_USAGE, "'%s' is not an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)", q);
+			goto done;
+		}
+		use_region(a, f[3], (size_t)(f[4] - f[3] - 1));
+		json_put_str(&req, f[5], strlen(f[5]));
+		buf_adds(&req, ",\"QueueOwnerAWSAccountId\":");
+		json_put_str(&req, f[4], (size_t)(f[5] - f[4] - 1));
+	} else {
+		json_put_str(&req, q, strlen(q));
+	}
+	buf_addc(&req, '}');
+	if (aws_json(a, &SVC_SQS, "GetQueueUrl", req.p, &out, e))
+		goto done;
+	if (json_parse(out.p, out.len, &root) || !(*url = json_get_strdup(root, "QueueUrl")) || !**url) {
+		free(*url);
+		*url = NULL;
+		err_set(e, E_PROTO, "unexpected response");
+		goto done;
+	}
+	dbg("queue %s is %s", q, *url);
+	rc = 0;
+done:
+	buf_free(&req);
+	buf_free(&out);
+	return rc;
+}
+
+void
+sqs_req_start(struct buf *b, const char *url)
+{
+	buf_adds(b, "{\"QueueUrl\":");
+	json_put_str(b, url, strlen(url));
+}
+
+int
+sqs_queue_attrs(struct aws *a, const char *url, const char *names, struct buf *out, struct json *attrs, struct err *e)
+{
+	struct buf req = {0};
+	struct json root;
+	int rc = -1;
+
+	sqs_req_start(&req, url);
+	buf_printf(&req, ",\"AttributeNames\":[%s]}", names);
+	if (aws_json(a, &SVC_SQS, "GetQueueAttributes", req.p, out, e))
+		;
+	else if (json_parse(out->p, out->len, &root) || json_get(root, "Attributes", attrs) || attrs->type != JSON_OBJECT)
+		err_set(e, E_PROTO, "unexpected response");
+	else
+		rc = 0;
+	buf_free(&req);
+	return rc;
+}
+
+int
+sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, struct sqs_result *res, struct err *e)
+{
+	struct json root, list, item, v;
+	size_t pos;
+
+	for (int i = 0; i < nid; i++)
+		res[i] = (struct sqs_result){SQS_MISSING, "", ""};
+	if (json_parse(p, n, &root) || root.type != JSON_OBJECT)
+		return err_set(e, E_PROTO, "the response is not JSON");
+	for (int pass = 0; pass < 2; pass++) {
+		if (json_get(root, pass ? "Failed" : "Successful", &list) || list.type != JSON_ARRAY)
+			continue;
+		for (pos = 0; !json_next(list, &pos, NULL, &item);) {
+			struct json id;
+			int i;
+			if (json_get(item, "Id", &id))
+				continue;
+			for (i = 0; i < nid; i++)
+				if (json_key_eq(id, ids[i]) && res[i].state == SQS_MISSING)
+					break;
+			if (i == nid)
+				continue; /* not one of ours, or seen already */
+			if (!pass) {
+				res[i].state = SQS_OK;
+				continue;
+			}
+			struct buf s = {0};
+			if (!json_get(item, "Code", &v) && !json_str(v, &s))
+				snprintf(res[i].code, sizeof res[i].code, "%s", s.p ? s.p : "");
+			buf_reset(&s);
+			if (!json_get(item, "Message", &v) && !json_str(v, &s))
+				snprintf(res[i].msg, sizeof res[i].msg, "%s", s.p ? s.p : "");
+			buf_free(&s);
+			/* SenderFault false: the service's side failed; worth another try */
+			res[i].state = !json_get(item, "SenderFault", &v) && v.type == JSON_FALSE ? SQS_RETRY : SQS_FAILED;
+		}
+	}
+	return 0;
+}
+
+int
+sqs_batch(struct aws *a, const char *op, const char *req, const char *const *ids, int n, struct sqs_result *res,
+	  struct err *e)
+{
+	struct buf out = {0};
+	int rc = -1;
+
+	if (aws_json(a, &SVC_SQS, op, req, &out, e))
+		goto done;
+	if (sqs_batch_parse(out.p, out.len, ids, n, res, e))
+		goto done;
+	rc = 0;
+done:
+	buf_free(&out);
+	return rc;
+}
+
+/* ---- S3 event notifications ---- */
+
+/* S3 writes keys in notifications as a form does: '+' for a space, %XX for other bytes. */
+static int
+form_decode(struct json v, struct buf *out)
+{
+	struct buf raw = {0};
+	int rc = -1;
+
+	if (json_str(v, &raw))
+		goto done;
+	for (size_t i = 0; i < raw.len; i++)
+		if (raw.p[i] == '+')
+			raw.p[i] = ' ';
+	rc = uri_decode(raw.p ? raw.p : "", raw.len, out);
+done:
+	buf_free(&raw);
+	return rc;
+}
+
+/* One record from its bucket and object members; -1 if they are not there. */
+static int
+add_record(struct s3_events *ev, struct json bucket, struct json object, const char *event)
+{
+	struct json key, size;
+	struct buf k = {0};
+	struct s3_event *r;
+
+	char *name = json_get_strdup(bucket, "name");
+	if (!name || json_get(object, "key", &key) || form_decode(key, &k)) {
+		free(name);
+		buf_free(&k);
+		return -1;
+	}
+	ev->rec = xrealloc(ev->rec, (ev->n + 1) * sizeof *ev->rec);
+	r = &ev->rec[ev->n++];
+	r->bucket = name;
+	r->key_len = k.len;
+	r->key = k.p ? buf_take(&k) : xstrdup("");
+	r->size = -1;
+	if (!json_get(object, "size", &size) && size.type == JSON_NUMBER)
+		r->size = strtoll(size.p, NULL, 10);
+	r->event = xstrdup(event ? event : "");
+	return 0;
+}
+
+static int
+parse_events(struct json root, struct s3_events *ev, int depth)
+{
+	struct json recs, rec, s3, bucket, object, v, detail;
+	char *s = NULL;
+	int rc = -1;
+
+	if (root.type != JSON_OBJECT)
+		return -1;
+	if ((s = json_get_strdup(root, "Event")) && !strcmp(s, "s3:TestEvent")) {
+		ev->test = 1;
+		rc = 0;
+	} else if (!json_get(root, "Records", &recs) && recs.type == JSON_ARRAY) {
+		size_t pos = 0;
+		rc = 0;
+		while (!rc && !json_next(recs, &pos, NULL, &rec)) {
+			char *name = json_get_strdup(rec, "eventName");
+			rc = json_get(rec, "s3", &s3) || json_get(s3, "bucket", &bucket) || json_get(s3, "object", &object) ||
+			     add_record(ev, bucket, object, name) ? -1 : 0;
+			free(name);
+		}
+		rc = rc || !ev->n ? -1 : 0;
+	} else if ((s = (free(s), json_get_strdup(root, "source"))) && !strcmp(s, "aws.s3") &&
+		   !json_get(root, "detail", &detail) && !json_get(detail, "bucket", &bucket) &&
+		   !json_get(detail, "object", &object)) {
+		/* EventBridge: one object per event; the event is its detail-type ("Object Created") */
+		char *type = json_get_strdup(root, "detail-type");
+		rc = add_record(ev, bucket, object, type);
+		free(type);
+	} else if (depth == 0 && !json_get(root, "Type", &v) && json_key_eq(v, "Notification") &&
+		   !json_get(root, "Message", &v)) {
+		/* SNS: the notification is the string Message */
+		struct buf m = {0};
+		struct json inner;
+		if (!json_str(v, &m) && m.p && !json_parse(m.p, m.len, &inner))
+			rc = parse_events(inner, ev, 1); /* the records are copies: m can go */
+		buf_free(&m);
+	}
+	free(s);
+	return rc;
+}
+
+int
+s3_events_parse(const char *body, size_t n, struct s3_events *ev)
+{
+	struct json root;
+
+	memset(ev, 0, sizeof *ev);
+	if (!json_parse(body, n, &root) && !parse_events(root, ev, 0))
+		return 0;
+	s3_events_free(ev);
+	return -1;
+}
+
+void
+s3_events_free(struct s3_events *ev)
+{
+	for (int i = 0; i < ev->n; i++) {
+		free(ev->rec[i].bucket);
+		free(ev->rec[i].key);
+		free(ev->rec[i].event);
+	}
+	free(ev->rec);
+	memset(ev, 0, sizeof *ev);
+}

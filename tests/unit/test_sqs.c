@@ -1,0 +1,92 @@
+/* test_sqs.c — *Batch results and S3 event notifications (formats from the S3 and SQS docs). */
+#include "unit.h"
+
+TEST(sqs_batch_results)
+{
+	const char *ids[] = {"3", "7", "9", "12"};
+	struct sqs_result r[4];
+	struct err e = {0};
+	const char *resp = "{\"Successful\":[{\"Id\":\"3\",\"MessageId\":\"x\"},{\"Id\":\"99\"}],"
+			   "\"Failed\":[{\"Id\":\"7\",\"SenderFault\":true,\"Code\":\"InvalidParameterValue\",\"Message\":\"bad \\u00e9\"},"
+			   "{\"Id\":\"9\",\"SenderFault\":false,\"Code\":\"InternalError\"},{\"Id\":\"3\",\"SenderFault\":true}]}";
+
+	CHECK_INT(sqs_batch_parse(resp, strlen(resp), ids, 4, r, &e), 0);
+	CHECK_INT(r[0].state, SQS_OK); /* a second mention of an Id does not undo the first */
+	CHECK_INT(r[1].state, SQS_FAILED);
+	CHECK_STR(r[1].code, "InvalidParameterValue");
+	CHECK_STR(r[1].msg, "bad \xc3\xa9");
+	CHECK_INT(r[2].state, SQS_RETRY);
+	CHECK_STR(r[2].code, "InternalError");
+	CHECK_INT(r[3].state, SQS_MISSING);
+	CHECK_INT(sqs_batch_parse("{", 1, ids, 4, r, &e), -1);
+	CHECK_INT(e.kind, E_PROTO);
+	/* absent SenderFault: the sender's fault, never resent blindly */
+	const char *f = "{\"Failed\":[{\"Id\":\"3\",\"Code\":\"X\"}]}";
+	CHECK_INT(sqs_batch_parse(f, strlen(f), ids, 1, r, &e), 0);
+	CHECK_INT(r[0].state, SQS_FAILED);
+}
+
+static const char direct[] =
+	"{\"Records\":[{\"eventVersion\":\"2.1\",\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\","
+	"\"s3\":{\"s3SchemaVersion\":\"1.0\",\"bucket\":{\"name\":\"b1\",\"arn\":\"arn:aws:s3:::b1\"},"
+	"\"object\":{\"key\":\"dir/red+flower%2B1+%C3%A9t%C3%A9.jpg\",\"size\":1024,\"eTag\":\"x\"}}},"
+	"{\"eventName\":\"ObjectRemoved:Delete\",\"s3\":{\"bucket\":{\"name\":\"b2\"},\"object\":{\"key\":\"a%00b\"}}}]}";
+
+TEST(s3_events_direct)
+{
+	struct s3_events ev;
+
+	CHECK_INT(s3_events_parse(direct, strlen(direct), &ev), 0);
+	CHECK_INT(ev.n, 2);
+	CHECK_INT(ev.test, 0);
+	CHECK_STR(ev.rec[0].bucket, "b1");
+	CHECK_STR(ev.rec[0].key, "dir/red flower+1 \xc3\xa9t\xc3\xa9.jpg");
+	CHECK_INT(ev.rec[0].size, 1024);
+	CHECK_STR(ev.rec[0].event, "ObjectCreated:Put");
+	CHECK_STR(ev.rec[1].event, "ObjectRemoved:Delete");
+	CHECK_INT(ev.rec[1].key_len, 3); /* a NUL byte is kept, with its length */
+	CHECK(!memcmp(ev.rec[1].key, "a\0b", 3));
+	CHECK_INT(ev.rec[1].size, -1);
+	s3_events_free(&ev);
+}
+
+TEST(s3_events_sns_eventbridge_test)
+{
+	struct s3_events ev;
+	struct buf sns = {0};
+
+	buf_adds(&sns, "{\"Type\":\"Notification\",\"MessageId\":\"m\",\"TopicArn\":\"arn:aws:sns:us-east-1:1:t\",\"Message\":");
+	json_put_str(&sns, direct, strlen(direct));
+	buf_adds(&sns, ",\"Timestamp\":\"2026-01-01T00:00:00.000Z\"}");
+	CHECK_INT(s3_events_parse(sns.p, sns.len, &ev), 0);
+	CHECK_INT(ev.n, 2);
+	CHECK_STR(ev.rec[0].key, "dir/red flower+1 \xc3\xa9t\xc3\xa9.jpg");
+	s3_events_free(&ev);
+	buf_free(&sns);
+
+	const char *eb = "{\"version\":\"0\",\"detail-type\":\"Object Created\",\"source\":\"aws.s3\",\"account\":\"1\","
+			 "\"detail\":{\"version\":\"0\",\"bucket\":{\"name\":\"eb\"},\"object\":{\"key\":\"x+y.txt\",\"size\":5,"
+			 "\"etag\":\"e\"},\"reason\":\"PutObject\"}}";
+	CHECK_INT(s3_events_parse(eb, strlen(eb), &ev), 0);
+	CHECK_INT(ev.n, 1);
+	CHECK_STR(ev.rec[0].bucket, "eb");
+	CHECK_STR(ev.rec[0].key, "x y.txt");
+	CHECK_INT(ev.rec[0].size, 5);
+	CHECK_STR(ev.rec[0].event, "Object Created");
+	s3_events_free(&ev);
+
+	const char *t = "{\"Service\":\"Amazon S3\",\"Event\":\"s3:TestEvent\",\"Time\":\"2026-01-01T00:00:00Z\",\"Bucket\":\"b\"}";
+	CHECK_INT(s3_events_parse(t, strlen(t), &ev), 0);
+	CHECK_INT(ev.test, 1);
+	CHECK_INT(ev.n, 0);
+	s3_events_free(&ev);
+
+	static const char *const bad[] = {
+		"hello", "{}", "{\"Records\":[]}", "{\"Records\":[{\"s3\":{\"bucket\":{\"name\":\"b\"}}}]}",
+		"{\"Records\":[{\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"bad%zz\"}}}]}",
+		"{\"Type\":\"Notification\",\"Message\":\"not json\"}", "{\"source\":\"aws.ec2\",\"detail\":{}}",
+		"[1]",
+	};
+	for (size_t i = 0; i < COUNT(bad); i++)
+		CHECK_INT(s3_events_parse(bad[i], strlen(bad[i]), &ev), -1);
+}
