@@ -130,7 +130,10 @@ class Descriptors(HostileCase):
         chroot = shutil.which("chroot")
         cmd = lambda redir: self.run("sh", "-c", f'exec "$@" {redir}', "sh", chroot, root, "/awsbox", "--version",
                                      env={})
-        self.assertIn("awsbox", self.ok(cmd("")))  # all open: it runs there
+        r = cmd("")
+        if r.rc == 127:  # make check-asan's binary is dynamically linked
+            self.skipTest(f"{harness.AWSBOX} does not run in an empty root: {r.err.strip()}")
+        self.assertIn("awsbox", self.ok(r))  # all open: it runs there
         r = cmd(">&-")
         self.assertExit(r, 1)
         self.assertIn("/dev/null", r.err)
@@ -288,8 +291,11 @@ class ExecKeepsCoreLimit(AwsboxTestCase):
     def test_exec_child(self):
         name = f"/itest/hostile-{uuid.uuid4().hex[:8]}"
         harness.client("ssm").put_parameter(Name=name, Value="v", Type="String")
+        # (AddressSanitizer turns core files off itself unless told not to: make check-asan)
+        asan = os.environ.get("ASAN_OPTIONS")
+        env = self.env(**({"ASAN_OPTIONS": asan + ":disable_coredump=0"} if asan else {}))
         r = self.run("prlimit", "--core=unlimited:unlimited", str(harness.S.bin / "ssmget"), f"V={name}", "--exec",
-                     "--", "sh", "-c", 'echo "$V $(ulimit -c)"')
+                     "--", "sh", "-c", 'echo "$V $(ulimit -c)"', env=env)
         self.assertEqual(self.ok(r), "v unlimited\n")
 
 
