@@ -616,6 +616,8 @@ conn_open(struct http_pool *p, const struct http_req *q, const struct proxy *px,
 	p->connects++;
 	pthread_mutex_unlock(&p->lock);
 	dbg("connected to %s%s%s", c->peer, px->on ? " via proxy " : "", px->on ? px->host : "");
+	/* A proxy's answer to CONNECT that trickles in, or never ends its 1xx answers, is bounded. */
+	conn_deadline(c, c->timeout_ms / 1000.0);
 	if (px->on && q->url->tls) {
 		/* A tunnel through the proxy (RFC 9110 9.3.6); TLS runs end to end inside it. */
 		struct buf h = {0};

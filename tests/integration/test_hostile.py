@@ -168,6 +168,12 @@ class Deadlines(HostileCase):
         r, t = self.imds(s)  # 1 s timeout, token and a v1 try
         self.assertExit(r, 4)
         self.assertLess(t, 4)
+        # A proxy that answers CONNECT so (the endpoint's name is never resolved: the proxy has it)
+        r, t = self.timed("ssmget", "--endpoint-url", "https://ssm.example.invalid", "/x",
+                          env=self.fake_env(AWSBOX_READ_TIMEOUT=1, AWS_MAX_ATTEMPTS=1, HTTPS_PROXY=s.url))
+        self.assertExit(r, 6)
+        self.assertIn("timed out", r.err)
+        self.assertLess(t, 3)
 
     def test_chunked_trickle(self):
         s = self.server("chunked-trickle")
