@@ -108,12 +108,14 @@ open_out(struct outfile *f, const char *path, mode_t mode, int secret, struct er
 	f->slot = -1;
 	if (!*path || path[strlen(path) - 1] == '/')
 		return err_set(e, E_USAGE, "%s: not a file name", path);
-	if (secret && !lstat(path, &st) && S_ISLNK(st.st_mode))
-		return err_set(e, E_IO, "%s: a symbolic link; a secret is not written through one (name the file "
-				       "itself, or - for stdout)", path);
 	/* Replace the file a symlink points at, not the link; a link to nothing is refused, as
-	 * GNU cp refuses to write through it (replacing the link would break what set it up). */
+	 * GNU cp refuses to write through it (replacing the link would break what set it up). A
+	 * secret is not written through one at all; a link put there after this look is replaced
+	 * by the rename, or refused by O_NOFOLLOW, never followed. */
 	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+		if (secret)
+			return err_set(e, E_IO, "%s: a symbolic link; a secret is not written through one (name the "
+					       "file itself, or - for stdout)", path);
 		if (!(target = realpath(path, NULL)) && errno == ENOENT)
 			return err_set(e, E_IO, "%s: a symbolic link to nothing (not written through)", path);
 		if (!target)
