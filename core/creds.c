@@ -125,10 +125,11 @@ from_json(const char *what, const char *source, const char *body, size_t n, int 
 	char *id = NULL, *sk = NULL, *tok = NULL, *exp = NULL, *acct = NULL;
 	int rc = -1;
 
+	/* Malformed credentials are no credentials (exit 4), as an empty {} is. */
 	if (json_parse(body, n, &root) || root.type != JSON_OBJECT)
-		return err_set(e, E_PROTO, "%s: credentials are not a JSON object", what);
+		return err_set(e, E_NOCREDS, "%s: credentials are not a JSON object", what);
 	if (need_version && (json_get(root, "Version", &v) || v.n != 1 || v.p[0] != '1')) {
-		err_set(e, E_PROTO, "%s: unsupported or missing \"Version\" (want 1)", what);
+		err_set(e, E_NOCREDS, "%s: unsupported or missing \"Version\" (want 1)", what);
 		goto done;
 	}
 	id = json_get_strdup(root, "AccessKeyId");
@@ -149,9 +150,18 @@ from_json(const char *what, const char *source, const char *body, size_t n, int 
 		free(msg);
 		goto done;
 	}
+	/* Keys and tokens are printable without spaces; a line break would go into a header. */
+	for (const char *f[] = {id, sk, tok}, **p = f; p < f + 3; p++) {
+		for (const unsigned char *ch = (const unsigned char *)*p; ch && *ch; ch++) {
+			if (*ch <= ' ' || *ch >= 0x7f) {
+				err_set(e, E_NOCREDS, "%s: the credentials hold a control character or a space", what);
+				goto done;
+			}
+		}
+	}
 	creds_set(c, source, id, sk, tok);
 	if (exp && time_parse_iso8601(exp, strlen(exp), &c->expires)) {
-		err_set(e, E_PROTO, "%s: bad Expiration '%s'", what, exp);
+		err_set(e, E_NOCREDS, "%s: bad Expiration '%.64s'", what, exp);
 		creds_free(c);
 		goto done;
 	}
@@ -278,7 +288,7 @@ sts_post(struct aws *a, const char *action, const struct kv *params, int n, cons
 	aws_query_form(&SVC_STS, action, params, n, form);
 	struct http_body b = {form->p, (int64_t)form->len, NULL, NULL, NULL};
 	struct aws_req q = {.svc = &SVC_STS, .method = "POST", .path = "/", .body = &b, .quiet_body = 1, .out = out,
-			    .op = action};
+			    .op = action, .total_ms = a->read_timeout_ms};
 	rc = aws_send_to(a, &q, aws_region(a, &re), signer, &r, e);
 	http_resp_free(&r);
 	return rc;

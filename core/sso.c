@@ -127,7 +127,8 @@ refresh(struct aws *a, const struct sso_cfg *s, const char *path, struct json to
 	struct http_body b = {.p = body.p, .len = (int64_t)body.len};
 	struct kv h[] = {{"content-type", "application/json"}};
 	struct aws_req q = {.svc = &SVC_SSO_OIDC, .method = "POST", .path = "/token", .hdrs = h, .nhdrs = 1, .body = &b,
-			    .out = &out, .op = "CreateToken", .quiet_body = 1, .not_idempotent = 1};
+			    .out = &out, .op = "CreateToken", .quiet_body = 1, .not_idempotent = 1,
+			    .total_ms = a->read_timeout_ms};
 	if (aws_send_to(a, &q, s->region, NULL, &r, e)) /* unsigned, as the chain's own calls are */
 		goto done;
 	char *at = NULL, *nrt = NULL;
@@ -269,7 +270,8 @@ sso_creds(struct aws *a, const char *profile, struct creds *c, struct err *e)
 	struct kv qs[] = {{"account_id", s.account}, {"role_name", s.role}};
 	struct kv h[] = {{"x-amz-sso_bearer_token", token}};
 	struct aws_req q = {.svc = &SVC_SSO, .method = "GET", .path = "/federation/credentials", .query = qs, .nquery = 2,
-			    .hdrs = h, .nhdrs = 1, .out = &out, .op = "GetRoleCredentials", .quiet_body = 1};
+			    .hdrs = h, .nhdrs = 1, .out = &out, .op = "GetRoleCredentials", .quiet_body = 1,
+			    .total_ms = a->read_timeout_ms};
 	rc = aws_send_to(a, &q, s.region, NULL, &r, e);
 	memzero(token, strlen(token));
 	free(token);
