@@ -95,6 +95,7 @@ aws_init(struct aws *a, const struct common *c, struct err *e)
 	a->config = load_file("AWS_CONFIG_FILE", ".aws/config", &fe);
 	if (fe.kind)
 		return *e = fe, -1;
+	ini_profiles(a->config);
 	a->credentials = load_file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", &fe);
 	if (fe.kind)
 		return *e = fe, -1;
@@ -102,7 +103,8 @@ aws_init(struct aws *a, const struct common *c, struct err *e)
 	if (c->profile && *c->profile) {
 		a->profile = xstrdup(c->profile);
 		a->profile_explicit = 1;
-	} else if (((v = getenv("AWS_PROFILE")) && *v) || ((v = getenv("AWS_DEFAULT_PROFILE")) && *v)) {
+	} else if (((v = getenv("AWS_DEFAULT_PROFILE")) && *v) || ((v = getenv("AWS_PROFILE")) && *v)) {
+		/* botocore reads AWS_DEFAULT_PROFILE first (CLI v2 and the other SDKs: AWS_PROFILE) */
 		a->profile = xstrdup(v);
 	} else {
 		a->profile = xstrdup("default");

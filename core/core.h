@@ -250,6 +250,10 @@ struct ini *ini_parse(const char *text, size_t n); /* never fails; bad lines are
 void ini_free(struct ini *f);
 int ini_has(const struct ini *f, const char *section);
 const char *ini_get(const struct ini *f, const char *section, const char *key);
+/* The config file's sections as botocore names them: [profile NAME] split as shell words
+ * ([profile "q r"], extra spaces), [profile default] and [default] both "default", the later of
+ * two sections for one profile (sso-session, services) replacing the earlier wholly. */
+void ini_profiles(struct ini *f);
 /* Nested key: "s3 =\n  addressing_style = path" -> ini_sub(f, sec, "s3", "addressing_style"). */
 const char *ini_sub(const struct ini *f, const char *section, const char *key, const char *sub);
 
@@ -426,6 +430,9 @@ int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_nam
 /* Resolves credentials for a (profile, environment), fills c. Names the providers tried
  * in e when none has credentials (E_NOCREDS). Called with a->lock held. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
+/* Splits a command line into words as Python's shlex.split does (quotes, backslashes); -1 on an
+ * unclosed quote. *argv is xmalloc'd, NULL-terminated, each word too. */
+int shell_split(const char *s, char ***argv);
 /* A profile's key as botocore merges the files: the credentials file first, then the config. */
 const char *creds_profile_key(struct aws *a, const char *profile, const char *key);
 /* sso.c: credentials of an SSO profile (sso_session or the legacy sso_start_url keys): 0, -1

@@ -186,7 +186,7 @@ done:
 
 /* Splits a command line as Python's shlex.split does for the common cases: whitespace,
  * single quotes, double quotes with backslash escapes, backslash outside quotes. */
-static int
+int
 shell_split(const char *s, char ***argvp)
 {
 	char **argv = NULL;
@@ -542,14 +542,22 @@ static int profile_creds(struct aws *a, const char *profile, int depth, const ch
 static int
 has_static(struct aws *a, const char *profile)
 {
-	return prof(a, profile, "aws_access_key_id") != NULL;
+	return prof(a, profile, "aws_access_key_id") || prof(a, profile, "aws_secret_access_key");
+}
+
+/* A role to assume from source_profile or credential_source; with web_identity_token_file the
+ * profile is web identity's instead, as botocore divides them. */
+static int
+has_role(struct aws *a, const char *profile)
+{
+	return prof(a, profile, "role_arn") && !prof(a, profile, "web_identity_token_file");
 }
 
 static int
 assume_role(struct aws *a, const char *profile, int depth, const char **visited, struct creds *c, struct err *e)
 {
 	const char *role = prof(a, profile, "role_arn"), *src = prof(a, profile, "source_profile");
-	const char *csrc = prof(a, profile, "credential_source"), *wit = prof(a, profile, "web_identity_token_file");
+	const char *csrc = prof(a, profile, "credential_source");
 	struct creds base = {0};
 	char sbuf[64];
 	int rc;
@@ -557,8 +565,6 @@ assume_role(struct aws *a, const char *profile, int depth, const char **visited,
 	if (prof(a, profile, "mfa_serial"))
 		return err_set(e, E_USAGE, "profile %s: mfa_serial needs an interactive MFA code, which awsbox does "
 					   "not prompt for", profile);
-	if (wit && !src && !csrc)
-		return web_identity(a, wit, role, prof(a, profile, "role_session_name"), "web identity (profile)", c, e);
 	if (src && csrc)
 		return err_set(e, E_USAGE, "profile %s: both source_profile and credential_source are set", profile);
 	if (src) {
@@ -569,7 +575,7 @@ assume_role(struct aws *a, const char *profile, int depth, const char **visited,
 			return err_set(e, E_USAGE, "profile %s: source_profile %s does not exist", profile, src);
 		if (depth >= 16)
 			return err_set(e, E_USAGE, "profile %s: role chain too deep", profile);
-		if (!strcmp(src, profile) || has_static(a, src) || !prof(a, src, "role_arn")) {
+		if (!strcmp(src, profile) || has_static(a, src) || !has_role(a, src)) {
 			/* A source with keys of its own (or no role) is resolved by its providers. */
 			rc = profile_creds(a, src, depth, visited, &base, e, 0);
 			if (rc == NOT_HERE)
@@ -620,16 +626,29 @@ static int
 profile_creds(struct aws *a, const char *profile, int depth, const char **visited, struct creds *c,
 	      struct err *e, int main_chain)
 {
-	const char *role = prof(a, profile, "role_arn");
-	int rc;
+	int rc, env = main_chain && !a->profile_explicit;
 
-	if (role && (main_chain || !has_static(a, profile))) {
+	if (has_role(a, profile) && (main_chain || !has_static(a, profile))) {
 		visited[depth] = profile;
 		return assume_role(a, profile, depth + 1, visited, c, e);
 	}
-	const char *wit = getenv("AWS_WEB_IDENTITY_TOKEN_FILE"), *wrole = getenv("AWS_ROLE_ARN");
-	if (main_chain && wit && *wit && wrole && *wrole)
-		return web_identity(a, wit, wrole, getenv("AWS_ROLE_SESSION_NAME"), "web identity", c, e);
+	/* Web identity: each setting from the environment when set there (even empty, as botocore
+	 * tests for it), else from the profile; the environment is not read under --profile or for a
+	 * source profile. */
+	const char *wit = env ? getenv("AWS_WEB_IDENTITY_TOKEN_FILE") : NULL;
+	if (!wit)
+		wit = prof(a, profile, "web_identity_token_file");
+	if (wit && *wit) {
+		const char *wrole = env ? getenv("AWS_ROLE_ARN") : NULL, *sn = env ? getenv("AWS_ROLE_SESSION_NAME") : NULL;
+		if (!wrole)
+			wrole = prof(a, profile, "role_arn");
+		if (!sn)
+			sn = prof(a, profile, "role_session_name");
+		if (!wrole || !*wrole)
+			return err_set(e, E_USAGE, "web identity token file %s but no role: set the profile's role_arn or "
+						   "AWS_ROLE_ARN", wit);
+		return web_identity(a, wit, wrole, sn, "web identity", c, e);
+	}
 	if ((rc = sso_creds(a, profile, c, e)) != NOT_HERE)
 		return rc;
 	if ((rc = from_section(a->credentials, profile, "shared credentials file", c, e)) != NOT_HERE)

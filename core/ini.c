@@ -190,3 +190,70 @@ ini_sub(const struct ini *f, const char *section, const char *key, const char *s
 	snprintf(name, sizeof name, "%s.%s", key, sub);
 	return ini_get(f, section, name);
 }
+
+/* botocore's profile map (configloader.build_profile_map): a section whose name starts with
+ * "profile", "sso-session" or "services" and splits as shell words (quotes, extra spaces) into
+ * exactly two names the second; others of those kinds are no section at all; [default] and
+ * [profile default] are both "default". Of two sections naming one thing the later replaces the
+ * earlier wholly (a repeated name is one section, as before). */
+static char *
+canon(const char *sec)
+{
+	static const char *const kinds[] = {"profile", "sso-session", "services"};
+	char **argv = NULL, *c = NULL;
+	int argc;
+
+	if (!strcmp(sec, "default"))
+		return xstrdup(sec);
+	for (size_t k = 0; k < COUNT(kinds); k++) {
+		if (strncmp(sec, kinds[k], strlen(kinds[k])))
+			continue;
+		if ((argc = shell_split(sec, &argv)) == 2)
+			c = !k && !strcmp(argv[1], "default") ? xstrdup("default") : xasprintf("%s %s", kinds[k], argv[1]);
+		for (int i = 0; argv && argv[i]; i++)
+			free(argv[i]);
+		free(argv);
+		return c;
+	}
+	return xstrdup(sec);
+}
+
+void
+ini_profiles(struct ini *f)
+{
+	char **cn;
+	size_t *head, out = 0;
+
+	if (!f || !f->n)
+		return;
+	cn = xcalloc(f->n, sizeof *cn);
+	head = xcalloc(f->n, sizeof *head);
+	for (size_t i = 0; i < f->n; i++) {
+		/* a section's entries follow its header entry (key "") */
+		head[i] = !*f->e[i].key || !i || strcmp(f->e[i].section, f->e[i - 1].section) ? i : head[i - 1];
+		cn[i] = head[i] == i ? canon(f->e[i].section) : cn[head[i]] ? xstrdup(cn[head[i]]) : NULL;
+	}
+	/* an entry stays when no later section names the same thing under another raw name */
+	char *keep = xcalloc(f->n, 1);
+	for (size_t i = 0; i < f->n; i++) {
+		size_t last = head[i];
+		for (size_t j = i + 1; cn[i] && j < f->n; j++)
+			if (head[j] == j && cn[j] && !strcmp(cn[j], cn[i]))
+				last = j;
+		keep[i] = cn[i] && !strcmp(f->e[last].section, f->e[i].section);
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		if (!keep[i]) {
+			memzero(f->e[i].value, strlen(f->e[i].value));
+			free(f->e[i].section), free(f->e[i].key), free(f->e[i].value), free(cn[i]);
+			continue;
+		}
+		free(f->e[i].section);
+		f->e[i].section = cn[i];
+		f->e[out++] = f->e[i];
+	}
+	f->n = out;
+	free(keep);
+	free(cn);
+	free(head);
+}

@@ -1,5 +1,5 @@
-/* proxy.c — which proxy a request goes through: HTTPS_PROXY, HTTP_PROXY and NO_PROXY as curl
- * reads them (https://everything.curl.dev/usingcurl/proxies/env). Private to http.c. */
+/* proxy.c — which proxy a request goes through: HTTPS_PROXY, HTTP_PROXY and NO_PROXY as botocore
+ * reads them (https://docs.python.org/3/library/urllib.request.html). Private to http.c. */
 #include "conn.h"
 
 #include <stdio.h>
@@ -18,47 +18,39 @@ env_nonempty(const char *a, const char *b, const char **out)
 	return *out != NULL;
 }
 
-/* NO_PROXY: comma-separated hosts or domain suffixes ("example.com" and ".example.com"
- * both cover sub-domains), optional ":port", "*" for everything (curl's rules). */
+/* NO_PROXY as botocore reads it (Python's urllib proxy_bypass_environment), so that awsbox and
+ * the AWS CLI take the same route: the whole value "*" means every host; else comma-separated
+ * names, leading dots ignored, each matching the host or "host:port" as the URL names it
+ * (no port when it is the scheme's), or a domain suffix of either. So "*.amazonaws.com" matches
+ * nothing, and "host:443" only a URL that spells out :443 (unlike curl, which takes both). */
 static int
-no_proxy_match(const char *list, const char *host, int port)
+no_proxy_match(const char *list, const struct url *u)
 {
-	size_t hl = strlen(host);
+	char hp[300];
+	size_t hl, hpl;
 
+	if (!strcmp(list, "*"))
+		return 1;
+	url_hostport(u, hp, sizeof hp); /* the URL's netloc: [v6] bracketed, :port when not default */
+	hpl = strlen(hp);
+	/* the host without the port, as Python splits it (a trailing :digits) */
+	const char *colon = strrchr(hp, ':');
+	hl = colon && !colon[1 + strspn(colon + 1, "0123456789")] ? (size_t)(colon - hp) : hpl;
 	while (*list) {
-		size_t n = strcspn(list, ", ");
-		struct slice t = {list, n};
-		int tport = 0;
-		list += n;
-		list += strspn(list, ", ");
+		size_t n = strcspn(list, ",");
+		struct slice t = slice_trim((struct slice){list, n});
+		list += n + (list[n] == ',');
+		while (t.n && t.p[0] == '.')
+			t.p++, t.n--;
 		if (!t.n)
 			continue;
-		if (t.n == 1 && t.p[0] == '*')
-			return 1;
-		if (t.p[0] == '[') { /* [v6] or [v6]:port */
-			const char *rb = memchr(t.p, ']', t.n);
-			if (!rb)
-				continue;
-			if ((size_t)(rb - t.p) + 2 < t.n && rb[1] == ':')
-				tport = atoi(rb + 2);
-			t = (struct slice){t.p + 1, (size_t)(rb - t.p) - 1};
-		} else {
-			const char *colon = memchr(t.p, ':', t.n);
-			if (colon && !memchr(colon + 1, ':', t.n - (size_t)(colon - t.p) - 1)) {
-				tport = atoi(colon + 1);
-				t.n = (size_t)(colon - t.p);
-			}
+		for (int k = 0; k < 2; k++) { /* host alone, then host:port */
+			size_t l = k ? hpl : hl;
+			if (l == t.n && !strncasecmp(hp, t.p, t.n))
+				return 1;
+			if (l > t.n && hp[l - t.n - 1] == '.' && !strncasecmp(hp + l - t.n, t.p, t.n))
+				return 1;
 		}
-		if (t.n >= 2 && t.p[0] == '*' && t.p[1] == '.')
-			t.p++, t.n--;
-		if (t.n && t.p[0] == '.')
-			t.p++, t.n--;
-		if (!t.n || (tport && tport != port))
-			continue;
-		if (hl == t.n && !strncasecmp(host, t.p, t.n))
-			return 1;
-		if (hl > t.n && host[hl - t.n - 1] == '.' && !strncasecmp(host + hl - t.n, t.p, t.n))
-			return 1;
 	}
 	return 0;
 }
@@ -75,7 +67,7 @@ proxy_for(const struct http_req *q, struct proxy *px, struct err *e)
 		return 0;
 	if (!env_nonempty(q->url->tls ? "https_proxy" : "http_proxy", var, &v))
 		return 0;
-	if (env_nonempty("no_proxy", "NO_PROXY", &np) && no_proxy_match(np, q->url->host, q->url->port))
+	if (env_nonempty("no_proxy", "NO_PROXY", &np) && no_proxy_match(np, q->url))
 		return 0;
 	s = v;
 	if (strstr(s, "://")) {

@@ -22,6 +22,7 @@ from unittest import mock
 import botocore
 import botocore.config
 import botocore.session
+import botocore.utils
 
 import harness
 
@@ -239,6 +240,36 @@ class Endpoints(unittest.TestCase):
                      + "; ".join(f"{r} {n}" for r, n in na.most_common()))
         self.assertEqual(bad, [], f"{len(bad)} of {applicable} disagree:\n" + "\n".join(bad[:40]))
         self.assertGreater(applicable, 300)
+
+
+    def test_no_proxy_as_botocore(self):
+        """Whether a call goes through HTTPS_PROXY/HTTP_PROXY, for NO_PROXY forms people write
+        (curl's "*.domain" and "host:port" included), as botocore decides it (urllib's rules)."""
+        values = ["*", "*.amazonaws.com", ".amazonaws.com", "amazonaws.com", "sts.us-east-1.amazonaws.com:443",
+                  "sts.us-east-1.amazonaws.com", "localhost:4566", "localhost", "127.0.0.1", "127.0.0.1:4566",
+                  "example.com, amazonaws.com", "x,*", ".S3.EU-WEST-1.AMAZONAWS.COM", "[::1]", "[::1]:4566", ""]
+        targets = [("sts", None, None), ("s3", "bucket", None), ("sts", None, "https://localhost:4566"),
+                   ("sqs", None, "http://127.0.0.1:4566"), ("ssm", None, "http://[::1]:4566"),
+                   ("s3", "bucket", "https://localhost")]
+        bad, n = [], 0
+        for no_proxy in values:
+            for svc, bucket, endpoint in targets:
+                env = self.env("eu-west-1", HTTPS_PROXY="http://proxy.example:3128",
+                               HTTP_PROXY="http://proxy.example:8080", NO_PROXY=no_proxy,
+                               **{f"AWS_ENDPOINT_URL_{ENV_NAME[svc]}": endpoint})
+                url = self.oracle.resolve(svc, env, bucket)[0]
+                with mock.patch.dict(os.environ, env, clear=True):
+                    proxies = botocore.utils.get_environ_proxies(url)
+                    want = proxies.get(urllib.parse.urlsplit(url).scheme)
+                want = f"proxy {urllib.parse.urlsplit(want).netloc}" if want else "direct"
+                p = subprocess.run([str(TOOL), "--proxy", svc] + ([bucket] if bucket else []), env=env,
+                                   capture_output=True, text=True, timeout=10)
+                got = p.stdout.strip() or p.stderr.strip()
+                n += 1
+                if got != want:
+                    bad.append(f"NO_PROXY={no_proxy!r} {url}: botocore {want}, awsbox {got}")
+        harness.note(f"NO_PROXY: {n - len(bad)} of {n} routes agree with botocore")
+        self.assertEqual(bad, [], "\n".join(bad))
 
 
 if __name__ == "__main__":

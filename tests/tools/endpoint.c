@@ -1,5 +1,5 @@
 /* endpoint.c — test tool: where awsbox would send a call, for the endpoint conformance test. */
-#include "core.h"
+#include "conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +10,10 @@ static const char help[] =
 	"Prints \"URL SIGNING-REGION\" for one call to SERVICE (s3, ssm, secretsmanager, lambda, sqs, sts, sso,\n"
 	"sso-oidc)"
 	"as awsbox resolves it from the same flags, environment and files; BUCKET is S3's bucket (or\n"
-	"access point ARN). Errors exit with awsbox's exit codes.\n";
+	"access point ARN). Errors exit with awsbox's exit codes.\n"
+	"  --proxy   print \"proxy HOST:PORT\" or \"direct\" instead: the route to that URL\n";
 
-static const struct optdef defs[] = {{NULL, 0, 0, 0}};
+static const struct optdef defs[] = {{"proxy", 0, 0, 1}, {NULL, 0, 0, 0}};
 
 int
 main(int argc, char **argv)
@@ -26,13 +27,15 @@ main(int argc, char **argv)
 	struct aws a;
 	struct endpoint ep;
 	struct err e = {0};
-	int np = 0, id;
+	int np = 0, id, proxy = 0;
 	char hp[300];
 
 	applet_name = "endpoint";
 	opt_init(&o, argc, argv, defs, help);
 	while ((id = opt_next(&o)) != OPT_END)
-		if (id == OPT_POS && np < 2)
+		if (id == 1)
+			proxy = 1;
+		else if (id == OPT_POS && np < 2)
 			pos[np++] = o.arg;
 		else
 			usage("too many arguments");
@@ -52,6 +55,17 @@ main(int argc, char **argv)
 	}
 	if (endpoint_resolve(&a, svc, pos[1], 1, &ep, &e))
 		die_code(err_exit_code(&e), "%s", e.msg);
+	if (proxy) {
+		struct http_req q = {.url = &ep.url};
+		struct proxy px;
+		if (proxy_for(&q, &px, &e))
+			die_code(err_exit_code(&e), "%s", e.msg);
+		if (px.on)
+			printf("proxy %s:%d\n", px.host, px.port);
+		else
+			printf("direct\n");
+		return 0;
+	}
 	url_hostport(&ep.url, hp, sizeof hp);
 	printf("%s://%s%s%s%s%s %s\n", ep.url.tls ? "https" : "http", hp, ep.url.path,
 	       pos[1] && ep.path_style ? "/" : "", pos[1] && ep.path_style ? pos[1] : "", "", ep.region);

@@ -1343,10 +1343,12 @@ TEST(http_no_proxy)
 	struct http_resp r;
 	struct err e = {0};
 	struct buf out = {0};
-	/* Matches for host 127.0.0.1 or localhost; the proxy itself is a dead port. */
+	/* Matches for host 127.0.0.1 or localhost, as Python's urllib (botocore) decides; the proxy
+	 * itself is a dead port. A "*." prefix is no wildcard there, and "*" counts only alone. */
 	static const char *const bypass[] = {"*", "127.0.0.1", "other.example, 127.0.0.1", ".localhost", "localhost",
-					     "LOCALHOST:%d", "*.localhost"};
-	static const char *const use[] = {"example.com", "calhost", "localhost:1", "127.0.0.2", ""};
+					     "LOCALHOST:%d"};
+	static const char *const use[] = {"example.com", "calhost", "localhost:1", "127.0.0.2", "", "*.localhost",
+					  "x,*"};
 	char np[64];
 
 	setup(&s, srv_nobody, &p);

@@ -59,3 +59,24 @@ TEST(ini_missing_and_unreadable)
 	CHECK(e.kind == E_IO || e.kind == E_NONE);
 	CHECK(ini_parse("", 0) != NULL);
 }
+
+TEST(ini_profiles_as_botocore_names_them)
+{
+	static const char text[] = "[profile \"q r\"]\na = 1\n[profile   sp  ]\na = 2\n[profile x y]\na = 3\n"
+				   "[default]\na = 4\nb = 5\n[profile default]\na = 6\n[sso-session 'corp']\nu = 7\n"
+				   "[profile \"unclosed]\na = 8\n[other]\na = 9\n";
+	struct ini *f = ini_parse(text, sizeof text - 1);
+
+	ini_profiles(f);
+	CHECK_STR(ini_get(f, "profile q r", "a"), "1");
+	CHECK_STR(ini_get(f, "profile sp", "a"), "2");
+	CHECK(!ini_has(f, "profile x y") && !ini_has(f, "profile x"));
+	/* [profile default] comes later: it replaces [default] wholly (b is gone) */
+	CHECK_STR(ini_get(f, "default", "a"), "6");
+	CHECK(ini_get(f, "default", "b") == NULL);
+	CHECK(!ini_has(f, "profile default"));
+	CHECK_STR(ini_get(f, "sso-session corp", "u"), "7");
+	CHECK(!ini_has(f, "profile \"unclosed"));
+	CHECK_STR(ini_get(f, "other", "a"), "9");
+	ini_free(f);
+}
