@@ -180,10 +180,11 @@ check-tsan: build/tsan/awsbox $(TOOLS)
 
 -include $(shell find build/fuzz build/asan build/valgrind build/tsan -name '*.d' 2>/dev/null)
 
-# ==== benchmarks (tests/bench) — awsbox against the AWS CLI in one run =========================
+# ==== benchmarks (tests/bench) — awsbox against the AWS CLI, rclone and curl in one run ========
 #   make bench   size, start-up, one call, many calls, S3 throughput, memory bound, scaling: prints
 #                a markdown table with ratios (also build/bench/results.md and results.json).
-#                Knobs: BENCH_RUNS, BENCH_XFER_RUNS, BENCH_SIZE_MIB, BENCH_ONLY (see tests/bench/bench.py).
+#                Knobs: BENCH_RUNS, BENCH_XFER_RUNS, BENCH_SIZE_MIB, BENCH_TREE_SIZES, BENCH_ONLY (see
+#                tests/bench/bench.py).
 # The sink links OpenSSL (libssl-dev) with the system compiler: it is test equipment, not awsbox.
 .PHONY: bench
 build/bench/s3sink: tests/bench/s3sink.c

@@ -75,6 +75,7 @@ static struct {
 	int64_t expected, copy_threshold;
 	const char *what; /* the file the progress bar names */
 	double t0;
+	struct file_batch batch; /* -r downloads: files whose renames wait for one sync of the group */
 } T;
 
 /* -r: objects that take one request, queued for the file-level workers */
@@ -127,6 +128,7 @@ check_interrupt(void)
 	}
 	if (Q.started)
 		drain(); /* the workers remove their temporary files and abort their uploads first */
+	file_batch_abort(&T.batch);
 	if (T.progress)
 		fputs("\r\033[K", stderr);
 	signal(sig, SIG_DFL);
@@ -324,6 +326,24 @@ head(const char *bucket, const char *key, struct s3obj *o, const char *url)
 	return 0;
 }
 
+/* A downloaded file of a group (-r), once renamed or failed: then --move's delete. */
+struct waiting {
+	char *bucket, *key, *url, *dst;
+};
+
+static void
+committed(void *arg, int rc, struct err *e)
+{
+	struct waiting *w = arg;
+	struct err de = {0};
+
+	if (rc && e)
+		failed(e, "", w->dst);
+	else if (!rc && T.move && !T.move_later && s3_delete(&T.a, w->bucket, w->key, &de))
+		failed(&de, "DeleteObject", w->url);
+	free(w->bucket), free(w->key), free(w->url), free(w->dst), free(w);
+}
+
 static int
 download(struct xfer *x, const char *bucket, const char *key, const char *dst)
 {
@@ -361,6 +381,18 @@ download(struct xfer *x, const char *bucket, const char *key, const char *dst)
 		file_abort(&f);
 		err_set(&e, E_IO, "exists (--no-overwrite)");
 		rc = failed(&e, "", dst);
+		goto done;
+	}
+	/* -r: the file waits for its group's one sync (file_batch_add), and --move's delete for
+	 * its rename; --no-overwrite checks just before each rename, so those go one by one. */
+	if (!out && T.recursive && !T.no_overwrite) {
+		struct waiting *w = xmalloc(sizeof *w);
+		*w = (struct waiting){xstrdup(bucket), xstrdup(key), xstrdup(url), xstrdup(dst)};
+		int r = file_batch_add(&T.batch, &f, w, &e);
+		if (r == 0)
+			goto done;
+		committed(w, r < 0 ? -1 : 0, &e);
+		rc = r < 0 ? -1 : 0;
 		goto done;
 	}
 	if (!out && file_commit(&f, &e)) {
@@ -751,6 +783,8 @@ s3cp_main(int argc, char **argv)
 	T.x.concurrency = 8;
 	T.ck = S3_CK_CRC32C;
 	T.copy_threshold = (int64_t)5 << 30;
+	pthread_mutex_init(&T.batch.m, NULL);
+	T.batch.done = committed;
 	opt_init(&o, argc, argv, defs, s3cp_help);
 	while ((c = opt_next(&o)) != OPT_END) {
 		switch (c) {
@@ -907,6 +941,8 @@ s3cp_main(int argc, char **argv)
 		free(sp);
 		free(dp);
 		drain();
+		if (!interrupted)
+			file_batch_flush(&T.batch);
 	}
 	check_interrupt();
 	if (T.runwide > 1)

@@ -17,7 +17,8 @@ struct conn {
 	struct tls *tls;       /* NULL: plain TCP */
 	int eof;               /* the peer closed its side */
 	size_t rpos, rlen;     /* unread response bytes in rbuf[rpos..rlen) */
-	unsigned char rbuf[16384];
+	unsigned char rbuf[65536]; /* a plain-HTTP body arrives in reads this large: a quarter of
+				    * the recv calls of 16 KiB (TLS bodies skip it: tls_peek) */
 };
 
 struct proxy {
@@ -47,6 +48,10 @@ ghash_fn ghash_x86_get(void);
 /* tls.c. host is the origin's name (SNI and the name verified) or an IP literal. */
 int tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e);
 long tls_read(struct conn *c, void *p, size_t n, struct err *e); /* 0 at EOF */
+/* Decrypted bytes where they lie (no copy): their length (0 at EOF, -1 on error) and *p; the
+ * caller consumes n of them with tls_ack before anything else touches the connection. */
+long tls_peek(struct conn *c, const unsigned char **p, struct err *e);
+void tls_ack(struct conn *c, size_t n);
 int tls_write(struct conn *c, const void *p, size_t n, struct err *e); /* buffered in records */
 int tls_flush(struct conn *c, struct err *e);
 int tls_pending(struct conn *c); /* decrypted bytes are waiting */

@@ -660,8 +660,34 @@ int file_commit(struct outfile *f, struct err *e);
 /* Closes and removes the temporary file; the target is untouched. Safe to call twice and on a
  * zeroed struct after a failed file_open. */
 void file_abort(struct outfile *f);
+/* Files committed in groups (s3cp -r): file_batch_add closes f's temporary file unsynced and
+ * keeps it waiting (f is emptied; it stays registered for removal on a signal); every
+ * FILE_BATCH files, and at file_batch_flush, one syncfs per file system makes the group's data
+ * durable, then each is renamed over its target and each directory fsynced once; done(arg,
+ * rc, e) follows for each (rc -1: removed, target untouched). So a name never points at data
+ * that is not on disk, as with file_commit, for one sync per group instead of two per file.
+ * file_batch_add returns 0 (waiting), 1 (committed at once: a file written in place), or -1
+ * (failed, f aborted). Thread-safe; done runs on the thread that flushes. */
+#define FILE_BATCH 64
+struct file_waiting {
+	struct outfile f;
+	void *arg;
+	dev_t dev;
+	int synced;
+};
+struct file_batch {
+	pthread_mutex_t m;
+	struct file_waiting *w;
+	int n, cap;
+	void (*done)(void *arg, int rc, struct err *e);
+};
+int file_batch_add(struct file_batch *b, struct outfile *f, void *arg, struct err *e);
+void file_batch_flush(struct file_batch *b);
+/* Removes the waiting files (an interrupt): done(arg, -1, NULL) for each. */
+void file_batch_abort(struct file_batch *b);
 /* Makes the directories above path's last '/' (mode 0777 less the umask), as mkdir -p; NULL, or
- * the one that could not be made (xmalloc'd, errno set). */
+ * the one that could not be made (xmalloc'd, errno set). A directory made or found once is
+ * remembered for the rest of the process and not asked for again. */
 char *file_mkdirs(const char *path);
 
 /* ---- s3.c, s3put.c: S3 objects for s3cp and s3watch ---------------------------------- */
@@ -826,6 +852,14 @@ void sqs_req_start(struct buf *b, const char *url);
  * and *attrs is its Attributes object (a slice of out). */
 int sqs_queue_attrs(struct aws *a, const char *url, const char *names, struct buf *out, struct json *attrs,
 		    struct err *e);
+/* Whether SQS takes text (n bytes at p) in a message: 0, or -1 with why (size nwhy) saying
+ * where and why not (not UTF-8, or a character outside XML's: SQS allows only U+9, U+A, U+D,
+ * U+20-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF). */
+int sqs_text_check(const char *p, size_t n, char *why, size_t nwhy);
+/* A message attribute NAME=TYPE:VALUE (TYPE String, Number or Binary, or TYPE.custom; a Binary
+ * VALUE in base64) appended to json as a MessageAttributes member ("NAME":{...}, after a ','
+ * unless json is empty); *size grows by what it adds to a message's size. -1 with e (E_USAGE). */
+int sqs_attr_parse(const char *spec, struct buf *json, size_t *size, struct err *e);
 /* One entry's outcome in a *Batch call: SQS_OK (Successful), SQS_FAILED (Failed, the sender's
  * fault: for good), SQS_RETRY (Failed on the service's side: worth another try), SQS_MISSING (in
  * neither list: it may or may not have been done). */
@@ -860,6 +894,16 @@ struct s3_events {
 /* 0 with ev filled (n >= 1, or test), -1 if body is not an S3 event notification. */
 int s3_events_parse(const char *body, size_t n, struct s3_events *ev);
 void s3_events_free(struct s3_events *ev);
+
+/* ---- proc.c: commands run beside awsbox (sqsrecv --exec) ------------------------------- */
+
+/* Appends NAME=value and a NUL to vars, the form proc_spawn takes. */
+void proc_var(struct buf *vars, const char *name, const char *val, size_t n);
+/* Starts argv[0] (found in PATH) in a process group of its own (kill(-pid) reaches all of it),
+ * signals at their defaults, stdout and stderr inherited, the n bytes at in on its stdin, and the
+ * current environment with vars (nvars bytes of "NAME=value\0" from proc_var) set over it.
+ * *pid on success, for the caller to wait for; -1 with e (E_NOTFOUND: no such command). */
+int proc_spawn(char *const argv[], const char *vars, size_t nvars, const void *in, size_t n, pid_t *pid, struct err *e);
 
 /* ---- transfer.c, download.c: parallel S3 transfers (s3cp) ---------------------------- */
 

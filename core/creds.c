@@ -662,8 +662,13 @@ int
 creds_resolve(struct aws *a, struct creds *c, struct err *e)
 {
 	const char *visited[20];
+	struct url mu;
 	int rc;
 
+	/* botocore checks the metadata endpoint settings whenever it builds its chain, whichever
+	 * provider then answers: a bad mode or URL is an error even with keys in the environment. */
+	if (imds_endpoint(a, &mu, e))
+		return -1;
 	if (!a->profile_explicit && (rc = from_env(c, e)) != NOT_HERE)
 		return rc;
 	if ((rc = profile_creds(a, a->profile, 0, visited, c, e, 1)) != NOT_HERE)

@@ -53,6 +53,9 @@ struct dl {
 	int64_t p1;             /* parts: the size of part 1 */
 	struct spare *spare;    /* buffers given back (under the pool's lock); one per worker at most */
 	int nspare, maxspare;
+	/* File output: one pwrite at a time. Eight threads writing one file meet on its inode lock
+	 * in the kernel, which spins while a writer on the other CPU holds it; here they sleep. */
+	pthread_mutex_t wlock;
 };
 
 struct getctx {
@@ -105,23 +108,28 @@ piece_release(struct pool *p, struct dl *d, struct piece *pc)
 }
 
 static int
-pwrite_all(int fd, const char *s, size_t n, int64_t at, struct err *e)
+pwrite_all(struct dl *d, const char *s, size_t n, int64_t at, struct err *e)
 {
-	while (n) {
-		ssize_t k = pwrite(fd, s, n, at);
+	int rc = 0;
+
+	pthread_mutex_lock(&d->wlock);
+	while (n && !rc) {
+		ssize_t k = pwrite(d->fd, s, n, at);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			return err_set(e, E_IO, "write: %s", k < 0 ? strerror(errno) : "no progress");
-		s += k, n -= (size_t)k, at += k;
+			rc = err_set(e, E_IO, "write: %s", k < 0 ? strerror(errno) : "no progress");
+		else
+			s += k, n -= (size_t)k, at += k;
 	}
-	return 0;
+	pthread_mutex_unlock(&d->wlock);
+	return rc;
 }
 
 static int
 batch_flush(struct getctx *g, struct err *e)
 {
-	if (g->wlen && pwrite_all(g->d->fd, g->pc->mem, g->wlen, g->wat, e))
+	if (g->wlen && pwrite_all(g->d, g->pc->mem, g->wlen, g->wat, e))
 		return -1;
 	g->wat += (int64_t)g->wlen;
 	g->wlen = 0;
@@ -137,7 +145,7 @@ batch_add(struct getctx *g, const char *s, size_t n, struct err *e)
 
 	while (n) {
 		if (!g->wlen && n >= pc->memcap) {
-			if (pwrite_all(g->d->fd, s, n, g->wat, e))
+			if (pwrite_all(g->d, s, n, g->wat, e))
 				return -1;
 			g->wat += (int64_t)n;
 			return 0;
@@ -520,6 +528,7 @@ xfer_download(struct xfer *x, const char *bucket, const char *key, const struct 
 	x->op[0] = 0;
 	x->verified[0] = 0;
 	*d = (struct dl){.bucket = bucket, .key = key, .o = o, .fd = fd, .seekable = seekable};
+	pthread_mutex_init(&d->wlock, NULL);
 	d->window = xpool_workers(x, 1 << 30);
 	d->cap = ps * d->window;
 	dl_plan(x, d, ck);
@@ -555,6 +564,7 @@ done:
 			free(d->spare[i].p);
 		free(d->spare);
 		free(d->pc);
+		pthread_mutex_destroy(&d->wlock);
 		free(d);
 	}
 	return rc;

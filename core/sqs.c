@@ -109,6 +109,109 @@ sqs_queue_attrs(struct aws *a, const char *url, const char *names, struct buf *o
 	return rc;
 }
 
+/* Offset of the first byte that does not start an XML 1.0 character in UTF-8, or -1.
+ * *cp: the code point that SQS does not allow, or -1 when the bytes are not UTF-8. */
+static long
+bad_char(const char *p, size_t n, long *cp)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t c = s[i];
+		size_t len, k;
+
+		if (c < 0x80) {
+			if (c < 0x20 && c != 9 && c != 10 && c != 13)
+				return *cp = c, (long)i;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, c &= 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, c &= 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, c &= 0x07;
+		else
+			return *cp = -1, (long)i;
+		if (i + len > n)
+			return *cp = -1, (long)i;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return *cp = -1, (long)i;
+			c = c << 6 | (s[i + k] & 0x3f);
+		}
+		/* overlong forms, UTF-16 surrogates and beyond U+10FFFF are not UTF-8 */
+		if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
+			return *cp = -1, (long)i;
+		if (c == 0xfffe || c == 0xffff)
+			return *cp = c, (long)i;
+		i += len;
+	}
+	return -1;
+}
+
+int
+sqs_text_check(const char *p, size_t len, char *why, size_t n)
+{
+	long cp, at;
+
+	if ((at = bad_char(p, len, &cp)) >= 0) {
+		if (cp < 0)
+			snprintf(why, n, "byte %ld: not valid UTF-8 (SQS takes text only)", at + 1);
+		else
+			snprintf(why, n, "byte %ld: character U+%04lX is not allowed in an SQS message", at + 1, cp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sqs_attr_parse(const char *spec, struct buf *json, size_t *size, struct err *e)
+{
+	const char *eq = strchr(spec, '='), *colon = eq ? strchr(eq + 1, ':') : NULL;
+	struct buf bin = {0};
+	char why[160];
+	int rc = -1;
+
+	if (!eq || eq == spec || !colon)
+		return err_set(e, E_USAGE, "'%s': expected NAME=TYPE:VALUE (TYPE String, Number or Binary)", spec);
+	int nn = (int)(eq - spec);
+	size_t tn = (size_t)(colon - eq - 1);
+	const char *type = eq + 1, *val = colon + 1;
+	int kind = 0;
+	if (!strncmp(type, "String", 6) || !strncmp(type, "Number", 6))
+		kind = type[0] == 'S' ? 's' : 'n';
+	else if (!strncmp(type, "Binary", 6))
+		kind = 'b';
+	if (!kind || (tn > 6 && type[6] != '.') || tn == 7)
+		err_set(e, E_USAGE, "%.*s: the type must be String, Number or Binary (or TYPE.custom), not '%.*s'", nn, spec,
+			(int)tn, type);
+	else if (!*val)
+		err_set(e, E_USAGE, "%.*s: empty value (SQS needs at least one character)", nn, spec);
+	else if (kind == 'b' && b64_decode(val, strlen(val), &bin))
+		err_set(e, E_USAGE, "%.*s: a Binary value is given in base64; '%s' is not base64", nn, spec, val);
+	else if (kind != 'b' && sqs_text_check(val, strlen(val), why, sizeof why))
+		err_set(e, E_USAGE, "%.*s: %s", nn, spec, why);
+	else
+		rc = 0;
+	if (!rc) {
+		if (json->len)
+			buf_addc(json, ',');
+		json_put_str(json, spec, (size_t)nn);
+		buf_adds(json, ":{\"DataType\":");
+		json_put_str(json, type, tn);
+		buf_adds(json, kind == 'b' ? ",\"BinaryValue\":" : ",\"StringValue\":");
+		json_put_str(json, val, strlen(val));
+		buf_addc(json, '}');
+		/* SQS counts name, type and value bytes towards the message size */
+		*size += (size_t)nn + tn + (kind == 'b' ? bin.len : strlen(val));
+	}
+	buf_free(&bin);
+	return rc;
+}
+
 int
 sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, struct sqs_result *res, struct err *e)
 {

@@ -677,7 +677,21 @@ tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e
 long
 tls_read(struct conn *c, void *p, size_t n, struct err *e)
 {
-	unsigned char *b;
+	const unsigned char *b;
+	long len = tls_peek(c, &b, e);
+
+	if (len <= 0)
+		return len;
+	if ((size_t)len > n)
+		len = (long)n;
+	memcpy(p, b, (size_t)len);
+	tls_ack(c, (size_t)len);
+	return len;
+}
+
+long
+tls_peek(struct conn *c, const unsigned char **p, struct err *e)
+{
 	size_t len;
 	int r;
 
@@ -685,12 +699,14 @@ tls_read(struct conn *c, void *p, size_t n, struct err *e)
 		return 0;
 	if ((r = pump(c, BR_SSL_RECVAPP, e)) <= 0)
 		return r;
-	b = br_ssl_engine_recvapp_buf(&c->tls->sc.eng, &len);
-	if (len > n)
-		len = n;
-	memcpy(p, b, len);
-	br_ssl_engine_recvapp_ack(&c->tls->sc.eng, len);
+	*p = br_ssl_engine_recvapp_buf(&c->tls->sc.eng, &len);
 	return (long)len;
+}
+
+void
+tls_ack(struct conn *c, size_t n)
+{
+	br_ssl_engine_recvapp_ack(&c->tls->sc.eng, n);
 }
 
 int

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""bench.py — `make bench`: awsbox against the AWS CLI installed on the machine, measured in one
-run against the same local servers: binary size, start-up, one call, many calls in one process,
+"""bench.py — `make bench`: awsbox against the AWS CLI installed on the machine, and against rclone
+(transfers, trees) and curl --aws-sigv4 (one call, the TLS handshake), measured in one run against
+the same local servers: binary size, start-up, one call, many calls in one process,
 S3 throughput over HTTP and HTTPS, the memory bound of streaming, and scaling with the number of
 items. Prints a markdown report (also build/bench/results.md; raw numbers in results.json) with
 medians, spreads (min-max) and ratios. It is a measurement, not a test: targets that are missed
@@ -14,7 +15,8 @@ HTTPS via OpenSSL) for S3, behind a test CA made here with openssl(1).
 
 Knobs (environment): BENCH_RUNS (5, one-call runs), BENCH_MANY_RUNS (3), BENCH_XFER_RUNS (2, per
 GiB transfer), BENCH_SIZE_MIB (1024), BENCH_STREAM_MIB (2048), BENCH_SCALE_RUNS (2),
-BENCH_ONLY (comma list of: size,onecall,many,s3,mem,scale), BENCH_OUT (build/bench/results.md).
+BENCH_TREE_SIZES (1,100,1000,10000: the `s3cp -r` trees, files of 1 KiB),
+BENCH_ONLY (comma list of: size,onecall,many,sqs,s3,mem,scale), BENCH_OUT (build/bench/results.md).
 """
 import argparse
 import atexit
@@ -58,6 +60,7 @@ XFER_RUNS = knob("BENCH_XFER_RUNS", 2)
 SIZE = knob("BENCH_SIZE_MIB", 1024) * MIB
 STREAM = knob("BENCH_STREAM_MIB", 2048) * MIB
 SCALE_RUNS = knob("BENCH_SCALE_RUNS", 2)
+TREE_SIZES = [int(x) for x in os.environ.get("BENCH_TREE_SIZES", "1,100,1000,10000").split(",") if x]
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
 OUT_PATH = Path(os.environ.get("BENCH_OUT", BUILD / "results.md"))
 
@@ -307,6 +310,14 @@ def setup():
         if real and real.returncode == 0 and real.stdout.strip():
             E.aws = real.stdout.strip()
     E.aws_version = subprocess.run([E.aws, "--version"], capture_output=True, text=True).stdout.strip() if E.aws else "none"
+    # Peers measured beside the AWS CLI in the same run (scripts/deps installs them): rclone
+    # (Go, Debian's package) for transfers and trees; curl --aws-sigv4 as the floor of one call.
+    E.rclone = shutil.which("rclone")
+    E.rclone_version = (subprocess.run([E.rclone, "version"], capture_output=True, text=True).stdout.split("\n")[0].strip()
+                        if E.rclone else "none")
+    E.curl = shutil.which("curl")
+    E.curl_version = (subprocess.run([E.curl, "--version"], capture_output=True, text=True).stdout.split("\n")[0].strip()
+                      if E.curl else "none")
     E.applets = harness.applets()
     cpus = sorted(os.sched_getaffinity(0))
     E.client_cpus = {cpus[-1]}
@@ -429,6 +440,35 @@ def awsbox_cmd(applet, *args):
 
 def aws_cmd(url, *args):
     return E.aws, ["aws", "--endpoint-url", url, *args]
+
+
+def rclone_env(url):
+    """rclone's remote `bench:` on url, from the environment (no config file). Its AWS SDK would
+    take AWS_CA_BUNDLE and refuse it with a custom transport: the CA goes in --ca-cert instead.
+    The sink lists with ListObjectsV2 only (rclone's v1 default for other providers is not there),
+    and without delimiters: rclone's --fast-list (its advice for S3) lists that way."""
+    env = {k: v for k, v in E.env.items() if k != "AWS_CA_BUNDLE"}
+    env.update(RCLONE_CONFIG="/dev/null", RCLONE_CONFIG_BENCH_TYPE="s3", RCLONE_CONFIG_BENCH_PROVIDER="Other",
+               RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=E.env["AWS_ACCESS_KEY_ID"],
+               RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=E.env["AWS_SECRET_ACCESS_KEY"],
+               RCLONE_CONFIG_BENCH_REGION=REGION, RCLONE_CONFIG_BENCH_ENDPOINT=url, RCLONE_CONFIG_BENCH_LIST_VERSION="2",
+               RCLONE_FAST_LIST="true")
+    return env
+
+
+def rclone_cmd(*args):
+    return E.rclone, ["rclone", "--ca-cert", str(E.ca), *args]
+
+
+def tool_cmd(tool, url, s3cp=None, aws=None, rclone=None):
+    """(exe, argv, env) of one tool's command: awsbox's s3cp args, aws's args, rclone's args."""
+    if tool == "awsbox":
+        return (*awsbox_cmd("s3cp", "--endpoint-url", url, *s3cp), E.env)
+    if tool == "awsbox-c1":
+        return (*awsbox_cmd("s3cp", "--concurrency", "1", "--endpoint-url", url, *s3cp), E.env)
+    if tool == "aws":
+        return (*aws_cmd(url, *aws), E.env)
+    return (*rclone_cmd(*rclone), rclone_env(url))
 
 
 # ---- binary size ---------------------------------------------------------------------------------
@@ -682,6 +722,38 @@ def one_call_rows(url, qurl, cpus, title, notes):
     return rows, raw
 
 
+def curl_floor(s, cpus):
+    """awsbox's whoami against curl --aws-sigv4 (one signed POST of GetCallerIdentity, OpenSSL for
+    TLS) on the stand-in, over HTTP and HTTPS: the floor for one call; HTTPS minus HTTP is each
+    one's TLS handshake (the same server, certificate and CA)."""
+    if not E.curl or not have("whoami"):
+        return None
+    rows, got = [], {}
+    for scheme in ("http", "https"):
+        url = s.https if scheme == "https" else s.http
+        a_exe, a_argv = awsbox_cmd("whoami", "--endpoint-url", url)
+        c_argv = ["curl", "-sf", "--cacert", str(E.ca), "--aws-sigv4", f"aws:amz:{REGION}:sts", "--user",
+                  f"{E.env['AWS_ACCESS_KEY_ID']}:{E.env['AWS_SECRET_ACCESS_KEY']}", "-d",
+                  "Action=GetCallerIdentity&Version=2011-06-15", url + "/"]
+        log(f"one call: whoami and curl --aws-sigv4 over {scheme}")
+        A, C = [], []
+        try:
+            measure(a_exe, a_argv, E.env, cpus=cpus)
+            c0 = measure(E.curl, c_argv, E.env, cpus=cpus)
+            if b"<Account>" not in c0.out:
+                raise Failed(f"curl's answer has no account: {c0.out[:120]!r}")
+            for r in range(RUNS):
+                pair = [(A, a_exe, a_argv), (C, E.curl, c_argv)]
+                for box, exe, argv in (pair if r % 2 == 0 else pair[::-1]):
+                    box.append(measure(exe, argv, E.env, cpus=cpus))
+        except Failed as e:
+            rows.append([f"`whoami` / `curl --aws-sigv4`", scheme.upper(), f"failed: {str(e).splitlines()[0][:60]}"] + [""] * 7)
+            continue
+        got[scheme] = (A, C)
+        rows.append([f"`whoami` / `curl --aws-sigv4` ({scheme.upper()})"] + row3("", A, C)[1:])
+    return rows, got
+
+
 def vars_m(m):
     return {"wall": m.wall, "user": m.user, "sys": m.sys, "rss_kib": m.rss, "rc": m.rc}
 
@@ -727,6 +799,28 @@ def sec_onecall():
     R.add("**Against the stand-in** (`tests/bench/standin.py`: answers from memory, ~0.1 ms of Python per "
           "request), which shows the client's own cost:", "")
     R.table(HDR3, r2)
+    floor = curl_floor(s, cpus)
+    if floor:
+        frows, fgot = floor
+        R.add("**The floor for one call**: `curl --aws-sigv4` (one signed GetCallerIdentity POST; curl with OpenSSL) "
+              "against `whoami`, on the stand-in; the same alternation and medians:", "")
+        R.table(["command", "awsbox wall", "curl wall", "curl/awsbox", "awsbox CPU", "curl CPU", "curl/awsbox",
+                 "awsbox peak RSS", "curl peak RSS", "curl/awsbox"], frows)
+        R.raw["onecall"] = {"curl": {k: {"awsbox": [vars_m(m) for m in a], "curl": [vars_m(m) for m in c]}
+                                     for k, (a, c) in fgot.items()}}
+        for scheme, (a, c) in fgot.items():
+            R.sum(f"one call, `whoami` against **curl --aws-sigv4** as the peer ({scheme.upper()}, stand-in): wall / CPU",
+                  f"{f_time(med([m.wall for m in a]))} / {f_time(med([m.cpu for m in a]))}",
+                  f"{f_time(med([m.wall for m in c]))} / {f_time(med([m.cpu for m in c]))}",
+                  f"{ratio(med([m.wall for m in a]), med([m.wall for m in c]))} / "
+                  f"{ratio(med([m.cpu for m in a]), med([m.cpu for m in c]))}")
+        if "http" in fgot and "https" in fgot:
+            ah = med([m.cpu for m in fgot["https"][0]]) - med([m.cpu for m in fgot["http"][0]])
+            ch = med([m.cpu for m in fgot["https"][1]]) - med([m.cpu for m in fgot["http"][1]])
+            R.target("TLS handshake CPU (one call's HTTPS − HTTP), awsbox against curl (OpenSSL), same server",
+                     "≤ curl's", f"{f_time(ah)} vs {f_time(ch)}", ah <= ch)
+            R.sum("TLS handshake CPU (HTTPS − HTTP of one call), against **curl** as the peer", f_time(ah), f_time(ch),
+                  ratio(ah, ch) if ah > 0 else "n/a")
     R.add("`sqssend Q BODY` is given the queue's name and makes two requests (GetQueueUrl, SendMessage); "
           "`sqssend URL BODY` and `aws` are given the queue URL and make one. `ssmget NAME` is one GetParameters "
           "request; `aws` sends GetParameter.", "")
@@ -734,8 +828,9 @@ def sec_onecall():
         R.add(f"- note: {n}")
     if notes:
         R.add("")
-    R.raw["onecall"] = {"startup": {"awsbox": [vars_m(x) for x in start[0]], "aws": [vars_m(x) for x in start[1]]},
-                        "moto": raw1, "standin": raw2}
+    R.raw.setdefault("onecall", {}).update({"startup": {"awsbox": [vars_m(x) for x in start[0]], "aws": [vars_m(x) for x in start[1]]},
+                        "moto": raw1, "standin": raw2})
+
     def triple(ms):
         return (f"{f_time(med([m.wall for m in ms]))} / {f_time(med([m.cpu for m in ms]))} / "
                 f"{f_rss(med([m.rss for m in ms]))}")
@@ -971,12 +1066,11 @@ def s3_transfer(tool, kind, url, key_base, size, run, cpus, srcfile):
         src, dst, stdin, stdout = f"s3://{bucket}/{key_base}", str(dl), None, "null"
     else:
         src, dst, stdin, stdout = f"s3://{bucket}/{key_base}", "-", None, "drain"
-    if tool == "awsbox":
-        exe, argv = awsbox_cmd("s3cp", "--endpoint-url", url, src, dst)
-    else:
-        exe, argv = aws_cmd(url, "s3", "cp", "--only-show-errors", src, dst)
+    obj = f"bench:{bucket}/{key_base}" + (f"-{tool}" if kind in ("up", "sup") else "")
+    rc = {"up": ["copyto", src, obj], "down": ["copyto", obj, dst], "sup": ["rcat", obj], "sdown": ["cat", obj]}[kind]
+    exe, argv, env = tool_cmd(tool, url, s3cp=[src, dst], aws=["s3", "cp", "--only-show-errors", src, dst], rclone=rc)
     c0, b0 = proc_cpu(sink.proc.pid), busy()
-    m = measure(exe, argv, E.env, stdin=stdin, stdout=stdout, cpus=cpus)
+    m = measure(exe, argv, env, stdin=stdin, stdout=stdout, cpus=cpus)
     scpu = proc_cpu(sink.proc.pid) - c0
     # CPU that neither the client nor the sink used meanwhile: other work on the machine
     m.others = max(0.0, busy() - b0 - m.cpu - scpu) / (E.ncpu * m.wall)
@@ -1050,6 +1144,7 @@ def ceilings():
         out = subprocess.run(["taskset", "-c", str(min(E.client_cpus)), str(prim), "256"], capture_output=True,
                              text=True).stdout
         got = {k: float(v) for k, v in (l.split() for l in out.splitlines() if len(l.split()) == 2)}
+    E.prim = got
 
     def ossl(alg, nbytes):
         p = subprocess.run(["taskset", "-c", str(min(E.client_cpus)), "openssl", "speed", "-evp", alg, "-bytes",
@@ -1073,6 +1168,9 @@ def ceilings():
     row("TLS record cipher (16 KiB records)", "BearSSL AES-128-GCM", got.get("bearssl-aes128-gcm"),
         "OpenSSL AES-256-GCM (TLS 1.3)", ossl("aes-256-gcm", 16384))
     row("", "BearSSL AES-256-GCM", got.get("bearssl-aes256-gcm"), "OpenSSL AES-128-GCM", ossl("aes-128-gcm", 16384))
+    row("its parts", "AES-128-CTR (BearSSL, AES-NI)", got.get("bearssl-aes128-ctr"), "", None)
+    row("", "GHASH: awsbox's (core/ghash.c, what TLS uses)", got.get("awsbox-ghash"), "", None)
+    row("", "GHASH: BearSSL's br_ghash_pclmul", got.get("bearssl-ghash"), "", None)
     row("payload SHA-256 (plain HTTP)", "awsbox SHA-256 (SHA extensions when present)", got.get("awsbox-sha256"),
         "Python hashlib (OpenSSL)", pyspeed.get("hashlib-sha256"))
     row("", "BearSSL SHA-256 (the fallback)", got.get("bearssl-sha256"), "", None)
@@ -1118,11 +1216,14 @@ def sec_s3():
              ("sdown", "S3 → stdout")]
     res = {}
     ciphers = {}
+    tools = ["awsbox", "awsbox-c1", "aws"] + (["rclone"] if E.rclone else [])
     for run in range(XFER_RUNS):
         for scheme in ("http", "https"):
             url = sink.https if scheme == "https" else sink.http
             for kind, _ in kinds:
-                for tool in ("awsbox", "aws"):
+                order = [t for t in tools if t != "awsbox-c1" or kind in ("down", "sdown")]
+                order = order[run % len(order):] + order[:run % len(order)]  # rotated: no tool always first
+                for tool in order:
                     log(f"S3 run {run + 1}/{XFER_RUNS}: {tool} {kind} over {scheme}")
                     sink.ctl.reset()
                     try:
@@ -1137,48 +1238,75 @@ def sec_s3():
                         ciphers.setdefault(tool, set()).update(st["ciphers"])
                     res.setdefault((scheme, kind, tool), []).append((m, scpu, st))
     gib = SIZE / GIB
-    rows = []
+    rows, crows = [], []
     raw = {}
     s3t = {}
+    E.s3res = res
+
+    def ok_of(scheme, kind, tool):
+        return [x for x in res.get((scheme, kind, tool), []) if not isinstance(x, Exception)]
+
+    def rate(ok):
+        return [SIZE / m.wall / 1e6 for m, _, _ in ok]
+
+    def cpg(ok):
+        return [m.cpu / gib for m, _, _ in ok]
+
+    def fail(scheme, kind, tool):
+        bad = [x for x in res.get((scheme, kind, tool), []) if isinstance(x, Exception)]
+        return f"failed: {str(bad[0]).splitlines()[0][:50]}" if bad else "n/a"
+
     for scheme in ("http", "https"):
         for kind, label in kinds:
+            ok = {t: ok_of(scheme, kind, t) for t in tools}
+            for t in tools:
+                if ok[t] or res.get((scheme, kind, t)):
+                    raw[f"{scheme}/{kind}/{t}"] = [dict(vars_m(m), sink_cpu=c, others=m.others) for m, c, _ in ok[t]]
+            a_ok, w_ok, r_ok = ok["awsbox"], ok["aws"], ok.get("rclone", [])
             cells = [label, scheme.upper()]
-            vals = {}
-            for tool in ("awsbox", "aws"):
-                ok = [x for x in res.get((scheme, kind, tool), []) if not isinstance(x, Exception)]
-                bad = [x for x in res.get((scheme, kind, tool), []) if isinstance(x, Exception)]
-                vals[tool] = ok, bad
-                raw[f"{scheme}/{kind}/{tool}"] = [dict(vars_m(m), sink_cpu=c, others=m.others) for m, c, _ in ok]
-            (a_ok, a_bad), (w_ok, w_bad) = vals["awsbox"], vals["aws"]
-
-            def rate(ok):
-                return [SIZE / m.wall / 1e6 for m, _, _ in ok]
-
-            def cpg(ok):
-                return [m.cpu / gib for m, _, _ in ok]
-
-            def fail(bad):
-                return f"failed: {str(bad[0]).splitlines()[0][:50]}" if bad else "n/a"
-
-            cells += [spread(rate(a_ok), f_rate) if a_ok else fail(a_bad),
-                      spread(rate(w_ok), f_rate) if w_ok else fail(w_bad),
-                      ratio(med(rate(w_ok)), med(rate(a_ok))) if a_ok and w_ok else "n/a",
-                      spread(cpg(a_ok), f_cpg) if a_ok else "", spread(cpg(w_ok), f_cpg) if w_ok else "",
-                      ratio(med(cpg(a_ok)), med(cpg(w_ok))) if a_ok and w_ok else "n/a",
-                      spread([m.rss for m, _, _ in a_ok], f_rss) if a_ok else "",
-                      spread([m.rss for m, _, _ in w_ok], f_rss) if w_ok else "",
-                      (f"{med([c / gib for _, c, _ in a_ok]):.2f} / " if a_ok else "– / ") +
-                      (f"{med([c / gib for _, c, _ in w_ok]):.2f}" if w_ok else "–"),
-                      f"{100 * max(m.others for m, _, _ in a_ok + w_ok):.0f}%" if a_ok + w_ok else ""]
+            cells += [spread(rate(a_ok), f_rate) if a_ok else fail(scheme, kind, "awsbox"),
+                      spread(cpg(a_ok), f_cpg) if a_ok else "",
+                      f_cpg(med([m.user / gib for m, _, _ in a_ok])) if a_ok else "",
+                      spread([m.rss for m, _, _ in a_ok], f_rss) if a_ok else ""]
+            for t, o in (("aws", w_ok), ("rclone", r_ok)):
+                if t == "rclone" and not E.rclone:
+                    cells += ["not installed", "", ""]
+                    continue
+                cells += [spread(rate(o), f_rate) if o else fail(scheme, kind, t), spread(cpg(o), f_cpg) if o else "",
+                          ratio(med(cpg(a_ok)), med(cpg(o))) if a_ok and o else "n/a"]
+            cells += [" / ".join(f"{med([c / gib for _, c, _ in o]):.2f}" if o else "–" for o in (a_ok, w_ok, r_ok)),
+                      f"{100 * max(m.others for m, _, _ in a_ok + w_ok + r_ok):.0f}%" if a_ok + w_ok + r_ok else ""]
             rows.append(cells)
+            short = label.split(" (")[0]
             if a_ok and w_ok:
                 ac, wc = med(cpg(a_ok)), med(cpg(w_ok))
-                s3t.setdefault(scheme, []).append((label.split(" (")[0], ac, wc))
-                R.sum(f"S3 {label.split(' (')[0]}, {SIZE // MIB} MiB, {scheme.upper()}: MB/s / CPU s per GiB / peak RSS",
+                s3t.setdefault(scheme, []).append((short, ac, wc))
+                R.sum(f"S3 {short}, {SIZE // MIB} MiB, {scheme.upper()}: MB/s / CPU s per GiB / peak RSS",
                       f"{med(rate(a_ok)):.0f} / {ac:.2f} / {f_rss(med([m.rss for m, _, _ in a_ok]))}",
                       f"{med(rate(w_ok)):.0f} / {wc:.2f} / {f_rss(med([m.rss for m, _, _ in w_ok]))}",
                       f"{ratio(med(rate(w_ok)), med(rate(a_ok)))} / {ratio(ac, wc)} / "
                       f"{ratio(med([m.rss for m, _, _ in a_ok]), med([m.rss for m, _, _ in w_ok]))}")
+            if a_ok and r_ok:
+                ac, rc_ = med(cpg(a_ok)), med(cpg(r_ok))
+                R.sum(f"S3 {short}, {scheme.upper()}, **rclone** as the peer: MB/s / CPU s per GiB / peak RSS",
+                      f"{med(rate(a_ok)):.0f} / {ac:.2f} / {f_rss(med([m.rss for m, _, _ in a_ok]))}",
+                      f"{med(rate(r_ok)):.0f} / {rc_:.2f} / {f_rss(med([m.rss for m, _, _ in r_ok]))}",
+                      f"{ratio(med(rate(r_ok)), med(rate(a_ok)))} / {ratio(ac, rc_)} / "
+                      f"{ratio(med([m.rss for m, _, _ in a_ok]), med([m.rss for m, _, _ in r_ok]))}")
+                if kind == "down":
+                    fast = med(rate(a_ok)) >= 0.95 * med(rate(r_ok))
+                    R.target(f"S3 download to a file, {scheme.upper()}: rclone ÷ awsbox CPU per GiB, no loss of throughput",
+                             "≥ 1.5×, MB/s ≥ rclone's", f"{rc_ / ac:.2f}× ({ac:.2f} vs {rc_:.2f} s/GiB); "
+                             f"{med(rate(a_ok)):.0f} vs {med(rate(r_ok)):.0f} MB/s", rc_ / ac >= 1.5 and fast,
+                             "" if rc_ / ac >= 1.5 else "see the profile note in README")
+            c1 = ok.get("awsbox-c1", [])
+            if a_ok and c1:
+                d, one = med(cpg(a_ok)), med(cpg(c1))
+                crows.append([label, scheme.upper(), spread(rate(a_ok), f_rate), spread(cpg(a_ok), f_cpg),
+                              spread(rate(c1), f_rate), spread(cpg(c1), f_cpg), f"{d / one:.2f}"])
+                R.target(f"{short}, {scheme.upper()}: CPU of the default concurrency ÷ `--concurrency 1`", "≤ 1.00",
+                         f"{d / one:.2f} ({d:.2f} vs {one:.2f} s/GiB)", d <= one,
+                         "" if d <= one else f"within the noise of the runs" if d <= 1.05 * one else "")
             if scheme == "https" and kind == "up" and a_ok:
                 r, c = med(rate(a_ok)), med(cpg(a_ok))
                 cpu_ok = GIB / c / 1e9 >= 1
@@ -1193,15 +1321,23 @@ def sec_s3():
                  all(wc / ac >= 5 for _, ac, wc in items))
     R.add("### S3 throughput", "")
     R.add(f"{SIZE // MIB} MiB over loopback against `tests/bench/s3sink` (C; data in tmpfs; HTTPS by OpenSSL with "
-          f"the test CA), median of {XFER_RUNS} runs (min–max). The client is pinned to one CPU and the sink to the "
-          "other. MB/s = 10⁶ bytes/s of object data; CPU = the client's user+sys per GiB; the last column is "
-          "the sink's CPU per GiB (awsbox / aws), to show where the other core went. Defaults of both tools "
-          "(awsbox: 8 MiB parts, 8 at a time, CRC32C; aws: 8 MiB parts, 10 threads, CRC32). Every upload's size is "
-          "checked on the sink, every download's bytes counted, the first file download compared with the source; "
-          "awsbox also checks the composite CRC32C of each download. *Other load*: the most CPU that other work on "
-          "the machine took during one of these transfers, as a share of all CPUs.", "")
-    R.table(["transfer", "scheme", "awsbox MB/s", "aws MB/s", "awsbox/aws", "awsbox CPU s/GiB", "aws CPU s/GiB",
-             "aws/awsbox", "awsbox peak RSS", "aws peak RSS", "sink CPU s/GiB", "other load"], rows)
+          f"the test CA), median of {XFER_RUNS} runs (min–max), the tools' order rotated from run to run. The client "
+          "is pinned to one CPU and the sink to the other. MB/s = 10⁶ bytes/s of object data; CPU = the client's "
+          "user+sys per GiB (awsbox's user time alone beside it: the part the cipher is in); the sink's CPU per GiB "
+          "(awsbox / aws / rclone) shows where the other core went. Defaults of every tool "
+          "(awsbox: 8 MiB parts, 8 at a time, CRC32C; aws: 8 MiB parts, 10 threads, CRC32; rclone: `copyto`, `rcat`, "
+          "`cat` with its defaults, 5 MiB parts 4 at a time, 4 streams for downloads over 250 MiB, MD5 of each upload "
+          "as metadata). Every upload's size is checked on the sink, every download's bytes counted, the first file "
+          "download compared with the source; awsbox also checks the composite CRC32C of each download. *Other "
+          "load*: the most CPU that other work on the machine took during one of these transfers, as a share of "
+          "all CPUs.", "")
+    R.table(["transfer", "scheme", "awsbox MB/s", "awsbox CPU s/GiB", "awsbox user s/GiB", "awsbox peak RSS",
+             "aws MB/s", "aws CPU s/GiB", "aws/awsbox CPU", "rclone MB/s", "rclone CPU s/GiB", "rclone/awsbox CPU",
+             "sink CPU s/GiB", "other load"], rows)
+    if crows:
+        R.add("awsbox's downloads with the default concurrency (8) against `--concurrency 1`, same runs:", "")
+        R.table(["transfer", "scheme", "default MB/s", "default CPU s/GiB", "`-c 1` MB/s", "`-c 1` CPU s/GiB",
+                 "default ÷ `-c 1` CPU"], crows)
     if ciphers:
         R.add("TLS negotiated with the sink (OpenSSL 3, default settings): " +
               "; ".join(f"{t}: {', '.join(sorted(c))}" for t, c in ciphers.items()) + ".", "")
@@ -1210,6 +1346,15 @@ def sec_s3():
         R.table(["client", "scheme", "MB/s", "curl CPU s/GiB", "sink CPU s/GiB"], alone)
     log("S3: ceilings of the primitives and of loopback TCP")
     crow, tcp = ceilings()
+    gcm = getattr(E, "prim", {}).get("bearssl-aes128-gcm")
+    for kind in ("up", "down"):
+        a = [m for m, _, _ in ok_of("https", kind, "awsbox")]
+        if gcm and a:
+            floor, user = GIB / (gcm * 1e6), med([m.user / gib for m in a])
+            R.target(f"S3 HTTPS {'upload' if kind == 'up' else 'download'}: awsbox user CPU per GiB ÷ the cipher's own "
+                     "(AES-128-GCM on 16 KiB records, primspeed)", "≤ 1.25×",
+                     f"{user / floor:.2f}× ({user:.2f} vs {floor:.2f} s/GiB)", user / floor <= 1.25,
+                     "" if user / floor <= 1.25 else "the rest: CRC32C of the data, record framing and copies (README)")
     R.add("What the machine allows, one core each (MB/s and the CPU seconds per GiB it costs): the primitives "
           "as each tool uses them (awsbox: the BearSSL it links, built `-Os` by scripts/bearssl, and core/sum.c, "
           "measured by `tests/bench/primspeed`; aws: `openssl speed` and Python's zlib/hashlib), and loopback TCP.", "")
@@ -1288,29 +1433,32 @@ def sec_scale():
     if have("s3cp"):
         sink = start_sink()
         pin(sink.proc.pid, cpus)  # request/response: one CPU, as for one call
-        for n in (1, 10, 100, 1000):
+        tools = ["awsbox", "aws"] + (["rclone"] if E.rclone else [])
+        for n in TREE_SIZES:
             tree = E.work / f"tree-{n}"
             for i in range(n):
-                p = tree / f"d{i // 100:02d}" / f"f{i:04d}.txt"
+                p = tree / f"d{i // 100:03d}" / f"f{i:05d}.txt"
                 p.parent.mkdir(parents=True, exist_ok=True)
                 p.write_bytes(b"x" * 1024)
             for direction in ("up", "down"):
-                res = {"awsbox": [], "aws": []}
+                res = {t: [] for t in tools}
                 for run in range(SCALE_RUNS):
-                    for tool in ("awsbox", "aws"):
+                    for tool in tools[run % len(tools):] + tools[:run % len(tools)]:
                         log(f"scaling: s3cp -r {direction} {n} objects, {tool}, run {run + 1}")
-                        prefix = f"s3://bench/tree-{n}-{tool}/"
+                        # each upload to a prefix of its own (rclone would skip what is there already);
+                        # the downloads read the first run's
+                        key = f"bench/tree-{n}-{tool}-{run if direction == 'up' else 0}/"
+                        prefix = f"s3://{key}"
                         out = E.work / f"down-{n}-{tool}"
                         if direction == "up":
                             src, dst = str(tree) + "/", prefix
                         else:
                             src, dst = prefix, str(out) + "/"
-                        if tool == "awsbox":
-                            exe, argv = awsbox_cmd("s3cp", "-r", "--endpoint-url", sink.https, src, dst)
-                        else:
-                            exe, argv = aws_cmd(sink.https, "s3", "cp", "--recursive", "--only-show-errors", src, dst)
+                        rc = ["copy"] + ([src, f"bench:{key}"] if direction == "up" else [f"bench:{key}", dst])
+                        exe, argv, env = tool_cmd(tool, sink.https, s3cp=["-r", src, dst],
+                                                  aws=["s3", "cp", "--recursive", "--only-show-errors", src, dst], rclone=rc)
                         try:
-                            m = measure(exe, argv, E.env, cpus=cpus)
+                            m = measure(exe, argv, env, cpus=cpus, timeout=1800)
                             if direction == "down":
                                 got = sum(len(f) for _, _, f in os.walk(out))
                                 shutil.rmtree(out, True)
@@ -1319,11 +1467,11 @@ def sec_scale():
                             res[tool].append(m)
                         except Failed as e:
                             res[tool].append(e)
-                rows.append(scale_row(f"`s3cp -r` {direction}, {n} × 1 KiB", n, res))
+                rows.append(scale_row(f"`s3cp -r` {direction}, {n:,} × 1 KiB", n, res))
                 raw[f"s3cp-r/{direction}/{n}"] = {t: [vars_m(m) for m in v if isinstance(m, M)] for t, v in res.items()}
         pin(sink.proc.pid, E.server_cpus)
     else:
-        rows.append(["`s3cp -r`", "n/a (applet missing)"] + [""] * 6)
+        rows.append(["`s3cp -r`", "n/a (applet missing)"] + [""] * 8)
     if have("sqssend"):
         s = start_standin()
         pin(s.proc.pid, cpus)
@@ -1346,13 +1494,14 @@ def sec_scale():
             rows.append(scale_row(f"`sqssend --lines`, {n:,} lines", n, res, aws_per_item=aws_batch_cost(s, cpus)))
             raw[f"sqssend/{n}"] = {"awsbox": [vars_m(m) for m in res["awsbox"] if isinstance(m, M)]}
     else:
-        rows.append(["`sqssend --lines`", "n/a (applet missing)"] + [""] * 6)
+        rows.append(["`sqssend --lines`", "n/a (applet missing)"] + [""] * 8)
     R.add(f"HTTPS, client and server on one CPU, median of {SCALE_RUNS} runs. Per item = wall or CPU ÷ items. "
-          "`aws s3 cp --recursive` is the AWS CLI's equivalent of `s3cp -r`; the AWS CLI has nothing that streams "
+          "`aws s3 cp --recursive` is the AWS CLI's equivalent of `s3cp -r`, and `rclone copy` rclone's (with `--fast-list`, as for all of rclone's runs here) "
+          "(each upload to a prefix of its own, so rclone finds nothing to skip); the tools' order rotates; the AWS CLI has nothing that streams "
           "lines into SQS, so its per-line figure is that of `aws sqs send-message-batch` with 10 entries "
           "(one process per 10 lines, measured 5 times) — what a shell loop over `split -l 10` would pay.", "")
     R.table(["what", "awsbox wall", "awsbox CPU", "awsbox peak RSS", "awsbox per item (wall / CPU)",
-             "aws wall", "aws peak RSS", "aws per item (wall / CPU)"], rows)
+             "aws wall", "aws peak RSS", "aws per item (wall / CPU)", "rclone wall", "rclone per item (wall / CPU)"], rows)
     R.raw["scale"] = raw
     # flatness: per-item CPU of the largest against the middle size
     for prefix in ("`s3cp -r` up", "`s3cp -r` down", "`sqssend --lines`"):
@@ -1386,7 +1535,7 @@ def scale_row(label, n, res, aws_per_item=None):
     a_ok = [m for m in res["awsbox"] if isinstance(m, M)]
     w_ok = aws_per_item if aws_per_item is not None else [m for m in res["aws"] if isinstance(m, M)]
     per = 10 if aws_per_item is not None else n
-    if a_ok and w_ok and n in (1000, 100000):
+    if a_ok and w_ok and n in (1000, 10000, 100000):
         aw, ac = med([m.wall for m in a_ok]) / n, med([m.cpu for m in a_ok]) / n
         ww, wc = med([m.wall for m in w_ok]) / per, med([m.cpu for m in w_ok]) / per
         R.sum(f"{label}: per item wall / CPU; peak RSS", f"{f_time(aw)} / {f_time(ac)}; {f_rss(med([m.rss for m in a_ok]))}",
@@ -1409,7 +1558,7 @@ def scale_row(label, n, res, aws_per_item=None):
                       f"{f_time(w)} / {f_time(c)}"]
         else:
             cells += ["failed", "", ""]
-        return cells
+        return cells + ["–", "–"]
     w_ = [m for m in res["aws"] if isinstance(m, M)]
     if w_:
         w, c = med([m.wall for m in w_]), med([m.cpu for m in w_])
@@ -1418,6 +1567,21 @@ def scale_row(label, n, res, aws_per_item=None):
     else:
         err = next((str(m) for m in res["aws"] if not isinstance(m, M)), "n/a")
         cells += [f"failed: {err.splitlines()[0][:60]}", "", ""]
+    r_ = [m for m in res.get("rclone", []) if isinstance(m, M)]
+    if r_:
+        w, c = med([m.wall for m in r_]), med([m.cpu for m in r_])
+        cells += [spread([m.wall for m in r_], f_time), f"{f_time(w / n)} / {f_time(c / n)}"]
+        if a and n >= 1000:
+            aw, ac = med([m.wall for m in a]), med([m.cpu for m in a])
+            R.target(f"{label}: objects per second against rclone", "ahead of rclone",
+                     f"{n / aw:.0f} vs {n / w:.0f} objects/s (CPU {f_time(ac / n)} vs {f_time(c / n)} per object)", aw < w)
+            R.sum(f"{label}, **rclone** as the peer: objects/s; CPU per object", f"{n / aw:.0f}; {f_time(ac / n)}",
+                  f"{n / w:.0f}; {f_time(c / n)}", f"{ratio(w, aw)} / {ratio(ac, c)}")
+    elif "rclone" in res:
+        err = next((str(m) for m in res["rclone"] if not isinstance(m, M)), "n/a")
+        cells += [f"failed: {err.splitlines()[0][:60]}", ""]
+    else:
+        cells += ["–", "–"]
     return cells
 
 
@@ -1437,7 +1601,8 @@ def machine():
     ver = subprocess.run([str(ROOT / "awsbox"), "--version"], capture_output=True, text=True).stdout.strip().replace("\n", ", ")
     return (f"{cpu}, {E.ncpu} vCPUs ({hyp}; {', '.join(feats)}), {mem / 1024:.0f} GiB RAM, "
             f"{osr.get('PRETTY_NAME', '?').strip(chr(34))}, Linux {os.uname().release}. "
-            f"awsbox: {ver}. AWS CLI: {E.aws_version} — the AWS CLI v1 (Python), as installed here.")
+            f"awsbox: {ver}. AWS CLI: {E.aws_version} — the AWS CLI v1 (Python), as installed here. "
+            f"Peers: {E.rclone_version} (Debian's package); {E.curl_version}.")
 
 
 def main():
@@ -1479,8 +1644,8 @@ def main():
     head = ["## Performance", "",
             f"Machine: {machine()}", "", busy + f"Every command and server ran at nice {os.getpriority(os.PRIO_PROCESS, 0)}.", "",
             "Reproduce: `make bench` (about {:.0f} minutes here; `BENCH_RUNS`, `BENCH_XFER_RUNS`, `BENCH_SIZE_MIB`, "
-            "`BENCH_ONLY=size,onecall,many,sqs,s3,mem,scale` adjust it). Both tools run in the same session against the "
-            "same local servers on 127.0.0.1, with the same credentials, region and CA bundle; the AWS CLI is run "
+            "`BENCH_TREE_SIZES`, `BENCH_ONLY=size,onecall,many,sqs,s3,mem,scale` adjust it). Every tool runs in the "
+            "same session against the same local servers on 127.0.0.1, with the same credentials, region and CA bundle; the AWS CLI is run "
             "as its Python entry point (not the pyenv shim).".format(elapsed / 60), ""]
     tg = ["### Targets", "", "| figure | target | measured | met |", "|---|---|---|---|"]
     for fig, target, meas, met, note in R.targets:
@@ -1488,10 +1653,10 @@ def main():
         tg.append(f"| {fig} | {target} | {meas} | {mark}{' — ' + note if note else ''} |")
     tg.append("")
     text = "\n".join(head + R.lines + tg) + "\n"
-    short = head + ["| figure | awsbox | AWS CLI v1 | AWS CLI ÷ awsbox |", "|---|--:|--:|--:|"]
+    short = head + ["| figure | awsbox | peer: AWS CLI v1 unless named | peer ÷ awsbox |", "|---|--:|--:|--:|"]
     short += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in R.summary]
-    short += ["", "Medians; ratios are how many times the AWS CLI's figure is awsbox's (for MB/s: awsbox's "
-              "over the AWS CLI's). The full report, with spreads, the size breakdown, the sink's own figures and "
+    short += ["", "Medians; ratios are how many times the peer's figure is awsbox's (for MB/s and objects/s: "
+              "awsbox's over the peer's). The full report, with spreads, the size breakdown, the sink's own figures and "
               "the speed of each primitive, is `build/bench/results.md`.", ""] + tg
     if R.size_table:
         short += ["### Binary size by part", "", f"`./awsbox` is {(ROOT / 'awsbox').stat().st_size:,} bytes; "

@@ -1,12 +1,13 @@
 /* primspeed.c — one-core speed of the primitives awsbox's bulk paths are made of, with the very
- * library and code awsbox links (BearSSL as built for it, core/sum.c): AES-GCM as TLS records
- * use it (16 KiB per record), SHA-256 (the payload signature over plain HTTP: core/sum.c's, with the
+ * library and code awsbox links (BearSSL as built for it, core/sum.c, core/ghash.c): AES-GCM as TLS
+ * records use it (16 KiB per record; AES-CTR and GHASH also alone, awsbox's GHASH and BearSSL's), SHA-256 (the payload signature over plain HTTP: core/sum.c's, with the
  * CPU's SHA extensions when present, and BearSSL's), MD5, CRC32C, CRC32 and CRC-64/NVME, and
  * memcpy as the memory's own ceiling. For make bench: the floor of CPU per GiB.
  * BearSSL API: https://bearssl.org/apidoc/ ; GCM: NIST SP 800-38D.
  *
  * Usage: primspeed [MIB]   prints "name MB/s" lines (10^6 bytes/s, best of 3 passes of MIB). */
 #include "core.h"
+#include "conn.h"
 
 #include <bearssl.h>
 #include <stdio.h>
@@ -29,6 +30,13 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The GHASH TLS uses (tls.c's ghash_pick: awsbox's own where the CPU has carry-less multiply). */
+static br_ghash
+ghash_tls(void)
+{
+	return ghash_x86_get() ? ghash_x86_get() : br_ghash_pclmul_get();
+}
+
 static void
 gcm_pass(int keylen)
 {
@@ -37,7 +45,7 @@ gcm_pass(int keylen)
 	unsigned char key[32] = {1}, iv[12] = {2}, aad[13] = {3}, tag[16];
 
 	br_aes_x86ni_ctr_init(&aes, key, (size_t)keylen);
-	br_gcm_init(&gc, &aes.vtable, br_ghash_pclmul_get());
+	br_gcm_init(&gc, &aes.vtable, ghash_tls());
 	for (size_t off = 0; off < g_len; off += REC) {
 		iv[11]++;
 		br_gcm_reset(&gc, iv, sizeof iv);
@@ -59,6 +67,40 @@ static void
 gcm256(void)
 {
 	gcm_pass(32);
+}
+
+static void
+ghash_pass(br_ghash g)
+{
+	unsigned char y[16] = {0}, h[16] = {4};
+
+	for (size_t off = 0; off < g_len; off += REC)
+		g(y, h, g_buf + off, REC);
+	g_sink += y[0];
+}
+
+static void
+ghash_awsbox(void)
+{
+	ghash_pass(ghash_tls());
+}
+
+static void
+ghash_bearssl(void)
+{
+	ghash_pass(br_ghash_pclmul_get());
+}
+
+static void
+aes128_ctr(void)
+{
+	br_aes_x86ni_ctr_keys aes;
+	unsigned char key[16] = {1}, iv[12] = {2};
+
+	br_aes_x86ni_ctr_init(&aes, key, sizeof key);
+	for (size_t off = 0; off < g_len; off += REC)
+		br_aes_x86ni_ctr_run(&aes, iv, 2, g_buf + off, REC);
+	g_sink += g_buf[0];
 }
 
 static void
@@ -130,7 +172,8 @@ main(int argc, char **argv)
 		const char *name;
 		void (*fn)(void);
 	} t[] = {
-		{"bearssl-aes128-gcm", gcm128}, {"bearssl-aes256-gcm", gcm256}, {"bearssl-sha256", sha256},
+		{"bearssl-aes128-gcm", gcm128}, {"bearssl-aes256-gcm", gcm256}, {"bearssl-aes128-ctr", aes128_ctr},
+		{"awsbox-ghash", ghash_awsbox}, {"bearssl-ghash", ghash_bearssl}, {"bearssl-sha256", sha256},
 		{"awsbox-sha256", awsbox_sha256}, {"bearssl-md5", md5},     {"awsbox-crc32c", crc32c},
 		{"awsbox-crc32", crc32},        {"awsbox-crc64nvme", crc64},   {"memcpy", copy},
 	};

@@ -33,6 +33,8 @@ static struct {
 	unsigned step, vary;    /* read sizes */
 	unsigned reads;
 	int idle_alive;
+	unsigned char rec[16384]; /* tls_peek: a "record" read ahead, rec[rec_at..rec_n) unread */
+	size_t rec_at, rec_n;
 } S;
 
 static size_t
@@ -129,10 +131,39 @@ tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e
 }
 
 long
-tls_read(struct conn *c, void *p, size_t n, struct err *e)
+tls_peek(struct conn *c, const unsigned char **p, struct err *e)
 {
 	FUZZ_CHECK(c->tls == fake_tls);
-	return stream_read(c, p, n);
+	if (S.rec_at == S.rec_n) {
+		long n = stream_read(c, S.rec, sizeof S.rec);
+		if (n <= 0)
+			return n;
+		S.rec_at = 0, S.rec_n = (size_t)n;
+	}
+	*p = S.rec + S.rec_at;
+	return (long)(S.rec_n - S.rec_at);
+}
+
+void
+tls_ack(struct conn *c, size_t n)
+{
+	FUZZ_CHECK(n <= S.rec_n - S.rec_at);
+	S.rec_at += n;
+}
+
+long
+tls_read(struct conn *c, void *p, size_t n, struct err *e)
+{
+	const unsigned char *b;
+	long k = tls_peek(c, &b, e);
+
+	if (k <= 0)
+		return k;
+	if ((size_t)k > n)
+		k = (long)n;
+	memcpy(p, b, (size_t)k);
+	tls_ack(c, (size_t)k);
+	return k;
 }
 
 int

@@ -309,5 +309,73 @@ TEST(file_mkdirs_parents)
 	CHECK_INT(errno, ENOTDIR);
 	CHECK_STR(bad, want); /* names the one that failed */
 	free(bad);
+	/* A directory made once is not asked for again (a tree of files in a few directories):
+	 * taken away behind its back, it is not made anew; a new sibling still is. */
+	CHECK_INT(rmdir(made), 0);
+	CHECK(file_mkdirs(deep) == NULL);
+	CHECK_INT(stat(made, &st), -1);
+	char *sib = xasprintf("%s/x/y/w/file", dir), *sibdir = xasprintf("%s/x/y/w", dir);
+	CHECK(file_mkdirs(sib) == NULL);
+	CHECK_INT(stat(sibdir, &st), 0);
+	free(sib), free(sibdir);
 	free(dir), free(deep), free(block), free(blocked), free(made), free(want);
+}
+
+static int g_done_ok, g_done_failed;
+
+static void
+count_done(void *arg, int rc, struct err *e)
+{
+	(void)arg, (void)e;
+	if (rc)
+		g_done_failed++;
+	else
+		g_done_ok++;
+}
+
+/* Files committed in a group: none under its name until the group's sync; every FILE_BATCH
+ * files the group goes on its own; an abort leaves neither targets nor temporaries. */
+TEST(file_batch_groups_commits)
+{
+	char *dir = subdir("batch"), *d2 = subdir("batch/sub");
+	struct file_batch b = {.done = count_done};
+	struct err e = {0};
+
+	pthread_mutex_init(&b.m, NULL);
+	for (int i = 0; i < 3; i++) {
+		struct outfile f = {0};
+		char *p = xasprintf("%s/f%d", i == 2 ? d2 : dir, i);
+		CHECK_INT(file_open(&f, p, 0644, &e), 0);
+		CHECK_INT(file_write(&f, "data", 4, &e), 0);
+		CHECK_INT(file_batch_add(&b, &f, NULL, &e), 0);
+		CHECK(f.path == NULL && f.fd == -1); /* the batch has it now */
+		CHECK_INT(access(p, F_OK), -1);     /* not under its name yet */
+		free(p);
+	}
+	CHECK_INT(g_done_ok, 0);
+	file_batch_flush(&b);
+	CHECK_INT(g_done_ok, 3);
+	CHECK_INT(strlen(listing(dir)), strlen("f0 f1 sub")); /* no temporaries left */
+	CHECK_STR(listing(d2), "f2");
+	char *p0 = xasprintf("%s/f0", dir);
+	CHECK_STR(slurp(p0), "data");
+	/* FILE_BATCH files: the group goes without a flush */
+	for (int i = 0; i < FILE_BATCH; i++) {
+		struct outfile f = {0};
+		char *p = xasprintf("%s/g%d", d2, i);
+		CHECK_INT(file_open(&f, p, 0644, &e), 0);
+		CHECK_INT(file_batch_add(&b, &f, NULL, &e), 0);
+		free(p);
+	}
+	CHECK_INT(g_done_ok, 3 + FILE_BATCH);
+	/* an abort removes what waits */
+	struct outfile f = {0};
+	char *p = xasprintf("%s/gone", dir);
+	CHECK_INT(file_open(&f, p, 0644, &e), 0);
+	CHECK_INT(file_batch_add(&b, &f, NULL, &e), 0);
+	file_batch_abort(&b);
+	CHECK_INT(g_done_failed, 1);
+	CHECK_INT(access(p, F_OK), -1);
+	CHECK_INT(strlen(listing(dir)), strlen("f0 f1 sub"));
+	free(p), free(p0), free(dir), free(d2);
 }

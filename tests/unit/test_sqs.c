@@ -90,3 +90,37 @@ TEST(s3_events_sns_eventbridge_test)
 	for (size_t i = 0; i < COUNT(bad); i++)
 		CHECK_INT(s3_events_parse(bad[i], strlen(bad[i]), &ev), -1);
 }
+
+TEST(sqs_text_and_attrs)
+{
+	char why[160];
+	struct buf j = {0};
+	struct err e = {0};
+	size_t size = 0;
+
+	CHECK_INT(sqs_text_check("h\xc3\xa9llo\t\r\n \xf0\x9f\x98\x80", 14, why, sizeof why), 0);
+	CHECK_INT(sqs_text_check("ab\x01", 3, why, sizeof why), -1);
+	CHECK(strstr(why, "byte 3") && strstr(why, "U+0001"));
+	CHECK_INT(sqs_text_check("\xef\xbf\xbe", 3, why, sizeof why), -1); /* U+FFFE */
+	CHECK(strstr(why, "U+FFFE"));
+	CHECK_INT(sqs_text_check("a\xc0\x80", 3, why, sizeof why), -1); /* overlong */
+	CHECK(strstr(why, "not valid UTF-8"));
+	CHECK_INT(sqs_text_check("\xed\xa0\x80", 3, why, sizeof why), -1); /* a surrogate */
+
+	CHECK_INT(sqs_attr_parse("s=String:a=b:c", &j, &size, &e), 0);
+	CHECK_INT(sqs_attr_parse("n=Number.int:42", &j, &size, &e), 0);
+	CHECK_INT(sqs_attr_parse("b=Binary:AAEC", &j, &size, &e), 0);
+	CHECK_STR(j.p, "\"s\":{\"DataType\":\"String\",\"StringValue\":\"a=b:c\"},"
+		       "\"n\":{\"DataType\":\"Number.int\",\"StringValue\":\"42\"},"
+		       "\"b\":{\"DataType\":\"Binary\",\"BinaryValue\":\"AAEC\"}");
+	CHECK_INT(size, 1 + 6 + 5 + 1 + 10 + 2 + 1 + 6 + 3); /* names, types, values (Binary decoded) */
+	static const char *const bad[] = {"noequals", "=String:x", "n:String", "n=Text:1", "n=String.:1", "n=Strings:1",
+					  "n=String:", "b=Binary:!!", "s=String:\x01"};
+	for (size_t i = 0; i < COUNT(bad); i++) {
+		size_t len = j.len;
+		CHECK_INT(sqs_attr_parse(bad[i], &j, &size, &e), -1);
+		CHECK_INT(e.kind, E_USAGE);
+		CHECK_INT(j.len, len);
+	}
+	buf_free(&j);
+}
