@@ -45,7 +45,7 @@ MIB = 1 << 20
 PS = 5 * MIB  # the smallest part size S3 allows: keeps multipart tests small
 BUCKET = "awsbox-s3cp"
 TOOL = ROOT / (os.environ.get("AWSBOX_TOOLS") or "build/tools") / "s3chunk"
-SLOW = 3 if harness.AWSBOX.parent.name in ("tsan", "asan", "valgrind") else 1  # a sanitizer build's pace
+SLOW = 3 if harness.AWSBOX.parent.name in ("tsan", "asan", "valgrind", "aarch64") else 1  # sanitizers, qemu
 
 
 def b64(b):
