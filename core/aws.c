@@ -265,6 +265,33 @@ set_code(struct err *e, const char *s, size_t n)
 	snprintf(e->code, sizeof e->code, "%.*s", (int)n, s);
 }
 
+/* A redirect is an error here: a request is signed for one host and region, so following it
+ * would fail or send the request where it was not meant to go. Says where it pointed. */
+static void
+redirect_msg(const struct svc *svc, const struct http_resp *r, const char *body, size_t n, struct err *e)
+{
+	char region[64], where[256] = "";
+	struct xml root;
+
+	if (svc != &SVC_S3 || http_header_copy(r, "x-amz-bucket-region", region, sizeof region))
+		region[0] = 0;
+	if (http_header_copy(r, "location", where, sizeof where) && !xml_root(body, n, &root)) {
+		char *ep = xml_path_strdup(root, "Endpoint");
+		snprintf(where, sizeof where, "%s", ep ? ep : "");
+		free(ep);
+	}
+	if (*region && r->status != 307) /* 301 PermanentRedirect: the wrong region */
+		snprintf(e->msg, sizeof e->msg, "the bucket is in %s (x-amz-bucket-region); awsbox does not follow "
+			 "redirects, a request is signed for one region: use --region %s", region, region);
+	else if (*region) /* 307: a new bucket's name has not reached every DNS server yet */
+		snprintf(e->msg, sizeof e->msg, "redirected for now to %s (the bucket is in %s); awsbox does not follow "
+			 "redirects, a request is signed for one endpoint: check --region, or try again later",
+			 *where ? where : "another endpoint", region);
+	else
+		snprintf(e->msg, sizeof e->msg, "redirected to %s; awsbox does not follow redirects, a request is "
+			 "signed for one endpoint", *where ? where : "another endpoint (no Location given)");
+}
+
 static void
 parse_error(const struct svc *svc, const struct http_resp *r, const char *body, size_t n, struct err *e)
 {
@@ -322,6 +349,8 @@ parse_error(const struct svc *svc, const struct http_resp *r, const char *body, 
 			if (reasons[i].status == r->status)
 				snprintf(e->msg, sizeof e->msg, "%s", reasons[i].text);
 	}
+	if (r->status >= 300 && r->status < 400)
+		redirect_msg(svc, r, body, n, e);
 	for (char *p = e->msg; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
@@ -497,7 +526,9 @@ aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err
 		}
 		struct http_req hq = {
 			.method = q->method, .url = &ep.url, .target = target.p, .hdrs = h + 1, .nhdrs = n - 1,
-			.body = q->body, .connect_timeout_ms = cto, .read_timeout_ms = rto,
+			.body = q->body, .connect_timeout_ms = cto, .read_timeout_ms = rto, .total_ms = q->total_ms,
+			/* S3 keeps a long CompleteMultipartUpload or CopyObject alive with spaces */
+			.slow_body = svc == &SVC_S3,
 			/* no out and no sink: keep the body anyway, an error's code is in it */
 			.quiet_body = q->quiet_body, .no_replay = q->not_idempotent, .out = q->sink ? NULL : q->out ? q->out : &errbody, .max = q->max,
 			.sink = q->sink ? wrap_sink : NULL, .sink_ctx = &w,

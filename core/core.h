@@ -77,6 +77,12 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
 /* Zeroes n bytes in a way the compiler may not elide (for secrets). */
 void memzero(void *p, size_t n);
+/* In place, for text from elsewhere (a server, a file name) printed to stderr: CR, LF and tab
+ * become a space; C0 controls, DEL, C1 controls (U+0080..U+009F) and bytes that are not UTF-8
+ * become '?'. die(), warn(), dbg() and err_format() apply it. */
+void text_clean(char *s);
+/* Core files and ptrace by the same user: off at start-up (main.c), on again for --debug. */
+void core_dumps(int on);
 
 /* ---- mem.c: growable buffers and slices ------------------------------------------------ */
 
@@ -328,7 +334,11 @@ struct http_req {
 	int expect_continue;      /* send "Expect: 100-continue" and wait for it (large uploads) */
 	int connect_timeout_ms;   /* 0: default 3100 */
 	int read_timeout_ms;      /* 0: default 60000. Bounds each wait and the whole response head; a
-				   * body of known length gets it plus 1 s per KiB (a trickle ends) */
+				   * body gets it plus 1 s per KiB that came (a trickle ends) */
+	int slow_body;            /* a body of unknown length may trickle (S3 sends spaces while it works):
+				   * only each wait is bounded */
+	int total_ms;             /* 0: none. The whole response, head and body, must be in within this
+				   * from when the exchange starts, however it trickles (credential endpoints) */
 	int no_proxy;             /* never use a proxy (instance metadata, container endpoints) */
 	int quiet_body;           /* --debug must not show this response body (credentials) */
 	int no_replay;            /* not idempotent: once all of it was written, never sent again, not
@@ -336,7 +346,7 @@ struct http_req {
 	http_sink sink;           /* body to sink; else collected into out (up to max) */
 	void *sink_ctx;
 	struct buf *out;
-	size_t max;               /* 0: 64 MiB */
+	size_t max;               /* 0: 64 MiB; a declared Content-Length above it is refused before reading */
 };
 
 struct http_resp {
@@ -518,6 +528,8 @@ struct aws_req {
 	const char *target;        /* JSON protocol: operation name for X-Amz-Target */
 	int not_idempotent;        /* do not resend once it may have reached the server (Lambda Invoke) */
 	int read_timeout_ms;       /* 0: the context's */
+	int total_ms;              /* 0: none; else each attempt's whole response within it (http_req.total_ms):
+				    * the credential chain's own calls (STS, SSO) */
 	double deadline;           /* mono_now() seconds by which the call must end (a user's --timeout); 0: none */
 	int quiet_body;            /* --debug must not show the response body */
 	http_sink sink;            /* 2xx bodies go to sink; else collected into out */
@@ -653,6 +665,11 @@ struct outfile {
  * permissions, limited to mode plus execute bits. -1 with e (E_IO; E_NOTFOUND if the
  * directory does not exist) on failure. */
 int file_open(struct outfile *f, const char *path, mode_t mode, struct err *e);
+/* For a secret: the file is the caller's, mode exactly 0600, whatever was there (root replacing
+ * another user's file must not give it the secret); a symlink at path is refused (one planted in
+ * a shared directory would send the secret where its owner wants); a device or FIFO is written
+ * only when it belongs to the caller or to root. */
+int file_open_secret(struct outfile *f, const char *path, struct err *e);
 int file_write(struct outfile *f, const void *p, size_t n, struct err *e);
 /* fsync, close, rename over the target, fsync the directory. On failure the temporary file is
  * removed and the target is untouched. f is closed either way. */

@@ -140,10 +140,11 @@ from_json(const char *what, const char *source, const char *body, size_t n, int 
 	char *id = NULL, *sk = NULL, *tok = NULL, *exp = NULL, *acct = NULL;
 	int rc = -1;
 
+	/* Malformed credentials are no credentials (exit 4), as an empty {} is. */
 	if (json_parse(body, n, &root) || root.type != JSON_OBJECT)
-		return err_set(e, E_PROTO, "%s: credentials are not a JSON object", what);
+		return err_set(e, E_NOCREDS, "%s: credentials are not a JSON object", what);
 	if (need_version && (json_get(root, "Version", &v) || v.n != 1 || v.p[0] != '1')) {
-		err_set(e, E_PROTO, "%s: unsupported or missing \"Version\" (want 1)", what);
+		err_set(e, E_NOCREDS, "%s: unsupported or missing \"Version\" (want 1)", what);
 		goto done;
 	}
 	id = json_get_strdup(root, "AccessKeyId");
@@ -164,9 +165,18 @@ from_json(const char *what, const char *source, const char *body, size_t n, int 
 		free(msg);
 		goto done;
 	}
+	/* Keys and tokens are printable without spaces; a line break would go into a header. */
+	for (const char *f[] = {id, sk, tok}, **p = f; p < f + 3; p++) {
+		for (const unsigned char *ch = (const unsigned char *)*p; ch && *ch; ch++) {
+			if (*ch <= ' ' || *ch >= 0x7f) {
+				err_set(e, E_NOCREDS, "%s: the credentials hold a control character or a space", what);
+				goto done;
+			}
+		}
+	}
 	creds_set(c, source, id, sk, tok);
 	if (exp && time_parse_iso8601(exp, strlen(exp), &c->expires)) {
-		err_set(e, E_PROTO, "%s: bad Expiration '%s'", what, exp);
+		err_set(e, E_NOCREDS, "%s: bad Expiration '%.64s'", what, exp);
 		creds_free(c);
 		goto done;
 	}
@@ -311,7 +321,8 @@ static int
 sts_creds(struct aws *a, const char *action, const struct kv *params, int n, const struct creds *signer,
 	  const char *source, struct creds *c, struct err *e)
 {
-	struct aws_req t = {.creds = signer, .anonymous = signer == NULL, .internal = 1, .quiet_body = 1};
+	struct aws_req t = {.creds = signer, .anonymous = signer == NULL, .internal = 1, .quiet_body = 1,
+			    .total_ms = a->read_timeout_ms};
 	struct buf out = {0};
 	struct xml root, cr;
 	char path[128];

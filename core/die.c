@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 const char *applet_name = "awsbox";
 int g_debug, g_quiet;
@@ -95,6 +97,52 @@ err_exit_code(const struct err *e)
 	}
 }
 
+/* The length of the valid UTF-8 sequence at s (2 to 4) and its code point, or 0. */
+static int
+utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+	static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+	int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	uint32_t u = s[0] & (0x7f >> n);
+
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		u = u << 6 | (s[i] & 0x3f);
+	}
+	if (!n || u < least[n] || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
+		return 0;
+	*cp = u;
+	return n;
+}
+
+void
+text_clean(char *s)
+{
+	unsigned char *r = (unsigned char *)s, *w = r;
+	uint32_t cp;
+	int n;
+
+	while (*r) {
+		if (*r == '\n' || *r == '\r' || *r == '\t') {
+			*w++ = ' ';
+			r++;
+		} else if (*r < 0x20 || *r == 0x7f) {
+			*w++ = '?';
+			r++;
+		} else if (*r < 0x80) {
+			*w++ = *r++;
+		} else if (!(n = utf8_seq(r, &cp)) || cp < 0xa0) {
+			*w++ = '?'; /* not UTF-8, or a C1 control (CSI U+009B starts an escape too) */
+			r += n ? n : 1;
+		} else {
+			while (n--)
+				*w++ = *r++;
+		}
+	}
+	*w = 0;
+}
+
 void
 err_format(const struct err *e, const char *what, char *buf, size_t n)
 {
@@ -112,10 +160,7 @@ err_format(const struct err *e, const char *what, char *buf, size_t n)
 	}
 	if ((size_t)k < n)
 		snprintf(buf + k, n - k, "%s", e->msg[0] || e->kind != E_AWS ? e->msg : "");
-	/* One line: a server's message could hold newlines. */
-	for (char *p = buf; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	text_clean(buf); /* one line, and a server's message must not drive the terminal */
 }
 
 static void
@@ -124,6 +169,7 @@ vmsg(const char *fmt, va_list ap)
 	char line[2048];
 
 	vsnprintf(line, sizeof line, fmt, ap);
+	text_clean(line);
 	fprintf(stderr, "%s: %s\n", applet_name, line);
 }
 
@@ -182,11 +228,14 @@ dbg(const char *fmt, ...)
 
 	if (!g_debug)
 		return;
+	struct buf b = {0};
 	va_start(ap, fmt);
-	fprintf(stderr, "* ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
+	if (b.p)
+		text_clean(b.p);
+	fprintf(stderr, "* %s\n", b.p ? b.p : "");
+	buf_free(&b);
 }
 
 void *
@@ -253,4 +302,28 @@ memzero(void *p, size_t n)
 
 	while (n--)
 		*v++ = 0;
+}
+
+/* Off: no core file with credentials in it (RLIMIT_CORE 0, and not dumpable, which a core_pattern
+ * pipe or fs.suid_dumpable would otherwise get past), and no ptrace or /proc/PID/mem by other
+ * processes of the same user, as ssh-agent does. On: back as they were. */
+void
+core_dumps(int on)
+{
+	static struct rlimit saved;
+	static int lowered;
+	struct rlimit none = {0, 0};
+
+	if (!on) {
+		if (!lowered && !getrlimit(RLIMIT_CORE, &saved)) {
+			none.rlim_max = saved.rlim_max;
+			lowered = !setrlimit(RLIMIT_CORE, &none);
+		}
+		prctl(PR_SET_DUMPABLE, 0);
+	} else {
+		if (lowered)
+			setrlimit(RLIMIT_CORE, &saved);
+		lowered = 0;
+		prctl(PR_SET_DUMPABLE, 1);
+	}
 }

@@ -312,8 +312,10 @@ envout_exec(const struct envout *o, char *const argv[], int pristine, struct err
 	for (size_t i = 0; i < o->n; i++)
 		envp[k++] = xasprintf("%s=%s", o->v[i].name, o->v[i].val);
 	envp[k] = NULL;
+	core_dumps(1); /* the program gets the core limit awsbox was given (exec makes it dumpable) */
 	execvpe(argv[0], argv, envp);
 	err = errno;
+	core_dumps(0);
 	code = err == ENOENT || err == ENOTDIR ? 127 : 126;
 	err_set(e, code == 127 ? E_NOTFOUND : E_IO, "%s: %s", argv[0], strerror(err));
 	for (size_t i = ours; i < k; i++) {

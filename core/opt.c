@@ -98,6 +98,7 @@ common_apply(struct opt *o, const struct optdef *d)
 		break;
 	case C_DEBUG:
 		c->debug = g_debug = 1;
+		core_dumps(1); /* main.c turned them off */
 		break;
 	case C_QUIET:
 		c->quiet = g_quiet = 1;

@@ -130,7 +130,7 @@ refresh(struct aws *a, const struct sso_cfg *s, const char *path, struct json to
 	struct kv h[] = {{"content-type", "application/json"}};
 	struct aws_req q = {.svc = &SVC_SSO_OIDC, .method = "POST", .path = "/token", .hdrs = h, .nhdrs = 1, .body = &b,
 			    .out = &out, .op = "CreateToken", .anonymous = 1, .internal = 1, .quiet_body = 1,
-			    .region = s->region, .not_idempotent = 1};
+			    .region = s->region, .not_idempotent = 1, .total_ms = a->read_timeout_ms};
 	if (aws_call(a, &q, &r, e))
 		goto done;
 	char *at = NULL, *nrt = NULL;
@@ -272,7 +272,7 @@ sso_creds(struct aws *a, const char *profile, struct creds *c, struct err *e)
 	struct kv h[] = {{"x-amz-sso_bearer_token", token}};
 	struct aws_req q = {.svc = &SVC_SSO, .method = "GET", .path = "/federation/credentials", .query = qs, .nquery = 2,
 			    .hdrs = h, .nhdrs = 1, .out = &out, .op = "GetRoleCredentials", .anonymous = 1, .internal = 1,
-			    .quiet_body = 1, .region = s.region};
+			    .quiet_body = 1, .region = s.region, .total_ms = a->read_timeout_ms};
 	rc = aws_call(a, &q, &r, e);
 	memzero(token, strlen(token));
 	free(token);
