@@ -970,6 +970,13 @@ int sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, st
 int sqs_batch(struct aws *a, const char *op, const char *req, const char *const *ids, int n, struct sqs_result *res,
 	      struct err *e);
 
+/* DeleteMessageBatch (vis NULL) or ChangeMessageVisibilityBatch (vis[i] seconds) of the n (<= 10)
+ * receipt handles rh; entries SQS fails on its side are sent again (a->max_attempts rounds in all,
+ * with backoff). res[i] is each one's outcome, SQS_MISSING for those not answered when a call
+ * failed as a whole (then -1 with e). */
+int sqs_handles(struct aws *a, const char *url, const char *const *rh, const int *vis, int n, struct sqs_result *res,
+		struct err *e);
+
 /* The objects an S3 event notification names: S3's own (Records[].s3), the same inside an SNS
  * envelope (its Message), or an EventBridge event (source aws.s3, detail.bucket/object). Keys
  * are decoded as S3 encodes them in notifications ('+' a space, %XX a byte). Caller-owned:
