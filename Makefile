@@ -1,6 +1,6 @@
 # awsbox — one static binary (musl + BearSSL) for the everyday AWS jobs. See README.md.
 #   make          build ./awsbox (installs musl-tools and builds BearSSL into build/ if missing)
-#   make check    unit tests, integration tests against moto, the FROM-scratch check
+#   make check    the layers check, unit tests, integration tests against moto, the FROM-scratch check
 #   make demo     walk through every applet against a local moto
 #   make ARCH=aarch64   cross-build build/aarch64/awsbox for arm64 (Debian's cross gcc, musl from its source package)
 #   make check-arm64    its unit and integration tests under qemu-user (see "arm64" below)
@@ -46,7 +46,7 @@ UNIT_SRC   := $(wildcard tests/unit/*.c)
 # Test-only programs (tests/tools/NAME.c), linked with core: build/tools/NAME
 TOOLS      := $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all check unit integration scratch-check demo clean distclean deps
+.PHONY: all check unit integration scratch-check demo clean distclean deps layers
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BEARSSL)/libbearssl.a
@@ -89,6 +89,7 @@ $(B)/tools/%: tests/tools/%.c $(CORE_OBJ) $(B)/obj/ta.o
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBS)
 
 check: deps awsbox build/unit-tests $(TOOLS)
+	$(MAKE) --no-print-directory layers
 	build/unit-tests
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(PYTHON) tests/integration/run.py
@@ -106,6 +107,11 @@ image-root: $(BIN)
 
 unit: build/unit-tests
 	build/unit-tests
+
+# The architecture, read from the objects' symbols (scripts/layers, ARCHITECTURE.md): every module
+# in a layer, no call from a lower layer up to a higher one, no cycle, core neither prints nor exits.
+layers: $(filter-out $(B)/obj/ta.o,$(OBJ))
+	@$(PYTHON) scripts/layers $^
 
 integration: awsbox $(TOOLS)
 	$(PYTHON) tests/integration/run.py

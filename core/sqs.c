@@ -20,7 +20,7 @@ use_region(struct aws *a, const char *region, size_t n)
 
 	if (!n || n >= 64 || (cur && strlen(cur) == n && !strncmp(cur, region, n)))
 		return;
-	if (!endpoint_resolve(a, &SVC_SQS, NULL, 1, &ep, &e) && ep.custom)
+	if (!aws_endpoint(a, &SVC_SQS, NULL, 1, &ep, &e) && ep.custom)
 		return;
 	dbg("the queue is in %.*s", (int)n, region);
 	free(a->region);
