@@ -204,7 +204,8 @@ rdstoken_main(int argc, char **argv)
 		usage("bad port '%s' (1 to 65535)", portarg ? portarg : hostport);
 	if (!user || !*user)
 		usage("no user: give --user USER");
-	envout_check_exec(exec, ncmd, 0, NULL, 0, 0);
+	if (envout_check_exec(exec, ncmd, 0, NULL, 0, 0, &e))
+		usage("%s", e.msg);
 	if (ncmd && !exec)
 		usage("a command after -- needs --exec");
 	if (envname && !exec)

@@ -25,7 +25,8 @@ const char ssmget_help[] =
 	"                      export: export NAME='value' lines, safe for eval with any value\n"
 	"                      json: one object {\"NAME\":\"value\",...}\n"
 	"                      dotenv: NAME=\"value\" lines, python-dotenv quoting (\\\\ \\\" \\n \\r)\n"
-	"  -o, --output FILE   write to FILE atomically, mode 0600 (- is stdout)\n"
+	"  -o, --output FILE   write to FILE atomically, mode 0600, owned by you; a\n"
+	"                      symlink there is refused (- is stdout)\n"
 	"      --no-decrypt    SecureString values as stored (encrypted)\n"
 	"      --allow-missing skip names that do not exist (a warning each) instead of exit 3\n"
 	"      --exec          after '--': run CMD with the values in its environment (replaces\n"
@@ -358,7 +359,8 @@ ssmget_main(int argc, char **argv)
 	}
 	if (!ni)
 		usage("no parameter names and no --path");
-	envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine);
+	if (envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine, &e))
+		usage("%s", e.msg);
 	if (recursive && !npaths)
 		usage("--recursive is for --path");
 	if (nonl && (fmt != ENVOUT_VALUE || npaths || nnames != 1))
@@ -442,7 +444,7 @@ ssmget_main(int argc, char **argv)
 	if (envout_render(&env, fmt, !nonl, &out, &e))
 		die_err(&e, "%s", "");
 	if (output && strcmp(output, "-")) {
-		if (file_put(output, out.p, out.len, 0600, &e))
+		if (file_put_secret(output, out.p, out.len, &e))
 			die_err(&e, "%s", "");
 	} else {
 		fwrite(out.p, 1, out.len, stdout);

@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *g_help = "";
-const struct exitdoc *g_exits;
-
 enum { C_REGION = -100, C_PROFILE, C_ENDPOINT, C_CABUNDLE, C_DEBUG, C_QUIET, C_HELP, C_OPTIONS };
 
 static const struct optdef common_defs[] = {
@@ -38,24 +35,6 @@ opt_init(struct opt *o, int argc, char **argv, const struct optdef *defs, const 
 	o->defs = defs;
 	o->help = help ? help : "";
 	g_help = o->help;
-}
-
-void
-usage(const char *fmt, ...)
-{
-	const char *h = g_help, *end = strstr(h, "\n\n");
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	fprintf(stderr, "%s: %s\n", applet_name, line);
-	if (*h)
-		fprintf(stderr, "%.*s\n", (int)(end ? end - h : (long)strlen(h)), h);
-	fprintf(stderr, "Try '%s --help' for more information.\n", applet_name);
-	exit(EX_USAGE);
 }
 
 static const struct optdef *
@@ -99,18 +78,13 @@ common_apply(struct opt *o, const struct optdef *d)
 		break;
 	case C_DEBUG:
 		c->debug = g_debug = 1;
+		core_dumps(1); /* main.c turned them off */
 		break;
 	case C_QUIET:
 		c->quiet = g_quiet = 1;
 		break;
 	case C_HELP:
-		fputs(o->help, stdout);
-		fputs(common_help, stdout);
-		if (g_exits)
-			fputs("\nExit status:\n", stdout);
-		for (const struct exitdoc *x = g_exits; x && x->meaning; x++)
-			printf("  %d  %s\n", x->code, x->meaning);
-		exit(fflush(stdout) ? EX_FAIL : EX_OK);
+		exit_help(o->help, common_help);
 	case C_OPTIONS: /* for scripts/gen-docs (completion, man pages): "--name -s ARG", one a line */
 		for (int t = 0; t < 2; t++)
 			for (const struct optdef *x = t ? common_defs : o->defs; x && x->name; x++)

@@ -1,40 +1,39 @@
-/* region.c — the regions AWS has, to tell a typo from a network failure when an endpoint's
- * name does not resolve. A region missing here is still used as given (new regions work); only
- * the wording of a failed name lookup depends on this list.
- * https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html */
+/* region.c — the region: --region, AWS_REGION, AWS_DEFAULT_REGION, the profile's region, then
+ * the instance's (instance metadata). https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html */
 #include "core.h"
 
-#include <string.h>
+#include <stdlib.h>
 
-static const char *const regions[] = {
-	"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-	"ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
-	"ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1",
-	"eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3",
-	"il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2",
-	"us-west-1", "us-west-2", "cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1",
-	"eusc-de-east-1",
-};
-
-int
-region_known(const char *r)
-{
-	for (size_t i = 0; i < COUNT(regions); i++)
-		if (!strcmp(regions[i], r))
-			return 1;
-	return 0;
-}
-
+/* The lock is not held while instance metadata is asked: two threads asking at once both ask. */
 const char *
-region_nearest(const char *r)
+aws_region(struct aws *a, struct err *e)
 {
-	const char *best = NULL;
-	size_t bd = 4;
+	const char *v;
+	char *found = NULL;
+	struct buf out = {0};
 
-	for (size_t i = 0; i < COUNT(regions); i++) {
-		size_t d = str_distance(r, regions[i]);
-		if (d < bd)
-			bd = d, best = regions[i];
+	pthread_mutex_lock(&a->lock);
+	v = a->region;
+	pthread_mutex_unlock(&a->lock);
+	if (v)
+		return v;
+	if (((v = getenv("AWS_REGION")) && *v) || ((v = getenv("AWS_DEFAULT_REGION")) && *v) ||
+	    (v = aws_config(a, "region"))) {
+		found = xstrdup(v);
+	} else if (!imds_get(a, "/latest/meta-data/placement/region", &out, e) && out.len && out.len < 64) {
+		found = xstrdup(out.p);
+		dbg("region %s from instance metadata", found);
 	}
-	return best;
+	buf_free(&out);
+	pthread_mutex_lock(&a->lock);
+	if (!a->region) {
+		a->region = found;
+		found = NULL;
+	}
+	v = a->region;
+	pthread_mutex_unlock(&a->lock);
+	free(found);
+	if (!v)
+		err_set(e, E_USAGE, "no region: use --region, AWS_REGION or a profile's region");
+	return v;
 }

@@ -1,5 +1,7 @@
 """test_s3cp.py — s3cp against moto behind the verifying front (every request's SigV4 signature,
-payload hash, aws-chunked framing and x-amz-checksum-* values checked with botocore / Python).
+payload hash, aws-chunked framing and x-amz-checksum-* values checked with botocore / Python), and
+the same tests against s3rver (S3cpS3rver, behind a front of its own): what s3rver does not do
+(S3TestCase.LACKS) is left out and said; tests that exercise only awsbox or the front run once.
 
 Oracles: the AWS CLI (`aws s3 cp`, `aws s3api ...`) as the independent reader and writer, Python's
 hashlib/zlib and the front's CRC32C (RFC 3720 vectors), botocore's AwsChunkedWrapper for the
@@ -43,7 +45,7 @@ MIB = 1 << 20
 PS = 5 * MIB  # the smallest part size S3 allows: keeps multipart tests small
 BUCKET = "awsbox-s3cp"
 TOOL = ROOT / (os.environ.get("AWSBOX_TOOLS") or "build/tools") / "s3chunk"
-SLOW = 3 if harness.AWSBOX.parent.name in ("tsan", "asan", "valgrind") else 1  # a sanitizer build's pace
+SLOW = 3 if harness.AWSBOX.parent.name in ("tsan", "asan", "valgrind", "aarch64") else 1  # sanitizers, qemu
 
 
 def b64(b):
@@ -255,6 +257,7 @@ class S3cp(harness.S3TestCase):
         """-r: one object's download fails at once while its other pieces are still in flight;
         the next object is written only by its own pieces (a stuck piece of the first must not
         land in the second's file, which then passes its checks on the bytes it received)."""
+        self.once("the failure and its timing come from the front's hook")
         data = {n: os.urandom(2 * PS + 1000) for n in ("a.bin", "b.bin")}
         for n, d in data.items():
             self.ok(self.run("s3cp", "--part-size", "5M", "--checksum", "crc32", self.path(n, d),
@@ -315,6 +318,7 @@ class S3cp(harness.S3TestCase):
     def test_failed_piece_stops_the_others_retries(self):
         """One piece of a download is refused (403) while another is being retried (503): the
         failure stops those retries, so the run ends at once, not after every backoff."""
+        self.once("the front's hook answers")
         self.ok(self.run("s3cp", "--part-size", "5M", self.path("st", os.urandom(2 * PS)), f"s3://{BUCKET}/stop/obj"))
 
         def hook(req):
@@ -715,6 +719,7 @@ class S3cp(harness.S3TestCase):
     def test_head_without_length(self):
         """A HeadObject answer with no Content-Length (chunked, as no S3 sends it) gives no size to
         fetch and check against: exit 1 with a line saying so, never an empty file and exit 0."""
+        self.once("the front's hook answers")
         key = "nolength/obj"
         self.ok(self.run("s3cp", self.path("nl", os.urandom(3000)), f"s3://{BUCKET}/{key}"))
 
@@ -759,6 +764,7 @@ class S3cp(harness.S3TestCase):
         neither the parts nor a correct composite value here, so the hook answers as S3 documents:
         HEAD/GET give the composite "B64-N" and type COMPOSITE; GET/HEAD ?partNumber=N give 206,
         Content-Range, x-amz-mp-parts-count and the part's own checksum (computed here with zlib)."""
+        self.once("the front's hook plays S3's part")
         sizes = [PS, PS, 1234]
         parts = [os.urandom(n) for n in sizes]
         data = b"".join(parts)
@@ -983,6 +989,7 @@ class S3cp(harness.S3TestCase):
     def test_listing_repeats_its_token(self):
         """A listing that answers IsTruncated with the continuation token it was given loops
         forever unless caught: s3cp -r fails with one clear line (exit 1)."""
+        self.once("the front's hook answers")
         self.front.on_request = harness.repeating_listing("loop/", "loop/nothing/")
         try:
             r = self.run("s3cp", "-r", f"s3://{BUCKET}/loop/", os.path.join(self.d, "loop"), timeout=15)
@@ -993,6 +1000,7 @@ class S3cp(harness.S3TestCase):
 
     # ---- the TLS path: UNSIGNED-PAYLOAD with an aws-chunked trailer -----------------------------
     def test_tls_streaming_trailer(self):
+        self.once("the TLS relay and the front decode aws-chunked: no server sees it")
         relay = TlsRelay(self.front.port, self.d).start()
         self.addCleanup(relay.stop)
         env = self.env(AWS_ENDPOINT_URL_S3=f"https://localhost:{relay.port}", AWS_CA_BUNDLE=relay.ca)
@@ -1023,6 +1031,7 @@ class S3cp(harness.S3TestCase):
         UNSIGNED-PAYLOAD body with no aws-chunked framing and no checksum (stores that do not know
         aws-chunked keep the framing in the object), and reads send no x-amz-checksum-mode; an
         explicit --checksum still asks for one. botocore, configured the same, is the oracle."""
+        self.once("what is checked is the requests, at the front")
         relay = TlsRelay(self.front.port, self.d).start()
         self.addCleanup(relay.stop)
         cfg = self.path("ck-config", b"[default]\nrequest_checksum_calculation = WHEN_REQUIRED\n"
@@ -1074,6 +1083,7 @@ class S3cp(harness.S3TestCase):
 
     def test_aws_chunked_matches_botocore(self):
         """The encoder byte for byte against botocore's AwsChunkedWrapper (64 KiB chunks)."""
+        self.once("the encoder against botocore, no server")
         from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum, Sha256Checksum
         if not TOOL.exists():
             self.skipTest(f"{TOOL} not built (make build/tools/s3chunk)")
@@ -1165,3 +1175,6 @@ class TlsRelay:
                     pass
         threading.Thread(target=pump, args=(u, t), daemon=True).start()
         pump(t, u)
+
+
+globals().update(harness.per_server(S3cp))
