@@ -145,7 +145,7 @@ class AdaptiveCalls(harness.AwsboxTestCase):
                 env = dict(harness.base_env(), AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
                            AWS_REGION="us-east-1", AWS_ENDPOINT_URL_STS=s.url, AWS_RETRY_MODE=mode,
                            AWS_MAX_ATTEMPTS="3")
-                r = self.run("whoami", "--debug", env=env)
+                r = self.run("awsid", "--debug", env=env)
                 self.assertExit(r, 0)
                 self.assertEqual(len(s.requests), 3)
                 self.assertEqual("waiting" in r.err and "for the send rate" in r.err, limited, r.err[-2000:])
