@@ -241,18 +241,9 @@ secretget_main(int argc, char **argv)
 		int code = envout_exec(&env, cmd, pristine, &e);
 		die_code(code, "%s", e.msg);
 	}
-	if (fmt != ENVOUT_VALUE && envout_render(&env, fmt, 1, &out, &e))
+	if ((fmt != ENVOUT_VALUE && envout_render(&env, fmt, 1, &out, &e)) ||
+	    file_put(output, 0600, out.p ? out.p : "", out.len, &e))
 		die_err(&e, "%s", "");
-	if (output && strcmp(output, "-")) {
-		struct outfile f;
-		if (file_open(&f, output, 0600, &e) || file_write(&f, out.p ? out.p : "", out.len, &e) ||
-		    file_commit(&f, &e)) {
-			file_abort(&f);
-			die_err(&e, "%s", "");
-		}
-	} else {
-		fwrite(out.p ? out.p : "", 1, out.len, stdout);
-	}
 	buf_free(&out);
 	envout_free(&env);
 	for (size_t i = 0; i < ns; i++) {

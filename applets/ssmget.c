@@ -450,17 +450,9 @@ emit(const struct args *A, const struct envout *env)
 	struct err e = {0};
 	struct buf out = {0};
 
-	if (envout_render(env, A->fmt, !A->nonl, &out, &e))
+	if (envout_render(env, A->fmt, !A->nonl, &out, &e) ||
+	    file_put(A->output, 0600, out.p ? out.p : "", out.len, &e))
 		die_err(&e, "%s", "");
-	if (A->output && strcmp(A->output, "-")) {
-		struct outfile f;
-		if (file_open(&f, A->output, 0600, &e) || file_write(&f, out.p, out.len, &e) || file_commit(&f, &e)) {
-			file_abort(&f);
-			die_err(&e, "%s", "");
-		}
-	} else {
-		fwrite(out.p, 1, out.len, stdout);
-	}
 	buf_free(&out);
 }
 
