@@ -537,57 +537,16 @@ read_full(struct xfer *x, int fd, char *b, int64_t n, struct err *e)
 	return got;
 }
 
-int
-xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, const struct s3_put *put,
-		   int64_t expected, struct err *e)
+/* A stream's parts: b (len bytes) first, then more read into free buffers (one per worker at
+ * most, the first continuing from the look-ahead byte extra), each handed to the workers as it
+ * fills, until EOF, a failure or MAX_PARTS. Returns the number of parts handed over. */
+static int
+feed_parts(struct xfer *x, struct pool *p, struct up *u, int fd, char *b, int64_t len, char extra, int nbufs,
+	   struct err *e)
 {
-	int64_t ps = expected > 0 ? xfer_part_size(expected, x->part_size) : x->part_size;
-	int nbufs = xpool_workers(x, 1 << 30), nalloc = 0, part = 0, all = 1, rc = -1, eof = 0;
-	struct up *u = xcalloc(1, sizeof *u);
-	struct pool *p = NULL;
-	char *id = NULL, *b = xmalloc((size_t)ps);
-	int64_t len;
-	char extra;
+	int64_t ps = u->part_size;
+	int part = 0, nalloc = 1, eof = 0;
 
-	x->total = expected > 0 ? (uint64_t)expected : 0;
-	x->done = 0;
-	x->stop = 0;
-	x->op[0] = 0;
-	nalloc = 1;
-	/* The first part: a stream that fits in it goes as one PutObject (one byte of look-ahead
-	 * tells a stream of exactly one part size from a longer one). */
-	if ((len = read_full(x, fd, b, ps, e)) < 0) {
-		xfer_set_op(x, "read");
-		goto fail;
-	}
-	int64_t more = len == ps ? read_full(x, fd, &extra, 1, e) : 0;
-	if (more < 0) {
-		xfer_set_op(x, "read");
-		goto fail;
-	}
-	if (!more) {
-		x->total = (uint64_t)len;
-		if (interrupted(x, e) || s3_put_body(x->a, bucket, key, put, NULL, 0, b, NULL, len, NULL, e)) {
-			xfer_set_op(x, "PutObject");
-			goto fail;
-		}
-		xfer_progress_add(x, len);
-		rc = 0;
-		goto fail;
-	}
-	if (interrupted(x, e) || s3_mpu_create(x->a, bucket, key, put, &id, e)) {
-		xfer_set_op(x, "CreateMultipartUpload");
-		goto fail;
-	}
-	*u = (struct up){bucket, key, id, put, xcalloc(MAX_PARTS, sizeof(struct s3_part)), ps, -1,
-			 xcalloc(MAX_PARTS, sizeof(char *)), xcalloc(MAX_PARTS, sizeof(int64_t)),
-			 xcalloc((size_t)nbufs, sizeof(char *)), 0, *put};
-	u->part_put.stop = &x->stop;
-	p = xpool_new(x, up_part, u, -1, "UploadPart", 1);
-	if (xpool_start(p, nbufs, e)) {
-		abort_upload(x, bucket, key, id, e);
-		goto fail;
-	}
 	for (;;) {
 		/* Hand the filled buffer to the workers. */
 		pthread_mutex_lock(&p->m);
@@ -631,6 +590,7 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 		}
 		int64_t k = read_full(x, fd, b + off, ps - off, e);
 		if (k < 0) {
+			free(b); /* not handed over */
 			xfer_set_op(x, "read");
 			pthread_mutex_lock(&p->m);
 			xpool_fail(p, e);
@@ -646,6 +606,60 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 			break;
 		}
 	}
+	return part;
+}
+
+int
+xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, const struct s3_put *put,
+		   int64_t expected, struct err *e)
+{
+	int64_t ps = expected > 0 ? xfer_part_size(expected, x->part_size) : x->part_size;
+	int nbufs = xpool_workers(x, 1 << 30), part = 0, all = 1, rc = -1;
+	struct up *u = xcalloc(1, sizeof *u);
+	struct pool *p = NULL;
+	char *id = NULL, *b = xmalloc((size_t)ps);
+	int64_t len;
+	char extra;
+
+	x->total = expected > 0 ? (uint64_t)expected : 0;
+	x->done = 0;
+	x->stop = 0;
+	x->op[0] = 0;
+	/* The first part: a stream that fits in it goes as one PutObject (one byte of look-ahead
+	 * tells a stream of exactly one part size from a longer one). */
+	if ((len = read_full(x, fd, b, ps, e)) < 0) {
+		xfer_set_op(x, "read");
+		goto fail;
+	}
+	int64_t more = len == ps ? read_full(x, fd, &extra, 1, e) : 0;
+	if (more < 0) {
+		xfer_set_op(x, "read");
+		goto fail;
+	}
+	if (!more) {
+		x->total = (uint64_t)len;
+		if (interrupted(x, e) || s3_put_body(x->a, bucket, key, put, NULL, 0, b, NULL, len, NULL, e)) {
+			xfer_set_op(x, "PutObject");
+			goto fail;
+		}
+		xfer_progress_add(x, len);
+		rc = 0;
+		goto fail;
+	}
+	if (interrupted(x, e) || s3_mpu_create(x->a, bucket, key, put, &id, e)) {
+		xfer_set_op(x, "CreateMultipartUpload");
+		goto fail;
+	}
+	*u = (struct up){bucket, key, id, put, xcalloc(MAX_PARTS, sizeof(struct s3_part)), ps, -1,
+			 xcalloc(MAX_PARTS, sizeof(char *)), xcalloc(MAX_PARTS, sizeof(int64_t)),
+			 xcalloc((size_t)nbufs, sizeof(char *)), 0, *put};
+	u->part_put.stop = &x->stop;
+	p = xpool_new(x, up_part, u, -1, "UploadPart", 1);
+	if (xpool_start(p, nbufs, e)) {
+		abort_upload(x, bucket, key, id, e);
+		goto fail;
+	}
+	part = feed_parts(x, p, u, fd, b, len, extra, nbufs, e);
 	pthread_mutex_lock(&p->m);
 	p->total = p->avail;
 	pthread_cond_broadcast(&p->cv);
