@@ -450,8 +450,11 @@ emit(const struct args *A, const struct envout *env)
 	struct err e = {0};
 	struct buf out = {0};
 
-	if (envout_render(env, A->fmt, !A->nonl, &out, &e) ||
-	    file_put(A->output, 0600, out.p ? out.p : "", out.len, &e))
+	if (envout_render(env, A->fmt, !A->nonl, &out, &e))
+		die_err(&e, "%s", "");
+	if (!A->output || !strcmp(A->output, "-"))
+		fwrite(out.p ? out.p : "", 1, out.len, stdout);
+	else if (file_put(A->output, 0600, out.p ? out.p : "", out.len, &e))
 		die_err(&e, "%s", "");
 	buf_free(&out);
 }

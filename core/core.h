@@ -721,8 +721,7 @@ void file_abort(struct outfile *f);
 /* Makes the directories above path's last '/' (mode 0777 less the umask), as mkdir -p; NULL, or
  * the one that could not be made (xmalloc'd, errno set). */
 char *file_mkdirs(const char *path);
-/* n bytes of p as the whole of path, atomically (file_open, file_write, file_commit), or to
- * stdout when path is NULL or "-" (a write error there is found when stdout is flushed). */
+/* n bytes of p as the whole of path, atomically: file_open, file_write, file_commit. */
 int file_put(const char *path, mode_t mode, const void *p, size_t n, struct err *e);
 
 /* ---- s3.c, s3put.c: S3 objects for s3cp and s3watch ---------------------------------- */

@@ -284,10 +284,6 @@ file_put(const char *path, mode_t mode, const void *p, size_t n, struct err *e)
 {
 	struct outfile f;
 
-	if (!path || !strcmp(path, "-")) {
-		fwrite(p, 1, n, stdout); /* a write error is main.c's to report, when it flushes stdout */
-		return 0;
-	}
 	if (file_open(&f, path, mode, e) || file_write(&f, p, n, e) || file_commit(&f, e)) {
 		file_abort(&f);
 		return -1;
