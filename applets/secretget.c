@@ -206,7 +206,8 @@ secretget_main(int argc, char **argv)
 	}
 	if (!ns)
 		usage("no SECRET_ID");
-	envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine);
+	if (envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine, &e))
+		usage("%s", e.msg);
 	if (fmt == ENVOUT_VALUE && !exec && ns > 1)
 		usage("the raw format prints one secret; use --format env, export, json or dotenv for several");
 	if (nonl && fmt != ENVOUT_VALUE)

@@ -349,7 +349,8 @@ ssmget_main(int argc, char **argv)
 	}
 	if (!ni)
 		usage("no parameter names and no --path");
-	envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine);
+	if (envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine, &e))
+		usage("%s", e.msg);
 	if (recursive && !npaths)
 		usage("--recursive is for --path");
 	if (nonl && (fmt != ENVOUT_VALUE || npaths || nnames != 1))

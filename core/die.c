@@ -1,4 +1,4 @@
-/* die.c — diagnostics, exit codes and the x* allocation wrappers (exit codes: DESIGN.md). */
+/* die.c — errors, diagnostics and exit codes (the table of exit codes is in ARCHITECTURE.md). */
 #include "core.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 const char *applet_name = "awsbox";
+const char *g_help = "";
 int g_debug, g_quiet;
 
 int
@@ -224,84 +225,52 @@ die_err(const struct err *e, const char *fmt, ...)
 void
 dbg(const char *fmt, ...)
 {
-	va_list ap;
+	char small[1024], *p = small;
+	va_list ap, ap2;
+	int n;
 
 	if (!g_debug)
 		return;
-	struct buf b = {0};
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	/* A longer line gets a buffer of its size (malloc, not mem.c's: die.c is below it). */
+	if (n >= (int)sizeof small && (p = malloc((size_t)n + 1)))
+		vsnprintf(p, (size_t)n + 1, fmt, ap2);
+	else if (n >= (int)sizeof small)
+		p = small;
+	va_end(ap2);
 	va_end(ap);
-	if (b.p)
-		text_clean(b.p);
-	fprintf(stderr, "* %s\n", b.p ? b.p : "");
-	buf_free(&b);
-}
-
-void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		die("out of memory (%zu bytes)", n);
-	return p;
-}
-
-void *
-xcalloc(size_t n, size_t m)
-{
-	void *p = calloc(n ? n : 1, m ? m : 1);
-
-	if (!p)
-		die("out of memory");
-	return p;
-}
-
-void *
-xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		die("out of memory (%zu bytes)", n);
-	return p;
-}
-
-char *
-xstrdup(const char *s)
-{
-	return xstrndup(s, strlen(s));
-}
-
-char *
-xstrndup(const char *s, size_t n)
-{
-	char *p = xmalloc(n + 1);
-
-	memcpy(p, s, n);
-	p[n] = 0;
-	return p;
-}
-
-char *
-xasprintf(const char *fmt, ...)
-{
-	struct buf b = {0};
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	return buf_take(&b);
+	text_clean(p);
+	fprintf(stderr, "* %s\n", n < 0 ? "" : p);
+	if (p != small)
+		free(p);
 }
 
 void
-memzero(void *p, size_t n)
+usage(const char *fmt, ...)
 {
-	volatile unsigned char *v = p;
+	const char *h = g_help, *end = strstr(h, "\n\n");
+	char line[1024];
+	va_list ap;
 
-	while (n--)
-		*v++ = 0;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	fprintf(stderr, "%s: %s\n", applet_name, line);
+	if (*h)
+		fprintf(stderr, "%.*s\n", (int)(end ? end - h : (long)strlen(h)), h);
+	fprintf(stderr, "Try '%s --help' for more information.\n", applet_name);
+	exit(EX_USAGE);
+}
+
+void
+exit_help(const char *help, const char *more)
+{
+	fputs(help, stdout);
+	fputs(more, stdout);
+	exit(fflush(stdout) ? EX_FAIL : EX_OK);
 }
 
 /* Off: no core file with credentials in it (RLIMIT_CORE 0, and not dumpable, which a core_pattern

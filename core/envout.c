@@ -326,13 +326,14 @@ envout_exec(const struct envout *o, char *const argv[], int pristine, struct err
 	return code;
 }
 
-void
-envout_check_exec(int exec, size_t ncmd, int fmt_given, const char *output, int nonl, int pristine)
+int
+envout_check_exec(int exec, size_t ncmd, int fmt_given, const char *output, int nonl, int pristine, struct err *e)
 {
 	if (exec && !ncmd)
-		usage("--exec needs a command after --");
+		return err_set(e, E_USAGE, "--exec needs a command after --");
 	if (exec && (fmt_given || output || nonl))
-		usage("--exec cannot be combined with --format, --output or -n");
+		return err_set(e, E_USAGE, "--exec cannot be combined with --format, --output or -n");
 	if (pristine && !exec)
-		usage("--pristine is for --exec");
+		return err_set(e, E_USAGE, "--pristine is for --exec");
+	return 0;
 }
