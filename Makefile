@@ -2,7 +2,7 @@
 #   make          build ./awsbox (installs musl-tools and builds BearSSL into build/ if missing)
 #   make check    the layers check, unit tests, integration tests against moto, the FROM-scratch check
 #   make demo     walk through every applet against a local moto
-#   make ARCH=aarch64   cross-build build/aarch64/awsbox for arm64 (Debian's cross gcc + musl-dev:arm64)
+#   make ARCH=aarch64   cross-build build/aarch64/awsbox for arm64 (Debian's cross gcc, musl from its source package)
 #   make check-arm64    its unit and integration tests under qemu-user (see "arm64" below)
 VERSION    := 0.1.0
 HOST_ARCH  := $(shell uname -m)
@@ -12,10 +12,12 @@ CC         := musl-gcc
 B          := build
 BIN        := awsbox
 else
-# Cross: everything under build/ARCH/, the binary too, so a native tree and a cross one coexist.
-# DEB_ARCH: Debian's name for ARCH (multiarch packages, qemu-user's binfmt entry).
-CC         := $(ARCH)-linux-musl-gcc
+# Cross: everything under build/ARCH/, the binary too, so a native tree and a cross one coexist;
+# musl built for ARCH from Debian's source package with Debian's cross gcc (scripts/musl).
+# DEB_ARCH: Debian's name for ARCH (its cross gcc, qemu-user's binfmt entry).
 B          := build/$(ARCH)
+MUSL       := $(B)/musl
+CC         := $(MUSL)/bin/musl-gcc
 BIN        := $(B)/awsbox
 EMU        := qemu-$(ARCH)-static
 endif
@@ -51,9 +53,14 @@ $(BIN): $(OBJ) $(BEARSSL)/libbearssl.a
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
 
 # BearSSL comes in as a package, built with the compiler that builds awsbox.
-$(BEARSSL)/libbearssl.a: scripts/bearssl
+$(BEARSSL)/libbearssl.a: scripts/bearssl $(if $(MUSL),$(CC))
 	@scripts/deps build $(DEB_ARCH)
 	scripts/bearssl $(BEARSSL) $(CC)
+ifdef MUSL
+$(CC): scripts/musl scripts/debsrc
+	@scripts/deps build $(DEB_ARCH)
+	scripts/musl $(MUSL) $(ARCH)-linux-gnu
+endif
 
 $(B)/obj/%.o: %.c | $(BEARSSL)/libbearssl.a
 	@mkdir -p $(dir $@)
@@ -128,7 +135,8 @@ distclean:
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
 # ==== arm64: cross-built here, tested under qemu-user ==========================================
-#   make ARCH=aarch64    build/aarch64/awsbox (and its BearSSL in build/aarch64/bearssl-musl)
+#   make ARCH=aarch64    build/aarch64/awsbox (its musl in build/aarch64/musl, its BearSSL in
+#                        build/aarch64/bearssl-musl)
 #   make check-arm64     unit tests on two CPU models, the whole integration suite and the
 #                        FROM-scratch check, all against the arm64 build under qemu-user
 #   make check-arm64-quick   what make check runs of it: the unit tests on both CPU models and

@@ -374,6 +374,7 @@ aws_send_try(struct aws_send *k, const struct creds *c, struct err *e)
 	double delay = 0;
 	int rc;
 
+	retry_rate_wait(k->a); /* adaptive mode paces the sends; signed after the wait */
 	send_sign(k, c);
 	if ((rc = send_once(k, e)) == 1)
 		return 1; /* a clock fix is not a failed attempt */

@@ -88,6 +88,7 @@ aws_init(struct aws *a, const struct common *c, struct err *e)
 	a->connect_timeout_ms = 10000;
 	a->read_timeout_ms = 60000;
 	a->retry_tokens = 500;
+	ratelimit_init(&a->rate, mono_now());
 	if (c->region && *c->region)
 		a->region = xstrdup(c->region);
 

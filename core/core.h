@@ -482,6 +482,20 @@ const char *aws_region(struct aws *a, struct err *e);
 
 /* ---- config.c, aws.c: the context's settings; one signed request -------------------------- */
 
+/* retry.c: adaptive retry mode's client-side rate limiter, as botocore's (a CUBIC send rate
+ * fed by throttling answers, a token bucket, the measured send rate). Times are seconds. */
+struct ratelimit {
+	int enabled;                                 /* after the first throttling answer */
+	double fill_rate, max_capacity, capacity, last_refill; /* token bucket; last_refill < 0: never */
+	double w_max, k, last_fail;                  /* CUBIC */
+	double measured, last_bucket, count;         /* the measured send rate */
+};
+void ratelimit_init(struct ratelimit *r, double now);
+/* Takes a token and returns 0, or returns the seconds to wait before asking again. */
+double ratelimit_acquire(struct ratelimit *r, double now);
+/* One answer (or failure) received: throttled or not. */
+void ratelimit_record(struct ratelimit *r, double now, int throttled);
+
 struct aws {
 	/* settings, from struct common, environment and config */
 	char *profile;             /* the active profile ("default" if none was named) */
@@ -492,7 +506,7 @@ struct aws {
 	const char *endpoint_url;  /* --endpoint-url */
 	struct ini *config, *credentials;
 	int max_attempts;
-	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
+	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (standard plus a rate limiter) */
 	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
 	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
 	/* botocore's request_checksum_calculation and response_checksum_validation set to
@@ -511,6 +525,7 @@ struct aws {
 	pthread_cond_t creds_cv;
 	long clock_offset;         /* seconds to add to the local clock (from RequestTimeTooSkewed) */
 	int retry_tokens;          /* standard-mode retry quota */
+	struct ratelimit rate;     /* adaptive mode */
 	/* the instance-metadata session, guarded by imds_lock (held across its short requests, so
 	 * that one token is fetched, as the SDKs' token providers do) */
 	pthread_mutex_t imds_lock;
@@ -632,6 +647,8 @@ int err_is_clock_skew(const struct err *e);
  * retry tokens from a's quota. */
 int retry_decide(struct aws *a, const struct err *e, int attempt, int idempotent, double *delay);
 void retry_success(struct aws *a); /* refunds the quota */
+/* Adaptive mode: waits until the rate limiter lets a request go (no-op in other modes). */
+void retry_rate_wait(struct aws *a);
 
 /* ---- jquery.c: JSON path queries (secretget --query) ------------------------------------ */
 
@@ -954,6 +971,13 @@ int sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, st
  * Ids ids[0..n-1]; res[i] for each. -1 with e when the call failed as a whole. */
 int sqs_batch(struct aws *a, const char *op, const char *req, const char *const *ids, int n, struct sqs_result *res,
 	      struct err *e);
+
+/* DeleteMessageBatch (vis NULL) or ChangeMessageVisibilityBatch (vis[i] seconds) of the n (<= 10)
+ * receipt handles rh; entries SQS fails on its side are sent again (a->max_attempts rounds in all,
+ * with backoff). res[i] is each one's outcome, SQS_MISSING for those not answered when a call
+ * failed as a whole (then -1 with e). */
+int sqs_handles(struct aws *a, const char *url, const char *const *rh, const int *vis, int n, struct sqs_result *res,
+		struct err *e);
 
 /* The objects an S3 event notification names: S3's own (Records[].s3), the same inside an SNS
  * envelope (its Message), or an EventBridge event (source aws.s3, detail.bucket/object). Keys

@@ -270,6 +270,50 @@ done:
 	return rc;
 }
 
+int
+sqs_handles(struct aws *a, const char *url, const char *const *rh, const int *vis, int n, struct sqs_result *res,
+	    struct err *e)
+{
+	const char *op = vis ? "ChangeMessageVisibilityBatch" : "DeleteMessageBatch";
+	struct sqs_result r[SQS_BATCH];
+	char idb[SQS_BATCH][4];
+	const char *ids[SQS_BATCH];
+	int left[SQS_BATCH], nl = n;
+
+	for (int i = 0; i < n; i++) {
+		left[i] = i;
+		res[i] = (struct sqs_result){SQS_MISSING, "", ""};
+	}
+	for (int round = 1; nl; round++) {
+		struct buf req = {0};
+		sqs_req_start(&req, url);
+		buf_adds(&req, ",\"Entries\":[");
+		for (int k = 0; k < nl; k++) {
+			snprintf(idb[k], sizeof idb[k], "%d", left[k]);
+			ids[k] = idb[k];
+			buf_printf(&req, "%s{\"Id\":\"%s\",\"ReceiptHandle\":", k ? "," : "", ids[k]);
+			json_put_str(&req, rh[left[k]], strlen(rh[left[k]]));
+			if (vis)
+				buf_printf(&req, ",\"VisibilityTimeout\":%d", vis[left[k]]);
+			buf_addc(&req, '}');
+		}
+		buf_adds(&req, "]}");
+		int rc = sqs_batch(a, op, req.p, ids, nl, r, e);
+		buf_free(&req);
+		if (rc)
+			return -1;
+		int again = 0;
+		for (int k = 0; k < nl; k++) {
+			res[left[k]] = r[k];
+			if (r[k].state == SQS_RETRY && round < a->max_attempts)
+				left[again++] = left[k];
+		}
+		if ((nl = again)) /* backoff with full jitter, as for whole calls */
+			sleep_sec((round < 6 ? (double)(1 << round) / 2 : 20) * (rand32() / 4294967296.0));
+	}
+	return 0;
+}
+
 /* ---- S3 event notifications ---- */
 
 /* S3 writes keys in notifications as a form does: '+' for a space, %XX for other bytes. */
