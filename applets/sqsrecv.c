@@ -735,7 +735,7 @@ sqsrecv_main(int argc, char **argv)
 	static struct st s = {.jobs = 1, .grace = 30, .sep = '\n', .receiving = 1};
 	const char *queue = NULL;
 	struct opt o;
-	struct aws a;
+	static struct aws a; /* the receiver thread may still use it when main returns */
 	struct err e = {0};
 	int exec = 0, ncmd = 0, k;
 
