@@ -180,62 +180,33 @@ static void
 flush_ops(struct st *s, int del)
 {
 	struct op *ops = del ? s->del : s->chg;
-	int *n = del ? &s->ndel : &s->nchg;
-	const char *opname = del ? "DeleteMessageBatch" : "ChangeMessageVisibilityBatch";
+	int *n = del ? &s->ndel : &s->nchg, vis[SQS_BATCH];
+	const char *op = del ? "DeleteMessageBatch" : "ChangeMessageVisibilityBatch", *rh[SQS_BATCH];
 	struct sqs_result res[SQS_BATCH];
-	char idb[SQS_BATCH][8];
-	const char *ids[SQS_BATCH];
-	int left[SQS_BATCH], nl = *n;
+	struct err e = {0};
+	char line[700];
 
-	for (int i = 0; i < nl; i++)
-		left[i] = i;
-	for (int round = 1; nl; round++) {
-		struct buf req = {0};
-		struct err e = {0};
-		sqs_req_start(&req, s->url);
-		buf_adds(&req, ",\"Entries\":[");
-		for (int k = 0; k < nl; k++) {
-			struct op *o = &ops[left[k]];
-			snprintf(idb[k], sizeof idb[k], "%d", left[k]);
-			ids[k] = idb[k];
-			buf_printf(&req, "%s{\"Id\":\"%s\",\"ReceiptHandle\":", k ? "," : "", ids[k]);
-			json_put_str(&req, o->rh, strlen(o->rh));
-			if (o->vis >= 0)
-				buf_printf(&req, ",\"VisibilityTimeout\":%d", o->vis);
-			buf_addc(&req, '}');
-		}
-		buf_adds(&req, "]}");
-		int rc = sqs_batch(s->a, opname, req.p, ids, nl, res, &e);
-		buf_free(&req);
-		int again = 0;
-		for (int k = 0; k < nl; k++) {
-			struct op *o = &ops[left[k]];
-			if (!rc && res[k].state == SQS_OK)
-				continue;
-			if (!rc && res[k].state == SQS_RETRY && round < s->a->max_attempts) {
-				left[again++] = left[k];
-				continue;
-			}
-			char line[700];
-			if (rc && !s->fatal && (err_exit_code(&e) == EX_ACCESS || err_exit_code(&e) == EX_NOTFOUND)) {
-				s->fatal = -1; /* the same for every message: stop */
-				s->ferr = e;
-				s->fop = opname;
-			}
-			if (rc)
-				err_format(&e, opname, line, sizeof line);
-			else
-				snprintf(line, sizeof line, "%s: %s%s%s", opname, res[k].state == SQS_MISSING ? "no result" : res[k].code,
-					 res[k].msg[0] ? ": " : "", res[k].msg);
-			fflush(stdout);
-			fprintf(stderr, "%s: message %s: %s\n", applet_name, o->id, line);
-			s->errors++;
-		}
-		nl = again;
-		if (nl)
-			sleep_sec(0.2 * round);
+	for (int i = 0; i < *n; i++) {
+		rh[i] = ops[i].rh;
+		vis[i] = ops[i].vis;
+	}
+	int rc = sqs_handles(s->a, s->url, rh, del ? NULL : vis, *n, res, &e);
+	if (rc && !s->fatal && (err_exit_code(&e) == EX_ACCESS || err_exit_code(&e) == EX_NOTFOUND)) {
+		s->fatal = -1; /* the same for every message: stop */
+		s->ferr = e;
+		s->fop = op;
 	}
 	for (int i = 0; i < *n; i++) {
+		if (res[i].state != SQS_OK) {
+			if (rc && res[i].state == SQS_MISSING)
+				err_format(&e, op, line, sizeof line);
+			else
+				snprintf(line, sizeof line, "%s: %s%s%s", op, res[i].state == SQS_MISSING ? "no result" : res[i].code,
+					 res[i].msg[0] ? ": " : "", res[i].msg);
+			fflush(stdout);
+			fprintf(stderr, "%s: message %s: %s\n", applet_name, ops[i].id, line);
+			s->errors++;
+		}
 		free(ops[i].rh);
 		free(ops[i].id);
 	}
@@ -729,6 +700,26 @@ duration(const struct opt *o, double max)
 	return d;
 }
 
+/* The wake-up pipe, the signal handlers and the receiver thread (the main thread runs loop). */
+static void
+start_receiver(struct st *s)
+{
+	pthread_t th;
+
+	if (pipe2(wake_fd, O_NONBLOCK | O_CLOEXEC))
+		die("pipe: %s", strerror(errno));
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	pthread_mutex_init(&s->m, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&th, NULL, receiver, s))
+		die("cannot start a thread");
+	pthread_detach(th); /* a receive in flight at the end is left to the exit */
+}
+
 int
 sqsrecv_main(int argc, char **argv)
 {
@@ -744,10 +735,9 @@ sqsrecv_main(int argc, char **argv)
 	static struct st s = {.jobs = 1, .grace = 30, .sep = '\n', .receiving = 1};
 	const char *queue = NULL;
 	struct opt o;
-	struct aws a;
+	static struct aws a; /* the receiver thread may still use it when main returns */
 	struct err e = {0};
 	int exec = 0, ncmd = 0, k;
-	pthread_t th;
 
 	s.cmd = xcalloc((size_t)argc + 1, sizeof *s.cmd);
 	opt_init(&o, argc, argv, defs, sqsrecv_help);
@@ -805,18 +795,7 @@ sqsrecv_main(int argc, char **argv)
 	if (exec)
 		queue_vis(&s);
 
-	if (pipe2(wake_fd, O_NONBLOCK | O_CLOEXEC))
-		die("pipe: %s", strerror(errno));
-	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	pthread_mutex_init(&s.m, NULL);
-	pthread_cond_init(&s.cv, NULL);
-	if (pthread_create(&th, NULL, receiver, &s))
-		die("cannot start a thread");
-	pthread_detach(th); /* a receive in flight at the end is left to the exit */
+	start_receiver(&s);
 	loop(&s);
 
 	if (s.fatal < 0)

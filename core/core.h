@@ -781,6 +781,8 @@ void file_batch_abort(struct file_batch *b);
  * the one that could not be made (xmalloc'd, errno set). A directory made or found once is
  * remembered for the rest of the process and not asked for again. */
 char *file_mkdirs(const char *path);
+/* n bytes of p as the whole of a secret file: file_open_secret, file_write, file_commit. */
+int file_put_secret(const char *path, const void *p, size_t n, struct err *e);
 
 /* ---- s3.c, s3put.c: S3 objects for s3cp and s3watch ---------------------------------- */
 
@@ -969,6 +971,13 @@ int sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, st
  * Ids ids[0..n-1]; res[i] for each. -1 with e when the call failed as a whole. */
 int sqs_batch(struct aws *a, const char *op, const char *req, const char *const *ids, int n, struct sqs_result *res,
 	      struct err *e);
+
+/* DeleteMessageBatch (vis NULL) or ChangeMessageVisibilityBatch (vis[i] seconds) of the n (<= 10)
+ * receipt handles rh; entries SQS fails on its side are sent again (a->max_attempts rounds in all,
+ * with backoff). res[i] is each one's outcome, SQS_MISSING for those not answered when a call
+ * failed as a whole (then -1 with e). */
+int sqs_handles(struct aws *a, const char *url, const char *const *rh, const int *vis, int n, struct sqs_result *res,
+		struct err *e);
 
 /* The objects an S3 event notification names: S3's own (Records[].s3), the same inside an SNS
  * envelope (its Message), or an EventBridge event (source aws.s3, detail.bucket/object). Keys

@@ -270,6 +270,50 @@ done:
 	return rc;
 }
 
+int
+sqs_handles(struct aws *a, const char *url, const char *const *rh, const int *vis, int n, struct sqs_result *res,
+	    struct err *e)
+{
+	const char *op = vis ? "ChangeMessageVisibilityBatch" : "DeleteMessageBatch";
+	struct sqs_result r[SQS_BATCH];
+	char idb[SQS_BATCH][4];
+	const char *ids[SQS_BATCH];
+	int left[SQS_BATCH], nl = n;
+
+	for (int i = 0; i < n; i++) {
+		left[i] = i;
+		res[i] = (struct sqs_result){SQS_MISSING, "", ""};
+	}
+	for (int round = 1; nl; round++) {
+		struct buf req = {0};
+		sqs_req_start(&req, url);
+		buf_adds(&req, ",\"Entries\":[");
+		for (int k = 0; k < nl; k++) {
+			snprintf(idb[k], sizeof idb[k], "%d", left[k]);
+			ids[k] = idb[k];
+			buf_printf(&req, "%s{\"Id\":\"%s\",\"ReceiptHandle\":", k ? "," : "", ids[k]);
+			json_put_str(&req, rh[left[k]], strlen(rh[left[k]]));
+			if (vis)
+				buf_printf(&req, ",\"VisibilityTimeout\":%d", vis[left[k]]);
+			buf_addc(&req, '}');
+		}
+		buf_adds(&req, "]}");
+		int rc = sqs_batch(a, op, req.p, ids, nl, r, e);
+		buf_free(&req);
+		if (rc)
+			return -1;
+		int again = 0;
+		for (int k = 0; k < nl; k++) {
+			res[left[k]] = r[k];
+			if (r[k].state == SQS_RETRY && round < a->max_attempts)
+				left[again++] = left[k];
+		}
+		if ((nl = again)) /* backoff with full jitter, as for whole calls */
+			sleep_sec((round < 6 ? (double)(1 << round) / 2 : 20) * (rand32() / 4294967296.0));
+	}
+	return 0;
+}
+
 /* ---- S3 event notifications ---- */
 
 /* S3 writes keys in notifications as a form does: '+' for a space, %XX for other bytes. */
@@ -290,16 +334,18 @@ done:
 	return rc;
 }
 
-/* One record from its bucket and object members; -1 if they are not there. */
+/* One record from its bucket and object members; -1 if they are not there. S3's own
+ * notifications (and SNS copies of them) form-encode the key; EventBridge events carry it as it
+ * is (a key "a+b:c" arrives as "a+b:c", not "a%2Bb%3Ac"), so raw says not to decode. */
 static int
-add_record(struct s3_events *ev, struct json bucket, struct json object, const char *event)
+add_record(struct s3_events *ev, struct json bucket, struct json object, const char *event, int raw)
 {
 	struct json key, size;
 	struct buf k = {0};
 	struct s3_event *r;
 
 	char *name = json_get_strdup(bucket, "name");
-	if (!name || json_get(object, "key", &key) || form_decode(key, &k)) {
+	if (!name || json_get(object, "key", &key) || (raw ? json_str(key, &k) : form_decode(key, &k))) {
 		free(name);
 		buf_free(&k);
 		return -1;
@@ -334,7 +380,7 @@ parse_events(struct json root, struct s3_events *ev, int depth)
 		while (!rc && !json_next(recs, &pos, NULL, &rec)) {
 			char *name = json_get_strdup(rec, "eventName");
 			rc = json_get(rec, "s3", &s3) || json_get(s3, "bucket", &bucket) || json_get(s3, "object", &object) ||
-			     add_record(ev, bucket, object, name) ? -1 : 0;
+			     add_record(ev, bucket, object, name, 0) ? -1 : 0;
 			free(name);
 		}
 		rc = rc || !ev->n ? -1 : 0;
@@ -343,7 +389,7 @@ parse_events(struct json root, struct s3_events *ev, int depth)
 		   !json_get(detail, "object", &object)) {
 		/* EventBridge: one object per event; the event is its detail-type ("Object Created") */
 		char *type = json_get_strdup(root, "detail-type");
-		rc = add_record(ev, bucket, object, type);
+		rc = add_record(ev, bucket, object, type, 1);
 		free(type);
 	} else if (depth == 0 && !json_get(root, "Type", &v) && json_key_eq(v, "Notification") &&
 		   !json_get(root, "Message", &v)) {

@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import front as frontmod
 import harness
@@ -404,6 +405,20 @@ class S3cp(harness.S3TestCase):
         self.assertTrue(os.path.exists(os.path.join(out2, "d3/f017.txt")))
         self.assertEqual([n for _, _, fs in os.walk(out2) for n in fs if n.endswith(".tmp")], [])
         self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket=BUCKET, Prefix="many-flag"))
+
+    def test_recursive_lists_past_1000_keys(self):
+        """-r walks a listing of more than 1,000 keys (a second page, asked for with the
+        continuation token): a filter that keeps only the last key still finds it."""
+        direct = self.client("s3", direct=True)  # set-up straight into the server: quicker, not under test
+        keys = [f"thousand/k{i:04d}" for i in range(1001)]
+        with ThreadPoolExecutor(8) as ex:
+            list(ex.map(lambda k: direct.put_object(Bucket=BUCKET, Key=k, Body=k.encode()), keys))
+        out = os.path.join(self.d, "thousand")
+        self.ok(self.run("s3cp", "-r", "--include", "k1000$", f"s3://{BUCKET}/thousand/", out, timeout=60))
+        self.assertEqual(os.listdir(out), ["k1000"])
+        self.assertEqual(self.read(os.path.join(out, "k1000")), b"thousand/k1000")
+        lists = [r for r in self.front.requests if "list-type=2" in r.target]
+        self.assertTrue(any("continuation-token=" in r.target for r in lists), "no second page was asked for")
 
     def test_recursive_progress(self):
         """-r --progress: the main thread draws the bar of each large object while the file-level

@@ -65,12 +65,12 @@ TEST(s3_events_sns_eventbridge_test)
 	buf_free(&sns);
 
 	const char *eb = "{\"version\":\"0\",\"detail-type\":\"Object Created\",\"source\":\"aws.s3\",\"account\":\"1\","
-			 "\"detail\":{\"version\":\"0\",\"bucket\":{\"name\":\"eb\"},\"object\":{\"key\":\"x+y.txt\",\"size\":5,"
+			 "\"detail\":{\"version\":\"0\",\"bucket\":{\"name\":\"eb\"},\"object\":{\"key\":\"x+y%41:1.txt\",\"size\":5,"
 			 "\"etag\":\"e\"},\"reason\":\"PutObject\"}}";
 	CHECK_INT(s3_events_parse(eb, strlen(eb), &ev), 0);
 	CHECK_INT(ev.n, 1);
 	CHECK_STR(ev.rec[0].bucket, "eb");
-	CHECK_STR(ev.rec[0].key, "x y.txt");
+	CHECK_STR(ev.rec[0].key, "x+y%41:1.txt"); /* EventBridge keys are not encoded */
 	CHECK_INT(ev.rec[0].size, 5);
 	CHECK_STR(ev.rec[0].event, "Object Created");
 	s3_events_free(&ev);
@@ -123,4 +123,40 @@ TEST(sqs_text_and_attrs)
 		CHECK_INT(j.len, len);
 	}
 	buf_free(&j);
+}
+
+/* sqs_handles against a scripted server: what SQS failed on its side goes again, alone. */
+TEST(sqs_handles_retry)
+{
+#define JSON_OK "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
+	static const struct canned c[] = {
+		{JSON_OK, "{\"Successful\":[{\"Id\":\"0\"}],\"Failed\":[{\"Id\":\"1\",\"SenderFault\":false,\"Code\":\"InternalError\"},"
+			  "{\"Id\":\"2\",\"SenderFault\":true,\"Code\":\"ReceiptHandleIsInvalid\",\"Message\":\"bad\"}]}"},
+		{JSON_OK, "{\"Successful\":[{\"Id\":\"1\"}]}"},
+		{"HTTP/1.1 403 Forbidden\r\nContent-Type: application/x-amz-json-1.0\r\n",
+		 "{\"__type\":\"com.amazon.coral.service#AccessDeniedException\",\"message\":\"no\"}"},
+	};
+	const char *rh[] = {"r0", "r1", "r2"};
+	const int vis[] = {0, 30, 0};
+	struct sqs_result res[3];
+	struct server s;
+	struct aws a;
+	struct err e = {0};
+
+	server_start(&s, c, 3);
+	server_aws(&a, s.port);
+	CHECK_INT(sqs_handles(&a, "http://q/1/q", rh, vis, 3, res, &e), 0);
+	CHECK_INT(res[0].state, SQS_OK);
+	CHECK_INT(res[1].state, SQS_OK); /* the second round */
+	CHECK_INT(res[2].state, SQS_FAILED);
+	CHECK_STR(res[2].code, "ReceiptHandleIsInvalid");
+	CHECK_INT(sqs_handles(&a, "http://q/1/q", rh, NULL, 1, res, &e), -1);
+	CHECK_INT(res[0].state, SQS_MISSING);
+	CHECK_INT(err_exit_code(&e), EX_ACCESS);
+	char *seen = server_stop(&s);
+	CHECK_INT(strcount(seen, "AmazonSQS.ChangeMessageVisibilityBatch"), 2);
+	CHECK_INT(strcount(seen, "AmazonSQS.DeleteMessageBatch"), 1);
+	free(seen);
+	aws_free(&a);
+#undef JSON_OK
 }
