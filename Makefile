@@ -1,70 +1,117 @@
 # awsbox — one static binary (musl + BearSSL) for the everyday AWS jobs. See README.md.
 #   make          build ./awsbox (installs musl-tools and builds BearSSL into build/ if missing)
-#   make check    unit tests, integration tests against moto, the FROM-scratch check
+#   make check    the layers check, unit tests, integration tests against moto, the FROM-scratch check
 #   make demo     walk through every applet against a local moto
+#   make ARCH=aarch64   cross-build build/aarch64/awsbox for arm64 (Debian's cross gcc, musl from its source package)
+#   make check-arm64    its unit and integration tests under qemu-user (see "arm64" below)
 VERSION    := 0.1.0
+HOST_ARCH  := $(shell uname -m)
+ARCH       ?= $(HOST_ARCH)
+ifeq ($(ARCH),$(HOST_ARCH))
 CC         := musl-gcc
-BEARSSL    := build/bearssl-musl
+B          := build
+BIN        := awsbox
+else
+# Cross: everything under build/ARCH/, the binary too, so a native tree and a cross one coexist;
+# musl built for ARCH from Debian's source package with Debian's cross gcc (scripts/musl).
+# DEB_ARCH: Debian's name for ARCH (its cross gcc, qemu-user's binfmt entry).
+B          := build/$(ARCH)
+MUSL       := $(B)/musl
+CC         := $(MUSL)/bin/musl-gcc
+BIN        := $(B)/awsbox
+EMU        := qemu-$(ARCH)-static
+endif
+DEB_ARCH   := $(patsubst aarch64,arm64,$(patsubst x86_64,amd64,$(ARCH)))
+BEARSSL    := $(B)/bearssl-musl
 CA_BUNDLE  ?= $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem))
 PYTHON     ?= python3
 
 WARN       := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation
+# No unwind tables: nothing unwinds (C, no backtraces); aarch64's gcc emits them unless told both.
 CFLAGS     := -std=gnu11 -Os $(WARN) -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-              -fno-stack-protector -D_GNU_SOURCE -Icore -I$(BEARSSL)/inc
+              -fno-unwind-tables -fno-stack-protector -D_GNU_SOURCE -Icore -I$(BEARSSL)/inc
 LDFLAGS    := -static -s -Wl,--gc-sections
+# aarch64's ld pads RELRO's end to its 64 KiB maximum page size (17 KiB of zeros in the file); a
+# static musl binary never applies RELRO (only a dynamic loader mprotects it), so nothing is lost.
+ifeq ($(ARCH),aarch64)
+LDFLAGS    += -Wl,-z,norelro
+endif
 LIBS       := $(BEARSSL)/libbearssl.a -lpthread
 
 CORE_SRC   := $(wildcard core/*.c)
 APPLET_SRC := $(wildcard applets/*.c)
-CORE_OBJ   := $(patsubst %.c,build/obj/%.o,$(filter-out core/main.c,$(CORE_SRC)))
-OBJ        := $(CORE_OBJ) build/obj/core/main.o $(patsubst %.c,build/obj/%.o,$(APPLET_SRC)) build/obj/ta.o
+CORE_OBJ   := $(patsubst %.c,$(B)/obj/%.o,$(filter-out core/main.c,$(CORE_SRC)))
+OBJ        := $(CORE_OBJ) $(B)/obj/core/main.o $(patsubst %.c,$(B)/obj/%.o,$(APPLET_SRC)) $(B)/obj/ta.o
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 # Test-only programs (tests/tools/NAME.c), linked with core: build/tools/NAME
-TOOLS      := $(patsubst tests/tools/%.c,build/tools/%,$(wildcard tests/tools/*.c))
+TOOLS      := $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all check unit integration scratch-check demo clean distclean deps
-all: awsbox
+.PHONY: all check unit integration scratch-check demo clean distclean deps layers
+all: $(BIN)
 
-awsbox: $(OBJ) $(BEARSSL)/libbearssl.a
+$(BIN): $(OBJ) $(BEARSSL)/libbearssl.a
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
 
 # BearSSL comes in as a package, built with the compiler that builds awsbox.
-$(BEARSSL)/libbearssl.a: scripts/bearssl
-	@scripts/deps build
+$(BEARSSL)/libbearssl.a: scripts/bearssl $(if $(MUSL),$(CC))
+	@scripts/deps build $(DEB_ARCH)
 	scripts/bearssl $(BEARSSL) $(CC)
+ifdef MUSL
+$(CC): scripts/musl scripts/debsrc
+	@scripts/deps build $(DEB_ARCH)
+	scripts/musl $(MUSL) $(ARCH)-linux-gnu
+endif
 
-build/obj/%.o: %.c | $(BEARSSL)/libbearssl.a
+$(B)/obj/%.o: %.c | $(BEARSSL)/libbearssl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 CFLAGS += -DAWSBOX_VERSION='"$(VERSION)"'
-build/obj/core/main.o: CFLAGS += -DBEARSSL_VERSION='"$(shell cat $(BEARSSL)/VERSION 2>/dev/null)"'
-build/obj/core/main.o: applets/applets.def
+$(B)/obj/core/main.o: CFLAGS += -DBEARSSL_VERSION='"$(shell cat $(BEARSSL)/VERSION 2>/dev/null)"'
+$(B)/obj/core/main.o: applets/applets.def
+# The crypto loops want unrolling and their keys in registers, which -Os does not do.
+$(B)/obj/core/cpu.o: CFLAGS += -O2
 
-# The compiled-in trust anchors: generated from the build machine's CA bundle, never committed.
-build/ta.c: scripts/gen-anchors $(BEARSSL)/libbearssl.a
-	scripts/gen-anchors $(BEARSSL)/brssl "$(CA_BUNDLE)" > $@.tmp && mv $@.tmp $@
-build/obj/ta.o: build/ta.c
+# The compiled-in trust anchors: generated from the build machine's CA bundle, never committed
+# (a cross-built brssl runs under qemu-user).
+$(B)/ta.c: scripts/gen-anchors $(BEARSSL)/libbearssl.a
+	EMU="$(EMU)" scripts/gen-anchors $(BEARSSL)/brssl "$(CA_BUNDLE)" > $@.tmp && mv $@.tmp $@
+$(B)/obj/ta.o: $(B)/ta.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # Unit tests: every core module except main, with a runner whose last line is "N passed, N failed".
-build/unit-tests: $(CORE_OBJ) $(patsubst %.c,build/obj/%.o,$(UNIT_SRC)) build/obj/ta.o
+$(B)/unit-tests: $(CORE_OBJ) $(patsubst %.c,$(B)/obj/%.o,$(UNIT_SRC)) $(B)/obj/ta.o
 	$(CC) -static -o $@ $^ $(LIBS)
 
-build/tools/%: tests/tools/%.c $(CORE_OBJ) build/obj/ta.o
-	@mkdir -p build/tools
+$(B)/tools/%: tests/tools/%.c $(CORE_OBJ) $(B)/obj/ta.o
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBS)
 
 check: deps awsbox build/unit-tests $(TOOLS)
+	$(MAKE) --no-print-directory layers
 	build/unit-tests
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(PYTHON) tests/integration/run.py
 	$(MAKE) --no-print-directory check-tsan
 	scripts/scratch-check ./awsbox
+	$(MAKE) --no-print-directory check-arm64-quick
+
+# What the FROM scratch image holds (Dockerfile.musl): ROOTDIR/bin/awsbox and one symlink per
+# applet, listed by the binary itself (a cross-built one runs under qemu-user for that).
+ROOTDIR ?= build/root
+.PHONY: image-root
+image-root: $(BIN)
+	rm -rf $(ROOTDIR)/bin && mkdir -p $(ROOTDIR)/bin && cp $(BIN) $(ROOTDIR)/bin/awsbox
+	for a in $$($(EMU) $(BIN) --list); do ln -s awsbox "$(ROOTDIR)/bin/$$a" || exit 1; done
 
 unit: build/unit-tests
 	build/unit-tests
+
+# The architecture, read from the objects' symbols (scripts/layers, ARCHITECTURE.md): every module
+# in a layer, no call from a lower layer up to a higher one, no cycle, core neither prints nor exits.
+layers: $(filter-out $(B)/obj/ta.o,$(OBJ))
+	@$(PYTHON) scripts/layers $^
 
 integration: awsbox $(TOOLS)
 	$(PYTHON) tests/integration/run.py
@@ -80,12 +127,81 @@ demo: awsbox
 	$(PYTHON) scripts/demo
 
 clean:
-	rm -rf build/obj build/ta.c build/unit-tests awsbox
+	rm -rf $(B)/obj $(B)/ta.c $(B)/unit-tests $(BIN)
 
 distclean:
 	rm -rf build awsbox
 
--include $(shell find build/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# ==== arm64: cross-built here, tested under qemu-user ==========================================
+#   make ARCH=aarch64    build/aarch64/awsbox (its musl in build/aarch64/musl, its BearSSL in
+#                        build/aarch64/bearssl-musl)
+#   make check-arm64     unit tests on two CPU models, the whole integration suite and the
+#                        FROM-scratch check, all against the arm64 build under qemu-user
+#   make check-arm64-quick   what make check runs of it: the unit tests on both CPU models and
+#                        a few integration tests of each kind (see ARM64_QUICK)
+# qemu-user runs the binaries through binfmt_misc (scripts/deps sets it up), so the tests run
+# them, their applet symlinks and --exec children as they run native ones. QEMU_CPU picks the CPU:
+# max has the AES, PMULL and CRC32 instructions; qemu 7.2 has no arm64 model without them and no
+# property to turn them off, so the second run takes them away with AWSBOX_HWCAP=0 (a mask on
+# getauxval(AT_HWCAP), see core/cpu.c) on cortex-a53, the smallest model.
+ARM64       := $(MAKE) --no-print-directory ARCH=aarch64
+ARM64_QUICK ?= test_dispatch test_tls.TLSTest.test_trusted_ca_bundle test_tls.TLSTest.test_cipher_suite_is_fast_aead \
+	test_tls.TLSTest.test_untrusted_ca test_tls.TLSTest.test_compiled_in_anchors_in_empty_root \
+	test_tls.TLSTest.test_large_download test_tls.TLSTest.test_https_proxy_connect \
+	test_s3cp.S3cp.test_composite_checksum test_s3cp.S3cp.test_exit_codes test_s3watch.S3watch.test_found_after_upload \
+	test_ssmget.Values test_ssmget.Exec.test_exec_env test_secretget.Raw.test_string_and_n \
+	test_sqssend.Single.test_name_url_arn_and_stdin test_whoami.Output test_creds.InstanceMetadata.test_v2_required \
+	test_sigv4_botocore.TestSigV4Botocore.test_random_requests test_rdstoken.RdsToken.test_credentials_from_the_chain \
+	test_ssmrun.Automation.test_success_prints_outputs_and_status_changes \
+	test_lambdainvoke.MotoLambda.test_payload_file_stdin_and_large
+.PHONY: check-arm64 check-arm64-quick cross-build cross-unit
+check-arm64:
+	@scripts/deps all arm64
+	$(ARM64) cross-build
+	$(ARM64) cross-unit
+	AWSBOX_BIN=build/aarch64/awsbox AWSBOX_TOOLS=$(CURDIR)/build/aarch64/tools $(PYTHON) tests/integration/run.py
+	scripts/scratch-check build/aarch64/awsbox
+check-arm64-quick:
+	@scripts/deps all arm64
+	$(ARM64) cross-build
+	$(ARM64) cross-unit
+	AWSBOX_BIN=build/aarch64/awsbox AWSBOX_TOOLS=$(CURDIR)/build/aarch64/tools $(PYTHON) tests/integration/run.py $(ARM64_QUICK)
+cross-build: $(BIN) $(B)/unit-tests $(TOOLS)
+
+# make bench-arm64: instructions per byte of the bulk primitives on arm64 with and without the
+# ARMv8 AES, PMULL and CRC32 instructions, counted under qemu-user (tests/bench/insns).
+.PHONY: bench-arm64
+bench-arm64:
+	@scripts/deps build arm64
+	$(ARM64) build/aarch64/bench/primcount
+	tests/bench/insns build/aarch64/bench/primcount
+$(B)/bench/primcount: tests/bench/primcount.c $(CORE_OBJ) $(B)/obj/ta.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LIBS)
+# The whole unit suite on both CPUs; then the tests of the code that dispatches on the extensions
+# (cpu: AES-GCM, crc: the CRCs, sha) again, logging every instruction qemu translates
+# (QEMU_LOG=in_asm): with the extensions taken away not one of theirs may be reached (on such a
+# CPU it would be SIGILL); with them, they must be (else the fast paths went untested).
+# AWSBOX_TEST_HW: what test_cpu.c must find.
+EXT_INSNS := [[:space:]](aes(e|d|mc|imc)|pmull2?|crc32c?[bhwx])[[:space:]]
+EXT_TESTS := cpu crc sha
+cross-unit: $(B)/unit-tests
+	AWSBOX_TEST_HW=1 QEMU_CPU=max $(B)/unit-tests
+	AWSBOX_TEST_HW=0 AWSBOX_HWCAP=0 QEMU_CPU=cortex-a53 $(B)/unit-tests
+	@rm -f $(B)/unit-max.log $(B)/unit-noext.log
+	for t in $(EXT_TESTS); do \
+	  AWSBOX_TEST_HW=1 QEMU_CPU=max QEMU_LOG=in_asm QEMU_LOG_FILENAME=$(B)/unit-max.log.$$t $(B)/unit-tests $$t >/dev/null && \
+	  AWSBOX_TEST_HW=0 AWSBOX_HWCAP=0 QEMU_CPU=cortex-a53 QEMU_LOG=in_asm QEMU_LOG_FILENAME=$(B)/unit-noext.log.$$t \
+	    $(B)/unit-tests $$t >/dev/null || exit 1; \
+	done
+	@for i in aese aesmc pmull crc32cx; do cat $(B)/unit-max.log.* | grep -Eq "[[:space:]]$$i[[:space:]]" || \
+	  { echo "cross-unit: no $$i instruction ran on -cpu max" >&2; exit 1; }; done
+	@! cat $(B)/unit-noext.log.* | grep -E -m 5 '$(EXT_INSNS)' || { echo "cross-unit: the instructions above ran with AWSBOX_HWCAP=0" >&2; exit 1; }
+	@rm -f $(B)/unit-max.log.* $(B)/unit-noext.log.*
+	@echo "cross-unit: AES, PMULL and CRC32 instructions ran on -cpu max and none with AWSBOX_HWCAP=0"
+
 
 # ==== fuzzing and sanitizer builds (tests/fuzz, tests/sanitize) ================================
 #   make fuzz         every libFuzzer target for FUZZ_SECONDS (60) each, one after another (one

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #define PAYLOAD_MAX 6291456 /* Lambda: "Request must be smaller than 6291456 bytes" */
+/* A synchronous response is at most 6 MB (Lambda quotas); Lambda's own error names 6291556 bytes.
+ * More is not from Lambda: cut off rather than written out for ever. */
+#define RESPONSE_MAX 6291556
 #define PEEK_MAX 65536      /* bytes of a function error kept for the summary line */
 #define FN_TIME_MAX 900     /* seconds: the longest a function can run, the default wait */
 
@@ -44,6 +47,7 @@ const char lambdainvoke_help[] =
 
 struct out {
 	int discard;
+	uint64_t total;  /* response bytes so far */
 	int ferr;        /* -1 unknown; 1 the body is a function error */
 	struct buf peek; /* the function error's first bytes */
 };
@@ -55,6 +59,9 @@ to_stdout(void *ctx, const struct http_resp *r, const void *p, size_t n, struct 
 	struct out *o = ctx;
 	const char *s = p;
 
+	if (r->content_length > RESPONSE_MAX || (o->total += n) > RESPONSE_MAX)
+		return err_set(e, E_PROTO, "the response is over %d bytes, Lambda's limit for a synchronous response "
+				       "(not from Lambda?): cut off", RESPONSE_MAX);
 	if (o->discard)
 		return 0;
 	if (o->ferr < 0)
@@ -135,7 +142,7 @@ lambdainvoke_main(int argc, char **argv)
 	struct aws a;
 	struct err e = {0};
 	struct buf body = {0}, path = {0}, log = {0};
-	struct out out = {0, -1, {0}};
+	struct out out = {0, 0, -1, {0}};
 	struct http_resp r;
 	double timeout = 0;
 	int c, tail = 0;

@@ -78,19 +78,14 @@ static struct {
 	struct file_batch batch; /* -r downloads: files whose renames wait for one sync of the group */
 } T;
 
-/* -r: objects that take one request, queued for the file-level workers */
+/* -r: an object that takes one request, for the core pool's workers (xqueue) */
 enum { J_UP, J_DOWN, J_COPY };
 struct job {
 	int kind;
 	char *s[4];
 };
-static struct {
-	pthread_mutex_t m;
-	pthread_cond_t cv;
-	struct job q[256];
-	int head, len, closed, started, alive;
-	unsigned long done;
-} Q = {.m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static struct xqueue *Q;  /* started with the first job */
+static struct xfer QX;    /* its settings; done counts the objects finished */
 static void drain(void);
 
 static volatile int interrupted;
@@ -118,15 +113,9 @@ check_interrupt(void)
 
 	if (!sig)
 		return;
-	if (in_worker) {
-		pthread_mutex_lock(&Q.m);
-		Q.alive--;
-		pthread_cond_broadcast(&Q.cv);
-		pthread_mutex_unlock(&Q.m);
-		for (;;)
-			pause(); /* signals are blocked here: until the main thread ends the process */
-	}
-	if (Q.started)
+	if (in_worker)
+		xqueue_park(Q); /* signals are blocked here: until the main thread ends the process */
+	if (Q)
 		drain(); /* the workers remove their temporary files and abort their uploads first */
 	file_batch_abort(&T.batch);
 	if (T.progress)
@@ -368,6 +357,8 @@ download(struct xfer *x, const char *bucket, const char *key, const char *dst)
 	progress_start(base_name(key));
 	int ck = T.ck_explicit ? T.ck : T.a.validation_when_required ? S3_CK_NONE : S3_CK_CRC32C;
 	rc = xfer_download(x, bucket, key, &o, ck, out ? 1 : f.fd, !out && f.tmp != NULL, &e);
+	if (x->unverified[0])
+		warn("%s: not verified: %s", url, x->unverified);
 	if (rc)
 		file_abort(&f);
 	check_interrupt();
@@ -455,107 +446,75 @@ done:
 
 /* ---- many small objects at once (-r) ---------------------------------------------------- */
 
-/* Objects that take one request (small uploads and downloads, CopyObject) run on threads of
- * their own, concurrency at a time; larger ones keep the part-level parallelism meanwhile. */
-static void *
-small_worker(void *arg)
+/* Objects that take one request (small uploads and downloads, CopyObject) are jobs on the core
+ * worker pool, concurrency at a time; larger ones keep the part-level parallelism meanwhile. */
+static void
+job_free(void *job)
 {
-	struct xfer x = {.a = &T.a, .concurrency = 1, .part_size = T.x.part_size, .cancel = &interrupted};
+	struct job *j = job;
 
-	xfer_block_signals();
-	in_worker = 1;
-	pthread_mutex_lock(&Q.m);
-	for (;;) {
-		while (!Q.len && !Q.closed)
-			pthread_cond_wait(&Q.cv, &Q.m);
-		if (!Q.len)
-			break;
-		struct job j = Q.q[Q.head];
-		Q.head = (Q.head + 1) % (int)COUNT(Q.q);
-		Q.len--;
-		pthread_cond_broadcast(&Q.cv);
-		pthread_mutex_unlock(&Q.m);
-		if (__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST))
-			__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST); /* would fail the same way */
-		else if (!stopping() && j.kind == J_UP)
-			upload(&x, j.s[0], j.s[1], j.s[2]);
-		else if (!stopping() && j.kind == J_DOWN)
-			download(&x, j.s[0], j.s[1], j.s[2]);
-		else if (!stopping())
-			copy(&x, j.s[0], j.s[1], j.s[2], j.s[3]);
-		for (int i = 0; i < 4; i++)
-			free(j.s[i]);
-		pthread_mutex_lock(&Q.m);
-		Q.done++;
-	}
-	Q.alive--;
-	pthread_cond_broadcast(&Q.cv);
-	pthread_mutex_unlock(&Q.m);
-	return NULL;
+	for (int i = 0; i < 4; i++)
+		free(j->s[i]);
+	free(j);
 }
 
-/* With Q.m held: waits up to 200 ms, and counts the objects done on the progress line. */
-static void
-q_wait(void)
+static int
+job_run(void *ctx, void *job)
 {
-	struct timespec ts;
+	struct job *j = job;
+	struct xfer x = {.a = &T.a, .concurrency = 1, .part_size = T.x.part_size, .cancel = &interrupted};
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += 200 * 1000000L;
-	if (ts.tv_nsec >= 1000000000L)
-		ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-	pthread_cond_timedwait(&Q.cv, &Q.m, &ts);
-	if (T.progress)
-		fprintf(stderr, "\r\033[K%lu objects done", Q.done);
+	in_worker = 1; /* a pool thread: the main thread handles interrupts and the progress line */
+	if (__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST))
+		__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST); /* would fail the same way */
+	else if (!stopping() && j->kind == J_UP)
+		upload(&x, j->s[0], j->s[1], j->s[2]);
+	else if (!stopping() && j->kind == J_DOWN)
+		download(&x, j->s[0], j->s[1], j->s[2]);
+	else if (!stopping())
+		copy(&x, j->s[0], j->s[1], j->s[2], j->s[3]);
+	job_free(j);
+	return 0;
+}
+
+/* The objects done, on the progress line while the main thread waits for the queue. */
+static void
+count_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	fprintf(stderr, "\r\033[K%lu objects done", (unsigned long)done);
 }
 
 static void
 submit(int kind, const char *a, const char *b, const char *c, const char *d)
 {
-	pthread_mutex_lock(&Q.m);
-	if (!Q.started) {
-		pthread_attr_t at;
-		pthread_attr_init(&at);
-		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&at, 256 * 1024);
-		for (int i = 0; i < T.x.concurrency; i++) {
-			pthread_t t;
-			if (!pthread_create(&t, &at, small_worker, NULL))
-				Q.alive++;
-		}
-		pthread_attr_destroy(&at);
-		if (!Q.alive)
-			die("cannot start a thread");
-		Q.started = 1;
+	struct err e = {0};
+	struct job *j;
+
+	if (!Q) {
+		QX = (struct xfer){.a = &T.a, .concurrency = T.x.concurrency, .cancel = &interrupted,
+				   .progress = T.progress ? count_progress : NULL};
+		if (!(Q = xqueue_start(&QX, job_run, job_free, NULL, &e)))
+			die_err(&e, "-r");
 	}
-	while (Q.len == (int)COUNT(Q.q) && !stopping())
-		q_wait();
-	if (!stopping()) {
-		struct job *j = &Q.q[(Q.head + Q.len++) % (int)COUNT(Q.q)];
-		*j = (struct job){kind, {xstrdup(a), xstrdup(b), xstrdup(c), d ? xstrdup(d) : NULL}};
-		pthread_cond_broadcast(&Q.cv);
-	}
-	pthread_mutex_unlock(&Q.m);
+	if (stopping())
+		return;
+	j = xmalloc(sizeof *j);
+	*j = (struct job){kind, {xstrdup(a), xstrdup(b), xstrdup(c), d ? xstrdup(d) : NULL}};
+	if (xqueue_add(Q, j))
+		job_free(j); /* interrupted */
 }
 
 /* Waits for the queued objects; after an interrupt, 3 s at most for those in flight to clean up. */
 static void
 drain(void)
 {
-	double give_up = 0;
+	struct err e = {0};
 
-	pthread_mutex_lock(&Q.m);
-	Q.closed = 1;
-	pthread_cond_broadcast(&Q.cv);
-	while (Q.alive) {
-		if (stopping() && !give_up)
-			give_up = mono_now() + 3;
-		if (give_up && mono_now() > give_up)
-			break;
-		q_wait();
-	}
-	pthread_mutex_unlock(&Q.m);
-	if (T.progress && Q.started)
+	if (!Q)
+		return;
+	xqueue_finish(Q, &e); /* the jobs report their own failures; this one is an interrupt */
+	Q = NULL;
+	if (T.progress)
 		fputs("\r\033[K", stderr);
 }
 

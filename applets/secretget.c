@@ -26,7 +26,8 @@ const char secretget_help[] =
 	"                       export: export NAME='value' lines, safe for eval with any value\n"
 	"                       json: one object {\"NAME\":\"value\",...}\n"
 	"                       dotenv: NAME=\"value\" lines, python-dotenv quoting (\\\\ \\\" \\n \\r)\n"
-	"  -o, --output FILE    write to FILE atomically, mode 0600 (- is stdout)\n"
+	"  -o, --output FILE    write to FILE atomically, mode 0600, owned by you; a\n"
+	"                       symlink there is refused (- is stdout)\n"
 	"      --version-stage STAGE   AWSCURRENT (default), AWSPREVIOUS, AWSPENDING or a custom label\n"
 	"      --version-id ID         one version\n"
 	"      --exec           after '--': run CMD with the variables in its environment\n"
@@ -205,7 +206,8 @@ secretget_main(int argc, char **argv)
 	}
 	if (!ns)
 		usage("no SECRET_ID");
-	envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine);
+	if (envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine, &e))
+		usage("%s", e.msg);
 	if (fmt == ENVOUT_VALUE && !exec && ns > 1)
 		usage("the raw format prints one secret; use --format env, export, json or dotenv for several");
 	if (nonl && fmt != ENVOUT_VALUE)
@@ -244,7 +246,7 @@ secretget_main(int argc, char **argv)
 		die_err(&e, "%s", "");
 	if (output && strcmp(output, "-")) {
 		struct outfile f;
-		if (file_open(&f, output, 0600, &e) || file_write(&f, out.p ? out.p : "", out.len, &e) ||
+		if (file_open_secret(&f, output, &e) || file_write(&f, out.p ? out.p : "", out.len, &e) ||
 		    file_commit(&f, &e)) {
 			file_abort(&f);
 			die_err(&e, "%s", "");

@@ -8,11 +8,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,7 +36,7 @@ const char sqsrecv_help[] =
 	"      --no-delete         leave the messages (they come back after the visibility timeout)\n"
 	"  -n, --max N             stop after N messages\n"
 	"      --drain             stop when a receive (of 1 s) finds nothing\n"
-	"      --timeout D         stop after D (30s, 5m, 1h)\n"
+	"      --timeout D         stop receiving after D (30s, 5m, 1h), as a signal does\n"
 	"      --s3-events         messages are S3 event notifications (S3's own, in an SNS envelope,\n"
 	"                          or EventBridge's): print s3://BUCKET/KEY per object, or run CMD\n"
 	"                          once per object with S3_URL, S3_BUCKET, S3_KEY, S3_SIZE and\n"
@@ -60,6 +58,7 @@ const char sqsrecv_help[] =
 
 #define WAIT_S 20      /* the longest long poll SQS has */
 #define DRAIN_WAIT_S 1 /* a long poll of any length asks every server, so 1 s is an honest "empty" */
+#define BUSY_WAIT_S 5  /* while messages are held: a stop need not wait 20 s for a receive */
 #define KILL_DELAY 5.0 /* between SIGTERM and SIGKILL */
 #define DEL_WAIT 0.2   /* the longest a delete waits for others to batch with */
 #define PREFETCH 2     /* messages held per -j slot: the next is there when a command ends */
@@ -98,12 +97,13 @@ struct st {
 	int ndel, nchg;
 	double del_since; /* when the oldest delete waiting was queued */
 	long done, failed, errors, killed;
-	int receiving, fatal;
+	int receiving, fatal; /* fatal -1: ferr, from the call fop */
 	struct err ferr;
+	const char *fop;
 	/* the receiver thread: one ReceiveMessage at a time, handed over whole */
 	pthread_mutex_t m;
 	pthread_cond_t cv;
-	int want, want_wait, quit, have, held_at_call, resp_held;
+	int want, want_wait, quit, have, held_at_call, resp_held, busy;
 	struct buf resp;
 	struct err rerr;
 	int rfailed;
@@ -147,11 +147,13 @@ receiver(void *arg)
 			buf_printf(&req, ",\"VisibilityTimeout\":%ld", (long)s->vis);
 		buf_adds(&req, ",\"MessageSystemAttributeNames\":[\"All\"],\"MessageAttributeNames\":[\"All\"]}");
 		int held = s->held_at_call;
+		s->busy = 1 + held; /* 1: with nothing held, a long poll */
 		pthread_mutex_unlock(&s->m);
 		memset(&e, 0, sizeof e);
 		int rc = aws_json(s->a, &SVC_SQS, "ReceiveMessage", req.p, &out, &e);
 		buf_free(&req);
 		pthread_mutex_lock(&s->m);
+		s->busy = 0;
 		s->have = 1;
 		s->resp_held = held;
 		if (rc) {
@@ -178,57 +180,33 @@ static void
 flush_ops(struct st *s, int del)
 {
 	struct op *ops = del ? s->del : s->chg;
-	int *n = del ? &s->ndel : &s->nchg;
-	const char *opname = del ? "DeleteMessageBatch" : "ChangeMessageVisibilityBatch";
+	int *n = del ? &s->ndel : &s->nchg, vis[SQS_BATCH];
+	const char *op = del ? "DeleteMessageBatch" : "ChangeMessageVisibilityBatch", *rh[SQS_BATCH];
 	struct sqs_result res[SQS_BATCH];
-	char idb[SQS_BATCH][8];
-	const char *ids[SQS_BATCH];
-	int left[SQS_BATCH], nl = *n;
+	struct err e = {0};
+	char line[700];
 
-	for (int i = 0; i < nl; i++)
-		left[i] = i;
-	for (int round = 1; nl; round++) {
-		struct buf req = {0};
-		struct err e = {0};
-		sqs_req_start(&req, s->url);
-		buf_adds(&req, ",\"Entries\":[");
-		for (int k = 0; k < nl; k++) {
-			struct op *o = &ops[left[k]];
-			snprintf(idb[k], sizeof idb[k], "%d", left[k]);
-			ids[k] = idb[k];
-			buf_printf(&req, "%s{\"Id\":\"%s\",\"ReceiptHandle\":", k ? "," : "", ids[k]);
-			json_put_str(&req, o->rh, strlen(o->rh));
-			if (o->vis >= 0)
-				buf_printf(&req, ",\"VisibilityTimeout\":%d", o->vis);
-			buf_addc(&req, '}');
-		}
-		buf_adds(&req, "]}");
-		int rc = sqs_batch(s->a, opname, req.p, ids, nl, res, &e);
-		buf_free(&req);
-		int again = 0;
-		for (int k = 0; k < nl; k++) {
-			struct op *o = &ops[left[k]];
-			if (!rc && res[k].state == SQS_OK)
-				continue;
-			if (!rc && res[k].state == SQS_RETRY && round < s->a->max_attempts) {
-				left[again++] = left[k];
-				continue;
-			}
-			char line[700];
-			if (rc)
-				err_format(&e, opname, line, sizeof line);
-			else
-				snprintf(line, sizeof line, "%s: %s%s%s", opname, res[k].state == SQS_MISSING ? "no result" : res[k].code,
-					 res[k].msg[0] ? ": " : "", res[k].msg);
-			fflush(stdout);
-			fprintf(stderr, "%s: message %s: %s\n", applet_name, o->id, line);
-			s->errors++;
-		}
-		nl = again;
-		if (nl)
-			sleep_sec(0.2 * round);
+	for (int i = 0; i < *n; i++) {
+		rh[i] = ops[i].rh;
+		vis[i] = ops[i].vis;
+	}
+	int rc = sqs_handles(s->a, s->url, rh, del ? NULL : vis, *n, res, &e);
+	if (rc && !s->fatal && (err_exit_code(&e) == EX_ACCESS || err_exit_code(&e) == EX_NOTFOUND)) {
+		s->fatal = -1; /* the same for every message: stop */
+		s->ferr = e;
+		s->fop = op;
 	}
 	for (int i = 0; i < *n; i++) {
+		if (res[i].state != SQS_OK) {
+			if (rc && res[i].state == SQS_MISSING)
+				err_format(&e, op, line, sizeof line);
+			else
+				snprintf(line, sizeof line, "%s: %s%s%s", op, res[i].state == SQS_MISSING ? "no result" : res[i].code,
+					 res[i].msg[0] ? ": " : "", res[i].msg);
+			fflush(stdout);
+			fprintf(stderr, "%s: message %s: %s\n", applet_name, ops[i].id, line);
+			s->errors++;
+		}
 		free(ops[i].rh);
 		free(ops[i].id);
 	}
@@ -290,15 +268,6 @@ say(const struct msg *m, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void
-env_add(struct buf *b, const char *name, const char *val, size_t n)
-{
-	buf_adds(b, name);
-	buf_addc(b, '=');
-	buf_add(b, val, n);
-	buf_addc(b, 0);
-}
-
 /* A message of a ReceiveMessage response; NULL if it lacks what is needed. */
 static struct msg *
 msg_new(struct st *s, struct json j)
@@ -319,11 +288,11 @@ msg_new(struct st *s, struct json j)
 			m->count = strtol(cnt, NULL, 10);
 		m->group = json_get_strdup(attrs, "MessageGroupId");
 	}
-	env_add(&m->env, "SQS_MESSAGE_ID", m->id, strlen(m->id));
-	env_add(&m->env, "SQS_RECEIPT_COUNT", cnt ? cnt : "", cnt ? strlen(cnt) : 0);
-	env_add(&m->env, "SQS_QUEUE_URL", s->url, strlen(s->url));
+	proc_var(&m->env, "SQS_MESSAGE_ID", m->id, strlen(m->id));
+	proc_var(&m->env, "SQS_RECEIPT_COUNT", cnt ? cnt : "", cnt ? strlen(cnt) : 0);
+	proc_var(&m->env, "SQS_QUEUE_URL", s->url, strlen(s->url));
 	if (m->group)
-		env_add(&m->env, "SQS_GROUP_ID", m->group, strlen(m->group));
+		proc_var(&m->env, "SQS_GROUP_ID", m->group, strlen(m->group));
 	free(cnt);
 	if (!json_get(j, "MessageAttributes", &mattrs)) {
 		struct json key;
@@ -334,7 +303,7 @@ msg_new(struct st *s, struct json j)
 				sv = json_get_strdup(val, "BinaryValue"); /* base64, as SQS gives it */
 			buf_adds(&name, "SQS_ATTR_");
 			if (sv && !json_str(key, &k) && !envout_name(k.p, k.len, &name))
-				env_add(&m->env, name.p, sv, strlen(sv));
+				proc_var(&m->env, name.p, sv, strlen(sv));
 			free(sv);
 			buf_free(&name);
 			buf_free(&k);
@@ -347,75 +316,33 @@ msg_new(struct st *s, struct json j)
 static int
 spawn(struct st *s, struct msg *m)
 {
-	extern char **environ;
 	struct buf env = {0};
-	char **envp;
-	size_t n = 0;
-	int fd = -1, rc = -1;
-	posix_spawnattr_t at;
-	posix_spawn_file_actions_t fa;
-	sigset_t none, def;
+	struct err e = {0};
+	int rc = -1;
 
 	buf_add(&env, m->env.p, m->env.len);
 	if (s->s3) {
 		struct s3_event *r = &m->ev.rec[m->rec];
-		if (strlen(r->key) != r->key_len)
-			return say(m, "the key of s3://%s/... holds a NUL byte", r->bucket), buf_free(&env), -1;
+		if (strlen(r->key) != r->key_len) {
+			say(m, "the key of an object in s3://%s holds a NUL byte", r->bucket);
+			goto done;
+		}
 		struct buf u = {0};
 		buf_printf(&u, "s3://%s/%s", r->bucket, r->key);
-		env_add(&env, "S3_URL", u.p, u.len);
-		env_add(&env, "S3_BUCKET", r->bucket, strlen(r->bucket));
-		env_add(&env, "S3_KEY", r->key, r->key_len);
+		proc_var(&env, "S3_URL", u.p, u.len);
+		proc_var(&env, "S3_BUCKET", r->bucket, strlen(r->bucket));
+		proc_var(&env, "S3_KEY", r->key, r->key_len);
 		buf_reset(&u);
 		if (r->size >= 0)
 			buf_printf(&u, "%lld", (long long)r->size);
-		env_add(&env, "S3_SIZE", u.p ? u.p : "", u.len);
-		env_add(&env, "S3_EVENT", r->event, strlen(r->event));
+		proc_var(&env, "S3_SIZE", u.p ? u.p : "", u.len);
+		proc_var(&env, "S3_EVENT", r->event, strlen(r->event));
 		buf_free(&u);
 	}
-	/* ours first, then the inherited variables ours do not replace */
-	for (char **p = environ; *p; p++)
-		n++;
-	envp = xcalloc(n + 64, sizeof *envp);
-	n = 0;
-	for (char *p = env.p; p && p < env.p + env.len; p += strlen(p) + 1)
-		envp[n++] = p;
-	size_t ours = n;
-	for (char **p = environ; *p; p++) {
-		size_t k = strcspn(*p, "=") + 1, i;
-		for (i = 0; i < ours && strncmp(envp[i], *p, k); i++)
-			;
-		if (i == ours)
-			envp[n++] = *p;
-	}
-	/* the body on stdin from memory: any size, and no writer to block on */
-	if ((fd = memfd_create("sqs-message", MFD_CLOEXEC)) < 0 ||
-	    (m->body.len && write(fd, m->body.p, m->body.len) != (ssize_t)m->body.len) || lseek(fd, 0, SEEK_SET)) {
-		say(m, "cannot hold the body for %s: %s", s->cmd[0], strerror(errno));
-		goto done;
-	}
-	posix_spawnattr_init(&at);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fd, 0);
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGCHLD);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	/* its own process group: a Ctrl-C at the terminal is ours to handle (--grace), and a
-	 * timeout stops the whole pipeline of a "sh -c" */
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	int err = posix_spawnp(&m->pid, s->cmd[0], &fa, &at, s->cmd, envp);
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	if (err) {
+	if (proc_spawn(s->cmd, env.p, env.len, m->body.p, m->body.len, &m->pid, &e)) {
 		fflush(stdout);
-		fprintf(stderr, "%s: cannot run %s: %s\n", applet_name, s->cmd[0], strerror(err));
-		s->fatal = EX_FAIL;
+		fprintf(stderr, "%s: %s\n", applet_name, e.msg);
+		s->fatal = EX_FAIL; /* the same for every message: stop */
 		goto done;
 	}
 	m->state = M_RUN;
@@ -425,9 +352,6 @@ spawn(struct st *s, struct msg *m)
 	s->nrun++;
 	rc = 0;
 done:
-	if (fd >= 0)
-		close(fd);
-	free(envp);
 	buf_free(&env);
 	return rc;
 }
@@ -606,11 +530,11 @@ timers(struct st *s, double grace_end)
 
 	for (int i = 0; i < s->nheld; i++) {
 		struct msg *m = s->held[i];
-		if (s->vis >= 3 && now >= m->beat) {
+		if (s->vis > 0 && now >= m->beat) {
 			queue_op(s, m, (int)s->vis);
 			m->beat = now + s->vis / 3;
 		}
-		if (s->vis >= 3 && m->beat - now < next)
+		if (s->vis > 0 && m->beat - now < next)
 			next = m->beat - now;
 		if (m->state != M_RUN)
 			continue;
@@ -649,26 +573,26 @@ loop(struct st *s)
 		while (read(wake_fd[0], drainbuf, sizeof drainbuf) > 0)
 			;
 		reap(s);
-		if (stop_sig != stops) {
-			if (!stops)
-				dbg("signalled: no more receives; %d commands running", s->nrun);
-			grace_end = stops ? mono_now() : mono_now() + s->grace; /* a second signal: no more grace */
-			stops = stop_sig;
+		/* a signal, --timeout or a failed receive: no more receives, and the grace begins */
+		int halt = stop_sig || (s->deadline && mono_now() >= s->deadline) || s->fatal;
+		if (halt && !grace_end) {
+			dbg("stopping: no more receives; %d commands running", s->nrun);
+			grace_end = mono_now() + s->grace;
 			s->receiving = 0;
 		}
-		if (s->deadline && mono_now() >= s->deadline && s->receiving) {
-			dbg("--timeout: no more receives");
-			s->receiving = 0;
-		}
+		if (stop_sig > 1 && stop_sig != stops) /* a second signal: no more grace */
+			grace_end = mono_now();
+		stops = stop_sig;
 		pthread_mutex_lock(&s->m);
-		int have = s->have, held_at = s->resp_held;
+		int have = s->have, held_at = s->resp_held, busy = s->busy;
 		struct buf resp = s->resp;
 		if (have) {
 			s->have = 0;
 			s->want = 0; /* until it is worked out again below */
 			memset(&s->resp, 0, sizeof s->resp);
-			if (s->rfailed) {
+			if (s->rfailed && !s->fatal) {
 				s->ferr = s->rerr;
+				s->fop = "ReceiveMessage";
 				s->receiving = 0;
 				s->fatal = -1;
 			}
@@ -685,9 +609,11 @@ loop(struct st *s)
 			if (s->max && s->taken >= s->max)
 				s->receiving = 0;
 		}
-		if (s->fatal)
+		if (s->fatal && !grace_end) {
+			grace_end = mono_now() + s->grace;
 			s->receiving = 0;
-		if (stops || s->fatal || (s->deadline && mono_now() >= s->deadline)) { /* what has not started goes back */
+		}
+		if (grace_end) { /* what has not started goes back */
 			for (int i = 0; i < s->nheld; i++)
 				if (s->held[i]->state == M_WAIT) {
 					queue_op(s, s->held[i], 0);
@@ -695,6 +621,8 @@ loop(struct st *s)
 				}
 		} else {
 			start(s); /* after --max or --drain, what is held still runs */
+			if (s->fatal)
+				s->receiving = 0; /* no receive now; the grace begins next time round */
 		}
 		double next = timers(s, grace_end);
 		/* deletes wait a little for company (one DeleteMessageBatch for several commands) */
@@ -704,11 +632,13 @@ loop(struct st *s)
 			next = s->del_since + DEL_WAIT - mono_now();
 		if (s->nchg)
 			flush_ops(s, 0);
-		if (!s->receiving && !s->nheld)
+		/* a receive made while messages were held is short: wait for it, and return what it
+		 * brings; a long poll made idle is not waited for (see README) */
+		if (!s->receiving && !s->nheld && busy <= 1)
 			break;
 		/* what to ask for next */
 		int want = 0;
-		if (s->receiving) {
+		if (s->receiving && !stop_sig) {
 			want = s->cmd ? PREFETCH * s->jobs - s->nheld : SQS_BATCH;
 			if (want > SQS_BATCH)
 				want = SQS_BATCH;
@@ -717,7 +647,7 @@ loop(struct st *s)
 		}
 		pthread_mutex_lock(&s->m);
 		s->want = want < 0 ? 0 : want;
-		s->want_wait = s->drain ? DRAIN_WAIT_S : WAIT_S;
+		s->want_wait = s->drain ? DRAIN_WAIT_S : s->nheld ? BUSY_WAIT_S : WAIT_S;
 		if (s->deadline) {
 			double left = s->deadline - mono_now();
 			if (left < s->want_wait)
@@ -861,7 +791,7 @@ sqsrecv_main(int argc, char **argv)
 	loop(&s);
 
 	if (s.fatal < 0)
-		die_err(&s.ferr, "ReceiveMessage %s", s.url);
+		die_err(&s.ferr, "%s %s", s.fop, s.url);
 	if (s.fatal)
 		return s.fatal;
 	if (fflush(stdout) || ferror(stdout))

@@ -76,65 +76,6 @@ struct batch {
 	size_t size;
 };
 
-/* Offset of the first byte that does not start an XML 1.0 character in UTF-8, or -1.
- * *cp: the code point that SQS does not allow, or -1 when the bytes are not UTF-8. */
-static long
-bad_char(const char *p, size_t n, long *cp)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	size_t i = 0;
-
-	while (i < n) {
-		uint32_t c = s[i];
-		size_t len, k;
-
-		if (c < 0x80) {
-			if (c < 0x20 && c != 9 && c != 10 && c != 13)
-				return *cp = c, (long)i;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2, c &= 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, c &= 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, c &= 0x07;
-		else
-			return *cp = -1, (long)i;
-		if (i + len > n)
-			return *cp = -1, (long)i;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return *cp = -1, (long)i;
-			c = c << 6 | (s[i + k] & 0x3f);
-		}
-		/* overlong forms, UTF-16 surrogates and beyond U+10FFFF are not UTF-8 */
-		if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-			return *cp = -1, (long)i;
-		if (c == 0xfffe || c == 0xffff)
-			return *cp = c, (long)i;
-		i += len;
-	}
-	return -1;
-}
-
-/* Why text cannot be in a message, into why (size n); 0 if it can. */
-static int
-check_text(const char *p, size_t len, char *why, size_t n)
-{
-	long cp, at;
-
-	if ((at = bad_char(p, len, &cp)) >= 0) {
-		if (cp < 0)
-			snprintf(why, n, "byte %ld: not valid UTF-8 (SQS takes text only)", at + 1);
-		else
-			snprintf(why, n, "byte %ld: character U+%04lX is not allowed in an SQS message", at + 1, cp);
-		return -1;
-	}
-	return 0;
-}
-
 /* Why a message body cannot be sent, into why (size n); 0 if it can. */
 static int
 check_body(const struct ctx *c, const char *p, size_t len, char *why, size_t n)
@@ -144,7 +85,7 @@ check_body(const struct ctx *c, const char *p, size_t len, char *why, size_t n)
 	if (len + c->attr_size > MSG_MAX)
 		return snprintf(why, n, "message of %zu bytes%s is over SQS's limit of %d bytes", len,
 				c->attr_size ? " plus attributes" : "", MSG_MAX), -1;
-	return check_text(p, len, why, n);
+	return sqs_text_check(p, len, why, n);
 }
 
 /* The fields every message has after its body (no leading brace). */
@@ -179,46 +120,17 @@ put_message(struct buf *b, const struct ctx *c, const char *body, size_t n, long
 static void
 add_attr(struct ctx *c, const char *spec)
 {
-	const char *eq = strchr(spec, '='), *colon = eq ? strchr(eq + 1, ':') : NULL;
-	struct buf bin = {0};
-	char why[160];
+	const char *eq = strchr(spec, '=');
+	struct err e = {0};
 
-	if (!eq || eq == spec || !colon)
-		usage("--attr: expected NAME=TYPE:VALUE (TYPE String, Number or Binary), not '%s'", spec);
-	size_t tn = (size_t)(colon - eq - 1);
-	const char *type = eq + 1, *val = colon + 1;
-	int kind = 0;
-	if (!strncmp(type, "String", 6) || !strncmp(type, "Number", 6))
-		kind = type[0] == 'S' ? 's' : 'n';
-	else if (!strncmp(type, "Binary", 6))
-		kind = 'b';
-	if (!kind || (tn > 6 && type[6] != '.') || tn == 7)
-		usage("--attr %.*s: the type must be String, Number or Binary (or TYPE.custom), not '%.*s'",
-		      (int)(eq - spec), spec, (int)tn, type);
-	for (int i = 0; i < c->nattr; i++)
+	for (int i = 0; eq && i < c->nattr; i++)
 		if (!strncmp(c->attr_spec[i], spec, (size_t)(eq - spec) + 1))
 			usage("--attr %.*s: given twice", (int)(eq - spec), spec);
 	if (c->nattr == ATTR_MAX)
 		usage("--attr: SQS takes at most %d message attributes", ATTR_MAX);
 	c->attr_spec[c->nattr++] = spec;
-	if (!*val)
-		usage("--attr %.*s: empty value (SQS needs at least one character)", (int)(eq - spec), spec);
-	if (kind == 'b' && b64_decode(val, strlen(val), &bin))
-		usage("--attr %.*s: a Binary value is given in base64; '%s' is not base64", (int)(eq - spec), spec, val);
-	if (kind != 'b' && check_text(val, strlen(val), why, sizeof why))
-		usage("--attr %.*s: %s", (int)(eq - spec), spec, why);
-
-	if (c->attrs.len)
-		buf_addc(&c->attrs, ',');
-	json_put_str(&c->attrs, spec, (size_t)(eq - spec));
-	buf_adds(&c->attrs, ":{\"DataType\":");
-	json_put_str(&c->attrs, type, tn);
-	buf_adds(&c->attrs, kind == 'b' ? ",\"BinaryValue\":" : ",\"StringValue\":");
-	json_put_str(&c->attrs, val, strlen(val));
-	buf_addc(&c->attrs, '}');
-	/* SQS counts name, type and value bytes towards the message size */
-	c->attr_size += (size_t)(eq - spec) + tn + (kind == 'b' ? bin.len : strlen(val));
-	buf_free(&bin);
+	if (sqs_attr_parse(spec, &c->attrs, &c->attr_size, &e))
+		usage("--attr %s", e.msg);
 }
 
 /* A FIFO queue needs a deduplication ID for every message unless it derives them from the

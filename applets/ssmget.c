@@ -25,7 +25,8 @@ const char ssmget_help[] =
 	"                      export: export NAME='value' lines, safe for eval with any value\n"
 	"                      json: one object {\"NAME\":\"value\",...}\n"
 	"                      dotenv: NAME=\"value\" lines, python-dotenv quoting (\\\\ \\\" \\n \\r)\n"
-	"  -o, --output FILE   write to FILE atomically, mode 0600 (- is stdout)\n"
+	"  -o, --output FILE   write to FILE atomically, mode 0600, owned by you; a\n"
+	"                      symlink there is refused (- is stdout)\n"
 	"      --no-decrypt    SecureString values as stored (encrypted)\n"
 	"      --allow-missing skip names that do not exist (a warning each) instead of exit 3\n"
 	"      --exec          after '--': run CMD with the values in its environment (replaces\n"
@@ -348,7 +349,8 @@ ssmget_main(int argc, char **argv)
 	}
 	if (!ni)
 		usage("no parameter names and no --path");
-	envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine);
+	if (envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine, &e))
+		usage("%s", e.msg);
 	if (recursive && !npaths)
 		usage("--recursive is for --path");
 	if (nonl && (fmt != ENVOUT_VALUE || npaths || nnames != 1))
@@ -433,7 +435,7 @@ ssmget_main(int argc, char **argv)
 		die_err(&e, "%s", "");
 	if (output && strcmp(output, "-")) {
 		struct outfile f;
-		if (file_open(&f, output, 0600, &e) || file_write(&f, out.p, out.len, &e) || file_commit(&f, &e)) {
+		if (file_open_secret(&f, output, &e) || file_write(&f, out.p, out.len, &e) || file_commit(&f, &e)) {
 			file_abort(&f);
 			die_err(&e, "%s", "");
 		}

@@ -5,6 +5,11 @@
 
 struct tls; /* tls.c's per-connection BearSSL state */
 
+/* Bytes per second a response body must keep up on average once its read timeout has passed:
+ * a server trickling bytes cannot hold a call for ever (each wait alone is bounded by the read
+ * timeout). */
+#define HTTP_MIN_RATE 1024.0
+
 struct conn {
 	int fd;                /* non-blocking socket; -1 when closed */
 	char peer[300];        /* "host:port" of the origin, for messages */
@@ -14,6 +19,9 @@ struct conn {
 				* trickles in must not outlast the timeouts (http.c sets it) */
 	double deadline_s;     /* the time that deadline allowed, for the message */
 	size_t deadline_got;   /* bytes read since it was set: none means a plain timeout */
+	double end;            /* mono_now() by which the whole exchange must be done (http_req.total_ms),
+				* a cap on every deadline; 0: none */
+	int paced;             /* each byte read moves the deadline on by 1/HTTP_MIN_RATE s */
 	struct tls *tls;       /* NULL: plain TCP */
 	int eof;               /* the peer closed its side */
 	size_t rpos, rlen;     /* unread response bytes in rbuf[rpos..rlen) */

@@ -1,4 +1,4 @@
-/* core.h — the one header applets include: awsbox's shared engine (see DESIGN.md). */
+/* core.h — the one header applets include: awsbox's shared engine, layer by layer (ARCHITECTURE.md). */
 #ifndef AWSBOX_CORE_H
 #define AWSBOX_CORE_H
 
@@ -15,7 +15,7 @@
 
 /* ---- die.c: exit codes, errors, diagnostics ------------------------------------------- */
 
-/* Exit codes, as DESIGN.md documents them. */
+/* Exit codes (ARCHITECTURE.md, README.md). */
 enum {
 	EX_OK = 0,
 	EX_FAIL = 1,     /* other failure: AWS error not below, local I/O */
@@ -57,7 +57,7 @@ extern int g_quiet;             /* --quiet: no warnings or progress */
 int err_set(struct err *e, int kind, const char *fmt, ...) PRINTF(3, 4);
 /* Prepends "prefix: " to e's message (and sets kind if nonzero); returns -1. */
 int err_prefix(struct err *e, int kind, const char *prefix);
-/* The exit code of DESIGN.md for e (the one place errors are mapped to exit codes). */
+/* The exit code for e (the one place errors are mapped to exit codes). */
 int err_exit_code(const struct err *e);
 /* Formats e as "WHAT: 403 AccessDenied: message" into buf. */
 void err_format(const struct err *e, const char *what, char *buf, size_t n);
@@ -68,7 +68,16 @@ NORETURN void die_code(int code, const char *fmt, ...) PRINTF(2, 3);
 /* "applet: WHAT: 403 AccessDenied: message" and the mapped exit code; fmt names WHAT. */
 NORETURN void die_err(const struct err *e, const char *fmt, ...) PRINTF(2, 3);
 void dbg(const char *fmt, ...) PRINTF(1, 2); /* to stderr when g_debug; never pass secrets */
+/* "applet: message", then the usage line(s) of g_help and a hint, to stderr; exit 2. */
+NORETURN void usage(const char *fmt, ...) PRINTF(1, 2);
+/* The applet's help text, for usage(); set by opt_init. */
+extern const char *g_help;
+/* --help: help and more to stdout; exit 0 (1 if stdout cannot be written). */
+NORETURN void exit_help(const char *help, const char *more);
 
+/* ---- mem.c: allocation, growable buffers and slices ------------------------------------ */
+
+/* Out of memory is the one error that is fatal everywhere: these die() on it. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
@@ -77,8 +86,12 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
 /* Zeroes n bytes in a way the compiler may not elide (for secrets). */
 void memzero(void *p, size_t n);
-
-/* ---- mem.c: growable buffers and slices ------------------------------------------------ */
+/* In place, for text from elsewhere (a server, a file name) printed to stderr: CR, LF and tab
+ * become a space; C0 controls, DEL, C1 controls (U+0080..U+009F) and bytes that are not UTF-8
+ * become '?'. die(), warn(), dbg() and err_format() apply it. */
+void text_clean(char *s);
+/* Core files and ptrace by the same user: off at start-up (main.c), on again for --debug. */
+void core_dumps(int on);
 
 /* A byte buffer, always NUL-terminated after len when p != NULL. Zero-initialise; the
  * owner frees with buf_free. Growth dies on out of memory. */
@@ -150,10 +163,6 @@ void opt_init(struct opt *o, int argc, char **argv, const struct optdef *defs, c
  * Consumes common options; --help prints help to stdout and exits 0; an unknown option or
  * missing value is a usage error (exit 2). */
 int opt_next(struct opt *o);
-/* "applet: message", then the usage line(s) and a hint, to stderr; exit 2. */
-NORETURN void usage(const char *fmt, ...) PRINTF(1, 2);
-/* The applet's help text, kept for usage(); set by opt_init. */
-extern const char *g_help;
 /* Common parsers that die with a usage error naming the option on bad input. */
 double opt_duration(const struct opt *o); /* "30s", "5m", "1.5h", "2d", "250ms", bare seconds */
 uint64_t opt_size(const struct opt *o);   /* "10", "8M", "1.5G", "4KiB": powers of 1024 */
@@ -254,8 +263,23 @@ const char *ini_get(const struct ini *f, const char *section, const char *key);
  * ([profile "q r"], extra spaces), [profile default] and [default] both "default", the later of
  * two sections for one profile (sso-session, services) replacing the earlier wholly. */
 void ini_profiles(struct ini *f);
+/* Splits a command line into words as Python's shlex.split does (quotes, backslashes); -1 on an
+ * unclosed quote. *argv is xmalloc'd, NULL-terminated, each word too. */
+int shell_split(const char *s, char ***argv);
 /* Nested key: "s3 =\n  addressing_style = path" -> ini_sub(f, sec, "s3", "addressing_style"). */
 const char *ini_sub(const struct ini *f, const char *section, const char *key, const char *sub);
+
+/* ---- url.c: endpoint URLs ---------------------------------------------------------------- */
+
+struct url {
+	int tls;
+	char host[256]; /* without brackets for IPv6 */
+	int port;
+	char path[512]; /* base path from an endpoint URL, without trailing '/'; "" if none */
+};
+int url_parse(const char *s, struct url *u, struct err *e);
+/* "host" or "host:port" (port only when not the scheme's default); [v6] bracketed. */
+void url_hostport(const struct url *u, char *out, size_t n);
 
 /* ---- endpoint.c: where a service lives ------------------------------------------------- */
 
@@ -269,17 +293,7 @@ struct svc {
 	const char *json_ver;   /* JSON: "1.0" or "1.1" */
 };
 extern const struct svc SVC_S3, SVC_SSM, SVC_SECRETS, SVC_LAMBDA, SVC_SQS, SVC_STS;
-extern const struct svc SVC_SSO, SVC_SSO_OIDC; /* sso.c: the portal and SSO-OIDC */
-
-struct url {
-	int tls;
-	char host[256]; /* without brackets for IPv6 */
-	int port;
-	char path[512]; /* base path from an endpoint URL, without trailing '/'; "" if none */
-};
-int url_parse(const char *s, struct url *u, struct err *e);
-/* "host" or "host:port" (port only when not the scheme's default); [v6] bracketed. */
-void url_hostport(const struct url *u, char *out, size_t n);
+extern const struct svc SVC_SSO, SVC_SSO_OIDC; /* the SSO portal and SSO-OIDC (sso.c) */
 
 struct aws; /* below */
 struct endpoint {
@@ -289,13 +303,12 @@ struct endpoint {
 	int custom;        /* came from a flag, env or config rather than the partition */
 	int arn;           /* S3: the bucket is an access point ARN (its host, its region) */
 };
-/* Where svc lives for the context's region; bucket (S3) chooses virtual-host or path style.
- * use_flag: --endpoint-url applies (not for the credential chain's own STS calls, as in botocore). */
-int endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
-		     struct err *e);
-/* As endpoint_resolve, for region instead of the context's (NULL: the context's). */
-int endpoint_resolve_in(struct aws *a, const struct svc *svc, const char *region, const char *bucket, int use_flag,
-			struct endpoint *ep, struct err *e);
+/* Where svc lives in region (NULL: none known, which only STS allows: its global endpoint), with
+ * the context's endpoint settings; bucket (S3) chooses virtual-host or path style, or is an
+ * access point ARN. use_flag: --endpoint-url applies (not for the credential chain's own calls,
+ * as in botocore). aws_endpoint (call.c) resolves the context's region first. */
+int endpoint_resolve(struct aws *a, const struct svc *svc, const char *region, const char *bucket, int use_flag,
+		     struct endpoint *ep, struct err *e);
 /* The partition of region ("aws", "aws-cn", "aws-us-gov", "aws-iso", ...) and its DNS suffix. */
 const char *partition_of(const char *region, const char **dns_suffix);
 
@@ -328,7 +341,11 @@ struct http_req {
 	int expect_continue;      /* send "Expect: 100-continue" and wait for it (large uploads) */
 	int connect_timeout_ms;   /* 0: default 3100 */
 	int read_timeout_ms;      /* 0: default 60000. Bounds each wait and the whole response head; a
-				   * body of known length gets it plus 1 s per KiB (a trickle ends) */
+				   * body gets it plus 1 s per KiB that came (a trickle ends) */
+	int slow_body;            /* a body of unknown length may trickle (S3 sends spaces while it works):
+				   * only each wait is bounded */
+	int total_ms;             /* 0: none. The whole response, head and body, must be in within this
+				   * from when the exchange starts, however it trickles (credential endpoints) */
 	int no_proxy;             /* never use a proxy (instance metadata, container endpoints) */
 	int quiet_body;           /* --debug must not show this response body (credentials) */
 	int no_replay;            /* not idempotent: once all of it was written, never sent again, not
@@ -336,7 +353,7 @@ struct http_req {
 	http_sink sink;           /* body to sink; else collected into out (up to max) */
 	void *sink_ctx;
 	struct buf *out;
-	size_t max;               /* 0: 64 MiB */
+	size_t max;               /* 0: 64 MiB; a declared Content-Length above it is refused before reading */
 };
 
 struct http_resp {
@@ -428,13 +445,9 @@ int64_t awschunked_length(int64_t decoded, size_t chunk, const char *trailer_nam
 /* ---- creds.c: the credential provider chain (botocore's order) ------------------------- */
 
 /* Resolves credentials for a (profile, environment), fills c. Names the providers tried
- * in e when none has credentials (E_NOCREDS). Called with a->lock held. */
+ * in e when none has credentials (E_NOCREDS). Called without a->lock: it makes network calls
+ * (STS through aws_send, container and instance metadata); aws_creds (call.c) caches the result. */
 int creds_resolve(struct aws *a, struct creds *c, struct err *e);
-/* Splits a command line into words as Python's shlex.split does (quotes, backslashes); -1 on an
- * unclosed quote. *argv is xmalloc'd, NULL-terminated, each word too. */
-int shell_split(const char *s, char ***argv);
-/* A profile's key as botocore merges the files: the credentials file first, then the config. */
-const char *creds_profile_key(struct aws *a, const char *profile, const char *key);
 /* sso.c: credentials of an SSO profile (sso_session or the legacy sso_start_url keys): 0, -1
  * (an expired or missing token is E_NOCREDS saying to run aws sso login), 1 not an SSO profile. */
 int sso_creds(struct aws *a, const char *profile, struct creds *c, struct err *e);
@@ -450,7 +463,8 @@ void creds_copy(struct creds *dst, const struct creds *src);
  * out receives the body. Errors (e->msg starts "instance metadata: "): E_USAGE disabled
  * (AWS_EC2_METADATA_DISABLED) or a bad setting; E_NET/E_TIMEOUT no service (remembered in
  * a->imds_state: later calls fail at once); E_NOTFOUND 404; E_NOCREDS token refused, IMDSv1 needed
- * but disabled, or 403 (turned off; imds_state 2); E_PROTO another status. Takes a->lock. */
+ * but disabled, or 403 (turned off; imds_state 2); E_PROTO another status. Takes a->imds_lock
+ * (one token for the process, as the SDKs' token providers fetch it). */
 int imds_get(struct aws *a, const char *path, struct buf *out, struct err *e);
 /* Asks until the service answers or mono_now() passes deadline (then E_TIMEOUT); a service that
  * answers with an error ends the wait with that error. */
@@ -460,7 +474,27 @@ int imds_disabled(struct aws *a);
 /* The service's URL from the settings above. */
 int imds_endpoint(struct aws *a, struct url *u, struct err *e);
 
-/* ---- aws.c: one AWS call ---------------------------------------------------------------- */
+/* ---- region.c ----------------------------------------------------------------------------- */
+
+/* The region: --region, AWS_REGION, AWS_DEFAULT_REGION, profile, instance metadata (asked once;
+ * NULL with e when there is none). The string lives as long as a. */
+const char *aws_region(struct aws *a, struct err *e);
+
+/* ---- config.c, aws.c: the context's settings; one signed request -------------------------- */
+
+/* retry.c: adaptive retry mode's client-side rate limiter, as botocore's (a CUBIC send rate
+ * fed by throttling answers, a token bucket, the measured send rate). Times are seconds. */
+struct ratelimit {
+	int enabled;                                 /* after the first throttling answer */
+	double fill_rate, max_capacity, capacity, last_refill; /* token bucket; last_refill < 0: never */
+	double w_max, k, last_fail;                  /* CUBIC */
+	double measured, last_bucket, count;         /* the measured send rate */
+};
+void ratelimit_init(struct ratelimit *r, double now);
+/* Takes a token and returns 0, or returns the seconds to wait before asking again. */
+double ratelimit_acquire(struct ratelimit *r, double now);
+/* One answer (or failure) received: throttled or not. */
+void ratelimit_record(struct ratelimit *r, double now, int throttled);
 
 struct aws {
 	/* settings, from struct common, environment and config */
@@ -472,7 +506,7 @@ struct aws {
 	const char *endpoint_url;  /* --endpoint-url */
 	struct ini *config, *credentials;
 	int max_attempts;
-	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (treated as standard) */
+	int retry_mode;            /* 0 standard, 1 legacy, 2 adaptive (standard plus a rate limiter) */
 	int connect_timeout_ms;    /* 10 s, or AWSBOX_CONNECT_TIMEOUT */
 	int read_timeout_ms;       /* 60 s, or AWSBOX_READ_TIMEOUT; lambdainvoke raises it unless that is set */
 	/* botocore's request_checksum_calculation and response_checksum_validation set to
@@ -480,12 +514,21 @@ struct aws {
 	 * profile): S3 writes carry no checksum, and reads ask for none (no x-amz-checksum-mode)
 	 * and check none, unless the caller asks for one. For stores that do not know them. */
 	int checksum_when_required, validation_when_required;
-	/* shared state, guarded by lock */
+	/* shared state, guarded by lock (a plain mutex, never held across a network call) */
 	pthread_mutex_t lock;
 	struct creds creds;
 	int have_creds;
+	int refreshing;            /* a thread is running the credential chain; others wait on creds_cv */
+	unsigned creds_gen;        /* refreshes finished */
+	int creds_failed;          /* the last one failed, with creds_err */
+	struct err creds_err;
+	pthread_cond_t creds_cv;
 	long clock_offset;         /* seconds to add to the local clock (from RequestTimeTooSkewed) */
 	int retry_tokens;          /* standard-mode retry quota */
+	struct ratelimit rate;     /* adaptive mode */
+	/* the instance-metadata session, guarded by imds_lock (held across its short requests, so
+	 * that one token is fetched, as the SDKs' token providers do) */
+	pthread_mutex_t imds_lock;
 	char *imds_token;          /* IMDSv2 session token, reused */
 	double imds_token_expires; /* mono_now() seconds */
 	int imds_state;            /* 0 unknown, 1 answers, 2 answers 403 (turned off), -1 unreachable */
@@ -497,12 +540,10 @@ int aws_init(struct aws *a, const struct common *c, struct err *e);
 void aws_free(struct aws *a);
 /* Dies with the right exit code on failure. */
 void xaws_init(struct aws *a, const struct common *c);
-/* The region: --region, AWS_REGION, AWS_DEFAULT_REGION, profile, instance metadata. */
-const char *aws_region(struct aws *a, struct err *e);
 /* A profile setting: the active profile's key in the config file (NULL if none). */
 const char *aws_config(struct aws *a, const char *key);
-/* Valid credentials (resolved once, refreshed before they expire); copies into c. */
-int aws_creds(struct aws *a, struct creds *c, struct err *e);
+/* A profile's key as botocore merges the files: the credentials file first, then the config. */
+const char *aws_profile_key(struct aws *a, const char *profile, const char *key);
 
 struct aws_req {
 	const struct svc *svc;
@@ -518,6 +559,8 @@ struct aws_req {
 	const char *target;        /* JSON protocol: operation name for X-Amz-Target */
 	int not_idempotent;        /* do not resend once it may have reached the server (Lambda Invoke) */
 	int read_timeout_ms;       /* 0: the context's */
+	int total_ms;              /* 0: none; else each attempt's whole response within it (http_req.total_ms):
+				    * the credential chain's own calls (STS, SSO) */
 	double deadline;           /* mono_now() seconds by which the call must end (a user's --timeout); 0: none */
 	int quiet_body;            /* --debug must not show the response body */
 	http_sink sink;            /* 2xx bodies go to sink; else collected into out */
@@ -525,12 +568,55 @@ struct aws_req {
 	struct buf *out;
 	size_t max;
 	const char *op;            /* operation name for messages and the debug trace */
-	/* for the credential chain's own calls */
-	const struct creds *creds; /* sign with these instead of the context's */
-	int anonymous;             /* send unsigned (AssumeRoleWithWebIdentity) */
-	int internal;              /* --endpoint-url does not apply */
-	const char *region;        /* call this region instead of the context's (SSO's sso_region) */
+	const int *stop;           /* once *stop is set (a parallel transfer failed or was interrupted),
+				    * no more retries; NULL: none */
+	const char *region;        /* aws_call: this region instead of the context's (SSO's sso_region) */
 };
+
+/* aws_call's request (aws.c), to ep and signed with c (NULL: unsigned), as it is sent: what the
+ * credential chain uses for its own STS calls. */
+int aws_send(struct aws *a, const struct aws_req *q, const struct endpoint *ep, const struct creds *c,
+	     struct http_resp *r, struct err *e);
+
+/* aws_send in steps, for a caller that fetches credentials for each attempt (aws_call: a retry
+ * is signed with credentials refreshed meanwhile). aws_send_begin (-1: a request that cannot be
+ * sent), then while aws_send_ready (-1: the deadline has passed) allows, aws_send_try (0: done,
+ * r filled; 1: send again; -1: failed, e says why); then always aws_send_end. */
+struct aws_send {
+	/* private */
+	struct aws *a;
+	const struct aws_req *q;
+	const struct endpoint *ep;
+	struct http_resp *r;
+	struct buf path, target, authz, errbody;
+	const char *payload;      /* x-amz-content-sha256 and the signature's payload hash */
+	char host[300], amzdate[17], hash[65], ctype[64], xtarget[128];
+	struct kv *h;             /* the caller's headers and ours */
+	int nh, sends, attempt, skew_fixed, cto, rto;
+	uint64_t delivered;       /* body bytes given to the caller's sink */
+};
+int aws_send_begin(struct aws_send *k, struct aws *a, const struct aws_req *q, const struct endpoint *ep,
+		   struct http_resp *r, struct err *e);
+int aws_send_ready(struct aws_send *k, struct err *e);
+int aws_send_try(struct aws_send *k, const struct creds *c, struct err *e);
+void aws_send_end(struct aws_send *k);
+
+/* aws_send to q->svc in region (NULL: STS's global endpoint), where --endpoint-url does not
+ * apply, signed with c (NULL: unsigned): the credential chain's own calls (STS, SSO). */
+int aws_send_to(struct aws *a, const struct aws_req *q, const char *region, const struct creds *c,
+		struct http_resp *r, struct err *e);
+
+/* The form of a query-protocol call: Action, Version and params, encoded. */
+void aws_query_form(const struct svc *svc, const char *action, const struct kv *params, int n, struct buf *form);
+
+/* ---- call.c: one AWS call as applets make it -------------------------------------------- */
+
+/* Valid credentials (resolved once, refreshed before they expire); copies into c. */
+int aws_creds(struct aws *a, struct creds *c, struct err *e);
+/* endpoint_resolve for the context's region (aws_region). */
+int aws_endpoint(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
+		 struct err *e);
+
 /* One call: resolve endpoint, sign, send, retry per policy, parse errors of the protocol
  * into e (E_AWS with status, code and message). r is filled on success (2xx).
  * With q->deadline, each attempt's connect and read timeouts are cut to the time left and no
@@ -539,9 +625,7 @@ struct aws_req {
  * E_TIMEOUT, returned only once mono_now() >= q->deadline (so the caller can tell it by the clock).
  * The credential chain and region lookup are not bounded by it. */
 int aws_call(struct aws *a, const struct aws_req *q, struct http_resp *r, struct err *e);
-/* Set by a worker thread of a parallel transfer to its stop flag: once the flag is set (another
- * part failed, or an interrupt), aws_call on that thread makes no more retries. */
-extern __thread const int *aws_thread_stop;
+
 /* JSON protocol call: body is the JSON request; out receives the JSON response. */
 int aws_json(struct aws *a, const struct svc *svc, const char *op, const char *body, struct buf *out,
 	     struct err *e);
@@ -550,7 +634,7 @@ int aws_json(struct aws *a, const struct svc *svc, const char *op, const char *b
 int aws_json_req(struct aws *a, const struct svc *svc, const char *op, const char *body,
 		 const struct aws_req *tmpl, struct buf *out, struct err *e);
 /* Query protocol call: params (without Action/Version) form-encoded; out gets the XML.
- * tmpl (may be NULL) supplies creds/anonymous/internal/quiet_body for the chain's calls. */
+ * tmpl (may be NULL) supplies quiet_body, deadline and the like, as for aws_json_req. */
 int aws_query(struct aws *a, const struct svc *svc, const char *action, const struct kv *params, int n,
 	      const struct aws_req *tmpl, struct buf *out, struct err *e);
 
@@ -563,6 +647,8 @@ int err_is_clock_skew(const struct err *e);
  * retry tokens from a's quota. */
 int retry_decide(struct aws *a, const struct err *e, int attempt, int idempotent, double *delay);
 void retry_success(struct aws *a); /* refunds the quota */
+/* Adaptive mode: waits until the rate limiter lets a request go (no-op in other modes). */
+void retry_rate_wait(struct aws *a);
 
 /* ---- jquery.c: JSON path queries (secretget --query) ------------------------------------ */
 
@@ -629,8 +715,9 @@ void envout_shquote(struct buf *b, const char *s, size_t n);
  * not run; 2 for a value holding NUL). */
 int envout_exec(const struct envout *o, char *const argv[], int pristine, struct err *e);
 void envout_free(struct envout *o);
-/* The --exec rules both applets share; a usage error (exit 2) when broken. */
-void envout_check_exec(int exec, size_t ncmd, int fmt_given, const char *output, int nonl, int pristine);
+/* The --exec rules both applets share: -1 with e (E_USAGE) when broken. */
+int envout_check_exec(int exec, size_t ncmd, int fmt_given, const char *output, int nonl, int pristine,
+		      struct err *e);
 
 /* ---- file.c: atomic output files -------------------------------------------------------- */
 
@@ -653,6 +740,11 @@ struct outfile {
  * permissions, limited to mode plus execute bits. -1 with e (E_IO; E_NOTFOUND if the
  * directory does not exist) on failure. */
 int file_open(struct outfile *f, const char *path, mode_t mode, struct err *e);
+/* For a secret: the file is the caller's, mode exactly 0600, whatever was there (root replacing
+ * another user's file must not give it the secret); a symlink at path is refused (one planted in
+ * a shared directory would send the secret where its owner wants); a device or FIFO is written
+ * only when it belongs to the caller or to root. */
+int file_open_secret(struct outfile *f, const char *path, struct err *e);
 int file_write(struct outfile *f, const void *p, size_t n, struct err *e);
 /* fsync, close, rename over the target, fsync the directory. On failure the temporary file is
  * removed and the target is untouched. f is closed either way. */
@@ -808,6 +900,7 @@ struct s3_put {
 	int nmeta;
 	int no_overwrite; /* If-None-Match: * (PutObject, CompleteMultipartUpload) */
 	int ck;           /* S3_CK_NONE, CRC32C, CRC32 or SHA256 */
+	const int *stop;  /* a parallel transfer's stop flag for its parts (aws_req.stop); NULL: none */
 };
 struct s3_part {
 	char etag[100];
@@ -835,10 +928,11 @@ int s3_delete(struct aws *a, const char *bucket, const char *key, struct err *e)
  * and metadata). */
 int s3_copy_object(struct aws *a, const char *sbucket, const char *skey, const char *bucket, const char *key,
 		   const struct s3_put *p, int replace_meta, struct err *e);
-/* UploadPartCopy of source bytes first..last (inclusive); ck: the upload's checksum algorithm. */
+/* UploadPartCopy of source bytes first..last (inclusive); p: the upload's checksum algorithm
+ * (ck) and stop flag. */
 int s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const char *bucket, const char *key,
-		 const char *upload_id, int part, int64_t first, int64_t last, const char *if_match, int ck,
-		 struct s3_part *out, struct err *e);
+		 const char *upload_id, int part, int64_t first, int64_t last, const char *if_match,
+		 const struct s3_put *p, struct s3_part *out, struct err *e);
 
 /* ---- sqs.c: SQS queues (sqssend, sqsrecv) over the JSON protocol ------------------------ */
 
@@ -852,6 +946,14 @@ void sqs_req_start(struct buf *b, const char *url);
  * and *attrs is its Attributes object (a slice of out). */
 int sqs_queue_attrs(struct aws *a, const char *url, const char *names, struct buf *out, struct json *attrs,
 		    struct err *e);
+/* Whether SQS takes text (n bytes at p) in a message: 0, or -1 with why (size nwhy) saying
+ * where and why not (not UTF-8, or a character outside XML's: SQS allows only U+9, U+A, U+D,
+ * U+20-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF). */
+int sqs_text_check(const char *p, size_t n, char *why, size_t nwhy);
+/* A message attribute NAME=TYPE:VALUE (TYPE String, Number or Binary, or TYPE.custom; a Binary
+ * VALUE in base64) appended to json as a MessageAttributes member ("NAME":{...}, after a ','
+ * unless json is empty); *size grows by what it adds to a message's size. -1 with e (E_USAGE). */
+int sqs_attr_parse(const char *spec, struct buf *json, size_t *size, struct err *e);
 /* One entry's outcome in a *Batch call: SQS_OK (Successful), SQS_FAILED (Failed, the sender's
  * fault: for good), SQS_RETRY (Failed on the service's side: worth another try), SQS_MISSING (in
  * neither list: it may or may not have been done). */
@@ -867,6 +969,13 @@ int sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, st
  * Ids ids[0..n-1]; res[i] for each. -1 with e when the call failed as a whole. */
 int sqs_batch(struct aws *a, const char *op, const char *req, const char *const *ids, int n, struct sqs_result *res,
 	      struct err *e);
+
+/* DeleteMessageBatch (vis NULL) or ChangeMessageVisibilityBatch (vis[i] seconds) of the n (<= 10)
+ * receipt handles rh; entries SQS fails on its side are sent again (a->max_attempts rounds in all,
+ * with backoff). res[i] is each one's outcome, SQS_MISSING for those not answered when a call
+ * failed as a whole (then -1 with e). */
+int sqs_handles(struct aws *a, const char *url, const char *const *rh, const int *vis, int n, struct sqs_result *res,
+		struct err *e);
 
 /* The objects an S3 event notification names: S3's own (Records[].s3), the same inside an SNS
  * envelope (its Message), or an EventBridge event (source aws.s3, detail.bucket/object). Keys
@@ -887,6 +996,16 @@ struct s3_events {
 int s3_events_parse(const char *body, size_t n, struct s3_events *ev);
 void s3_events_free(struct s3_events *ev);
 
+/* ---- proc.c: commands run beside awsbox (sqsrecv --exec) ------------------------------- */
+
+/* Appends NAME=value and a NUL to vars, the form proc_spawn takes. */
+void proc_var(struct buf *vars, const char *name, const char *val, size_t n);
+/* Starts argv[0] (found in PATH) in a process group of its own (kill(-pid) reaches all of it),
+ * signals at their defaults, stdout and stderr inherited, the n bytes at in on its stdin, and the
+ * current environment with vars (nvars bytes of "NAME=value\0" from proc_var) set over it.
+ * *pid on success, for the caller to wait for; -1 with e (E_NOTFOUND: no such command). */
+int proc_spawn(char *const argv[], const char *vars, size_t nvars, const void *in, size_t n, pid_t *pid, struct err *e);
+
 /* ---- transfer.c, download.c: parallel S3 transfers (s3cp) ---------------------------- */
 
 /* Settings and progress of transfers. Caller-owned; one transfer at a time per struct. Workers
@@ -903,6 +1022,8 @@ struct xfer {
 	void *progress_ctx;
 	char verified[64];               /* after a download: the checksum checked ("crc32c",
 					  * "composite crc32", "md5"), "" if none could be */
+	char unverified[160];            /* and why not, when S3 stored none that could be checked
+					  * (the caller says so: "not verified: ..."); "" otherwise */
 	char op[48];                     /* after a failure: the request that failed ("UploadPart 3",
 					  * "CompleteMultipartUpload") or "read" (the source) */
 	/* private */
@@ -927,6 +1048,21 @@ void xfer_block_signals(void);
  * mismatch is E_IO "checksum mismatch". The object may not change meanwhile (If-Match). */
 int xfer_download(struct xfer *x, const char *bucket, const char *key, const struct s3obj *o, int ck, int fd,
 		  int seekable, struct err *e);
+/* Independent jobs on the same worker pool (s3cp -r: one per object that takes one request), as
+ * they come: up to x->concurrency at once, each job run(ctx, job) on a worker thread (signals
+ * blocked there). A job's failure is run's to report; the others go on. xqueue_add blocks while
+ * 256 jobs wait, calling x->progress (done counts the jobs finished) about 5 times a second; it
+ * returns -1 after an interrupt (*x->cancel), leaving the job to the caller. xqueue_finish
+ * waits for every job (after an interrupt, 3 s at most) and frees q; drop (may be NULL)
+ * receives the jobs never started. xqueue_start returns NULL with e when no thread starts. */
+struct xqueue;
+struct xqueue *xqueue_start(struct xfer *x, int (*run)(void *ctx, void *job), void (*drop)(void *job), void *ctx,
+			    struct err *e);
+int xqueue_add(struct xqueue *q, void *job);
+/* Called by a job after an interrupt: its worker stops here for good, leaving the job's state
+ * untouched for transfer threads that may still be in a request; not waited for, never returns. */
+NORETURN void xqueue_park(struct xqueue *q);
+int xqueue_finish(struct xqueue *q, struct err *e);
 /* Server-side copy of so (from s3_head of the source): CopyObject up to threshold bytes, else a
  * multipart copy (UploadPartCopy in parallel) carrying the source's metadata unless replace_meta. */
 int xfer_copy(struct xfer *x, const char *sbucket, const char *skey, const struct s3obj *so, const char *bucket,

@@ -38,26 +38,11 @@ creds_set(struct creds *c, const char *source, const char *akid, const char *sec
 	c->token = token && *token ? xstrdup(token) : NULL;
 }
 
-/* A profile key, credentials file first (botocore merges it over the config file). */
+/* A profile key, credentials file first (config.c: aws_profile_key). */
 static const char *
 prof(struct aws *a, const char *profile, const char *key)
 {
-	const char *v = ini_get(a->credentials, profile, key);
-	char sec[300];
-
-	if (v)
-		return v;
-	if (strcmp(profile, "default")) {
-		snprintf(sec, sizeof sec, "profile %s", profile);
-		return ini_get(a->config, sec, key);
-	}
-	return (v = ini_get(a->config, "default", key)) ? v : ini_get(a->config, "profile default", key);
-}
-
-const char *
-creds_profile_key(struct aws *a, const char *profile, const char *key)
-{
-	return prof(a, profile, key);
+	return aws_profile_key(a, profile, key);
 }
 
 static int
@@ -140,10 +125,11 @@ from_json(const char *what, const char *source, const char *body, size_t n, int 
 	char *id = NULL, *sk = NULL, *tok = NULL, *exp = NULL, *acct = NULL;
 	int rc = -1;
 
+	/* Malformed credentials are no credentials (exit 4), as an empty {} is. */
 	if (json_parse(body, n, &root) || root.type != JSON_OBJECT)
-		return err_set(e, E_PROTO, "%s: credentials are not a JSON object", what);
+		return err_set(e, E_NOCREDS, "%s: credentials are not a JSON object", what);
 	if (need_version && (json_get(root, "Version", &v) || v.n != 1 || v.p[0] != '1')) {
-		err_set(e, E_PROTO, "%s: unsupported or missing \"Version\" (want 1)", what);
+		err_set(e, E_NOCREDS, "%s: unsupported or missing \"Version\" (want 1)", what);
 		goto done;
 	}
 	id = json_get_strdup(root, "AccessKeyId");
@@ -164,9 +150,18 @@ from_json(const char *what, const char *source, const char *body, size_t n, int 
 		free(msg);
 		goto done;
 	}
+	/* Keys and tokens are printable without spaces; a line break would go into a header. */
+	for (const char *f[] = {id, sk, tok}, **p = f; p < f + 3; p++) {
+		for (const unsigned char *ch = (const unsigned char *)*p; ch && *ch; ch++) {
+			if (*ch <= ' ' || *ch >= 0x7f) {
+				err_set(e, E_NOCREDS, "%s: the credentials hold a control character or a space", what);
+				goto done;
+			}
+		}
+	}
 	creds_set(c, source, id, sk, tok);
 	if (exp && time_parse_iso8601(exp, strlen(exp), &c->expires)) {
-		err_set(e, E_PROTO, "%s: bad Expiration '%s'", what, exp);
+		err_set(e, E_NOCREDS, "%s: bad Expiration '%.64s'", what, exp);
 		creds_free(c);
 		goto done;
 	}
@@ -184,76 +179,17 @@ done:
 
 /* ---- credential_process ---- */
 
-/* Splits a command line as Python's shlex.split does for the common cases: whitespace,
- * single quotes, double quotes with backslash escapes, backslash outside quotes. */
-int
-shell_split(const char *s, char ***argvp)
-{
-	char **argv = NULL;
-	int n = 0;
-	struct buf w = {0};
-
-	for (;;) {
-		while (*s == ' ' || *s == '\t' || *s == '\n')
-			s++;
-		if (!*s)
-			break;
-		buf_reset(&w);
-		buf_reserve(&w, 1);
-		w.p[0] = 0;
-		while (*s && *s != ' ' && *s != '\t' && *s != '\n') {
-			if (*s == '\'') {
-				const char *q = strchr(s + 1, '\'');
-				if (!q)
-					goto bad;
-				buf_add(&w, s + 1, (size_t)(q - s - 1));
-				s = q + 1;
-			} else if (*s == '"') {
-				for (s++; *s && *s != '"'; s++) {
-					if (*s == '\\' && (s[1] == '"' || s[1] == '\\' || s[1] == '$' || s[1] == '`'))
-						s++;
-					buf_addc(&w, *s);
-				}
-				if (*s++ != '"')
-					goto bad;
-			} else if (*s == '\\' && s[1]) {
-				buf_addc(&w, s[1]);
-				s += 2;
-			} else {
-				buf_addc(&w, *s++);
-			}
-		}
-		argv = xrealloc(argv, (size_t)(n + 2) * sizeof *argv);
-		argv[n++] = xstrdup(w.p);
-		argv[n] = NULL;
-	}
-	buf_free(&w);
-	*argvp = argv;
-	return n;
-bad:
-	buf_free(&w);
-	for (int i = 0; i < n; i++)
-		free(argv[i]);
-	free(argv);
-	return -1;
-}
-
+/* Runs argv with its standard output read into out (1 MiB at most; more kills it). Returns 0 with
+ * its wait status in *st, or -1 with e. *exec_err: the errno of an exec that failed, which the
+ * child tells through a close-on-exec pipe (core prints nothing, not even from a child). */
 static int
-from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
+run_capture(char **argv, struct buf *out, int *st, int *exec_err, struct err *e)
 {
-	const char *cmd = prof(a, profile, "credential_process");
-	char **argv = NULL;
-	int argc, pfd[2] = {-1, -1}, st, rc = -1;
-	struct buf out = {0};
-	pid_t pid = -1;
+	int pfd[2] = {-1, -1}, xfd[2] = {-1, -1}, rc = -1;
+	pid_t pid;
 
-	if (!cmd)
-		return NOT_HERE;
-	if ((argc = shell_split(cmd, &argv)) <= 0) {
-		err_set(e, E_USAGE, "profile %s: credential_process: cannot parse the command line", profile);
-		goto done;
-	}
-	if (pipe2(pfd, O_CLOEXEC)) {
+	*exec_err = 0;
+	if (pipe2(pfd, O_CLOEXEC) || pipe2(xfd, O_CLOEXEC)) {
 		err_set(e, E_IO, "credential_process: pipe: %s", strerror(errno));
 		goto done;
 	}
@@ -265,11 +201,14 @@ from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
 	if (pid == 0) {
 		dup2(pfd[1], 1);
 		execvp(argv[0], argv);
-		fprintf(stderr, "%s: credential_process: %s: %s\n", applet_name, argv[0], strerror(errno));
+		int err = errno;
+		ssize_t k = write(xfd[1], &err, sizeof err);
+		(void)k;
 		_exit(127);
 	}
 	close(pfd[1]);
-	pfd[1] = -1;
+	close(xfd[1]);
+	pfd[1] = xfd[1] = -1;
 	for (;;) {
 		char tmp[4096];
 		ssize_t r = read(pfd[0], tmp, sizeof tmp);
@@ -277,14 +216,47 @@ from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
 			continue;
 		if (r <= 0)
 			break;
-		if (out.len + (size_t)r > 1 << 20) {
+		if (out->len + (size_t)r > 1 << 20) {
 			kill(pid, SIGKILL);
 			break;
 		}
-		buf_add(&out, tmp, (size_t)r);
+		buf_add(out, tmp, (size_t)r);
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while (waitpid(pid, st, 0) < 0 && errno == EINTR)
 		;
+	if (read(xfd[0], exec_err, sizeof *exec_err) != (ssize_t)sizeof *exec_err)
+		*exec_err = 0;
+	rc = 0;
+done:
+	for (int i = 0; i < 2; i++) {
+		if (pfd[i] >= 0)
+			close(pfd[i]);
+		if (xfd[i] >= 0)
+			close(xfd[i]);
+	}
+	return rc;
+}
+
+static int
+from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
+{
+	const char *cmd = prof(a, profile, "credential_process");
+	char **argv = NULL;
+	int st, xerr, rc = -1;
+	struct buf out = {0};
+
+	if (!cmd)
+		return NOT_HERE;
+	if (shell_split(cmd, &argv) <= 0) {
+		err_set(e, E_USAGE, "profile %s: credential_process: cannot parse the command line", profile);
+		goto done;
+	}
+	if (run_capture(argv, &out, &st, &xerr, e))
+		goto done;
+	if (xerr) {
+		err_set(e, E_NOCREDS, "profile %s: credential_process %s: %s", profile, argv[0], strerror(xerr));
+		goto done;
+	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		err_set(e, E_NOCREDS, "profile %s: credential_process %s failed (%s %d)", profile, argv[0],
 			WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
@@ -294,10 +266,6 @@ from_process(struct aws *a, const char *profile, struct creds *c, struct err *e)
 	if ((rc = from_json("credential_process", "credential_process", out.p ? out.p : "", out.len, 1, c, e)))
 		e->kind = E_NOCREDS;
 done:
-	if (pfd[0] >= 0)
-		close(pfd[0]);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
 	for (int i = 0; argv && argv[i]; i++)
 		free(argv[i]);
 	free(argv);
@@ -307,17 +275,35 @@ done:
 
 /* ---- STS: AssumeRole and AssumeRoleWithWebIdentity ---- */
 
+/* A query call to STS in the context's region (its global endpoint without one), signed with
+ * signer (NULL: unsigned), where --endpoint-url does not apply (as in botocore). */
+static int
+sts_post(struct aws *a, const char *action, const struct kv *params, int n, const struct creds *signer,
+	 struct buf *form, struct buf *out, struct err *e)
+{
+	struct err re = {0};
+	struct http_resp r;
+	int rc;
+
+	aws_query_form(&SVC_STS, action, params, n, form);
+	struct http_body b = {form->p, (int64_t)form->len, NULL, NULL, NULL};
+	struct aws_req q = {.svc = &SVC_STS, .method = "POST", .path = "/", .body = &b, .quiet_body = 1, .out = out,
+			    .op = action, .total_ms = a->read_timeout_ms};
+	rc = aws_send_to(a, &q, aws_region(a, &re), signer, &r, e);
+	http_resp_free(&r);
+	return rc;
+}
+
 static int
 sts_creds(struct aws *a, const char *action, const struct kv *params, int n, const struct creds *signer,
 	  const char *source, struct creds *c, struct err *e)
 {
-	struct aws_req t = {.creds = signer, .anonymous = signer == NULL, .internal = 1, .quiet_body = 1};
-	struct buf out = {0};
+	struct buf out = {0}, form = {0};
 	struct xml root, cr;
 	char path[128];
 	int rc = -1;
 
-	if (aws_query(a, &SVC_STS, action, params, n, &t, &out, e))
+	if (sts_post(a, action, params, n, signer, &form, &out, e))
 		goto done;
 	snprintf(path, sizeof path, "%sResult/Credentials", action);
 	if (xml_root(out.p, out.len, &root) || xml_path(root, path, &cr)) {
@@ -351,6 +337,7 @@ sts_creds(struct aws *a, const char *action, const struct kv *params, int n, con
 		memzero(tok, strlen(tok));
 	free(id), free(sk), free(tok), free(exp), free(arn);
 done:
+	buf_free(&form); /* may hold a web identity token */
 	buf_free(&out);
 	return rc;
 }
@@ -662,8 +649,13 @@ int
 creds_resolve(struct aws *a, struct creds *c, struct err *e)
 {
 	const char *visited[20];
+	struct url mu;
 	int rc;
 
+	/* botocore checks the metadata endpoint settings whenever it builds its chain, whichever
+	 * provider then answers: a bad mode or URL is an error even with keys in the environment. */
+	if (imds_endpoint(a, &mu, e))
+		return -1;
 	if (!a->profile_explicit && (rc = from_env(c, e)) != NOT_HERE)
 		return rc;
 	if ((rc = profile_creds(a, a->profile, 0, visited, c, e, 1)) != NOT_HERE)

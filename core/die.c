@@ -1,12 +1,15 @@
-/* die.c — diagnostics, exit codes and the x* allocation wrappers (exit codes: DESIGN.md). */
+/* die.c — errors, diagnostics and exit codes (the table of exit codes is in ARCHITECTURE.md). */
 #include "core.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 const char *applet_name = "awsbox";
+const char *g_help = "";
 int g_debug, g_quiet;
 
 int
@@ -95,6 +98,52 @@ err_exit_code(const struct err *e)
 	}
 }
 
+/* The length of the valid UTF-8 sequence at s (2 to 4) and its code point, or 0. */
+static int
+utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+	static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+	int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	uint32_t u = s[0] & (0x7f >> n);
+
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		u = u << 6 | (s[i] & 0x3f);
+	}
+	if (!n || u < least[n] || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
+		return 0;
+	*cp = u;
+	return n;
+}
+
+void
+text_clean(char *s)
+{
+	unsigned char *r = (unsigned char *)s, *w = r;
+	uint32_t cp;
+	int n;
+
+	while (*r) {
+		if (*r == '\n' || *r == '\r' || *r == '\t') {
+			*w++ = ' ';
+			r++;
+		} else if (*r < 0x20 || *r == 0x7f) {
+			*w++ = '?';
+			r++;
+		} else if (*r < 0x80) {
+			*w++ = *r++;
+		} else if (!(n = utf8_seq(r, &cp)) || cp < 0xa0) {
+			*w++ = '?'; /* not UTF-8, or a C1 control (CSI U+009B starts an escape too) */
+			r += n ? n : 1;
+		} else {
+			while (n--)
+				*w++ = *r++;
+		}
+	}
+	*w = 0;
+}
+
 void
 err_format(const struct err *e, const char *what, char *buf, size_t n)
 {
@@ -112,10 +161,7 @@ err_format(const struct err *e, const char *what, char *buf, size_t n)
 	}
 	if ((size_t)k < n)
 		snprintf(buf + k, n - k, "%s", e->msg[0] || e->kind != E_AWS ? e->msg : "");
-	/* One line: a server's message could hold newlines. */
-	for (char *p = buf; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	text_clean(buf); /* one line, and a server's message must not drive the terminal */
 }
 
 static void
@@ -124,6 +170,7 @@ vmsg(const char *fmt, va_list ap)
 	char line[2048];
 
 	vsnprintf(line, sizeof line, fmt, ap);
+	text_clean(line);
 	fprintf(stderr, "%s: %s\n", applet_name, line);
 }
 
@@ -178,79 +225,74 @@ die_err(const struct err *e, const char *fmt, ...)
 void
 dbg(const char *fmt, ...)
 {
-	va_list ap;
+	char small[1024], *p = small;
+	va_list ap, ap2;
+	int n;
 
 	if (!g_debug)
 		return;
 	va_start(ap, fmt);
-	fprintf(stderr, "* ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	/* A longer line gets a buffer of its size (malloc, not mem.c's: die.c is below it). */
+	if (n >= (int)sizeof small && (p = malloc((size_t)n + 1)))
+		vsnprintf(p, (size_t)n + 1, fmt, ap2);
+	else if (n >= (int)sizeof small)
+		p = small;
+	va_end(ap2);
 	va_end(ap);
-}
-
-void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		die("out of memory (%zu bytes)", n);
-	return p;
-}
-
-void *
-xcalloc(size_t n, size_t m)
-{
-	void *p = calloc(n ? n : 1, m ? m : 1);
-
-	if (!p)
-		die("out of memory");
-	return p;
-}
-
-void *
-xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		die("out of memory (%zu bytes)", n);
-	return p;
-}
-
-char *
-xstrdup(const char *s)
-{
-	return xstrndup(s, strlen(s));
-}
-
-char *
-xstrndup(const char *s, size_t n)
-{
-	char *p = xmalloc(n + 1);
-
-	memcpy(p, s, n);
-	p[n] = 0;
-	return p;
-}
-
-char *
-xasprintf(const char *fmt, ...)
-{
-	struct buf b = {0};
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	return buf_take(&b);
+	text_clean(p);
+	fprintf(stderr, "* %s\n", n < 0 ? "" : p);
+	if (p != small)
+		free(p);
 }
 
 void
-memzero(void *p, size_t n)
+usage(const char *fmt, ...)
 {
-	volatile unsigned char *v = p;
+	const char *h = g_help, *end = strstr(h, "\n\n");
+	char line[1024];
+	va_list ap;
 
-	while (n--)
-		*v++ = 0;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	fprintf(stderr, "%s: %s\n", applet_name, line);
+	if (*h)
+		fprintf(stderr, "%.*s\n", (int)(end ? end - h : (long)strlen(h)), h);
+	fprintf(stderr, "Try '%s --help' for more information.\n", applet_name);
+	exit(EX_USAGE);
+}
+
+void
+exit_help(const char *help, const char *more)
+{
+	fputs(help, stdout);
+	fputs(more, stdout);
+	exit(fflush(stdout) ? EX_FAIL : EX_OK);
+}
+
+/* Off: no core file with credentials in it (RLIMIT_CORE 0, and not dumpable, which a core_pattern
+ * pipe or fs.suid_dumpable would otherwise get past), and no ptrace or /proc/PID/mem by other
+ * processes of the same user, as ssh-agent does. On: back as they were. */
+void
+core_dumps(int on)
+{
+	static struct rlimit saved;
+	static int lowered;
+	struct rlimit none = {0, 0};
+
+	if (!on) {
+		if (!lowered && !getrlimit(RLIMIT_CORE, &saved)) {
+			none.rlim_max = saved.rlim_max;
+			lowered = !setrlimit(RLIMIT_CORE, &none);
+		}
+		prctl(PR_SET_DUMPABLE, 0);
+	} else {
+		if (lowered)
+			setrlimit(RLIMIT_CORE, &saved);
+		lowered = 0;
+		prctl(PR_SET_DUMPABLE, 1);
+	}
 }

@@ -348,7 +348,7 @@ dl_piece(struct pool *p, int job, struct err *e)
 		struct http_resp r;
 		struct aws_req rq = {.svc = &SVC_S3, .method = "GET", .bucket = d->bucket, .path = path, .query = q,
 				     .nquery = d->parts, .hdrs = h, .nhdrs = n, .sink = piece_sink, .sink_ctx = &g,
-				     .op = "GetObject"};
+				     .op = "GetObject", .stop = &x->stop};
 		s3_sum_init(&pc->sum, d->verify == V_NONE || (d->verify == V_SEQ && d->n > 1) ? S3_CK_NONE : d->ck);
 		xfer_progress_add(x, -pc->got);
 		pc->got = 0;
@@ -420,11 +420,11 @@ dl_plan(struct xfer *x, struct dl *d, int ck_wanted)
 		d->parts = 1;
 		d->n = o->ck_parts;
 	}
-	/* Said, not only traced: what cannot be checked must not pass for checked. */
+	/* For the caller to say, not only trace: what cannot be checked must not pass for checked. */
 	if (d->verify == V_NONE && o->size)
-		warn("s3://%s/%s: not verified: S3 has no checksum of this object that can be checked%s", d->bucket,
-		     d->key, o->ck ? " here (its parts' checksums are not served)" : o->mp_parts ?
-		     " (a multipart ETag is not an MD5)" : o->kms ? " (an SSE-KMS ETag is not an MD5)" : "");
+		snprintf(x->unverified, sizeof x->unverified, "S3 has no checksum of this object that can be checked%s",
+			 o->ck ? " here (its parts' checksums are not served)" : o->mp_parts ?
+			 " (a multipart ETag is not an MD5)" : o->kms ? " (an SSE-KMS ETag is not an MD5)" : "");
 }
 
 /* Reads the finished file back for a digest that cannot be computed in pieces. */
@@ -468,8 +468,8 @@ dl_verify(struct xfer *x, struct dl *d, struct err *e)
 		int64_t off = 0;
 		for (int i = 0; i < d->n; i++) {
 			if (!d->pc[i].ck[0]) {
-				warn("s3://%s/%s: not verified: part %d came without its own %s checksum", d->bucket, d->key,
-				     i + 1, s3_ck_name(d->ck));
+				snprintf(x->unverified, sizeof x->unverified, "part %d came without its own %s checksum",
+					 i + 1, s3_ck_name(d->ck));
 				return 0;
 			}
 		}
@@ -527,6 +527,7 @@ xfer_download(struct xfer *x, const char *bucket, const char *key, const struct 
 	x->stop = 0;
 	x->op[0] = 0;
 	x->verified[0] = 0;
+	x->unverified[0] = 0;
 	*d = (struct dl){.bucket = bucket, .key = key, .o = o, .fd = fd, .seekable = seekable};
 	pthread_mutex_init(&d->wlock, NULL);
 	d->window = xpool_workers(x, 1 << 30);
@@ -547,8 +548,7 @@ xfer_download(struct xfer *x, const char *bucket, const char *key, const struct 
 	struct pool *p = xpool_new(x, dl_piece, d, d->n, "GetObject", 0);
 	if (!seekable)
 		p->avail = d->window < d->n ? d->window : d->n;
-	xpool_start(p, xpool_workers(x, d->n));
-	if (xpool_wait(p, &all, e))
+	if (xpool_start(p, xpool_workers(x, d->n), e) || xpool_wait(p, &all, e))
 		goto done;
 	if (dl_verify(x, d, e)) {
 		xfer_set_op(x, "GetObject");

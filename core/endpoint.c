@@ -13,77 +13,8 @@ const struct svc SVC_SECRETS = {"secretsmanager", "secretsmanager", "SECRETS_MAN
 const struct svc SVC_LAMBDA = {"lambda", "lambda", "LAMBDA", PROTO_RESTJSON, NULL, NULL};
 const struct svc SVC_SQS = {"sqs", "sqs", "SQS", PROTO_JSON, "AmazonSQS", "1.0"};
 const struct svc SVC_STS = {"sts", "sts", "STS", PROTO_QUERY, "2011-06-15", NULL};
-
-int
-url_parse(const char *s, struct url *u, struct err *e)
-{
-	const char *p, *host, *hend, *path;
-	size_t hn;
-
-	memset(u, 0, sizeof *u);
-	if (!strncasecmp(s, "https://", 8)) {
-		u->tls = 1;
-		u->port = 443;
-		p = s + 8;
-	} else if (!strncasecmp(s, "http://", 7)) {
-		u->port = 80;
-		p = s + 7;
-	} else {
-		return err_set(e, E_USAGE, "invalid URL '%s': must start with https:// or http://", s);
-	}
-	path = p + strcspn(p, "/?#");
-	if (memchr(p, '@', (size_t)(path - p)))
-		return err_set(e, E_USAGE, "invalid URL '%s': user information is not supported", s);
-	if (*p == '[') {
-		host = p + 1;
-		if (!(hend = memchr(host, ']', (size_t)(path - host))))
-			return err_set(e, E_USAGE, "invalid URL '%s': unclosed '['", s);
-		p = hend + 1;
-	} else {
-		host = p;
-		hend = p + strcspn(p, ":/?#");
-		p = hend;
-	}
-	hn = (size_t)(hend - host);
-	if (!hn || hn >= sizeof u->host)
-		return err_set(e, E_USAGE, "invalid URL '%s': bad host", s);
-	for (size_t i = 0; i < hn; i++) {
-		char c = host[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-		      c == ':' || c == '_' || c == '%'))
-			return err_set(e, E_USAGE, "invalid URL '%s': bad host", s);
-	}
-	memcpy(u->host, host, hn);
-	if (*p == ':') {
-		char *end;
-		long port = strtol(p + 1, &end, 10);
-		if (end == p + 1 || end != path || port < 1 || port > 65535)
-			return err_set(e, E_USAGE, "invalid URL '%s': bad port", s);
-		u->port = (int)port;
-	} else if (p != path) {
-		return err_set(e, E_USAGE, "invalid URL '%s'", s);
-	}
-	if (*path == '?' || *path == '#')
-		return err_set(e, E_USAGE, "invalid URL '%s': a query or fragment is not allowed here", s);
-	size_t pn = strlen(path);
-	while (pn && path[pn - 1] == '/')
-		pn--;
-	if (pn >= sizeof u->path)
-		return err_set(e, E_USAGE, "invalid URL '%s': path too long", s);
-	memcpy(u->path, path, pn);
-	return 0;
-}
-
-void
-url_hostport(const struct url *u, char *out, size_t n)
-{
-	int v6 = strchr(u->host, ':') != NULL;
-
-	if (u->port == (u->tls ? 443 : 80))
-		snprintf(out, n, v6 ? "[%s]" : "%s", u->host);
-	else
-		snprintf(out, n, v6 ? "[%s]:%d" : "%s:%d", u->host, u->port);
-}
+const struct svc SVC_SSO = {"portal.sso", "awsssoportal", "SSO", PROTO_RESTJSON, NULL, NULL};
+const struct svc SVC_SSO_OIDC = {"oidc", "sso-oauth", "SSO_OIDC", PROTO_RESTJSON, NULL, NULL};
 
 /* The partitions, as botocore's partitions data has them: a region belongs to the partition
  * that names it ("aws-global" and the like), else to the one whose pattern it matches
@@ -394,31 +325,19 @@ partition_host(struct aws *a, const struct svc *svc, const char *region, int fip
 }
 
 int
-endpoint_resolve(struct aws *a, const struct svc *svc, const char *bucket, int use_flag, struct endpoint *ep,
-		 struct err *e)
-{
-	return endpoint_resolve_in(a, svc, NULL, bucket, use_flag, ep, e);
-}
-
-int
-endpoint_resolve_in(struct aws *a, const struct svc *svc, const char *in, const char *bucket, int use_flag,
-		    struct endpoint *ep, struct err *e)
+endpoint_resolve(struct aws *a, const struct svc *svc, const char *region, const char *bucket, int use_flag,
+		 struct endpoint *ep, struct err *e)
 {
 	const char *custom = use_flag && a->endpoint_url ? a->endpoint_url : configured(a, svc);
-	const char *region, *style = NULL;
-	struct err re = {0};
+	const char *style = NULL;
 	char host[sizeof ep->url.host + 70];
 	int fips = env_true("AWS_USE_FIPS_ENDPOINT", aws_config(a, "use_fips_endpoint"));
 	int dual = env_true("AWS_USE_DUALSTACK_ENDPOINT", aws_config(a, "use_dualstack_endpoint"));
 
 	memset(ep, 0, sizeof *ep);
-	region = in ? in : aws_region(a, &re);
-	if (!region) {
-		/* STS has a global endpoint; everything else needs a region. */
-		if (svc != &SVC_STS)
-			return *e = re, -1;
-		region = NULL;
-	}
+	/* STS has a global endpoint; everything else needs a region. */
+	if (!region && svc != &SVC_STS)
+		return err_set(e, E_USAGE, "no region: use --region, AWS_REGION or a profile's region");
 	if (region && !valid_region(region))
 		return err_set(e, E_USAGE, "invalid region '%s'", region);
 	snprintf(ep->region, sizeof ep->region, "%s", region ? region : "us-east-1");

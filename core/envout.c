@@ -312,8 +312,10 @@ envout_exec(const struct envout *o, char *const argv[], int pristine, struct err
 	for (size_t i = 0; i < o->n; i++)
 		envp[k++] = xasprintf("%s=%s", o->v[i].name, o->v[i].val);
 	envp[k] = NULL;
+	core_dumps(1); /* the program gets the core limit awsbox was given (exec makes it dumpable) */
 	execvpe(argv[0], argv, envp);
 	err = errno;
+	core_dumps(0);
 	code = err == ENOENT || err == ENOTDIR ? 127 : 126;
 	err_set(e, code == 127 ? E_NOTFOUND : E_IO, "%s: %s", argv[0], strerror(err));
 	for (size_t i = ours; i < k; i++) {
@@ -324,13 +326,14 @@ envout_exec(const struct envout *o, char *const argv[], int pristine, struct err
 	return code;
 }
 
-void
-envout_check_exec(int exec, size_t ncmd, int fmt_given, const char *output, int nonl, int pristine)
+int
+envout_check_exec(int exec, size_t ncmd, int fmt_given, const char *output, int nonl, int pristine, struct err *e)
 {
 	if (exec && !ncmd)
-		usage("--exec needs a command after --");
+		return err_set(e, E_USAGE, "--exec needs a command after --");
 	if (exec && (fmt_given || output || nonl))
-		usage("--exec cannot be combined with --format, --output or -n");
+		return err_set(e, E_USAGE, "--exec cannot be combined with --format, --output or -n");
 	if (pristine && !exec)
-		usage("--pristine is for --exec");
+		return err_set(e, E_USAGE, "--pristine is for --exec");
+	return 0;
 }

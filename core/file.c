@@ -96,8 +96,8 @@ io_err(struct err *e, const char *what, const char *path, int errnum)
 	return err_set(e, errnum == ENOENT ? E_NOTFOUND : E_IO, "%s %s: %s", what, path, strerror(errnum));
 }
 
-int
-file_open(struct outfile *f, const char *path, mode_t mode, struct err *e)
+static int
+open_out(struct outfile *f, const char *path, mode_t mode, int secret, struct err *e)
 {
 	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	struct stat st;
@@ -109,8 +109,13 @@ file_open(struct outfile *f, const char *path, mode_t mode, struct err *e)
 	if (!*path || path[strlen(path) - 1] == '/')
 		return err_set(e, E_USAGE, "%s: not a file name", path);
 	/* Replace the file a symlink points at, not the link; a link to nothing is refused, as
-	 * GNU cp refuses to write through it (replacing the link would break what set it up). */
+	 * GNU cp refuses to write through it (replacing the link would break what set it up). A
+	 * secret is not written through one at all; a link put there after this look is replaced
+	 * by the rename, or refused by O_NOFOLLOW, never followed. */
 	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+		if (secret)
+			return err_set(e, E_IO, "%s: a symbolic link; a secret is not written through one (name the "
+					       "file itself, or - for stdout)", path);
 		if (!(target = realpath(path, NULL)) && errno == ENOENT)
 			return err_set(e, E_IO, "%s: a symbolic link to nothing (not written through)", path);
 		if (!target)
@@ -125,7 +130,12 @@ file_open(struct outfile *f, const char *path, mode_t mode, struct err *e)
 	int exists = !stat(target, &st);
 	if (exists && !S_ISREG(st.st_mode)) {
 		/* A device or a FIFO: there is nothing to replace atomically. */
-		if ((f->fd = open(target, O_WRONLY | O_CLOEXEC)) < 0) {
+		if (secret && st.st_uid != geteuid() && st.st_uid != 0) {
+			err_set(e, E_IO, "%s: belongs to another user (uid %u); a secret is not written into it", path,
+				(unsigned)st.st_uid);
+			goto fail;
+		}
+		if ((f->fd = open(target, O_WRONLY | O_CLOEXEC | (secret ? O_NOFOLLOW : 0))) < 0) {
 			io_err(e, "open", path, errno);
 			goto fail;
 		}
@@ -159,9 +169,11 @@ file_open(struct outfile *f, const char *path, mode_t mode, struct err *e)
 		f->fd = fd;
 		f->path = target;
 		/* A file replaced keeps its owner (when we may give it) and permissions, as cp keeps
-		 * them, but never more than mode allows beyond execute: a secret's 0600 stays 0600. */
-		if (exists && ((!geteuid() && fchown(fd, st.st_uid, st.st_gid) && errno != EPERM && errno != EINVAL) ||
-			       fchmod(fd, st.st_mode & (mode | 0111) & 0777))) {
+		 * them, but never more than mode allows beyond execute. A secret is the caller's,
+		 * 0600 whatever the umask. */
+		if (secret ? fchmod(fd, 0600) :
+			     exists && ((!geteuid() && fchown(fd, st.st_uid, st.st_gid) && errno != EPERM &&
+					 errno != EINVAL) || fchmod(fd, st.st_mode & (mode | 0111) & 0777))) {
 			io_err(e, "cannot give the temporary file the permissions of", path, errno);
 			file_abort(f);
 			return -1;
@@ -172,6 +184,18 @@ file_open(struct outfile *f, const char *path, mode_t mode, struct err *e)
 fail:
 	free(target);
 	return -1;
+}
+
+int
+file_open(struct outfile *f, const char *path, mode_t mode, struct err *e)
+{
+	return open_out(f, path, mode, 0, e);
+}
+
+int
+file_open_secret(struct outfile *f, const char *path, struct err *e)
+{
+	return open_out(f, path, 0600, 1, e);
 }
 
 int

@@ -13,12 +13,10 @@
 #define SEND_CHUNK (64 * 1024)    /* streamed request body buffer */
 #define BODY_MAX_DEFAULT ((size_t)64 << 20)
 #define DEBUG_BODY_MAX 2048
-/* A response must keep up at least this pace (bytes/s) beyond the read timeout: the head must be
- * complete within the read timeout, and a body of known length within the read timeout plus
- * its length at this rate, so that a server trickling bytes cannot hold a call for ever (each
- * wait alone is bounded by the read timeout). A body of unknown length (chunked: S3's
- * CompleteMultipartUpload sends spaces while it works) has the per-wait bound only. */
-#define MIN_RATE 1024.0
+/* The head must be complete within the read timeout, however it trickles in (1xx answers
+ * included). A body must be within the read timeout plus 1 s for each HTTP_MIN_RATE bytes that
+ * came (conn.paced), except one of unknown length where the caller allows a slow one (S3's
+ * CompleteMultipartUpload and CopyObject send spaces while they work): that has the per-wait bound. */
 
 /* ---- connections ---- */
 
@@ -58,13 +56,28 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/* Reads on c must be done within secs from now; 0: no deadline (each wait is still bounded). */
+/* Reads on c must be done within secs from now; 0: no deadline (each wait is still bounded).
+ * The exchange's own end, when it has one, comes first. */
 static void
 conn_deadline(struct conn *c, double secs)
 {
+	if (c->end > 0) {
+		double left = c->end - mono_now();
+		left = left > 0.001 ? left : 0.001;
+		secs = secs > 0 && secs < left ? secs : left;
+	}
 	c->deadline = secs > 0 ? mono_now() + secs : 0;
 	c->deadline_s = secs;
 	c->deadline_got = 0;
+	c->paced = 0;
+}
+
+/* A body's deadline: the read timeout, moved on as bytes come (net_read). */
+static void
+conn_pace(struct conn *c)
+{
+	conn_deadline(c, c->timeout_ms / 1000.0);
+	c->paced = 1;
 }
 
 /* ---- the pool ---- */
@@ -427,7 +440,12 @@ read_body(struct rx *x, int head_only, int *reuse, struct err *e)
 	case BODY_NONE:
 		return 0;
 	case BODY_LENGTH:
-		conn_deadline(x->c, x->c->timeout_ms / 1000.0 + (double)cl / MIN_RATE);
+		if (!x->q->sink && x->q->out && (uint64_t)cl + x->q->out->len > x->max) {
+			*reuse = 0;
+			return err_set(e, E_PROTO, "response body from %s declares %lld bytes, more than the %zu this "
+				       "call reads into memory", x->c->peer, (long long)cl, x->max);
+		}
+		conn_pace(x->c);
 		if (pass_bytes(x, cl, &done, &eof, e))
 			return -1;
 		if (done < cl)
@@ -435,10 +453,16 @@ read_body(struct rx *x, int head_only, int *reuse, struct err *e)
 				       (long long)cl, x->c->peer);
 		return 0;
 	case BODY_CHUNKED:
-		conn_deadline(x->c, 0);
+		if (x->q->slow_body)
+			conn_deadline(x->c, 0);
+		else
+			conn_pace(x->c);
 		return read_chunked(x, e);
 	default:
-		conn_deadline(x->c, 0);
+		if (x->q->slow_body)
+			conn_deadline(x->c, 0);
+		else
+			conn_pace(x->c);
 		*reuse = 0;
 		return pass_bytes(x, -1, &done, &eof, e);
 	}
@@ -610,6 +634,8 @@ conn_open(struct http_pool *p, const struct http_req *q, const struct proxy *px,
 	p->connects++;
 	pthread_mutex_unlock(&p->lock);
 	dbg("connected to %s%s%s", c->peer, px->on ? " via proxy " : "", px->on ? px->host : "");
+	/* A proxy's answer to CONNECT that trickles in, or never ends its 1xx answers, is bounded. */
+	conn_deadline(c, c->timeout_ms / 1000.0);
 	if (px->on && q->url->tls) {
 		/* A tunnel through the proxy (RFC 9110 9.3.6); TLS runs end to end inside it. */
 		struct buf h = {0};
@@ -668,6 +694,7 @@ exchange(struct conn *c, const struct http_req *q, const struct proxy *px, struc
 	*retry = 0;
 	*reuse = 1;
 	c->timeout_ms = q->read_timeout_ms > 0 ? q->read_timeout_ms : 60000;
+	c->end = q->total_ms > 0 ? mono_now() + q->total_ms / 1000.0 : 0;
 	conn_deadline(c, 0);
 	if (build_head(q, px, &h, e))
 		goto fail;
@@ -683,8 +710,10 @@ exchange(struct conn *c, const struct http_req *q, const struct proxy *px, struc
 	if (inline_body && b->len)
 		dbg("> %lld-byte body sent", (long long)b->len);
 	if (b && !inline_body && q->expect_continue) {
-		/* RFC 9110 10.1.1: wait briefly for 100; a final status means the body is unwanted. */
+		/* RFC 9110 10.1.1: wait briefly for 100; a final status means the body is unwanted.
+		 * Interim answers that keep coming are held to the head's deadline. */
 		double end = mono_now() + 1.0;
+		conn_deadline(c, c->timeout_ms / 1000.0);
 		for (;;) {
 			int left = (int)((end - mono_now()) * 1000);
 			int ready = c->rpos < c->rlen || (c->tls && tls_pending(c));
@@ -753,6 +782,7 @@ exchange(struct conn *c, const struct http_req *q, const struct proxy *px, struc
 	}
 	rc = 0;
 fail:
+	c->end = 0;
 	conn_deadline(c, 0);
 	buf_free(&h);
 	buf_free(&x.peek);
@@ -808,8 +838,8 @@ http_small(struct http_pool *p, const char *method, const struct url *u, const c
 	   int nh, int timeout_ms, struct buf *out, struct http_resp *r, struct err *e)
 {
 	struct http_req q = {.method = method, .url = u, .target = target, .hdrs = h, .nhdrs = nh,
-			     .connect_timeout_ms = timeout_ms, .read_timeout_ms = timeout_ms, .no_proxy = 1,
-			     .quiet_body = 1, .out = out, .max = 1 << 20};
+			     .connect_timeout_ms = timeout_ms, .read_timeout_ms = timeout_ms, .total_ms = timeout_ms,
+			     .no_proxy = 1, .quiet_body = 1, .out = out, .max = 1 << 20};
 
 	buf_reset(out);
 	return http_do(p, &q, r, e);

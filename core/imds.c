@@ -110,7 +110,7 @@ imds_get(struct aws *a, const char *path, struct buf *out, struct err *e)
 		return err_set(e, E_NET, "instance metadata: not reachable");
 	if (imds_endpoint(a, &u, e))
 		return -1;
-	pthread_mutex_lock(&a->lock);
+	pthread_mutex_lock(&a->imds_lock);
 	for (int pass = 0; pass < 2; pass++) {
 		if (mono_now() > a->imds_token_expires && token(a, &u, tmo, v1_ok, e))
 			goto fail;
@@ -147,7 +147,7 @@ imds_get(struct aws *a, const char *path, struct buf *out, struct err *e)
 fail:
 	err_prefix(e, 0, "instance metadata");
 done:
-	pthread_mutex_unlock(&a->lock);
+	pthread_mutex_unlock(&a->imds_lock);
 	http_resp_free(&r);
 	return rc;
 }

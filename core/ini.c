@@ -218,6 +218,60 @@ canon(const char *sec)
 	return xstrdup(sec);
 }
 
+/* Splits a command line as Python's shlex.split does for the common cases: whitespace,
+ * single quotes, double quotes with backslash escapes, backslash outside quotes. */
+int
+shell_split(const char *s, char ***argvp)
+{
+	char **argv = NULL;
+	int n = 0;
+	struct buf w = {0};
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		if (!*s)
+			break;
+		buf_reset(&w);
+		buf_reserve(&w, 1);
+		w.p[0] = 0;
+		while (*s && *s != ' ' && *s != '\t' && *s != '\n') {
+			if (*s == '\'') {
+				const char *q = strchr(s + 1, '\'');
+				if (!q)
+					goto bad;
+				buf_add(&w, s + 1, (size_t)(q - s - 1));
+				s = q + 1;
+			} else if (*s == '"') {
+				for (s++; *s && *s != '"'; s++) {
+					if (*s == '\\' && (s[1] == '"' || s[1] == '\\' || s[1] == '$' || s[1] == '`'))
+						s++;
+					buf_addc(&w, *s);
+				}
+				if (*s++ != '"')
+					goto bad;
+			} else if (*s == '\\' && s[1]) {
+				buf_addc(&w, s[1]);
+				s += 2;
+			} else {
+				buf_addc(&w, *s++);
+			}
+		}
+		argv = xrealloc(argv, (size_t)(n + 2) * sizeof *argv);
+		argv[n++] = xstrdup(w.p);
+		argv[n] = NULL;
+	}
+	buf_free(&w);
+	*argvp = argv;
+	return n;
+bad:
+	buf_free(&w);
+	for (int i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+	return -1;
+}
+
 void
 ini_profiles(struct ini *f)
 {

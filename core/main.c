@@ -2,6 +2,7 @@
 #include "core.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,12 +102,40 @@ finish(int rc)
 	return rc;
 }
 
+/* Descriptors 0-2 must be open before anything opens a file or a socket, or a closed one is
+ * taken by it: a warning lands in a downloaded file, object data goes down a socket (BusyBox's
+ * bb_sanitize_stdio, OpenSSH's sanitise_stdfd). A closed one is held by /dev/null opened the
+ * other way (stdin write-only, stdout and stderr read-only), so that using it still fails with
+ * EBADF as a closed one would. With no /dev/null (an empty root) nothing can hold it: exit 1. */
+static void
+stdio_hold(void)
+{
+	static const char msg[] = "awsbox: descriptor 0, 1 or 2 is closed and there is no /dev/null to hold it; "
+				  "not running (a file or socket would take its number)\n";
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", (fd ? O_RDONLY : O_WRONLY) | O_NOCTTY);
+		if (n == fd)
+			continue;
+		if (n >= 0)
+			close(n);
+		if (write(2, msg, sizeof msg - 1) < 0) {
+			/* stderr is closed too: the exit code says it */
+		}
+		_exit(EX_FAIL);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *base = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
 	const struct applet *a;
 
+	stdio_hold();
+	core_dumps(0); /* --debug turns them back on (opt.c) */
 	base = base ? base + 1 : argc > 0 && argv[0] ? argv[0] : "awsbox";
 	if ((a = find(base))) {
 		applet_name = a->name;

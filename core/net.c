@@ -116,15 +116,37 @@ net_connect(struct conn *c, const char *host, int port, int timeout_ms, struct e
 	return err_set(e, E_NET, "connect %s: %s", hp, strerror(last));
 }
 
+/* c's deadline (http.c sets it) has passed. */
+static int
+deadline_err(struct conn *c, struct err *e)
+{
+	if (!c->deadline_got)
+		return err_set(e, E_TIMEOUT, "timed out after %.1f s reading from %s", c->deadline_s, c->peer);
+	if (c->paced)
+		return err_set(e, E_TIMEOUT, "timed out reading from %s: the response came slower than %.0f bytes/s "
+			       "after the first %.1f s", c->peer, HTTP_MIN_RATE, c->deadline_s);
+	return err_set(e, E_TIMEOUT, "timed out reading from %s: the response was not complete within %.1f s",
+		       c->peer, c->deadline_s);
+}
+
 long
 net_read(struct conn *c, void *p, size_t n, struct err *e)
 {
 	for (;;) {
+		/* Checked before reading too: bytes that never stop coming (1xx answers, a body
+		 * without end) must not keep a call past its deadline. */
+		if (c->deadline > 0 && mono_now() >= c->deadline)
+			return deadline_err(c, e);
 		ssize_t k = recv(c->fd, p, n, 0);
 		if (k >= 0) {
 			if (k == 0)
 				c->eof = 1;
 			c->deadline_got += (size_t)k;
+			if (c->paced && c->deadline > 0) {
+				c->deadline += (double)k / HTTP_MIN_RATE;
+				if (c->end > 0 && c->deadline > c->end)
+					c->deadline = c->end;
+			}
 			return (long)k;
 		}
 		if (errno == EINTR)
@@ -140,11 +162,8 @@ net_read(struct conn *c, void *p, size_t n, struct err *e)
 			}
 		}
 		int r = ms ? wait_fd(c->fd, POLLIN, ms) : 0;
-		if (r == 0 && late && !c->deadline_got)
-			return err_set(e, E_TIMEOUT, "timed out after %.1f s reading from %s", c->deadline_s, c->peer);
 		if (r == 0 && late)
-			return err_set(e, E_TIMEOUT, "timed out reading from %s: the response was not complete within "
-				       "%.1f s (arriving too slowly)", c->peer, c->deadline_s);
+			return deadline_err(c, e);
 		if (r == 0)
 			return err_set(e, E_TIMEOUT, "timed out after %.1f s reading from %s", c->timeout_ms / 1000.0,
 				       c->peer);

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *g_help = "";
-
 enum { C_REGION = -100, C_PROFILE, C_ENDPOINT, C_CABUNDLE, C_DEBUG, C_QUIET, C_HELP };
 
 static const struct optdef common_defs[] = {
@@ -37,24 +35,6 @@ opt_init(struct opt *o, int argc, char **argv, const struct optdef *defs, const 
 	o->defs = defs;
 	o->help = help ? help : "";
 	g_help = o->help;
-}
-
-void
-usage(const char *fmt, ...)
-{
-	const char *h = g_help, *end = strstr(h, "\n\n");
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	fprintf(stderr, "%s: %s\n", applet_name, line);
-	if (*h)
-		fprintf(stderr, "%.*s\n", (int)(end ? end - h : (long)strlen(h)), h);
-	fprintf(stderr, "Try '%s --help' for more information.\n", applet_name);
-	exit(EX_USAGE);
 }
 
 static const struct optdef *
@@ -98,14 +78,13 @@ common_apply(struct opt *o, const struct optdef *d)
 		break;
 	case C_DEBUG:
 		c->debug = g_debug = 1;
+		core_dumps(1); /* main.c turned them off */
 		break;
 	case C_QUIET:
 		c->quiet = g_quiet = 1;
 		break;
 	case C_HELP:
-		fputs(o->help, stdout);
-		fputs(common_help, stdout);
-		exit(fflush(stdout) ? EX_FAIL : EX_OK);
+		exit_help(o->help, common_help);
 	default:
 		return 0;
 	}

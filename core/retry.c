@@ -1,8 +1,10 @@
 /* retry.c — which failures to retry and how long to wait: the SDKs' "standard" mode
- * (exponential backoff with full jitter, capped at 20 s, and a retry quota).
+ * (exponential backoff with full jitter, capped at 20 s, and a retry quota), and "adaptive"
+ * mode's client-side rate limiter.
  * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html */
 #include "core.h"
 
+#include <math.h>
 #include <string.h>
 
 static const char *const throttle_codes[] = {
@@ -65,6 +67,11 @@ retry_decide(struct aws *a, const struct err *e, int attempt, int idempotent, do
 	int cost = e->kind == E_TIMEOUT ? 10 : 5, ok;
 	double cap;
 
+	if (a->retry_mode == 2) {
+		pthread_mutex_lock(&a->lock);
+		ratelimit_record(&a->rate, mono_now(), throttle);
+		pthread_mutex_unlock(&a->lock);
+	}
 	if (attempt >= a->max_attempts || (!throttle && !transient))
 		return 0;
 	/* A call that may already have run (Lambda Invoke) is resent only when the service
@@ -93,5 +100,100 @@ retry_success(struct aws *a)
 	pthread_mutex_lock(&a->lock);
 	if (a->retry_tokens < 500)
 		a->retry_tokens++;
+	if (a->retry_mode == 2)
+		ratelimit_record(&a->rate, mono_now(), 0);
 	pthread_mutex_unlock(&a->lock);
+}
+
+/* ---- adaptive mode: the rate limiter (botocore's retries/adaptive.py, throttling.py and
+ * bucket.py: CUBIC with scale 0.4 and beta 0.7, a bucket no slower than 0.5/s, the send rate
+ * measured in half-second buckets smoothed by 0.8, at most twice the measured rate). ---- */
+
+#define RL_SCALE 0.4
+#define RL_BETA 0.7
+
+static void
+rl_refill(struct ratelimit *r, double now)
+{
+	if (r->last_refill < 0) {
+		r->last_refill = now;
+		return;
+	}
+	r->capacity = fmin(r->max_capacity, r->capacity + (now - r->last_refill) * r->fill_rate);
+	r->last_refill = now;
+}
+
+static void
+rl_set_rate(struct ratelimit *r, double now, double rate)
+{
+	rl_refill(r, now);
+	r->fill_rate = fmax(rate, 0.5);
+	r->max_capacity = rate >= 1 ? rate : 1;
+	r->capacity = fmin(r->capacity, r->max_capacity);
+}
+
+void
+ratelimit_init(struct ratelimit *r, double now)
+{
+	memset(r, 0, sizeof *r);
+	r->last_refill = -1;
+	r->last_fail = now;
+	r->last_bucket = floor(now);
+	rl_set_rate(r, now, 1); /* k is 0: the CUBIC curve starts from a zero w_max */
+}
+
+double
+ratelimit_acquire(struct ratelimit *r, double now)
+{
+	if (!r->enabled)
+		return 0;
+	rl_refill(r, now);
+	if (r->capacity >= 1) {
+		r->capacity -= 1;
+		return 0;
+	}
+	return (1 - r->capacity) / r->fill_rate;
+}
+
+void
+ratelimit_record(struct ratelimit *r, double now, int throttled)
+{
+	double bucket = floor(now * 2) / 2, rate;
+
+	r->count += 1;
+	if (bucket > r->last_bucket) {
+		r->measured = r->count / (bucket - r->last_bucket) * 0.8 + r->measured * 0.2;
+		r->count = 0;
+		r->last_bucket = bucket;
+	}
+	if (!throttled) {
+		double dt = now - r->last_fail - r->k;
+		rate = RL_SCALE * dt * dt * dt + r->w_max;
+	} else {
+		double cur = r->enabled ? fmin(r->measured, r->fill_rate) : r->measured;
+		r->w_max = cur;
+		r->k = cbrt(cur * (1 - RL_BETA) / RL_SCALE);
+		r->last_fail = now;
+		rate = cur * RL_BETA;
+		r->enabled = 1;
+	}
+	rl_set_rate(r, now, fmin(rate, 2 * r->measured));
+}
+
+void
+retry_rate_wait(struct aws *a)
+{
+	double wait;
+
+	if (a->retry_mode != 2)
+		return;
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		wait = ratelimit_acquire(&a->rate, mono_now());
+		pthread_mutex_unlock(&a->lock);
+		if (wait <= 0)
+			return;
+		dbg("adaptive retry mode: waiting %.2f s for the send rate", wait);
+		sleep_sec(wait);
+	}
 }

@@ -35,7 +35,7 @@ s3_tls(struct aws *a, const char *bucket, struct err *e)
 {
 	struct endpoint ep;
 
-	if (endpoint_resolve(a, &SVC_S3, bucket, 1, &ep, e))
+	if (aws_endpoint(a, &SVC_S3, bucket, 1, &ep, e))
 		return -1;
 	return ep.url.tls;
 }
@@ -134,7 +134,7 @@ s3_put_body(struct aws *a, const char *bucket, const char *key, const struct s3_
 	}
 	struct aws_req rq = {.svc = &SVC_S3, .method = "PUT", .bucket = bucket, .path = path, .query = q, .nquery = nq,
 			     .hdrs = h, .nhdrs = n, .body = &body, .payload_hash = payload,
-			     .op = part ? "UploadPart" : "PutObject"};
+			     .op = part ? "UploadPart" : "PutObject", .stop = p->stop};
 	if (aws_call(a, &rq, &r, e))
 		goto fail;
 	/* S3 always sends one; a 200 without it is someone else's answer (a captive portal). */
@@ -338,9 +338,10 @@ fail:
 
 int
 s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const char *bucket, const char *key,
-	     const char *upload_id, int part, int64_t first, int64_t last, const char *if_match, int ck,
+	     const char *upload_id, int part, int64_t first, int64_t last, const char *if_match, const struct s3_put *p,
 	     struct s3_part *out, struct err *e)
 {
+	int ck = p->ck;
 	char pn[16], range[64], name[40];
 	struct kv q[] = {{"partNumber", pn}, {"uploadId", upload_id}}, h[3];
 	int n = 0, rc = -1;
@@ -356,7 +357,7 @@ s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const char *b
 	if (if_match && *if_match)
 		h[n++] = (struct kv){"x-amz-copy-source-if-match", if_match};
 	struct aws_req rq = {.svc = &SVC_S3, .method = "PUT", .bucket = bucket, .path = path, .query = q, .nquery = 2,
-			     .hdrs = h, .nhdrs = n, .out = &o, .op = "UploadPartCopy"};
+			     .hdrs = h, .nhdrs = n, .out = &o, .op = "UploadPartCopy", .stop = p->stop};
 	if (aws_call(a, &rq, &r, e) || body_error(&o, "UploadPartCopy", e))
 		goto fail;
 	if (xml_root(o.p, o.len, &root) || !(v = xml_path_strdup(root, "ETag"))) {

@@ -20,7 +20,7 @@ use_region(struct aws *a, const char *region, size_t n)
 
 	if (!n || n >= 64 || (cur && strlen(cur) == n && !strncmp(cur, region, n)))
 		return;
-	if (!endpoint_resolve(a, &SVC_SQS, NULL, 1, &ep, &e) && ep.custom)
+	if (!aws_endpoint(a, &SVC_SQS, NULL, 1, &ep, &e) && ep.custom)
 		return;
 	dbg("the queue is in %.*s", (int)n, region);
 	free(a->region);
@@ -109,6 +109,109 @@ sqs_queue_attrs(struct aws *a, const char *url, const char *names, struct buf *o
 	return rc;
 }
 
+/* Offset of the first byte that does not start an XML 1.0 character in UTF-8, or -1.
+ * *cp: the code point that SQS does not allow, or -1 when the bytes are not UTF-8. */
+static long
+bad_char(const char *p, size_t n, long *cp)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t c = s[i];
+		size_t len, k;
+
+		if (c < 0x80) {
+			if (c < 0x20 && c != 9 && c != 10 && c != 13)
+				return *cp = c, (long)i;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, c &= 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, c &= 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, c &= 0x07;
+		else
+			return *cp = -1, (long)i;
+		if (i + len > n)
+			return *cp = -1, (long)i;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return *cp = -1, (long)i;
+			c = c << 6 | (s[i + k] & 0x3f);
+		}
+		/* overlong forms, UTF-16 surrogates and beyond U+10FFFF are not UTF-8 */
+		if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
+			return *cp = -1, (long)i;
+		if (c == 0xfffe || c == 0xffff)
+			return *cp = c, (long)i;
+		i += len;
+	}
+	return -1;
+}
+
+int
+sqs_text_check(const char *p, size_t len, char *why, size_t n)
+{
+	long cp, at;
+
+	if ((at = bad_char(p, len, &cp)) >= 0) {
+		if (cp < 0)
+			snprintf(why, n, "byte %ld: not valid UTF-8 (SQS takes text only)", at + 1);
+		else
+			snprintf(why, n, "byte %ld: character U+%04lX is not allowed in an SQS message", at + 1, cp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sqs_attr_parse(const char *spec, struct buf *json, size_t *size, struct err *e)
+{
+	const char *eq = strchr(spec, '='), *colon = eq ? strchr(eq + 1, ':') : NULL;
+	struct buf bin = {0};
+	char why[160];
+	int rc = -1;
+
+	if (!eq || eq == spec || !colon)
+		return err_set(e, E_USAGE, "'%s': expected NAME=TYPE:VALUE (TYPE String, Number or Binary)", spec);
+	int nn = (int)(eq - spec);
+	size_t tn = (size_t)(colon - eq - 1);
+	const char *type = eq + 1, *val = colon + 1;
+	int kind = 0;
+	if (!strncmp(type, "String", 6) || !strncmp(type, "Number", 6))
+		kind = type[0] == 'S' ? 's' : 'n';
+	else if (!strncmp(type, "Binary", 6))
+		kind = 'b';
+	if (!kind || (tn > 6 && type[6] != '.') || tn == 7)
+		err_set(e, E_USAGE, "%.*s: the type must be String, Number or Binary (or TYPE.custom), not '%.*s'", nn, spec,
+			(int)tn, type);
+	else if (!*val)
+		err_set(e, E_USAGE, "%.*s: empty value (SQS needs at least one character)", nn, spec);
+	else if (kind == 'b' && b64_decode(val, strlen(val), &bin))
+		err_set(e, E_USAGE, "%.*s: a Binary value is given in base64; '%s' is not base64", nn, spec, val);
+	else if (kind != 'b' && sqs_text_check(val, strlen(val), why, sizeof why))
+		err_set(e, E_USAGE, "%.*s: %s", nn, spec, why);
+	else
+		rc = 0;
+	if (!rc) {
+		if (json->len)
+			buf_addc(json, ',');
+		json_put_str(json, spec, (size_t)nn);
+		buf_adds(json, ":{\"DataType\":");
+		json_put_str(json, type, tn);
+		buf_adds(json, kind == 'b' ? ",\"BinaryValue\":" : ",\"StringValue\":");
+		json_put_str(json, val, strlen(val));
+		buf_addc(json, '}');
+		/* SQS counts name, type and value bytes towards the message size */
+		*size += (size_t)nn + tn + (kind == 'b' ? bin.len : strlen(val));
+	}
+	buf_free(&bin);
+	return rc;
+}
+
 int
 sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, struct sqs_result *res, struct err *e)
 {
@@ -165,6 +268,50 @@ sqs_batch(struct aws *a, const char *op, const char *req, const char *const *ids
 done:
 	buf_free(&out);
 	return rc;
+}
+
+int
+sqs_handles(struct aws *a, const char *url, const char *const *rh, const int *vis, int n, struct sqs_result *res,
+	    struct err *e)
+{
+	const char *op = vis ? "ChangeMessageVisibilityBatch" : "DeleteMessageBatch";
+	struct sqs_result r[SQS_BATCH];
+	char idb[SQS_BATCH][4];
+	const char *ids[SQS_BATCH];
+	int left[SQS_BATCH], nl = n;
+
+	for (int i = 0; i < n; i++) {
+		left[i] = i;
+		res[i] = (struct sqs_result){SQS_MISSING, "", ""};
+	}
+	for (int round = 1; nl; round++) {
+		struct buf req = {0};
+		sqs_req_start(&req, url);
+		buf_adds(&req, ",\"Entries\":[");
+		for (int k = 0; k < nl; k++) {
+			snprintf(idb[k], sizeof idb[k], "%d", left[k]);
+			ids[k] = idb[k];
+			buf_printf(&req, "%s{\"Id\":\"%s\",\"ReceiptHandle\":", k ? "," : "", ids[k]);
+			json_put_str(&req, rh[left[k]], strlen(rh[left[k]]));
+			if (vis)
+				buf_printf(&req, ",\"VisibilityTimeout\":%d", vis[left[k]]);
+			buf_addc(&req, '}');
+		}
+		buf_adds(&req, "]}");
+		int rc = sqs_batch(a, op, req.p, ids, nl, r, e);
+		buf_free(&req);
+		if (rc)
+			return -1;
+		int again = 0;
+		for (int k = 0; k < nl; k++) {
+			res[left[k]] = r[k];
+			if (r[k].state == SQS_RETRY && round < a->max_attempts)
+				left[again++] = left[k];
+		}
+		if ((nl = again)) /* backoff with full jitter, as for whole calls */
+			sleep_sec((round < 6 ? (double)(1 << round) / 2 : 20) * (rand32() / 4294967296.0));
+	}
+	return 0;
 }
 
 /* ---- S3 event notifications ---- */

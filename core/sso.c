@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct svc SVC_SSO = {"portal.sso", "awsssoportal", "SSO", PROTO_RESTJSON, NULL, NULL};
-const struct svc SVC_SSO_OIDC = {"oidc", "sso-oauth", "SSO_OIDC", PROTO_RESTJSON, NULL, NULL};
 
 enum { REFRESH_WINDOW = 15 * 60, MANDATORY_WINDOW = 10 * 60 }; /* botocore's, in seconds */
 
@@ -27,15 +25,15 @@ sso_config(struct aws *a, const char *profile, struct sso_cfg *s, struct err *e)
 	const char *pv[2];
 
 	memset(s, 0, sizeof *s);
-	s->account = creds_profile_key(a, profile, "sso_account_id");
-	s->role = creds_profile_key(a, profile, "sso_role_name");
+	s->account = aws_profile_key(a, profile, "sso_account_id");
+	s->role = aws_profile_key(a, profile, "sso_role_name");
 	if (!s->account && !s->role)
 		return 1; /* not an SSO profile */
 	for (int i = 0; i < 2; i++)
-		pv[i] = creds_profile_key(a, profile, keys[i]);
+		pv[i] = aws_profile_key(a, profile, keys[i]);
 	s->start_url = pv[0];
 	s->region = pv[1];
-	if ((s->session = creds_profile_key(a, profile, "sso_session"))) {
+	if ((s->session = aws_profile_key(a, profile, "sso_session"))) {
 		char sec[300];
 		snprintf(sec, sizeof sec, "sso-session %s", s->session);
 		if (!ini_has(a->config, sec))
@@ -129,9 +127,9 @@ refresh(struct aws *a, const struct sso_cfg *s, const char *path, struct json to
 	struct http_body b = {.p = body.p, .len = (int64_t)body.len};
 	struct kv h[] = {{"content-type", "application/json"}};
 	struct aws_req q = {.svc = &SVC_SSO_OIDC, .method = "POST", .path = "/token", .hdrs = h, .nhdrs = 1, .body = &b,
-			    .out = &out, .op = "CreateToken", .anonymous = 1, .internal = 1, .quiet_body = 1,
-			    .region = s->region, .not_idempotent = 1};
-	if (aws_call(a, &q, &r, e))
+			    .out = &out, .op = "CreateToken", .quiet_body = 1, .not_idempotent = 1,
+			    .total_ms = a->read_timeout_ms};
+	if (aws_send_to(a, &q, s->region, NULL, &r, e)) /* unsigned, as the chain's own calls are */
 		goto done;
 	char *at = NULL, *nrt = NULL;
 	double expires_in = 0;
@@ -170,9 +168,10 @@ refresh(struct aws *a, const struct sso_cfg *s, const char *path, struct json to
 	struct outfile f;
 	struct err fe = {0};
 	if (file_open(&f, path, 0600, &fe) || file_write(&f, file.p, file.len, &fe) || file_commit(&f, &fe)) {
-		/* The new token still works for this run; the next one refreshes again. */
+		/* The new token still works for this run; the next one refreshes again. Core does not
+		 * print: --debug says so. */
 		file_abort(&f);
-		warn("SSO token cache not updated: %s", fe.msg);
+		dbg("SSO token cache not updated: %s", fe.msg);
 	}
 	rc = 0;
 done:
@@ -271,9 +270,9 @@ sso_creds(struct aws *a, const char *profile, struct creds *c, struct err *e)
 	struct kv qs[] = {{"account_id", s.account}, {"role_name", s.role}};
 	struct kv h[] = {{"x-amz-sso_bearer_token", token}};
 	struct aws_req q = {.svc = &SVC_SSO, .method = "GET", .path = "/federation/credentials", .query = qs, .nquery = 2,
-			    .hdrs = h, .nhdrs = 1, .out = &out, .op = "GetRoleCredentials", .anonymous = 1, .internal = 1,
-			    .quiet_body = 1, .region = s.region};
-	rc = aws_call(a, &q, &r, e);
+			    .hdrs = h, .nhdrs = 1, .out = &out, .op = "GetRoleCredentials", .quiet_body = 1,
+			    .total_ms = a->read_timeout_ms};
+	rc = aws_send_to(a, &q, s.region, NULL, &r, e);
 	memzero(token, strlen(token));
 	free(token);
 	if (rc) {

@@ -1,5 +1,6 @@
-/* sum.c — CRC32C (Castagnoli; the SSE4.2 instruction when present), CRC32 (ISO-HDLC, as zlib) and
- * CRC-64/NVME (carry-less products when present, else tables), SHA-256 (FIPS 180-4; the x86 SHA
+/* sum.c — CRC32C (Castagnoli; the SSE4.2 or ARMv8 CRC32C instruction when present), CRC32
+ * (ISO-HDLC, as zlib) and CRC-64/NVME (carry-less products, PCLMULQDQ or PMULL, when present,
+ * else tables), SHA-256 (FIPS 180-4; the x86 SHA
  * extensions when present, else BearSSL) and HMAC through BearSSL. S3 checksums:
  * docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html ;
  * SHA-256: https://csrc.nist.gov/pubs/fips/180-4/upd1/final ; the SHA instructions: Intel SDM vol. 2
@@ -215,7 +216,74 @@ crc_fold(const struct fold *f, uint64_t r, const unsigned char *p, size_t n, uns
 	_mm_storeu_si128((__m128i *)out, x0);
 }
 
-/* The CRC32 instruction takes 3 cycles but can start every cycle: three streams over three
+/* SSE4.2's CRC32 instruction computes CRC32C. */
+#define CRC32C_TARGET __attribute__((target("sse4.2")))
+#define CRC32C_U64(c, v) _mm_crc32_u64(c, v)
+#define CRC32C_U8(c, v) _mm_crc32_u8(c, v)
+#define have_crc32c have_sse42
+
+#elif defined(__aarch64__)
+#include "cpu.h"
+#include <arm_acle.h>
+#include <arm_neon.h>
+
+/* ARMv8's CRC32C* instructions (the CRC extension: HWCAP_CRC32, which every ARMv8.1 CPU has). */
+#define CRC32C_TARGET __attribute__((target("+crc")))
+#define CRC32C_U64(c, v) __crc32cd((uint32_t)(c), v)
+#define CRC32C_U8(c, v) __crc32cb(c, v)
+
+static int
+have_crc32c(void)
+{
+	return (cpu_hwcap() & HWCAP_CRC32) != 0;
+}
+
+/* PMULL is arm64's carry-less product (x86's PCLMULQDQ): the same folding as above. */
+static int
+have_pclmul(void)
+{
+	return (cpu_hwcap() & HWCAP_PMULL) != 0;
+}
+
+static uint64x2_t
+ld16(const unsigned char *p)
+{
+	return vreinterpretq_u64_u8(vld1q_u8(p));
+}
+
+__attribute__((target("+crypto"))) static uint64x2_t
+fold16(uint64x2_t v, uint64x2_t k, uint64x2_t next)
+{
+	poly128_t lo = vmull_p64(vgetq_lane_u64(v, 0), vgetq_lane_u64(k, 0));
+	poly128_t hi = vmull_p64(vgetq_lane_u64(v, 1), vgetq_lane_u64(k, 1));
+
+	return veorq_u64(veorq_u64(vreinterpretq_u64_p128(lo), vreinterpretq_u64_p128(hi)), next);
+}
+
+/* As the x86 crc_fold above; lane 0 is the first 8 bytes (little-endian). */
+__attribute__((target("+crypto"))) static void
+crc_fold(const struct fold *f, uint64_t r, const unsigned char *p, size_t n, unsigned char out[16])
+{
+	uint64x2_t k = vld1q_u64(f->k512);
+	uint64x2_t x0 = veorq_u64(ld16(p), vcombine_u64(vcreate_u64(r), vcreate_u64(0)));
+	uint64x2_t x1 = ld16(p + 16), x2 = ld16(p + 32), x3 = ld16(p + 48);
+
+	for (p += 64, n -= 64; n >= 64; p += 64, n -= 64) {
+		x0 = fold16(x0, k, ld16(p));
+		x1 = fold16(x1, k, ld16(p + 16));
+		x2 = fold16(x2, k, ld16(p + 32));
+		x3 = fold16(x3, k, ld16(p + 48));
+	}
+	k = vld1q_u64(f->k128);
+	x0 = fold16(fold16(fold16(x0, k, x1), k, x2), k, x3);
+	for (; n >= 16; p += 16, n -= 16)
+		x0 = fold16(x0, k, ld16(p));
+	vst1q_u8(out, vreinterpretq_u8_u64(x0));
+}
+#endif
+
+#if defined(__x86_64__) || defined(__aarch64__)
+/* The CRC32C instruction takes 3 cycles but can start every cycle: three streams over three
  * neighbouring stretches of STRETCH bytes run about three times as fast as one. The register is
  * linear in its start value and the data, so crc(A B C) = shift(crc(A), 2 STRETCH) ^
  * shift(crc_0(B), STRETCH) ^ crc_0(C), where crc_0 starts from 0 and shift(r, n) is r run over n
@@ -224,7 +292,7 @@ crc_fold(const struct fold *f, uint64_t r, const unsigned char *p, size_t n, uns
 static uint32_t crc32c_shift[2][4][256]; /* by STRETCH and by 2 STRETCH bytes */
 static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
 
-__attribute__((target("sse4.2"))) static void
+CRC32C_TARGET static void
 shift_init(void)
 {
 	for (int s = 0; s < 2; s++) {
@@ -232,7 +300,7 @@ shift_init(void)
 		for (int i = 0; i < 32; i++) {
 			uint64_t c = 1u << i;
 			for (int k = 0; k < (s + 1) * STRETCH / 8; k++)
-				c = _mm_crc32_u64(c, 0);
+				c = CRC32C_U64(c, 0);
 			bit[i] = (uint32_t)c;
 		}
 		for (int k = 0; k < 4; k++)
@@ -252,13 +320,13 @@ shift(const uint32_t t[4][256], uint64_t c)
 	return t[0][c & 255] ^ t[1][c >> 8 & 255] ^ t[2][c >> 16 & 255] ^ t[3][c >> 24 & 255];
 }
 
-__attribute__((target("sse4.2"))) static uint32_t
+CRC32C_TARGET static uint32_t
 crc32c_hw(uint32_t crc, const unsigned char *p, size_t n)
 {
 	uint64_t c = ~crc;
 
 	while (n && ((uintptr_t)p & 7)) {
-		c = _mm_crc32_u8((uint32_t)c, *p++);
+		c = CRC32C_U8((uint32_t)c, *p++);
 		n--;
 	}
 	if (n >= 3 * STRETCH)
@@ -270,9 +338,9 @@ crc32c_hw(uint32_t crc, const unsigned char *p, size_t n)
 			memcpy(&x, p + i, 8);
 			memcpy(&y, p + STRETCH + i, 8);
 			memcpy(&z, p + 2 * STRETCH + i, 8);
-			c = _mm_crc32_u64(c, x);
-			b = _mm_crc32_u64(b, y);
-			d = _mm_crc32_u64(d, z);
+			c = CRC32C_U64(c, x);
+			b = CRC32C_U64(b, y);
+			d = CRC32C_U64(d, z);
 		}
 		c = shift(crc32c_shift[1], c) ^ shift(crc32c_shift[0], b) ^ d;
 	}
@@ -283,26 +351,28 @@ crc32c_hw(uint32_t crc, const unsigned char *p, size_t n)
 		memcpy(&b, p + 8, 8);
 		memcpy(&d, p + 16, 8);
 		memcpy(&e, p + 24, 8);
-		c = _mm_crc32_u64(c, a);
-		c = _mm_crc32_u64(c, b);
-		c = _mm_crc32_u64(c, d);
-		c = _mm_crc32_u64(c, e);
+		c = CRC32C_U64(c, a);
+		c = CRC32C_U64(c, b);
+		c = CRC32C_U64(c, d);
+		c = CRC32C_U64(c, e);
 		p += 32;
 		n -= 32;
 	}
 	while (n >= 8) {
 		uint64_t a;
 		memcpy(&a, p, 8);
-		c = _mm_crc32_u64(c, a);
+		c = CRC32C_U64(c, a);
 		p += 8;
 		n -= 8;
 	}
 	while (n--)
-		c = _mm_crc32_u8((uint32_t)c, *p++);
+		c = CRC32C_U8((uint32_t)c, *p++);
 	return ~(uint32_t)c;
 }
 
-#else
+#endif
+
+#if !defined(__x86_64__) && !defined(__aarch64__)
 static int
 have_pclmul(void)
 {
@@ -322,8 +392,8 @@ crc_fold(const struct fold *f, uint64_t r, const unsigned char *p, size_t n, uns
 uint32_t
 crc32c_update(uint32_t crc, const void *p, size_t n)
 {
-#if defined(__x86_64__)
-	if (have_sse42())
+#if defined(__x86_64__) || defined(__aarch64__)
+	if (have_crc32c())
 		return crc32c_hw(crc, p, n);
 #endif
 	pthread_once(&tab_once, tabs_init);

@@ -1,5 +1,6 @@
 /* tls.c — TLS 1.2 client on BearSSL 0.6 (RFC 5246, SNI RFC 6066, names RFC 6125), always verified. */
 #include "conn.h"
+#include "cpu.h"
 
 #include <arpa/inet.h>
 #include <bearssl.h>
@@ -400,7 +401,7 @@ struct tls {
 };
 
 /* The suites offered: TLS 1.2 with ECDHE (forward secrecy) and AEAD only. AES-GCM first
- * where the CPU has AES-NI and PCLMUL (BearSSL's defaults pick those), else ChaCha20. */
+ * where the CPU has AES and carry-less multiply instructions (cpu.c), else ChaCha20. */
 static const uint16_t suites_aesni[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
@@ -426,13 +427,26 @@ suite_name(unsigned s)
 	return "?";
 }
 
-/* The GHASH under AES-GCM: awsbox's own carry-less multiply where the CPU has it (ghash.c: eight
- * blocks per reduction, twice BearSSL's speed, which made it costlier than AES itself), else
- * BearSSL's choice. Every architecture's implementation is chosen here. */
+/* The GHASH under AES-GCM: awsbox's own carry-less multiply where the CPU has it (ghash.c on
+ * x86-64: eight blocks per reduction, twice BearSSL's speed, which made it costlier than AES
+ * itself; cpu.c on arm64: PMULL), else BearSSL's choice. Every architecture's implementation is
+ * chosen here; each returns NULL on other CPUs. */
 static ghash_fn
 ghash_pick(void)
 {
-	return ghash_x86_get();
+	ghash_fn g = ghash_x86_get();
+
+	return g ? g : ghash_arm_get();
+}
+
+/* AES-CTR likewise: BearSSL's AES-NI code on x86-64, ours with the ARMv8 AES instructions (cpu.c;
+ * BearSSL 0.6 has none), else BearSSL's constant-time portable code. */
+static const br_block_ctr_class *
+aes_ctr_pick(void)
+{
+	const br_block_ctr_class *c = br_aes_x86ni_ctr_get_vtable();
+
+	return c ? c : aes_ctr_arm_get();
 }
 
 /* What br_ssl_client_init_full does, cut to the suites above: no TLS 1.0/1.1, RSA key
@@ -444,8 +458,9 @@ client_init(struct tls *t, const br_x509_trust_anchor *tas, size_t ntas)
 		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
 	};
 	br_ssl_engine_context *eng = &t->sc.eng;
-	int aesni = br_aes_x86ni_ctr_get_vtable() && br_ghash_pclmul_get();
+	const br_block_ctr_class *ctr = aes_ctr_pick();
 	ghash_fn gh = ghash_pick();
+	int aesni = ctr && gh;
 
 	br_ssl_client_zero(&t->sc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
@@ -468,6 +483,8 @@ client_init(struct tls *t, const br_x509_trust_anchor *tas, size_t ntas)
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 	br_ssl_engine_set_default_aes_gcm(eng);
+	if (ctr)
+		br_ssl_engine_set_aes_ctr(eng, ctr);
 	if (gh)
 		br_ssl_engine_set_ghash(eng, gh);
 	br_ssl_engine_set_default_chapol(eng);
@@ -668,7 +685,7 @@ tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e
 		br_ssl_engine_get_session_parameters(&t->sc.eng, &sp);
 		unsigned curve = t->sc.eng.ecdhe_curve;
 		dbg("TLS 1.2 with %s: %s%s, key exchange %s", c->peer, suite_name(sp.cipher_suite),
-		    br_aes_x86ni_ctr_get_vtable() ? " (AES-NI)" : "", curve == BR_EC_curve25519 ? "X25519" :
+		    aes_ctr_pick() ? " (AES instructions)" : "", curve == BR_EC_curve25519 ? "X25519" :
 		    curve == BR_EC_secp256r1 ? "P-256" : curve == BR_EC_secp384r1 ? "P-384" : curve == BR_EC_secp521r1 ? "P-521" : "?");
 	}
 	return 0;

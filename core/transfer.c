@@ -74,7 +74,6 @@ worker(void *arg)
 	struct pool *p = arg;
 
 	xfer_block_signals();
-	aws_thread_stop = &p->x->stop; /* a failed part stops the others' retries */
 	pthread_mutex_lock(&p->m);
 	for (;;) {
 		while (!p->failed && p->next >= p->avail && (p->total < 0 || p->next < p->total))
@@ -121,10 +120,11 @@ xpool_new(struct xfer *x, int (*run)(struct pool *, int, struct err *), void *ct
 	return p;
 }
 
-void
-xpool_start(struct pool *p, int n)
+int
+xpool_start(struct pool *p, int n, struct err *e)
 {
 	pthread_attr_t at;
+	int rc = 0;
 
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
@@ -134,16 +134,18 @@ xpool_start(struct pool *p, int n)
 		pthread_mutex_lock(&p->m);
 		p->alive++;
 		pthread_mutex_unlock(&p->m);
-		if (pthread_create(&t, &at, worker, p)) {
+		int err = pthread_create(&t, &at, worker, p);
+		if (err) {
 			pthread_mutex_lock(&p->m);
 			p->alive--;
 			pthread_mutex_unlock(&p->m);
-			if (!i)
-				die("cannot start a thread");
+			if (!i) /* fewer workers than asked for only make it slower */
+				rc = err_set(e, E_IO, "cannot start a thread: %s", strerror(err));
 			break;
 		}
 	}
 	pthread_attr_destroy(&at);
+	return rc;
 }
 
 void
@@ -189,7 +191,7 @@ xpool_wait(struct pool *p, int *all, struct err *e)
 	pthread_mutex_lock(&p->m);
 	while (p->alive) {
 		if (cancelled(p->x) && !give_up)
-			give_up = mono_now() + 0.2;
+			give_up = mono_now() + (p->grace ? p->grace : 0.2);
 		if (give_up && mono_now() > give_up)
 			break;
 		xpool_step(p);
@@ -218,6 +220,112 @@ xpool_workers(struct xfer *x, int jobs)
 	int n = x->concurrency > 0 ? x->concurrency : 8;
 
 	return jobs < n ? (jobs > 0 ? jobs : 1) : n;
+}
+
+/* ---- a queue of independent jobs ---------------------------------------------------------- */
+
+/* The pool in its open-ended mode: jobs are numbered as they are added; job n waits in
+ * slot[n % cap] until a worker takes it. One job's failure is the caller's to report: the
+ * others go on. */
+struct xqueue {
+	struct pool *p;
+	void **slot;           /* NULL once taken */
+	int cap;
+	int (*run)(void *ctx, void *job);
+	void (*drop)(void *job);
+	void *ctx;
+};
+
+static int
+queue_job(struct pool *p, int n, struct err *e)
+{
+	struct xqueue *q = p->ctx;
+
+	pthread_mutex_lock(&p->m);
+	void *job = q->slot[n % q->cap];
+	q->slot[n % q->cap] = NULL;
+	pthread_cond_broadcast(&p->cv); /* room for the producer */
+	pthread_mutex_unlock(&p->m);
+	q->run(q->ctx, job);
+	xfer_progress_add(p->x, 1);
+	return 0;
+}
+
+struct xqueue *
+xqueue_start(struct xfer *x, int (*run)(void *ctx, void *job), void (*drop)(void *job), void *ctx, struct err *e)
+{
+	struct xqueue *q = xcalloc(1, sizeof *q);
+
+	q->cap = 256;
+	q->slot = xcalloc((size_t)q->cap, sizeof *q->slot);
+	q->run = run;
+	q->drop = drop;
+	q->ctx = ctx;
+	x->total = x->done = 0;
+	x->stop = 0;
+	q->p = xpool_new(x, queue_job, q, -1, "job", 0);
+	q->p->grace = 3; /* an interrupted job removes its temporary file or aborts its upload */
+	if (xpool_start(q->p, xpool_workers(x, 1 << 30), e)) {
+		xpool_free(q->p, 1);
+		free(q->slot);
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+int
+xqueue_add(struct xqueue *q, void *job)
+{
+	struct pool *p = q->p;
+	int rc = -1;
+
+	pthread_mutex_lock(&p->m);
+	while (!p->failed && q->slot[p->avail % q->cap]) /* its slot's last job not yet taken */
+		xpool_step(p);
+	if (!p->failed) {
+		q->slot[p->avail % q->cap] = job;
+		p->avail++;
+		pthread_cond_broadcast(&p->cv);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&p->m);
+	return rc;
+}
+
+void
+xqueue_park(struct xqueue *q)
+{
+	struct pool *p = q->p;
+
+	pthread_mutex_lock(&p->m);
+	p->alive--; /* not waited for: it never returns to q, which may be freed */
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->m);
+	for (;;)
+		pause();
+}
+
+int
+xqueue_finish(struct xqueue *q, struct err *e)
+{
+	struct pool *p = q->p;
+	int all = 1, rc;
+
+	pthread_mutex_lock(&p->m);
+	p->total = p->avail;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->m);
+	rc = xpool_wait(p, &all, e);
+	if (!all)
+		return rc; /* a stuck worker may still use q (the process is on its way out) */
+	for (int i = 0; i < q->cap; i++)
+		if (q->slot[i] && q->drop)
+			q->drop(q->slot[i]);
+	xpool_free(p, all);
+	free(q->slot);
+	free(q);
+	return rc;
 }
 
 int64_t
@@ -287,6 +395,7 @@ struct up {
 	int64_t *lens;
 	char **free_bufs;      /* buffers ready for the producer */
 	int nfree;
+	struct s3_put part_put; /* put with the transfer's stop flag: a failed part stops the others' retries */
 };
 
 static int
@@ -300,11 +409,13 @@ up_part(struct pool *p, int job, struct err *e)
 		struct fsrc s = {x, u->fd, (int64_t)job * u->part_size, 0, 0, NULL};
 		s.len = (int64_t)x->total - s.off < u->part_size ? (int64_t)x->total - s.off : u->part_size;
 		struct s3_src src = {fsrc_read, fsrc_rewind, &s, s.len};
-		rc = s3_put_body(x->a, u->bucket, u->key, u->put, u->upload_id, job + 1, NULL, &src, s.len, &u->parts[job], e);
+		rc = s3_put_body(x->a, u->bucket, u->key, &u->part_put, u->upload_id, job + 1, NULL, &src, s.len, &u->parts[job],
+				 e);
 	} else {
 		struct fsrc s = {x, -1, 0, u->lens[job], 0, u->bufs[job]};
 		struct s3_src src = {fsrc_read, fsrc_rewind, &s, s.len};
-		rc = s3_put_body(x->a, u->bucket, u->key, u->put, u->upload_id, job + 1, NULL, &src, s.len, &u->parts[job], e);
+		rc = s3_put_body(x->a, u->bucket, u->key, &u->part_put, u->upload_id, job + 1, NULL, &src, s.len,
+				 &u->parts[job], e);
 		pthread_mutex_lock(&p->m);
 		u->free_bufs[u->nfree++] = u->bufs[job];
 		u->bufs[job] = NULL;
@@ -378,10 +489,11 @@ xfer_upload_file(struct xfer *x, int fd, int64_t size, const char *bucket, const
 	}
 	dbg("multipart upload %s: %d parts of %lld bytes", id, n, (long long)ps);
 	struct up *u = xcalloc(1, sizeof *u);
-	*u = (struct up){bucket, key, id, put, xcalloc((size_t)n, sizeof(struct s3_part)), ps, fd, NULL, NULL, NULL, 0};
+	*u = (struct up){bucket, key, id, put, xcalloc((size_t)n, sizeof(struct s3_part)), ps, fd, NULL, NULL, NULL, 0, *put};
+	u->part_put.stop = &x->stop;
 	struct pool *p = xpool_new(x, up_part, u, n, "UploadPart", 1);
-	xpool_start(p, xpool_workers(x, n));
-	if (xpool_wait(p, &all, e) || complete(x, bucket, key, put, id, u->parts, n, e)) {
+	if (xpool_start(p, xpool_workers(x, n), e) || xpool_wait(p, &all, e) ||
+	    complete(x, bucket, key, put, id, u->parts, n, e)) {
 		abort_upload(x, bucket, key, id, e);
 		goto done;
 	}
@@ -469,9 +581,13 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 	}
 	*u = (struct up){bucket, key, id, put, xcalloc(MAX_PARTS, sizeof(struct s3_part)), ps, -1,
 			 xcalloc(MAX_PARTS, sizeof(char *)), xcalloc(MAX_PARTS, sizeof(int64_t)),
-			 xcalloc((size_t)nbufs, sizeof(char *)), 0};
+			 xcalloc((size_t)nbufs, sizeof(char *)), 0, *put};
+	u->part_put.stop = &x->stop;
 	p = xpool_new(x, up_part, u, -1, "UploadPart", 1);
-	xpool_start(p, nbufs);
+	if (xpool_start(p, nbufs, e)) {
+		abort_upload(x, bucket, key, id, e);
+		goto fail;
+	}
 	for (;;) {
 		/* Hand the filled buffer to the workers. */
 		pthread_mutex_lock(&p->m);
@@ -564,6 +680,7 @@ struct cp {
 	const struct s3_put *put;
 	struct s3_part *parts;
 	int64_t size, part_size;
+	struct s3_put part_put; /* as in struct up */
 };
 
 static int
@@ -576,7 +693,7 @@ cp_part(struct pool *p, int job, struct err *e)
 	if (xfer_stopped(p->x))
 		return err_set(e, E_IO, "interrupted");
 	if (s3_part_copy(p->x->a, c->sbucket, c->skey, c->bucket, c->key, c->upload_id, job + 1, first, last, c->etag,
-			 c->put->ck, &c->parts[job], e))
+			 &c->part_put, &c->parts[job], e))
 		return -1;
 	xfer_progress_add(p->x, last - first + 1);
 	return 0;
@@ -653,10 +770,11 @@ xfer_copy(struct xfer *x, const char *sbucket, const char *skey, const struct s3
 	}
 	struct cp *c = xcalloc(1, sizeof *c);
 	*c = (struct cp){sbucket, skey, bucket, key, id, so->etag, put, xcalloc((size_t)n, sizeof(struct s3_part)),
-			 so->size, ps};
+			 so->size, ps, *put};
+	c->part_put.stop = &x->stop;
 	struct pool *p = xpool_new(x, cp_part, c, n, "UploadPartCopy", 1);
-	xpool_start(p, xpool_workers(x, n));
-	if (xpool_wait(p, &all, e) || complete(x, bucket, key, put, id, c->parts, n, e))
+	if (xpool_start(p, xpool_workers(x, n), e) || xpool_wait(p, &all, e) ||
+	    complete(x, bucket, key, put, id, c->parts, n, e))
 		abort_upload(x, bucket, key, id, e);
 	else
 		rc = 0;

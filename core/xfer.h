@@ -15,6 +15,7 @@ struct pool {
 	int numbered;
 	int next, avail, total; /* total -1 while unknown */
 	int alive, failed;
+	double grace;           /* after an interrupt, seconds to wait for the workers (0: 2) */
 	struct err err;
 };
 
@@ -22,7 +23,8 @@ struct pool {
  * total jobs (-1: announced later by raising avail and setting total); op names them in errors. */
 struct pool *xpool_new(struct xfer *x, int (*run)(struct pool *, int, struct err *), void *ctx, int total,
 		       const char *op, int numbered);
-void xpool_start(struct pool *p, int n);                 /* n detached worker threads, signals blocked */
+/* n detached worker threads, signals blocked; -1 with e (E_IO) when not even one can start. */
+int xpool_start(struct pool *p, int n, struct err *e);
 void xpool_step(struct pool *p);                         /* p->m held: wait <= 200 ms, progress, interrupts */
 int xpool_wait(struct pool *p, int *all, struct err *e); /* the first error; *all: every worker exited */
 void xpool_free(struct pool *p, int all);                /* frees only when all */

@@ -3,8 +3,8 @@
  * command line from the config file (split as shlex does).
  * https://docs.aws.amazon.com/sdkref/latest/guide/feature-process-credentials.html
  *
- * from_json and shell_split are static in creds.c; the file is compiled into this one so that
- * nothing in it has to change for the fuzzer (the Makefile leaves creds.o out of this target).
+ * from_json is static in creds.c; the file is compiled into this one so that nothing in it has to
+ * change for the fuzzer (the Makefile leaves creds.o out of this target). shell_split is ini.c's.
  *
  * Input: [0] bit 0: shell_split the rest; else from_json with bit 1 = credential_process (wants
  * "Version": 1); the rest is the document. */

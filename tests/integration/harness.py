@@ -36,6 +36,8 @@ Servers: each started once per run, on first use, and shared by all tests:
 
 Helpers: free_port(); wait_port(port, timeout=20, proc=None); note(text) (run.py prints it under
   the test's line); applets() (what `awsbox --list` prints); base_env();
+  emulated() (AWSBOX is another machine's binary, run under qemu-user); emu_rss_kib() (what the
+  emulator adds to a run's peak RSS, 0 natively: memory bounds go on top of it);
   spawn(argv, log, env=None) -> Popen: a server process of your own, killed by PID at exit;
   at_exit(fn): fn() is called by stop_all() (for servers in threads of the test process).
 
@@ -124,6 +126,8 @@ class _State:
     key = None
     temp = {}
     clients = {}
+    emulated = None
+    emu_rss = None
     applets = None
     notes = []
     lock = threading.RLock()
@@ -199,6 +203,30 @@ def applets():
         p = subprocess.run([str(AWSBOX), "--list"], capture_output=True, text=True, check=True)
         S.applets = p.stdout.split()
     return S.applets
+
+
+def emulated():
+    """True when AWSBOX is built for another machine than this one (make check-arm64): it, its
+    applet links and the test tools then run under qemu-user (binfmt_misc)."""
+    if S.emulated is None:
+        with open(AWSBOX, "rb") as f:
+            head = f.read(20)
+        machine = {"x86_64": 62, "aarch64": 183}.get(os.uname().machine)
+        S.emulated = int.from_bytes(head[18:20], "little") != machine  # ELF e_machine
+    return S.emulated
+
+
+def emu_rss_kib():
+    """The peak RSS (KiB) the emulator itself holds, which every measured run of an emulated
+    binary includes: the peak of `awsbox --version` under it; 0 natively. Memory bounds in the
+    tests are on top of it."""
+    if S.emu_rss is None:
+        S.emu_rss = 0
+        if emulated():
+            p = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", str(AWSBOX), "--version"], capture_output=True,
+                               text=True, check=True)
+            S.emu_rss = int(p.stderr.rsplit("maxrss=", 1)[1].split()[0])
+    return S.emu_rss
 
 
 def spawn(argv, log, env=None):

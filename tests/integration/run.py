@@ -86,7 +86,7 @@ class Result(unittest.TestResult):
         self._state["details"].append((test.id(), "unexpected success\n"))
 
     def addSkip(self, test, reason):
-        super().addSkip(test, reason)
+        # not TestResult.addSkip: it appends to self.skipped too, and each skip counted twice
         self._state["status"], self._state["reason"] = "skip", reason
 
     def stopTest(self, test):

@@ -93,3 +93,18 @@ class Oracle(Chain):
         env = self.via_front(creds=False, AWS_PROFILE="web", **files)
         self.same(env=env, want=assumed("awsbox-web", "wi"))
         self.assertNotEqual(USER_ARN, assumed("awsbox-web", "wi"))
+
+    def test_bad_metadata_endpoint_mode(self):
+        """An invalid AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE fails the chain, whatever provider would
+        answer (botocore checks it as it builds the chain); IPv4/ipv6 in any case are fine."""
+        for mode, code in (("IPv5", 2), ("", 0), ("ipv4", 0), ("IPV6", 0)):
+            with self.subTest(mode=mode):
+                env = self.env(AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=mode)
+                r = self.whoami(env=env, code=code)
+                o = self.run(["aws", "sts", "get-caller-identity"], env=env, timeout=60)
+                if code:
+                    self.assertOneErrorLine(r, "endpoint mode", mode)
+                    self.assertNotEqual(o.rc, 0, o)
+                    self.assertIn("Invalid EC2 Instance Metadata endpoint mode", o.err)
+                else:
+                    self.assertEqual(r["Arn"], USER_ARN)

@@ -29,7 +29,7 @@ class Dispatch(AwsboxTestCase):
         self.assertEqual(r.err, "")
         self.assertEqual(r.out.splitlines(), applets_def())
         self.assertEqual(len(set(self.names)), len(self.names), "an applet is listed twice")
-        for name in self.names:  # DESIGN.md: one file per applet
+        for name in self.names:  # ARCHITECTURE.md: one file per applet
             self.assertTrue((ROOT / "applets" / f"{name}.c").exists(), f"applets/{name}.c")
 
     def test_version(self):

@@ -12,7 +12,9 @@ Accelerate, calls without a bucket or without a region) are counted as not appli
 import collections
 import json
 import os
+import socket
 import subprocess
+import threading
 import tempfile
 import unittest
 import urllib.parse
@@ -270,6 +272,76 @@ class Endpoints(unittest.TestCase):
                     bad.append(f"NO_PROXY={no_proxy!r} {url}: botocore {want}, awsbox {got}")
         harness.note(f"NO_PROXY: {n - len(bad)} of {n} routes agree with botocore")
         self.assertEqual(bad, [], "\n".join(bad))
+
+
+class ConnectRecorder:
+    """A proxy that records each CONNECT target and refuses it: where a client would go, with no
+    traffic leaving 127.0.0.1."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.targets = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                c.settimeout(5)
+                head = b""
+                try:
+                    while b"\r\n\r\n" not in head and len(head) < 65536:
+                        d = c.recv(4096)
+                        if not d:
+                            break
+                        head += d
+                    line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+                    if line.startswith("CONNECT "):
+                        self.targets.append(line.split()[1])
+                    c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.sock.close()
+
+
+class AccessPointCalls(harness.AwsboxTestCase):
+    servers = False
+
+    def test_s3cp_goes_where_the_aws_cli_goes(self):
+        """s3cp and `aws s3 cp` with an access point ARN as the bucket ask the proxy for the same host
+        (the ARN's region with use_arn_region, FIPS and dual-stack variants)."""
+        arn = "arn:aws:s3:us-west-2:123456789012:accesspoint/my-ap"
+        for extra in ({}, {"AWS_USE_FIPS_ENDPOINT": "true"}, {"AWS_USE_DUALSTACK_ENDPOINT": "true"},
+                      {"AWS_S3_USE_ARN_REGION": "false", "AWS_DEFAULT_REGION": "us-west-2"},
+                      {"AWS_S3_USE_ARN_REGION": "false"}):  # the client's region is not the ARN's: refused
+            with self.subTest(**extra):
+                p = ConnectRecorder()
+                self.addCleanup(p.stop)
+                env = dict(harness.base_env(), HTTPS_PROXY=f"http://127.0.0.1:{p.port}", AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
+                           AWS_SECRET_ACCESS_KEY="secret", AWS_DEFAULT_REGION="eu-west-1", AWS_MAX_ATTEMPTS="1")
+                env.update(extra)
+                r = self.run("s3cp", f"s3://{arn}/dir/key.txt", "-", env=env)
+                self.assertNotEqual(r.rc, 0)
+                mine = list(p.targets)
+                o = self.run(["aws", "s3", "cp", f"s3://{arn}/dir/key.txt", "-"], env=env, timeout=60)
+                self.assertNotEqual(o.rc, 0)
+                theirs = p.targets[len(mine):]
+                if extra.get("AWS_S3_USE_ARN_REGION") == "false" and "AWS_DEFAULT_REGION" not in extra:
+                    self.assertEqual((mine, theirs), ([], []), f"{r}\n{o}")
+                    self.assertIn("use_arn_region", r.err)
+                    self.assertEqual(r.rc, 2, r)
+                    continue
+                self.assertTrue(mine and theirs, f"{mine} {theirs}\n{r}\n{o}")
+                self.assertEqual(set(mine), set(theirs))
+                self.assertTrue(mine[0].startswith("my-ap-123456789012.s3-accesspoint"), mine)
 
 
 if __name__ == "__main__":

@@ -41,9 +41,9 @@ stall-mid     0/6     0/6   0/6      0/6      0/6     0/6        6/6           0
 trickle       0/6     0/6   0/6      0/6      0/6     0/6        6/6           0/6      0/6     0/4
 trickle-body  0/6     0/6   0/6      0/6      0/6     0/6        6/6           0/6      0/6     0/4
 garbage       1/1     1/1   1/1      1/1      1/1     1/1        1/1           1/1      1/1     0/4
-garbage-body  1/1     1/1   0/0      1/1      1/1     1/1        0!/0!         1/1      1/1     1/1
+garbage-body  1/1     1/1   0/0      1/1      1/1     1/1        0!/0!         1/1      1/1     4/4
 wrong-type    0/0     0/0   0/0      0/0      0/0     0/0        0/0           0/0      0/0     0/0
-html          1/1     1/1   1/1      1/1      1/1     1/1        0!/0!         1/1      1/1     1/1
+html          1/1     1/1   1/1      1/1      1/1     1/1        0!/0!         1/1      1/1     4/4
 tls-alert     6/6     6/6   6/6      6/6      6/6     6/6        6/6           6/6      6/6     0/4
 tls-reset     0/6     0/6   0/6      0/6      0/6     0/6        0/6           0/6      0/6     0/4
 
@@ -58,7 +58,7 @@ Why, row by row (the faults are described in faultproxy.FAULTS):
     that 400 as final (S3 throttles with 503 SlowDown, which is retried).
   connection faults: retried as network failures, then 6; lambdainvoke never resends once the
     request went out (6 at once); the read timeout bounds the wait for a whole response head, and
-    a body of known length must come within it plus a second per KiB: a trickle ends too.
+    a body must come within it plus a second per KiB that came: a trickle ends too.
   garbage (not HTTP): a protocol error, not retried (1); a well-framed 200 whose body cannot be
     parsed, or a captive portal's HTML, is a protocol error too (1; s3cp: the checksum or the
     missing ETag tells). A PutObject answer has no body to spoil (0). "0!": Lambda's payload is
@@ -66,8 +66,8 @@ Why, row by row (the faults are described in faultproxy.FAULTS):
     protects it. wrong-type: awsbox, like botocore, does not depend on Content-Type.
   tls-alert: a fatal alert is final (6 without retry); a reset during the handshake is retried.
   rdstoken: the container credentials provider tries twice (a second later after a 5xx or 429)
-    and any failure there is "no credentials" (4); a 400 is final; unparseable credentials are a
-    protocol error (1).
+    and any failure there is "no credentials" (4); a 400 is final; unparseable credentials are no
+    credentials either (4).
 
 Other tests: a metadata service that hangs (every applet: 4 in about 2 s); container credentials
 that expire within 15 minutes, a new key each time, during a multipart upload with a 503 on one

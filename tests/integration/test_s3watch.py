@@ -1,4 +1,5 @@
-"""test_s3watch.py — s3watch against moto behind the verifying front: found at once, found after an
+"""test_s3watch.py — s3watch against moto and against s3rver (S3watchS3rver), each behind a
+verifying front: found at once, found after an
 upload made while it waits, size and age conditions, --since, regex, --count, --key (one exact key,
 not longer ones that start with it), JSON output (checked
 against `aws s3api list-objects-v2`), --once, timeout (exit 5) kept while a request hangs or the
@@ -166,6 +167,7 @@ class S3watch(harness.S3TestCase):
         self.assertExit(self.run("s3watch", "not-a-url"), 2)
 
     def test_timeout_cuts_off_a_hung_request(self):
+        self.once("a socket that never answers stands in for the server")
         # A server that accepts connections (the kernel does, from the backlog) and never answers:
         # the request in flight is cut off at the deadline, not after 3 x the 60 s read timeout.
         hung = socket.socket()
@@ -213,6 +215,7 @@ class S3watch(harness.S3TestCase):
     def test_listing_repeats_its_token(self):
         """A listing that answers IsTruncated with the continuation token it was given: one clear
         line and exit 1, not a loop that never ends."""
+        self.once("the front's hook answers")
         self.front.on_request = harness.repeating_listing("loop/", "loop/a")
         try:
             r = self.run("s3watch", "--once", "--regex", "never$", f"s3://{BUCKET}/loop/", timeout=15)
@@ -222,6 +225,7 @@ class S3watch(harness.S3TestCase):
         self.assertIn("repeated a continuation token", r.err)
 
     def test_backs_off_while_throttled(self):
+        self.once("the front's hook answers")
         self.put("thr/x")
         f = self.front
         seen = []
@@ -242,3 +246,6 @@ class S3watch(harness.S3TestCase):
         self.assertGreaterEqual(len(seen), 6)
         # Without throttling it would poll every 0.2 s; backing off spaces the later tries out.
         self.assertGreater(seen[-1] - seen[0], 0.6)
+
+
+globals().update(harness.per_server(S3watch))

@@ -7,6 +7,7 @@ bucket's notifications only to queues on its own server. What is left in a queue
 with boto3 (an oracle no one here wrote): GetQueueAttributes counts and ReceiveMessage.
 """
 import base64
+import collections
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import time
 import urllib.parse
 
 import harness
+import front as frontmod
 from harness import ACCOUNT, REGION, AwsboxTestCase
 
 # a command that appends "START t", its body, "END t" to $OUT and exits with $RC (default 0)
@@ -348,3 +350,64 @@ class Bulk(SqsRecvCase):
         self.assertEqual(open(os.path.join(d, "key"), encoding="utf-8").read(), key)
         self.assertEqual(open(os.path.join(d, "rest")).read(), "5 ObjectCreated:Put")
         self.assertEqual(self.counts(url), (0, 0), "the test event and the record are deleted")
+
+
+class Failures(SqsRecvCase):
+    """A verifying front (front.py) before moto (a) plays the service for DeleteMessageBatch."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        keys = frontmod.Keys()
+        keys.add(*harness.key())
+        cls.front = frontmod.Front(harness.moto_auth().url, keys, services=("sqs",)).start()
+        harness.at_exit(cls.front.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.front.reset()
+
+    def test_failed_delete_entries_are_reported(self):
+        url = self.queue("recv-delfail", VisibilityTimeout=60)
+        self.send(url, ["a", "b", "c"])
+        seen = collections.Counter()
+        refused = []
+
+        def on_request(req):
+            if req.header("x-amz-target") != "AmazonSQS.DeleteMessageBatch":
+                return None
+            entries = json.loads(req.body)["Entries"]
+            res = {"Successful": [], "Failed": []}
+            for i, e in enumerate(entries):
+                seen[e["ReceiptHandle"]] += 1
+                if not refused and i == 0:
+                    refused.append(e["ReceiptHandle"])
+                if e["ReceiptHandle"] in refused:  # the sender's fault: reported, not resent
+                    res["Failed"].append({"Id": e["Id"], "SenderFault": True, "Code": "ReceiptHandleIsInvalid",
+                                          "Message": "refused (injected)"})
+                elif seen[e["ReceiptHandle"]] == 1 and i == 1:  # the service's fault once: resent
+                    res["Failed"].append({"Id": e["Id"], "SenderFault": False, "Code": "InternalError",
+                                          "Message": "once (injected)"})
+                else:
+                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=e["ReceiptHandle"])
+                    res["Successful"].append({"Id": e["Id"]})
+            return 200, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(res).encode()
+
+        self.front.on_request = on_request
+        r = self.run("sqsrecv", "--drain", "recv-delfail", env=self.env(AWS_ENDPOINT_URL_SQS=self.front.url))
+        self.assertExit(r, 7)
+        self.assertEqual(sorted(r.out.split()), ["a", "b", "c"])
+        lines = [l for l in r.err.splitlines() if "DeleteMessageBatch" in l]
+        self.assertEqual(len(lines), 1, r.err)
+        self.assertRegex(lines[0], r"^sqsrecv: message [0-9a-f-]{36}: DeleteMessageBatch: ReceiptHandleIsInvalid: refused")
+        self.assertEqual(sorted(seen.values()), [1, 1, 2], "the service's failure resent once, the refusal not")
+        self.assertEqual(self.counts(url), (0, 1), "the refused one is still there")
+        self.assertEqual(self.front.rejected, [])
+
+    def test_command_that_cannot_run(self):
+        url = self.queue("recv-nocmd", VisibilityTimeout=60)
+        self.send(url, ["x"])
+        r = self.run("sqsrecv", "--drain", "recv-nocmd", "--exec", "--", "/nonexistent/cmd", env=self.renv())
+        self.assertExit(r, 1)
+        self.assertIn("cannot run /nonexistent/cmd", r.err)
+        self.assertEqual(self.counts(url), (1, 0), "the message is visible again")

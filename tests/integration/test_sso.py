@@ -105,7 +105,8 @@ class SSO(Chain):
         file (0600, renamed into place) with the fields botocore writes, and botocore then uses it."""
         creds = harness.temp_creds(session="sso-refresh")
         sso = self.standin(creds, tokens={"at-old"}, client=("client-1", "client-secret-1"), refresh_token="rt-0")
-        env, path = self.setup(self.SESSION, self.token("at-old", 5, refresh="rt-0"), "corp", sso)
+        old = self.token("at-old", 5, refresh="rt-0")  # the same file for awsbox and for botocore
+        env, path = self.setup(self.SESSION, old, "corp", sso)
         ino = os.stat(path).st_ino
         got = self.whoami("--profile", "dev", env=env)
         self.assertEqual(got["Arn"], assumed(ROLE, "sso-refresh"))
@@ -123,7 +124,7 @@ class SSO(Chain):
 
         # botocore refreshing the same old token writes the same fields.
         sso.refresh_token = "rt-0"
-        env_b, path_b = self.setup(self.SESSION, self.token("at-old", 5, refresh="rt-0"), "corp", sso)
+        env_b, path_b = self.setup(self.SESSION, old, "corp", sso)
         self.assertEqual(self.oracle("--profile", "dev", env=env_b), got)
         theirs = json.load(open(path_b))
         self.assertEqual(sorted(mine), sorted(theirs))

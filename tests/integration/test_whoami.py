@@ -1,6 +1,6 @@
 """test_whoami.py — the whoami applet (applets/whoami.c) against moto with IAM authentication on:
 its text and JSON output equal the AWS CLI's `aws sts get-caller-identity` (the oracle) for the
-same credentials, failures exit with DESIGN.md's codes in one line, and --debug never shows a
+same credentials, failures exit with the documented codes in one line, and --debug never shows a
 secret: each actual secret value (secret key, session token, signature, IMDS token, container
 token, web identity token, credentials STS handed out) is looked for in the trace.
 The credential chain itself is tested provider by provider in test_creds.py."""

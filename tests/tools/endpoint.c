@@ -53,7 +53,7 @@ main(int argc, char **argv)
 		free(s);
 		pos[1] = u.bucket;
 	}
-	if (endpoint_resolve(&a, svc, pos[1], 1, &ep, &e))
+	if (aws_endpoint(&a, svc, pos[1], 1, &ep, &e))
 		die_code(err_exit_code(&e), "%s", e.msg);
 	if (proxy) {
 		struct http_req q = {.url = &ep.url};

@@ -9,27 +9,9 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static void
-ctx(struct aws *a, int port)
-{
-	struct common c = {0};
-	struct err e = {0};
-	char url[64];
-
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-	setenv("AWS_ENDPOINT_URL", url, 1);
-	setenv("AWS_REGION", "eu-west-1", 1);
-	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", "secret-for-tests", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
-	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-	if (aws_init(a, &c, &e))
-		utest_fail(__FILE__, __LINE__, "aws_init: %s", e.msg);
-}
 
 #define OK_JSON "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n", "{}"
 
@@ -42,7 +24,7 @@ TEST(aws_json_request_shape)
 	struct err e = {0};
 
 	server_start(&s, c, 1);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{\"Name\":\"/x\"}", &out, &e), 0);
 	CHECK_STR(out.p, "{}");
 	char *seen = server_stop(&s);
@@ -119,7 +101,7 @@ TEST(aws_error_shapes_of_each_protocol)
 		struct err e = {0};
 
 		server_start(&s, c, 1);
-		ctx(&a, s.port);
+		server_aws(&a, s.port);
 		CHECK_INT(call(&a, cases[i].svc, &out, &e), -1);
 		CHECK_INT(e.kind, E_AWS);
 		CHECK_INT(e.status, cases[i].status);
@@ -145,7 +127,7 @@ TEST(aws_retries_throttling_and_5xx)
 	struct err e = {0};
 
 	server_start(&s, c, 3);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), 0);
 	char *seen = server_stop(&s);
 	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 3);
@@ -155,7 +137,7 @@ TEST(aws_retries_throttling_and_5xx)
 	/* With AWS_MAX_ATTEMPTS=2, the same script fails on the throttle, which is reported. */
 	setenv("AWS_MAX_ATTEMPTS", "2", 1);
 	server_start(&s, c, 3);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), -1);
 	CHECK_STR(e.code, "ThrottlingException");
 	seen = server_stop(&s);
@@ -168,7 +150,7 @@ TEST(aws_retries_throttling_and_5xx)
 	static const struct canned bad[] = {
 		{"HTTP/1.1 400 Bad Request\r\n", "{\"__type\":\"ValidationException\",\"message\":\"x\"}"}, {OK_JSON}};
 	server_start(&s, bad, 2);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), -1);
 	seen = server_stop(&s);
 	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 1);
@@ -208,7 +190,7 @@ TEST(aws_no_replay_on_reused_connection)
 		struct http_resp r;
 		struct err e = {0};
 		server_start(&s, c, 3);
-		ctx(&a, s.port);
+		server_aws(&a, s.port);
 		q.not_idempotent = 0;
 		CHECK_INT(aws_call(&a, &q, &r, &e), 0); /* leaves the connection in the pool */
 		http_resp_free(&r);
@@ -244,7 +226,7 @@ TEST(aws_corrects_clock_skew_once)
 	struct err e = {0};
 
 	server_start(&s, c, 2);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), 0);
 	CHECK(a.clock_offset > 1190 && a.clock_offset < 1210);
 	char *seen = server_stop(&s);
@@ -264,7 +246,7 @@ TEST(aws_creds_expiry_on_corrected_clock)
 	struct creds c = {0};
 	struct err e = {0};
 
-	ctx(&a, 1);
+	server_aws(&a, 1);
 	a.creds = (struct creds){.akid = xstrdup("AKIDOLD"), .secret = xstrdup("old"), .token = xstrdup("tok"),
 				 .expires = clock_now() + 20 * 60, .source = "test"};
 	a.have_creds = 1;
@@ -292,7 +274,7 @@ TEST(aws_no_resend_when_not_idempotent)
 	struct http_resp r;
 
 	server_start(&s, c, 2);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_call(&a, &q, &r, &e), -1);
 	http_resp_free(&r);
 	CHECK_INT(err_exit_code(&e), EX_NET);
@@ -304,7 +286,7 @@ TEST(aws_no_resend_when_not_idempotent)
 	q.not_idempotent = 0;
 	server_start(&s, c, 2);
 	aws_free(&a);
-	ctx(&a, s.port);
+	server_aws(&a, s.port);
 	CHECK_INT(aws_call(&a, &q, &r, &e), 0);
 	http_resp_free(&r);
 	seen = server_stop(&s);
@@ -325,7 +307,7 @@ TEST(aws_deadline_cuts_off_the_call)
 	struct err e = {0};
 
 	CHECK(lfd >= 0 && !bind(lfd, (void *)&sa, al) && !listen(lfd, 8) && !getsockname(lfd, (void *)&sa, &al));
-	ctx(&a, ntohs(sa.sin_port));
+	server_aws(&a, ntohs(sa.sin_port));
 	struct aws_req t = {.deadline = mono_now() + 0.4};
 	double t0 = mono_now();
 	CHECK_INT(aws_json_req(&a, &SVC_SSM, "GetParameter", "{}", &t, &out, &e), -1);
@@ -352,7 +334,7 @@ TEST(aws_deadline_cuts_off_the_call)
 	al = sizeof sa;
 	CHECK(lfd >= 0 && !bind(lfd, (void *)&sa, al) && !getsockname(lfd, (void *)&sa, &al)); /* bound, not listening */
 	setenv("AWS_MAX_ATTEMPTS", "50", 1);
-	ctx(&a, ntohs(sa.sin_port));
+	server_aws(&a, ntohs(sa.sin_port));
 	t.deadline = mono_now() + 0.5;
 	t0 = mono_now();
 	CHECK_INT(aws_json_req(&a, &SVC_SSM, "GetParameter", "{}", &t, &out, &e), -1);
@@ -363,4 +345,77 @@ TEST(aws_deadline_cuts_off_the_call)
 	aws_free(&a);
 	close(lfd);
 	buf_free(&out);
+}
+
+struct asker {
+	struct aws *a;
+	int rc;
+	char akid[32];
+};
+
+static void *
+ask_creds(void *arg)
+{
+	struct asker *k = arg;
+	struct creds c = {0};
+	struct err e = {0};
+
+	k->rc = aws_creds(k->a, &c, &e);
+	snprintf(k->akid, sizeof k->akid, "%s", c.akid ? c.akid : "");
+	creds_free(&c);
+	return NULL;
+}
+
+TEST(aws_creds_one_refresh_without_the_lock)
+{
+	/* A slow provider (a credential_process that takes 0.6 s) and six threads asking at once:
+	 * it runs once, every thread gets its keys, and the context's lock stays free meanwhile (a
+	 * retry's quota, a clock fix, another thread's call are not held up by the refresh). */
+	char script[512], cfg[512], runs[512], text[1024];
+	struct common co = {0};
+	struct aws a;
+	struct err e = {0};
+	struct asker k[6];
+	pthread_t t[6];
+
+	snprintf(runs, sizeof runs, "%s/runs", utest_tmpdir());
+	snprintf(script, sizeof script, "%s/slow-creds", utest_tmpdir());
+	snprintf(text, sizeof text, "#!/bin/sh\necho run >> '%s'\nsleep 0.6\n"
+		 "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"s\"}'\n", runs);
+	utest_write(script, text);
+	chmod(script, 0755);
+	snprintf(cfg, sizeof cfg, "%s/config", utest_tmpdir());
+	snprintf(text, sizeof text, "[default]\ncredential_process = %s\n", script);
+	utest_write(cfg, text);
+	setenv("AWS_CONFIG_FILE", cfg, 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_PROFILE");
+	CHECK_INT(aws_init(&a, &co, &e), 0);
+	for (int i = 0; i < 6; i++) {
+		k[i] = (struct asker){.a = &a, .rc = -9};
+		CHECK_INT(pthread_create(&t[i], NULL, ask_creds, &k[i]), 0);
+	}
+	sleep_sec(0.25);
+	double t0 = mono_now();
+	pthread_mutex_lock(&a.lock);
+	pthread_mutex_unlock(&a.lock);
+	double held = mono_now() - t0;
+	for (int i = 0; i < 6; i++)
+		pthread_join(t[i], NULL);
+	CHECK(held < 0.15);
+	for (int i = 0; i < 6; i++) {
+		CHECK_INT(k[i].rc, 0);
+		CHECK_STR(k[i].akid, "AKIDPROC");
+	}
+	FILE *f = fopen(runs, "r");
+	int n = 0;
+	CHECK(f != NULL);
+	while (fgets(text, sizeof text, f))
+		n++;
+	fclose(f);
+	CHECK_INT(n, 1);
+	aws_free(&a);
 }

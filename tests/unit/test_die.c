@@ -70,6 +70,32 @@ TEST(die_err_format)
 	CHECK_STR(line, "400 X: two lines");
 }
 
+TEST(die_text_clean)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"plain text", "plain text"},
+		{"a\r\nb\tc", "a  b c"},
+		{"\x1b[31mred\x1b[0m \x07" "bell \x7f", "?[31mred?[0m ?bell ?"},
+		{"utf-8 stays: h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80 \xc2\xa0nbsp", "utf-8 stays: h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80 \xc2\xa0nbsp"},
+		{"C1 as UTF-8: \xc2\x9b" "31m \xc2\x85 \xc2\x80", "C1 as UTF-8: ?31m ? ?"},
+		{"raw C1: \x9b" "31m \x85", "raw C1: ?31m ?"},
+		{"not UTF-8: \xc3 \xe2\x9c \xff \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80", "not UTF-8: ? ?? ? ?? ??? ????"},
+		{"", ""},
+	};
+	char b[128];
+
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		snprintf(b, sizeof b, "%s", cases[i].in);
+		text_clean(b);
+		CHECK_STR(b, cases[i].want);
+	}
+	struct err e = aws_err(400, "X\x1b", "esc \x1b]0;title\x07 \xc2\x9b");
+	err_format(&e, NULL, b, sizeof b);
+	CHECK_STR(b, "400 X?: esc ?]0;title? ?");
+}
+
 static void
 run_die_err(void *p)
 {

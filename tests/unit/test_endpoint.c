@@ -69,37 +69,37 @@ TEST(endpoint_partitions_and_variants)
 	CHECK_STR(partition_of("xx-nowhere-1", &dns), "aws"); /* no pattern matches: aws */
 
 	ctx(&a, "eu-west-1", NULL, NULL);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SSM, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_SSM, NULL, 1, &ep, &e), 0);
 	CHECK_STR(ep.url.host, "ssm.eu-west-1.amazonaws.com");
 	CHECK_STR(ep.region, "eu-west-1");
 	CHECK(ep.url.tls && !ep.custom);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SECRETS, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_SECRETS, NULL, 1, &ep, &e), 0);
 	CHECK_STR(ep.url.host, "secretsmanager.eu-west-1.amazonaws.com");
-	CHECK_INT(endpoint_resolve(&a, &SVC_S3, "my-bucket", 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_S3, "my-bucket", 1, &ep, &e), 0);
 	CHECK_STR(ep.url.host, "my-bucket.s3.eu-west-1.amazonaws.com");
 	CHECK(!ep.path_style);
-	CHECK_INT(endpoint_resolve(&a, &SVC_S3, "my.dotted.bucket", 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_S3, "my.dotted.bucket", 1, &ep, &e), 0);
 	CHECK_STR(ep.url.host, "s3.eu-west-1.amazonaws.com");
 	CHECK(ep.path_style);
 	setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
 	CHECK_STR(ep.url.host, "sqs-fips.eu-west-1.amazonaws.com");
 	unsetenv("AWS_USE_FIPS_ENDPOINT");
 	setenv("AWS_USE_DUALSTACK_ENDPOINT", "true", 1);
-	CHECK_INT(endpoint_resolve(&a, &SVC_S3, "b-1", 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_S3, "b-1", 1, &ep, &e), 0);
 	CHECK_STR(ep.url.host, "b-1.s3.dualstack.eu-west-1.amazonaws.com");
-	CHECK_INT(endpoint_resolve(&a, &SVC_LAMBDA, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_LAMBDA, NULL, 1, &ep, &e), 0);
 	CHECK_STR(ep.url.host, "lambda.eu-west-1.api.aws");
 	unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
 	aws_free(&a);
 
 	ctx(&a, "cn-north-1", NULL, NULL);
-	CHECK_INT(endpoint_resolve(&a, &SVC_STS, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_STS, NULL, 1, &ep, &e), 0);
 	CHECK_STR(ep.url.host, "sts.cn-north-1.amazonaws.com.cn");
 	aws_free(&a);
 
 	ctx(&a, "bad/region", NULL, NULL);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SSM, NULL, 1, &ep, &e), -1);
+	CHECK_INT(aws_endpoint(&a, &SVC_SSM, NULL, 1, &ep, &e), -1);
 	CHECK_INT(e.kind, E_USAGE);
 	aws_free(&a);
 }
@@ -114,31 +114,31 @@ TEST(endpoint_configured_precedence)
 	    "[default]\nendpoint_url = http://127.0.0.1:1111\nservices = loc\n"
 	    "[services loc]\nsqs =\n  endpoint_url = http://127.0.0.1:2222\n"
 	    "secrets_manager =\n  endpoint_url = http://127.0.0.1:2323\n");
-	CHECK_INT(endpoint_resolve(&a, &SVC_SSM, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_SSM, NULL, 1, &ep, &e), 0);
 	CHECK(ep.custom && ep.url.port == 1111);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
 	CHECK_INT(ep.url.port, 2222);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SECRETS, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_SECRETS, NULL, 1, &ep, &e), 0);
 	CHECK_INT(ep.url.port, 2323);
 	setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:3333", 1);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
 	CHECK_INT(ep.url.port, 3333);
 	setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:4444", 1);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
 	CHECK_INT(ep.url.port, 4444);
-	CHECK_INT(endpoint_resolve(&a, &SVC_S3, "bucket", 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_S3, "bucket", 1, &ep, &e), 0);
 	CHECK(ep.path_style && ep.url.port == 3333 && !strcmp(ep.url.host, "127.0.0.1"));
 	setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
 	CHECK_STR(ep.url.host, "sqs.us-east-1.amazonaws.com");
 	unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
 	aws_free(&a);
 
 	/* --endpoint-url beats everything, except for the credential chain's own calls. */
 	ctx(&a, "us-east-1", "http://127.0.0.1:5555", NULL);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_SQS, NULL, 1, &ep, &e), 0);
 	CHECK_INT(ep.url.port, 5555);
-	CHECK_INT(endpoint_resolve(&a, &SVC_STS, NULL, 0, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_STS, NULL, 0, &ep, &e), 0);
 	CHECK_INT(ep.url.port, 3333);
 	unsetenv("AWS_ENDPOINT_URL");
 	unsetenv("AWS_ENDPOINT_URL_SQS");
@@ -154,10 +154,10 @@ TEST(endpoint_region_required_except_sts)
 	unsetenv("AWS_REGION");
 	unsetenv("AWS_DEFAULT_REGION");
 	ctx(&a, NULL, NULL, NULL);
-	CHECK_INT(endpoint_resolve(&a, &SVC_SSM, NULL, 1, &ep, &e), -1);
+	CHECK_INT(aws_endpoint(&a, &SVC_SSM, NULL, 1, &ep, &e), -1);
 	CHECK_INT(e.kind, E_USAGE);
 	CHECK(strstr(e.msg, "region") != NULL);
-	CHECK_INT(endpoint_resolve(&a, &SVC_STS, NULL, 1, &ep, &e), 0);
+	CHECK_INT(aws_endpoint(&a, &SVC_STS, NULL, 1, &ep, &e), 0);
 	CHECK_STR(ep.url.host, "sts.amazonaws.com");
 	CHECK_STR(ep.region, "us-east-1");
 	aws_free(&a);

@@ -200,6 +200,41 @@ TEST(file_symlink_and_device)
 	CHECK(S_ISCHR(st.st_mode));
 }
 
+TEST(file_secret)
+{
+	struct outfile f;
+	struct err e = {0};
+	struct stat st;
+	char *dir = subdir("sec"), *out = xasprintf("%s/out", dir), *real = xasprintf("%s/real", dir),
+	     *link = xasprintf("%s/link", dir);
+	mode_t old = umask(0377);
+
+	/* a file there is replaced by a new one, exactly 0600 whatever it was and whatever the umask */
+	utest_write(out, "old");
+	CHECK_INT(chmod(out, 0666), 0);
+	CHECK_INT(file_open_secret(&f, out, &e), 0);
+	CHECK_INT(file_write(&f, "secret", 6, &e), 0);
+	CHECK_INT(file_commit(&f, &e), 0);
+	umask(old);
+	CHECK_INT(stat(out, &st), 0);
+	CHECK_INT(st.st_mode & 07777, 0600);
+	CHECK_INT(st.st_uid, geteuid());
+	CHECK_STR(slurp(out), "secret");
+	/* a symlink is refused, whether its target exists or not, and left as it was */
+	utest_write(real, "theirs");
+	CHECK_INT(symlink("real", link), 0);
+	CHECK_INT(file_open_secret(&f, link, &e), -1);
+	CHECK(strstr(e.msg, "a symbolic link") != NULL);
+	CHECK_STR(slurp(real), "theirs");
+	CHECK_INT(lstat(link, &st), 0);
+	CHECK(S_ISLNK(st.st_mode));
+	CHECK(!strstr(listing(dir), ".tmp")); /* no temporary file left */
+	/* a device of root's is written in place */
+	CHECK_INT(file_open_secret(&f, "/dev/null", &e), 0);
+	CHECK(f.direct);
+	CHECK_INT(file_commit(&f, &e), 0);
+}
+
 TEST(file_many_open)
 {
 	enum { N = 300 }; /* more than the cleanup registry's slots */

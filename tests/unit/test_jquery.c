@@ -1,4 +1,4 @@
-/* test_jquery.c — JSON path queries: the forms DESIGN.md names (foo.bar[1], foo.bar.[1],
+/* test_jquery.c — JSON path queries: the forms README.md names (foo.bar[1], foo.bar.[1],
  * ["key.with.dots"]) on hand-checked documents, errors, and compaction against RFC 8259 rules. */
 #include "unit.h"
 

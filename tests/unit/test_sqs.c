@@ -90,3 +90,73 @@ TEST(s3_events_sns_eventbridge_test)
 	for (size_t i = 0; i < COUNT(bad); i++)
 		CHECK_INT(s3_events_parse(bad[i], strlen(bad[i]), &ev), -1);
 }
+
+TEST(sqs_text_and_attrs)
+{
+	char why[160];
+	struct buf j = {0};
+	struct err e = {0};
+	size_t size = 0;
+
+	CHECK_INT(sqs_text_check("h\xc3\xa9llo\t\r\n \xf0\x9f\x98\x80", 14, why, sizeof why), 0);
+	CHECK_INT(sqs_text_check("ab\x01", 3, why, sizeof why), -1);
+	CHECK(strstr(why, "byte 3") && strstr(why, "U+0001"));
+	CHECK_INT(sqs_text_check("\xef\xbf\xbe", 3, why, sizeof why), -1); /* U+FFFE */
+	CHECK(strstr(why, "U+FFFE"));
+	CHECK_INT(sqs_text_check("a\xc0\x80", 3, why, sizeof why), -1); /* overlong */
+	CHECK(strstr(why, "not valid UTF-8"));
+	CHECK_INT(sqs_text_check("\xed\xa0\x80", 3, why, sizeof why), -1); /* a surrogate */
+
+	CHECK_INT(sqs_attr_parse("s=String:a=b:c", &j, &size, &e), 0);
+	CHECK_INT(sqs_attr_parse("n=Number.int:42", &j, &size, &e), 0);
+	CHECK_INT(sqs_attr_parse("b=Binary:AAEC", &j, &size, &e), 0);
+	CHECK_STR(j.p, "\"s\":{\"DataType\":\"String\",\"StringValue\":\"a=b:c\"},"
+		       "\"n\":{\"DataType\":\"Number.int\",\"StringValue\":\"42\"},"
+		       "\"b\":{\"DataType\":\"Binary\",\"BinaryValue\":\"AAEC\"}");
+	CHECK_INT(size, 1 + 6 + 5 + 1 + 10 + 2 + 1 + 6 + 3); /* names, types, values (Binary decoded) */
+	static const char *const bad[] = {"noequals", "=String:x", "n:String", "n=Text:1", "n=String.:1", "n=Strings:1",
+					  "n=String:", "b=Binary:!!", "s=String:\x01"};
+	for (size_t i = 0; i < COUNT(bad); i++) {
+		size_t len = j.len;
+		CHECK_INT(sqs_attr_parse(bad[i], &j, &size, &e), -1);
+		CHECK_INT(e.kind, E_USAGE);
+		CHECK_INT(j.len, len);
+	}
+	buf_free(&j);
+}
+
+/* sqs_handles against a scripted server: what SQS failed on its side goes again, alone. */
+TEST(sqs_handles_retry)
+{
+#define JSON_OK "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
+	static const struct canned c[] = {
+		{JSON_OK, "{\"Successful\":[{\"Id\":\"0\"}],\"Failed\":[{\"Id\":\"1\",\"SenderFault\":false,\"Code\":\"InternalError\"},"
+			  "{\"Id\":\"2\",\"SenderFault\":true,\"Code\":\"ReceiptHandleIsInvalid\",\"Message\":\"bad\"}]}"},
+		{JSON_OK, "{\"Successful\":[{\"Id\":\"1\"}]}"},
+		{"HTTP/1.1 403 Forbidden\r\nContent-Type: application/x-amz-json-1.0\r\n",
+		 "{\"__type\":\"com.amazon.coral.service#AccessDeniedException\",\"message\":\"no\"}"},
+	};
+	const char *rh[] = {"r0", "r1", "r2"};
+	const int vis[] = {0, 30, 0};
+	struct sqs_result res[3];
+	struct server s;
+	struct aws a;
+	struct err e = {0};
+
+	server_start(&s, c, 3);
+	server_aws(&a, s.port);
+	CHECK_INT(sqs_handles(&a, "http://q/1/q", rh, vis, 3, res, &e), 0);
+	CHECK_INT(res[0].state, SQS_OK);
+	CHECK_INT(res[1].state, SQS_OK); /* the second round */
+	CHECK_INT(res[2].state, SQS_FAILED);
+	CHECK_STR(res[2].code, "ReceiptHandleIsInvalid");
+	CHECK_INT(sqs_handles(&a, "http://q/1/q", rh, NULL, 1, res, &e), -1);
+	CHECK_INT(res[0].state, SQS_MISSING);
+	CHECK_INT(err_exit_code(&e), EX_ACCESS);
+	char *seen = server_stop(&s);
+	CHECK_INT(strcount(seen, "AmazonSQS.ChangeMessageVisibilityBatch"), 2);
+	CHECK_INT(strcount(seen, "AmazonSQS.DeleteMessageBatch"), 1);
+	free(seen);
+	aws_free(&a);
+#undef JSON_OK
+}

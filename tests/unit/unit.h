@@ -66,6 +66,9 @@ struct server {
 void server_start(struct server *s, const struct canned *c, int n);
 /* The request heads the server saw; the server is stopped first. The caller frees. */
 char *server_stop(struct server *s);
+/* An AWS context whose every service is the server on port (region eu-west-1, static keys from
+ * the environment, no files, no instance metadata). */
+void server_aws(struct aws *a, int port);
 /* How often needle occurs in hay. */
 int strcount(const char *hay, const char *needle);
 #endif

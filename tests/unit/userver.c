@@ -102,3 +102,21 @@ strcount(const char *hay, const char *needle)
 	return n;
 }
 
+void
+server_aws(struct aws *a, int port)
+{
+	struct common c = {0};
+	struct err e = {0};
+	char url[64];
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	setenv("AWS_ENDPOINT_URL", url, 1);
+	setenv("AWS_REGION", "eu-west-1", 1);
+	setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "secret-for-tests", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	if (aws_init(a, &c, &e))
+		utest_fail(__FILE__, __LINE__, "aws_init: %s", e.msg);
+}
