@@ -1582,7 +1582,7 @@ def scale_row(label, n, res, aws_per_item=None):
             R.target(f"{label}: objects per second against rclone", "ahead of rclone",
                      f"{n / aw:.0f} vs {n / w:.0f} objects/s (CPU {f_time(ac / n)} vs {f_time(c / n)} per object)", aw < w)
             R.sum(f"{label}, **rclone** as the peer: objects/s; CPU per object", f"{n / aw:.0f}; {f_time(ac / n)}",
-                  f"{n / w:.0f}; {f_time(c / n)}", f"{ratio(w, aw)} / {ratio(ac, c)}")
+                  f"{n / w:.0f}; {f_time(c / n)}", f"{ratio(aw, w)} / {ratio(ac, c)}")
     elif "rclone" in res:
         err = next((str(m) for m in res["rclone"] if not isinstance(m, M)), "n/a")
         cells += [f"failed: {err.splitlines()[0][:60]}", ""]
