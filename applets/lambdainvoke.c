@@ -129,6 +129,56 @@ error_summary(const struct buf *peek, char *out, size_t n)
 	buf_free(&msg);
 }
 
+/* The payload: PAYLOAD, or read from --payload-file or stdin ('-'); valid JSON within Lambda's
+ * limit, or a usage error naming where it came from. */
+static void
+load_payload(const char *file, const char *payload, struct buf *body)
+{
+	struct json root;
+
+	if (file || (payload && !strcmp(payload, "-")))
+		read_payload(file ? file : "-", body);
+	else if (payload)
+		buf_adds(body, payload);
+	if (!file && !payload)
+		return;
+	const char *from = file && strcmp(file, "-") ? file : file || !strcmp(payload, "-") ? "stdin" : "PAYLOAD";
+	if (json_parse(body->p ? body->p : "", body->len, &root) || !utf8_valid(body->p, body->len))
+		usage("%s: not valid JSON (in UTF-8)", from);
+	if (body->len > PAYLOAD_MAX)
+		usage("the payload is over Lambda's limit of %d bytes", PAYLOAD_MAX);
+}
+
+/* After a 2xx answer: the executed version (traced), the log tail (--log) to stderr, and a
+ * function error (exit 7, with the error's type and message). */
+static void
+answered(const struct http_resp *r, const char *fn, int tail, struct out *out)
+{
+	struct buf log = {0};
+	size_t n;
+	const char *v = http_header(r, "x-amz-executed-version", &n);
+
+	if (v)
+		dbg("executed version %.*s", (int)n, v);
+	if (tail) {
+		v = http_header(r, "x-amz-log-result", &n);
+		if (!v)
+			warn("Invoke %s: no log in the response", fn);
+		else if (b64_decode(v, n, &log))
+			warn("Invoke %s: the log is not valid base64", fn);
+		else
+			fwrite(log.p ? log.p : "", 1, log.len, stderr);
+	}
+	buf_free(&log);
+	v = http_header(r, "x-amz-function-error", &n);
+	if (v) {
+		char summary[400];
+		error_summary(&out->peek, summary, sizeof summary);
+		die_code(EX_REMOTE, "%s: function error (%.*s)%s%s", fn, (int)(n < 40 ? n : 40), v, *summary ? ": " : "",
+			 summary);
+	}
+}
+
 int
 lambdainvoke_main(int argc, char **argv)
 {
@@ -141,7 +191,7 @@ lambdainvoke_main(int argc, char **argv)
 	struct opt o;
 	struct aws a;
 	struct err e = {0};
-	struct buf body = {0}, path = {0}, log = {0};
+	struct buf body = {0}, path = {0};
 	struct out out = {0, 0, -1, {0}};
 	struct http_resp r;
 	double timeout = 0;
@@ -185,18 +235,7 @@ lambdainvoke_main(int argc, char **argv)
 	if (tail && strcmp(type, "RequestResponse"))
 		usage("--log needs --type RequestResponse (Lambda returns no log for %s)", type);
 
-	if (file || (payload && !strcmp(payload, "-")))
-		read_payload(file ? file : "-", &body);
-	else if (payload)
-		buf_adds(&body, payload);
-	if (file || payload) {
-		struct json root;
-		const char *from = file && strcmp(file, "-") ? file : file || !strcmp(payload, "-") ? "stdin" : "PAYLOAD";
-		if (json_parse(body.p ? body.p : "", body.len, &root) || !utf8_valid(body.p, body.len))
-			usage("%s: not valid JSON (in UTF-8)", from);
-		if (body.len > PAYLOAD_MAX)
-			usage("the payload is over Lambda's limit of %d bytes", PAYLOAD_MAX);
-	}
+	load_payload(file, payload, &body);
 
 	xaws_init(&a, &o.common);
 	buf_printf(&path, "/2015-03-31/functions/%s/invocations", fn); /* aws_call encodes it as botocore does */
@@ -222,31 +261,11 @@ lambdainvoke_main(int argc, char **argv)
 		die_err(&e, "Invoke %s", fn);
 	}
 
-	size_t n;
-	const char *v = http_header(&r, "x-amz-executed-version", &n);
-	if (v)
-		dbg("executed version %.*s", (int)n, v);
-	if (tail) {
-		v = http_header(&r, "x-amz-log-result", &n);
-		if (!v)
-			warn("Invoke %s: no log in the response", fn);
-		else if (b64_decode(v, n, &log))
-			warn("Invoke %s: the log is not valid base64", fn);
-		else
-			fwrite(log.p ? log.p : "", 1, log.len, stderr);
-	}
-	v = http_header(&r, "x-amz-function-error", &n);
-	if (v) {
-		char summary[400];
-		error_summary(&out.peek, summary, sizeof summary);
-		die_code(EX_REMOTE, "%s: function error (%.*s)%s%s", fn, (int)(n < 40 ? n : 40), v, *summary ? ": " : "",
-			 summary);
-	}
+	answered(&r, fn, tail, &out);
 	http_resp_free(&r);
 	buf_free(&out.peek);
 	buf_free(&body);
 	buf_free(&path);
-	buf_free(&log);
 	aws_free(&a);
 	return 0;
 }

@@ -717,8 +717,9 @@ check_word(const char *opt, const char *v, const char *const *ok)
 	usage("%s: unknown value '%s'", opt, v);
 }
 
-int
-s3cp_main(int argc, char **argv)
+/* The options into T; SRC and DST, and --flag's value. */
+static void
+parse_args(int argc, char **argv, struct opt *op, const char **src, const char **dst, const char **flag)
 {
 	static const struct optdef defs[] = {
 		{"recursive", 'r', 0, O_REC}, {"include", 0, 1, O_INC}, {"exclude", 0, 1, O_EXC},
@@ -733,10 +734,8 @@ s3cp_main(int argc, char **argv)
 					   "log-delivery-write", NULL};
 	static const char *const sses[] = {"AES256", "aws:kms", "aws:kms:dsse", NULL};
 	struct opt o;
-	const char *pos[2] = {0}, *flag = NULL, *v;
-	int npos = 0, c, prog = -1, count = 0;
-	struct err e = {0};
-	struct creds cr = {0};
+	const char *pos[2] = {0}, *v;
+	int npos = 0, c, prog = -1;
 
 	T.x.part_size = 8 << 20;
 	T.x.concurrency = 8;
@@ -772,7 +771,7 @@ s3cp_main(int argc, char **argv)
 		case O_META: add_meta(o.arg); break;
 		case O_NOOVER: T.no_overwrite = 1; break;
 		case O_MOVE: T.move = 1; break;
-		case O_FLAG: flag = o.arg; break;
+		case O_FLAG: *flag = o.arg; break;
 		case O_PROG: prog = 1; break;
 		case O_NOPROG: prog = 0; break;
 		default:
@@ -792,42 +791,60 @@ s3cp_main(int argc, char **argv)
 		T.copy_threshold = atoll(v);
 	T.progress = !g_quiet && (prog == 1 || (prog < 0 && isatty(2)));
 
-	const char *src = pos[0], *dst = pos[1];
+	*src = pos[0];
+	*dst = pos[1];
+	*op = o;
+}
+
+/* SRC, DST and --flag as URLs, checked together (usage errors). */
+static void
+check_args(const char *src, const char *dst, const char *flag, struct s3url *su, struct s3url *du, struct s3url *fu)
+{
+	struct err e = {0};
 	int s3src = s3_is_url(src), s3dst = s3_is_url(dst);
-	struct s3url su = {0}, du = {0}, fu = {0};
+
 	if (!s3src && !s3dst)
 		usage("SRC or DST must be an s3:// URL");
-	if (s3src && s3_parse_url(src, &su, &e))
+	if (s3src && s3_parse_url(src, su, &e))
 		usage("%s", e.msg);
-	if (s3dst && s3_parse_url(dst, &du, &e))
+	if (s3dst && s3_parse_url(dst, du, &e))
 		usage("%s", e.msg);
 	if (T.recursive && (!strcmp(src, "-") || !strcmp(dst, "-")))
 		usage("-r copies trees: '-' is not one");
 	if ((T.ninc || T.nexc) && !T.recursive)
 		usage("--include and --exclude go with -r");
-	if (!strcmp(src, "-") && (!*du.key || du.key[strlen(du.key) - 1] == '/'))
+	if (!strcmp(src, "-") && (!*du->key || du->key[strlen(du->key) - 1] == '/'))
 		usage("from stdin, DST must name the object's key");
 	if (!strcmp(src, "-") && T.move)
 		usage("--move: standard input is not a file to remove");
 	if (flag) {
 		/* s3://BUCKET/KEY, or a key in DST's bucket */
-		char *furl = s3_is_url(flag) ? xstrdup(flag) : s3dst ? xasprintf("s3://%s/%s", du.bucket, flag) : NULL;
+		char *furl = s3_is_url(flag) ? xstrdup(flag) : s3dst ? xasprintf("s3://%s/%s", du->bucket, flag) : NULL;
 		if (!furl)
 			usage("--flag: give s3://BUCKET/KEY when DST is not in S3");
-		if (s3_parse_url(furl, &fu, &e))
+		if (s3_parse_url(furl, fu, &e))
 			usage("--flag: %s", e.msg);
-		if (!*fu.key)
+		if (!*fu->key)
 			usage("--flag: no key");
 		free(furl);
 		/* One object: the source stays until the flag is written, so a failed flag leaves
 		 * the job to run again. (-r moves each object as it is done.) */
 		T.move_later = T.move && !T.recursive;
 	}
-	if (!T.recursive && s3src && (!*su.key || su.key[strlen(su.key) - 1] == '/'))
+	if (!T.recursive && s3src && (!*su->key || su->key[strlen(su->key) - 1] == '/'))
 		usage("%s is a prefix, not an object: use -r", src);
 
-	/* Settle region and credentials before threads share them; fail early without them. */
-	xaws_init(&T.a, &o.common);
+}
+
+/* Region and credentials settled before threads share them (failing early without them), the
+ * checksum settings, the transfers' settings and the signal handlers. */
+static void
+setup(struct opt *o)
+{
+	struct err e = {0};
+	struct creds cr = {0};
+
+	xaws_init(&T.a, &o->common);
 	if (!aws_region(&T.a, &e))
 		die_code(err_exit_code(&e), "%s", e.msg);
 	if (aws_creds(&T.a, &cr, &e))
@@ -848,61 +865,92 @@ s3cp_main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
 
-	if (!T.recursive) {
-		if (!s3src) {
-			char *key = *du.key && du.key[strlen(du.key) - 1] != '/' ? xstrdup(du.key)
-										 : xasprintf("%s%s", du.key, base_name(src));
-			if (s3_valid_key(key, strlen(key), &e))
-				usage("%s", e.msg);
-			upload(&T.x, src, du.bucket, key);
-			free(key);
-		} else if (!s3dst) {
-			size_t n = strlen(dst);
-			char *path = strcmp(dst, "-") && (dst[n - 1] == '/' || is_dir(dst)) ? join(dst, base_name(su.key))
-											       : xstrdup(dst);
-			if (strcmp(path, "-"))
-				mkdirs_or_die(path);
-			download(&T.x, su.bucket, su.key, path);
-			free(path);
-		} else {
-			char *key = *du.key && du.key[strlen(du.key) - 1] != '/' ? xstrdup(du.key)
-										 : xasprintf("%s%s", du.key, base_name(su.key));
-			copy(&T.x, su.bucket, su.key, du.bucket, key);
-			free(key);
-		}
+/* One object or file: an upload, a download or a server-side copy. */
+static void
+copy_one(const char *src, const char *dst, const struct s3url *su, const struct s3url *du)
+{
+	struct err e = {0};
+
+	if (!s3_is_url(src)) {
+		char *key = *du->key && du->key[strlen(du->key) - 1] != '/' ? xstrdup(du->key)
+									 : xasprintf("%s%s", du->key, base_name(src));
+		if (s3_valid_key(key, strlen(key), &e))
+			usage("%s", e.msg);
+		upload(&T.x, src, du->bucket, key);
+		free(key);
+	} else if (!s3_is_url(dst)) {
+		size_t n = strlen(dst);
+		char *path = strcmp(dst, "-") && (dst[n - 1] == '/' || is_dir(dst)) ? join(dst, base_name(su->key))
+										       : xstrdup(dst);
+		if (strcmp(path, "-"))
+			mkdirs_or_die(path);
+		download(&T.x, su->bucket, su->key, path);
+		free(path);
 	} else {
-		/* SRC's contents go under DST: prefixes end with '/' (or are empty). */
-		char *sp = s3src && *su.key && su.key[strlen(su.key) - 1] != '/' ? xasprintf("%s/", su.key)
-										  : xstrdup(s3src ? su.key : "");
-		char *dp = s3dst && *du.key && du.key[strlen(du.key) - 1] != '/' ? xasprintf("%s/", du.key)
-										  : xstrdup(s3dst ? du.key : "");
-		if (!s3src) {
-			struct stat st;
-			if (stat(src, &st)) {
-				err_set(&e, errno == ENOENT ? E_NOTFOUND : E_IO, "%s", strerror(errno));
-				die_err(&e, "%s", src);
-			}
-			if (!S_ISDIR(st.st_mode))
-				usage("%s is not a directory: leave out -r to copy one file", src);
-			walk(src, "", du.bucket, dp, &count, &(struct walked){st.st_dev, st.st_ino, NULL});
-		} else if (!s3dst) {
-			char *d = xasprintf("%s/", dst);
-			mkdirs_or_die(d);
-			free(d);
-			each_object(su.bucket, sp, dst, NULL, &count);
-		} else {
-			/* Copying a prefix into itself would list its own copies: refuse. */
-			if (!strcmp(su.bucket, du.bucket) && !strncmp(dp, sp, strlen(sp)))
-				usage("DST %s is inside SRC %s", dst, src);
-			each_object(su.bucket, sp, dp, du.bucket, &count);
-		}
-		free(sp);
-		free(dp);
-		drain();
-		if (!interrupted)
-			file_batch_flush(&T.batch);
+		char *key = *du->key && du->key[strlen(du->key) - 1] != '/' ? xstrdup(du->key)
+									 : xasprintf("%s%s", du->key, base_name(su->key));
+		copy(&T.x, su->bucket, su->key, du->bucket, key);
+		free(key);
 	}
+}
+
+/* -r: SRC's contents under DST, small objects on the queue, then waits for them. */
+static void
+copy_tree(const char *src, const char *dst, const struct s3url *su, const struct s3url *du)
+{
+	struct err e = {0};
+	int s3src = s3_is_url(src), s3dst = s3_is_url(dst), count = 0;
+
+	/* SRC's contents go under DST: prefixes end with '/' (or are empty). */
+	char *sp = s3src && *su->key && su->key[strlen(su->key) - 1] != '/' ? xasprintf("%s/", su->key)
+									  : xstrdup(s3src ? su->key : "");
+	char *dp = s3dst && *du->key && du->key[strlen(du->key) - 1] != '/' ? xasprintf("%s/", du->key)
+									  : xstrdup(s3dst ? du->key : "");
+	if (!s3src) {
+		struct stat st;
+		if (stat(src, &st)) {
+			err_set(&e, errno == ENOENT ? E_NOTFOUND : E_IO, "%s", strerror(errno));
+			die_err(&e, "%s", src);
+		}
+		if (!S_ISDIR(st.st_mode))
+			usage("%s is not a directory: leave out -r to copy one file", src);
+		walk(src, "", du->bucket, dp, &count, &(struct walked){st.st_dev, st.st_ino, NULL});
+	} else if (!s3dst) {
+		char *d = xasprintf("%s/", dst);
+		mkdirs_or_die(d);
+		free(d);
+		each_object(su->bucket, sp, dst, NULL, &count);
+	} else {
+		/* Copying a prefix into itself would list its own copies: refuse. */
+		if (!strcmp(su->bucket, du->bucket) && !strncmp(dp, sp, strlen(sp)))
+			usage("DST %s is inside SRC %s", dst, src);
+		each_object(su->bucket, sp, dp, du->bucket, &count);
+	}
+	free(sp);
+	free(dp);
+	drain();
+	if (!interrupted)
+		file_batch_flush(&T.batch);
+}
+
+int
+s3cp_main(int argc, char **argv)
+{
+	struct opt o;
+	struct s3url su = {0}, du = {0}, fu = {0};
+	struct err e = {0};
+	const char *src, *dst, *flag = NULL;
+
+	parse_args(argc, argv, &o, &src, &dst, &flag);
+	check_args(src, dst, flag, &su, &du, &fu);
+	int s3src = s3_is_url(src);
+	setup(&o);
+	if (!T.recursive)
+		copy_one(src, dst, &su, &du);
+	else
+		copy_tree(src, dst, &su, &du);
 	check_interrupt();
 	if (T.runwide > 1)
 		fprintf(stderr, "%s: %d more objects not copied for the same reason\n", applet_name, T.runwide - 1);

@@ -145,8 +145,9 @@ print(const char *bucket)
 		die("write: standard output");
 }
 
-int
-s3watch_main(int argc, char **argv)
+/* The options into W (and the rest here); the URL. */
+static const char *
+parse_args(int argc, char **argv, struct opt *op, double *timeout, double *interval, int *once)
 {
 	static const struct optdef defs[] = {
 		{"key", 'k', 0, O_KEY}, {"regex", 0, 1, O_REGEX}, {"min-size", 0, 1, O_MINSZ}, {"max-size", 0, 1, O_MAXSZ},
@@ -155,12 +156,8 @@ s3watch_main(int argc, char **argv)
 		{"once", 0, 0, O_ONCE}, {"format", 'f', 1, O_FORMAT}, {NULL, 0, 0, 0},
 	};
 	struct opt o;
-	struct aws a;
-	struct err e = {0};
-	struct s3url u = {0};
 	const char *url = NULL;
-	double timeout = 0, interval = 5;
-	int c, once = 0, rc;
+	int c, rc;
 
 	W.count = 1;
 	opt_init(&o, argc, argv, defs, s3watch_help);
@@ -188,17 +185,17 @@ s3watch_main(int argc, char **argv)
 		case O_COUNT: W.count = opt_long(&o, 1, 100000); break;
 		case O_TIMEOUT:
 			/* "-5s" reads as a negative duration here, not as a bad one */
-			if (o.arg[0] != '-' || parse_duration(o.arg + 1, &timeout))
-				timeout = opt_duration(&o);
-			if (o.arg[0] == '-' || !(timeout > 0))
+			if (o.arg[0] != '-' || parse_duration(o.arg + 1, timeout))
+				*timeout = opt_duration(&o);
+			if (o.arg[0] == '-' || !(*timeout > 0))
 				usage("--timeout must be more than 0 (leave it out to wait without limit)");
 			break;
 		case O_INTERVAL:
-			interval = opt_duration(&o);
-			if (interval < 0.1)
+			*interval = opt_duration(&o);
+			if (*interval < 0.1)
 				usage("--interval: at least 0.1s");
 			break;
-		case O_ONCE: once = 1; break;
+		case O_ONCE: *once = 1; break;
 		case O_FORMAT:
 			if (strcmp(o.arg, "text") && strcmp(o.arg, "json"))
 				usage("--format: text or json, not '%s'", o.arg);
@@ -210,36 +207,33 @@ s3watch_main(int argc, char **argv)
 			url = o.arg;
 		}
 	}
-	if (!url)
-		usage("expected s3://BUCKET/PREFIX");
-	if (s3_parse_url(url, &u, &e))
-		usage("%s", e.msg);
-	if (W.exact && !*u.key)
-		usage("--key: expected s3://BUCKET/KEY, with a key");
-	if (W.exact && W.have_re)
-		usage("--key and --regex do not go together (--key matches one key exactly)");
-	if (W.exact && W.count != 1)
-		usage("--key matches one object: --count cannot be %ld", W.count);
-	if (W.max_size && W.max_size < W.min_size)
-		usage("--max-size is below --min-size");
-	W.m = xcalloc((size_t)W.count, sizeof *W.m);
-	xaws_init(&a, &o.common);
+	*op = o;
+	return url;
+}
+
+/* Looks every interval (longer while S3 throttles or fails) until count objects match or the
+ * deadline: the exit code, or dies (an error that retrying will not fix, or the deadline). */
+static int
+watch(struct aws *a, struct s3url *u, double timeout, double interval, int once)
+{
+	struct err e = {0};
+
 	double start = mono_now(), deadline = timeout > 0 ? start + timeout : 0;
 	/* The last look starts a little before the deadline, so that it can finish by then. */
 	double last_at = deadline - (interval / 2 < 1 ? interval / 2 : 1);
 	char why[1200] = "";
 	if (W.since_now)
-		W.since = clock_now() + a.clock_offset;
+		W.since = clock_now() + a->clock_offset;
 	for (int backoff = 0, last = 0;;) {
 		double wait = interval;
 		int failed = 0;
-		if (!scan(&a, u.bucket, u.key, deadline, &e)) {
+		if (!scan(a, u->bucket, u->key, deadline, &e)) {
 			backoff = 0;
 			if (W.nm >= W.count || once) {
 				if (W.nm >= W.count)
-					print(u.bucket);
-				aws_free(&a); /* as the other applets: nothing left for valgrind to call lost */
-				s3url_free(&u);
+					print(u->bucket);
+				aws_free(a); /* as the other applets: nothing left for valgrind to call lost */
+				s3url_free(u);
 				return W.nm >= W.count ? 0 : EX_NOTFOUND;
 			}
 			/* A little jitter so that many watchers do not poll in step. */
@@ -247,13 +241,13 @@ s3watch_main(int argc, char **argv)
 			why[0] = 0;
 		} else {
 			char what[600];
-			snprintf(what, sizeof what, "ListObjectsV2 s3://%s/%s", u.bucket, u.key);
+			snprintf(what, sizeof what, "ListObjectsV2 s3://%s/%s", u->bucket, u->key);
 			err_format(&e, what, why, sizeof why);
 			/* Cut off by the deadline (aws_call returns that only once it has passed). */
 			if (deadline && mono_now() >= deadline)
 				break;
 			if (once || !(err_is_throttle(&e) || err_is_transient(&e)))
-				die_err(&e, "ListObjectsV2 s3://%s/%s", u.bucket, u.key);
+				die_err(&e, "ListObjectsV2 s3://%s/%s", u->bucket, u->key);
 			/* Throttled or failing: wait longer each time (up to 5 minutes), with full jitter. */
 			double cap = interval * (double)(1u << (backoff < 10 ? backoff : 10));
 			if (cap > 300)
@@ -277,5 +271,33 @@ s3watch_main(int argc, char **argv)
 	if (rest > 0)
 		sleep_sec(rest); /* --timeout means that long */
 	die_code(EX_DEADLINE, "timed out after %gs: %ld of %ld object%s matched under s3://%s/%s%s%s%s", timeout, W.nm,
-		 W.count, W.count == 1 ? "" : "s", u.bucket, u.key, why[0] ? " (" : "", why, why[0] ? ")" : "");
+		 W.count, W.count == 1 ? "" : "s", u->bucket, u->key, why[0] ? " (" : "", why, why[0] ? ")" : "");
+}
+
+int
+s3watch_main(int argc, char **argv)
+{
+	struct opt o;
+	struct aws a;
+	struct err e = {0};
+	struct s3url u = {0};
+	double timeout = 0, interval = 5;
+	int once = 0;
+	const char *url = parse_args(argc, argv, &o, &timeout, &interval, &once);
+
+	if (!url)
+		usage("expected s3://BUCKET/PREFIX");
+	if (s3_parse_url(url, &u, &e))
+		usage("%s", e.msg);
+	if (W.exact && !*u.key)
+		usage("--key: expected s3://BUCKET/KEY, with a key");
+	if (W.exact && W.have_re)
+		usage("--key and --regex do not go together (--key matches one key exactly)");
+	if (W.exact && W.count != 1)
+		usage("--key matches one object: --count cannot be %ld", W.count);
+	if (W.max_size && W.max_size < W.min_size)
+		usage("--max-size is below --min-size");
+	W.m = xcalloc((size_t)W.count, sizeof *W.m);
+	xaws_init(&a, &o.common);
+	return watch(&a, &u, timeout, interval, once);
 }

@@ -156,6 +156,23 @@ add_vars(struct envout *env, const struct secret *s, const char *path)
 	buf_free(&k);
 }
 
+/* The raw format: the secret (or what --query finds in it) and a newline unless -n. */
+static void
+raw_value(struct secret *s, const char *path, int nonl, struct buf *out)
+{
+	if (path) {
+		struct json res;
+		query(s, path, &res);
+		json_text(res, out);
+		if (!nonl)
+			buf_addc(out, '\n');
+	} else {
+		buf_add(out, s->val.p, s->val.len);
+		if (!nonl && !s->binary)
+			buf_addc(out, '\n'); /* binary secrets come out byte for byte */
+	}
+}
+
 int
 secretget_main(int argc, char **argv)
 {
@@ -221,20 +238,11 @@ secretget_main(int argc, char **argv)
 
 	struct envout env = {0};
 	struct buf out = {0};
-	if (exec || fmt != ENVOUT_VALUE) {
+	if (exec || fmt != ENVOUT_VALUE)
 		for (size_t i = 0; i < ns; i++)
 			add_vars(&env, &sec[i], path);
-	} else if (path) {
-		struct json res;
-		query(&sec[0], path, &res);
-		json_text(res, &out);
-		if (!nonl)
-			buf_addc(&out, '\n');
-	} else {
-		buf_add(&out, sec[0].val.p, sec[0].val.len);
-		if (!nonl && !sec[0].binary)
-			buf_addc(&out, '\n'); /* binary secrets come out byte for byte */
-	}
+	else
+		raw_value(&sec[0], path, nonl, &out);
 
 	if (exec) {
 		aws_free(&a); /* no sockets or credentials into the command */
@@ -244,16 +252,10 @@ secretget_main(int argc, char **argv)
 	}
 	if (fmt != ENVOUT_VALUE && envout_render(&env, fmt, 1, &out, &e))
 		die_err(&e, "%s", "");
-	if (output && strcmp(output, "-")) {
-		struct outfile f;
-		if (file_open_secret(&f, output, &e) || file_write(&f, out.p ? out.p : "", out.len, &e) ||
-		    file_commit(&f, &e)) {
-			file_abort(&f);
-			die_err(&e, "%s", "");
-		}
-	} else {
+	if (!output || !strcmp(output, "-"))
 		fwrite(out.p ? out.p : "", 1, out.len, stdout);
-	}
+	else if (file_put_secret(output, out.p ? out.p : "", out.len, &e))
+		die_err(&e, "%s", "");
 	buf_free(&out);
 	envout_free(&env);
 	for (size_t i = 0; i < ns; i++) {

@@ -700,6 +700,26 @@ duration(const struct opt *o, double max)
 	return d;
 }
 
+/* The wake-up pipe, the signal handlers and the receiver thread (the main thread runs loop). */
+static void
+start_receiver(struct st *s)
+{
+	pthread_t th;
+
+	if (pipe2(wake_fd, O_NONBLOCK | O_CLOEXEC))
+		die("pipe: %s", strerror(errno));
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	pthread_mutex_init(&s->m, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&th, NULL, receiver, s))
+		die("cannot start a thread");
+	pthread_detach(th); /* a receive in flight at the end is left to the exit */
+}
+
 int
 sqsrecv_main(int argc, char **argv)
 {
@@ -715,10 +735,9 @@ sqsrecv_main(int argc, char **argv)
 	static struct st s = {.jobs = 1, .grace = 30, .sep = '\n', .receiving = 1};
 	const char *queue = NULL;
 	struct opt o;
-	struct aws a;
+	static struct aws a; /* the receiver thread may still use it when main returns */
 	struct err e = {0};
 	int exec = 0, ncmd = 0, k;
-	pthread_t th;
 
 	s.cmd = xcalloc((size_t)argc + 1, sizeof *s.cmd);
 	opt_init(&o, argc, argv, defs, sqsrecv_help);
@@ -776,18 +795,7 @@ sqsrecv_main(int argc, char **argv)
 	if (exec)
 		queue_vis(&s);
 
-	if (pipe2(wake_fd, O_NONBLOCK | O_CLOEXEC))
-		die("pipe: %s", strerror(errno));
-	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	pthread_mutex_init(&s.m, NULL);
-	pthread_cond_init(&s.cv, NULL);
-	if (pthread_create(&th, NULL, receiver, &s))
-		die("cannot start a thread");
-	pthread_detach(th); /* a receive in flight at the end is left to the exit */
+	start_receiver(&s);
 	loop(&s);
 
 	if (s.fatal < 0)

@@ -270,199 +270,247 @@ var_for(const char *name, const char *path)
 	return buf_take(&b);
 }
 
-int
-ssmget_main(int argc, char **argv)
+/* The command line: parsed by parse_args, checked by check_args. */
+struct args {
+	struct opt o;
+	struct item *items;
+	struct uname *u;
+	char **cmd;
+	size_t ni, nu, ncmd, npaths, nnames;
+	int nonl, recursive, decrypt, allow_missing, exec, pristine, fmt, fmt_given;
+	const char *output;
+};
+
+static void
+parse_args(struct args *A, int argc, char **argv)
 {
 	static const struct optdef defs[] = {
 		{"n", 'n', 0, O_N}, {"path", 'p', 1, O_PATH}, {"recursive", 'r', 0, O_RECURSIVE},
 		{"format", 'f', 1, O_FORMAT}, {"output", 'o', 1, O_OUTPUT}, {"no-decrypt", 0, 0, O_NODECRYPT},
 		{"allow-missing", 0, 0, O_ALLOWMISSING}, {"exec", 0, 0, O_EXEC}, {"pristine", 0, 0, O_PRISTINE},
 		{NULL, 0, 0, 0}};
-	struct opt o;
-	struct aws a;
-	struct err e = {0};
-	struct item *items = xcalloc((size_t)argc + 1, sizeof *items);
-	struct uname *u = xcalloc((size_t)argc + 1, sizeof *u);
-	char **cmd = xcalloc((size_t)argc + 1, sizeof *cmd);
-	size_t ni = 0, nu = 0, ncmd = 0, npaths = 0, nnames = 0;
-	int c, nonl = 0, recursive = 0, decrypt = 1, allow_missing = 0, exec = 0, pristine = 0, fmt = ENVOUT_VALUE;
-	int fmt_given = 0;
-	const char *output = NULL;
+	int c;
 
-	opt_init(&o, argc, argv, defs, ssmget_help);
-	while ((c = opt_next(&o)) != OPT_END) {
+	A->items = xcalloc((size_t)argc + 1, sizeof *A->items);
+	A->u = xcalloc((size_t)argc + 1, sizeof *A->u);
+	A->cmd = xcalloc((size_t)argc + 1, sizeof *A->cmd);
+	A->decrypt = 1;
+	A->fmt = ENVOUT_VALUE;
+	opt_init(&A->o, argc, argv, defs, ssmget_help);
+	while ((c = opt_next(&A->o)) != OPT_END) {
 		switch (c) {
-		case O_N: nonl = 1; break;
+		case O_N: A->nonl = 1; break;
 		case O_PATH:
-			if (!*o.arg)
+			if (!*A->o.arg)
 				usage("--path: empty path");
-			items[ni++] = (struct item){.arg = o.arg, .is_path = 1};
-			npaths++;
+			A->items[A->ni++] = (struct item){.arg = A->o.arg, .is_path = 1};
+			A->npaths++;
 			break;
-		case O_RECURSIVE: recursive = 1; break;
+		case O_RECURSIVE: A->recursive = 1; break;
 		case O_FORMAT:
-			if ((fmt = envout_format(o.arg)) < 0)
-				usage("--format: expected value, env, export, json or dotenv, not '%s'", o.arg);
-			fmt_given = 1;
+			if ((A->fmt = envout_format(A->o.arg)) < 0)
+				usage("--format: expected value, env, export, json or dotenv, not '%s'", A->o.arg);
+			A->fmt_given = 1;
 			break;
-		case O_OUTPUT: output = o.arg; break;
-		case O_NODECRYPT: decrypt = 0; break;
-		case O_ALLOWMISSING: allow_missing = 1; break;
-		case O_EXEC: exec = 1; break;
-		case O_PRISTINE: pristine = 1; break;
+		case O_OUTPUT: A->output = A->o.arg; break;
+		case O_NODECRYPT: A->decrypt = 0; break;
+		case O_ALLOWMISSING: A->allow_missing = 1; break;
+		case O_EXEC: A->exec = 1; break;
+		case O_PRISTINE: A->pristine = 1; break;
 		case OPT_POS:
-			if (o.after_dashdash) {
-				cmd[ncmd++] = (char *)o.arg; /* a command for --exec, or names (checked below) */
+			if (A->o.after_dashdash) {
+				A->cmd[A->ncmd++] = (char *)A->o.arg; /* a command for --exec, or names (checked below) */
 				break;
 			}
 			/* FALLTHROUGH */
 		default: {
 			if (c != OPT_POS)
-				usage("unexpected option %s", o.name);
-			const char *eq = strchr(o.arg, '=');
-			struct item it = {.arg = o.arg};
+				usage("unexpected option %s", A->o.name);
+			const char *eq = strchr(A->o.arg, '=');
+			struct item it = {.arg = A->o.arg};
 			if (eq) { /* parameter names cannot hold '=': this is VAR=NAME */
-				char *var = xstrndup(o.arg, (size_t)(eq - o.arg));
+				char *var = xstrndup(A->o.arg, (size_t)(eq - A->o.arg));
 				if (!envout_name_valid(var))
-					usage("'%s': '%s' is not a valid variable name", o.arg, var);
+					usage("'%s': '%s' is not a valid variable name", A->o.arg, var);
 				if (!eq[1])
-					usage("'%s': no parameter name after '='", o.arg);
+					usage("'%s': no parameter name after '='", A->o.arg);
 				it.var = var;
 				it.arg = eq + 1;
 			}
 			if (!*it.arg)
 				usage("empty parameter name");
-			items[ni++] = it;
-			nnames++;
+			A->items[A->ni++] = it;
+			A->nnames++;
 		}
 		}
 	}
-	if (!exec) {
+	if (!A->exec) {
 		/* without --exec, "--" only ends the options: what follows are names */
-		for (size_t i = 0; i < ncmd; i++) {
-			if (strchr(cmd[i], '='))
-				usage("after --, '%s': use VAR=NAME before the --", cmd[i]);
-			items[ni++] = (struct item){.arg = cmd[i]};
-			nnames++;
+		for (size_t i = 0; i < A->ncmd; i++) {
+			if (strchr(A->cmd[i], '='))
+				usage("after --, '%s': use VAR=NAME before the --", A->cmd[i]);
+			A->items[A->ni++] = (struct item){.arg = A->cmd[i]};
+			A->nnames++;
 		}
-		ncmd = 0;
+		A->ncmd = 0;
 	}
-	if (!ni)
+}
+
+static void
+check_args(struct args *A)
+{
+	struct err e = {0};
+
+	if (!A->ni)
 		usage("no parameter names and no --path");
-	if (envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine, &e))
+	if (envout_check_exec(A->exec, A->ncmd, A->fmt_given, A->output, A->nonl, A->pristine, &e))
 		usage("%s", e.msg);
-	if (recursive && !npaths)
+	if (A->recursive && !A->npaths)
 		usage("--recursive is for --path");
-	if (nonl && (fmt != ENVOUT_VALUE || npaths || nnames != 1))
+	if (A->nonl && (A->fmt != ENVOUT_VALUE || A->npaths || A->nnames != 1))
 		usage("-n prints one value: give exactly one NAME and no --path");
-	if (exec)
-		fmt = ENVOUT_EXPORT; /* named: variables are checked as for the named formats */
+	if (A->exec)
+		A->fmt = ENVOUT_EXPORT; /* named: variables are checked as for the named formats */
 
 	/* distinct names, in order of first appearance */
-	for (size_t i = 0; i < ni; i++) {
-		if (items[i].is_path)
+	for (size_t i = 0; i < A->ni; i++) {
+		if (A->items[i].is_path)
 			continue;
 		size_t k;
-		for (k = 0; k < nu && strcmp(u[k].name, items[i].arg); k++)
+		for (k = 0; k < A->nu && strcmp(A->u[k].name, A->items[i].arg); k++)
 			;
-		if (k == nu)
-			u[nu++].name = items[i].arg;
-		items[i].uniq = (int)k;
+		if (k == A->nu)
+			A->u[A->nu++].name = A->items[i].arg;
+		A->items[i].uniq = (int)k;
 	}
+}
 
-	xaws_init(&a, &o.common);
-	fetch_names(&a, u, nu, decrypt);
-	for (size_t i = 0; i < ni; i++)
-		if (items[i].is_path)
-			fetch_path(&a, &items[i], recursive, decrypt);
-
-	/* missing names, all of them, before anything is printed */
+/* Every name and path that found nothing is said before anything is printed: exit 3, or with
+ * --allow-missing a warning each. */
+static void
+report_missing(const struct args *A)
+{
 	int missing = 0;
-	for (size_t k = 0; k < nu; k++) {
-		if (u[k].found)
-			continue;
-		if (allow_missing)
-			warn("%s: parameter not found; skipped", u[k].name);
-		else
-			fprintf(stderr, "%s: %s: parameter not found\n", applet_name, u[k].name);
-		missing++;
-	}
-	for (size_t i = 0; i < ni; i++) {
-		if (!items[i].is_path || items[i].nparams)
-			continue;
-		if (allow_missing)
-			warn("%s: no parameters under this path; skipped", items[i].arg);
-		else
-			fprintf(stderr, "%s: %s: no parameters under this path\n", applet_name, items[i].arg);
-		missing++;
-	}
-	if (missing && !allow_missing)
-		exit(EX_NOTFOUND);
 
-	struct envout env = {0};
-	for (size_t i = 0; i < ni; i++) {
-		struct item *it = &items[i];
+	for (size_t k = 0; k < A->nu; k++) {
+		if (A->u[k].found)
+			continue;
+		if (A->allow_missing)
+			warn("%s: parameter not found; skipped", A->u[k].name);
+		else
+			fprintf(stderr, "%s: %s: parameter not found\n", applet_name, A->u[k].name);
+		missing++;
+	}
+	for (size_t i = 0; i < A->ni; i++) {
+		if (!A->items[i].is_path || A->items[i].nparams)
+			continue;
+		if (A->allow_missing)
+			warn("%s: no parameters under this path; skipped", A->items[i].arg);
+		else
+			fprintf(stderr, "%s: %s: no parameters under this path\n", applet_name, A->items[i].arg);
+		missing++;
+	}
+	if (missing && !A->allow_missing)
+		exit(EX_NOTFOUND);
+}
+
+/* The values in the order asked for, each under its variable name (none for value output). */
+static void
+collect(const struct args *A, struct envout *env)
+{
+	struct err e = {0};
+
+	for (size_t i = 0; i < A->ni; i++) {
+		struct item *it = &A->items[i];
 		if (!it->is_path) {
-			struct uname *x = &u[it->uniq];
+			struct uname *x = &A->u[it->uniq];
 			if (!x->found)
 				continue;
-			char *var = fmt == ENVOUT_VALUE ? NULL : it->var ? xstrdup(it->var) : var_for(it->arg, NULL);
+			char *var = A->fmt == ENVOUT_VALUE ? NULL : it->var ? xstrdup(it->var) : var_for(it->arg, NULL);
 			/* src is the name as asked: a:1 and a:2 are two sources; in value output a
 			 * name asked twice prints twice (nameless entries never collide) */
-			if (envout_add(&env, var, it->arg, x->p.val, x->p.len, &e))
+			if (envout_add(env, var, it->arg, x->p.val, x->p.len, &e))
 				collision(&e);
 			free(var);
 			continue;
 		}
 		for (size_t k = 0; k < it->nparams; k++) {
 			struct param *p = &it->params[k];
-			char *var = fmt == ENVOUT_VALUE ? NULL : var_for(p->name, it->arg);
-			if (envout_add(&env, var, p->name, p->val, p->len, &e))
+			char *var = A->fmt == ENVOUT_VALUE ? NULL : var_for(p->name, it->arg);
+			if (envout_add(env, var, p->name, p->val, p->len, &e))
 				collision(&e);
 			free(var);
 		}
 	}
+}
 
-	if (exec) {
+/* The whole output at once, to stdout or into --output (0600, atomically). */
+static void
+emit(const struct args *A, const struct envout *env)
+{
+	struct err e = {0};
+	struct buf out = {0};
+
+	if (envout_render(env, A->fmt, !A->nonl, &out, &e))
+		die_err(&e, "%s", "");
+	if (!A->output || !strcmp(A->output, "-"))
+		fwrite(out.p ? out.p : "", 1, out.len, stdout);
+	else if (file_put_secret(A->output, out.p ? out.p : "", out.len, &e))
+		die_err(&e, "%s", "");
+	buf_free(&out);
+}
+
+/* Values are secrets: zeroed before they are freed. */
+static void
+args_free(struct args *A)
+{
+	for (size_t k = 0; k < A->nu; k++) {
+		if (A->u[k].p.val)
+			memzero(A->u[k].p.val, A->u[k].p.len);
+		free(A->u[k].p.val);
+		free(A->u[k].p.name);
+	}
+	for (size_t i = 0; i < A->ni; i++) {
+		for (size_t k = 0; k < A->items[i].nparams; k++) {
+			memzero(A->items[i].params[k].val, A->items[i].params[k].len);
+			free(A->items[i].params[k].val);
+			free(A->items[i].params[k].name);
+		}
+		free(A->items[i].params);
+		if (A->items[i].var)
+			free((char *)A->items[i].var);
+	}
+	free(A->items);
+	free(A->u);
+	free(A->cmd);
+}
+
+int
+ssmget_main(int argc, char **argv)
+{
+	struct args A = {0};
+	struct envout env = {0};
+	struct err e = {0};
+	struct aws a;
+
+	parse_args(&A, argc, argv);
+	check_args(&A);
+	xaws_init(&a, &A.o.common);
+	fetch_names(&a, A.u, A.nu, A.decrypt);
+	for (size_t i = 0; i < A.ni; i++)
+		if (A.items[i].is_path)
+			fetch_path(&a, &A.items[i], A.recursive, A.decrypt);
+	report_missing(&A);
+	collect(&A, &env);
+	if (A.exec) {
 		aws_free(&a); /* no sockets or credentials into the command */
 		fflush(stdout);
-		int code = envout_exec(&env, cmd, pristine, &e);
+		int code = envout_exec(&env, A.cmd, A.pristine, &e);
 		die_code(code, "%s", e.msg);
 	}
-
-	struct buf out = {0};
-	if (envout_render(&env, fmt, !nonl, &out, &e))
-		die_err(&e, "%s", "");
-	if (output && strcmp(output, "-")) {
-		struct outfile f;
-		if (file_open_secret(&f, output, &e) || file_write(&f, out.p, out.len, &e) || file_commit(&f, &e)) {
-			file_abort(&f);
-			die_err(&e, "%s", "");
-		}
-	} else {
-		fwrite(out.p, 1, out.len, stdout);
-	}
-	buf_free(&out);
+	emit(&A, &env);
 	envout_free(&env);
-	for (size_t k = 0; k < nu; k++) {
-		if (u[k].p.val)
-			memzero(u[k].p.val, u[k].p.len);
-		free(u[k].p.val);
-		free(u[k].p.name);
-	}
-	for (size_t i = 0; i < ni; i++) {
-		for (size_t k = 0; k < items[i].nparams; k++) {
-			memzero(items[i].params[k].val, items[i].params[k].len);
-			free(items[i].params[k].val);
-			free(items[i].params[k].name);
-		}
-		free(items[i].params);
-		if (items[i].var)
-			free((char *)items[i].var);
-	}
-	free(items);
-	free(u);
-	free(cmd);
+	args_free(&A);
 	aws_free(&a);
 	return 0;
 }

@@ -476,19 +476,17 @@ list_instances(struct aws *a, const char *cmd, struct inst **out)
 	return n;
 }
 
-static int
-runcommand(struct aws *a, const char *doc, const char *version, const struct params *ps, char **ids, int nids,
-	   const struct params *targets, const char *comment, int nowait, double timeout)
+/* SendCommand: the command's id (xmalloc'd), or dies. */
+static char *
+send_command(struct aws *a, const char *doc, const char *version, const struct params *ps, char **ids, int nids,
+	     const struct params *targets, const char *comment)
 {
 	struct buf req = {0}, out = {0};
 	struct err e = {0};
-	struct json root, v, inv;
+	struct json root, v;
 	struct http_resp r;
-	struct waiter w;
-	struct inst *in = NULL;
-	char *cmd = NULL, *status = NULL;
-	long completed = -1;
-	int rc, n = 0;
+	char *cmd = NULL;
+	int rc;
 
 	buf_adds(&req, "{\"DocumentName\":");
 	json_put_str(&req, doc, strlen(doc));
@@ -536,22 +534,28 @@ runcommand(struct aws *a, const char *doc, const char *version, const struct par
 	if (json_get(root, "Command", &v) || !(cmd = json_get_strdup(v, "CommandId")) || !*cmd || strchr(cmd, '"') ||
 	    strchr(cmd, '\\'))
 		die("SendCommand: no CommandId in the response");
-	if (nowait) {
-		puts(cmd);
-		rc = EX_OK;
-		goto done;
-	}
-	warn("command %s sent", cmd);
+	buf_free(&req);
+	buf_free(&out);
+	return cmd;
+}
 
-	/* 1: the command as a whole, one call per poll however many instances */
-	waiter_init(&w, timeout);
-	buf_reset(&req);
+/* Polls ListCommands (one call per poll, however many instances) until the command is done,
+ * saying each change of status; 0, or -1 when the wait runs out. *status: the last one. */
+static int
+wait_command(struct aws *a, const char *cmd, int nids, struct waiter *w, char **status)
+{
+	struct buf req = {0}, out = {0};
+	struct err e = {0};
+	struct json root, v;
+	long completed = -1;
+	int rc;
+
 	buf_printf(&req, "{\"CommandId\":\"%s\"}", cmd);
 	for (;;) {
-		if (waiter_sleep(&w))
-			goto timeout;
-		if ((rc = poll_json(a, "ListCommands", req.p, w.deadline, &out, &e)) < 0) {
-			if (!strcmp(e.code, "InvalidCommandId") && w.polls <= 4) /* not visible everywhere yet */
+		if (waiter_sleep(w))
+			break;
+		if ((rc = poll_json(a, "ListCommands", req.p, w->deadline, &out, &e)) < 0) {
+			if (!strcmp(e.code, "InvalidCommandId") && w->polls <= 4) /* not visible everywhere yet */
 				continue;
 			die_err(&e, "ListCommands %s", cmd);
 		}
@@ -568,33 +572,33 @@ runcommand(struct aws *a, const char *doc, const char *version, const struct par
 			free(s);
 			continue;
 		}
-		if (!status || strcmp(s, status) || done != completed) {
+		if (!*status || strcmp(s, *status) || done != completed) {
 			if (total > 1 || (total >= 0 && !nids))
 				warn("%s: %s (%ld of %ld instances done)", cmd, s, done < 0 ? 0 : done, total);
 			else
 				warn("%s: %s", cmd, s);
 		}
-		free(status);
-		status = s;
+		free(*status);
+		*status = s;
 		completed = done;
-		if (status_in(status, cmd_done))
+		if (status_in(*status, cmd_done))
 			break;
 	}
+	buf_free(&req);
+	buf_free(&out);
+	return *status && status_in(*status, cmd_done) ? 0 : -1;
+}
 
-	/* 2: each instance's result and output */
-	if (nids) {
-		in = xcalloc((size_t)nids, sizeof *in);
-		for (n = 0; n < nids; n++)
-			in[n] = (struct inst){.id = xstrdup(ids[n]), .code = -1};
-	} else {
-		n = list_instances(a, cmd, &in);
-	}
-	if (!n) {
-		fprintf(stderr, "%s: command %s %s on no instance: no managed instance matched the targets\n",
-			applet_name, cmd, status);
-		rc = EX_REMOTE;
-		goto done;
-	}
+/* Polls GetCommandInvocation for each instance not done yet, printing each one's output as it
+ * ends; 0 when all have, -1 when the wait runs out. */
+static int
+wait_invocations(struct aws *a, const char *cmd, struct inst *in, int n, struct waiter *w)
+{
+	struct buf req = {0}, out = {0};
+	struct err e = {0};
+	struct json inv, v;
+	int rc, timed_out = 0;
+
 	for (int left = n;;) {
 		for (int i = 0; i < n; i++) {
 			if (in[i].done)
@@ -603,7 +607,7 @@ runcommand(struct aws *a, const char *doc, const char *version, const struct par
 			buf_printf(&req, "{\"CommandId\":\"%s\",\"InstanceId\":", cmd);
 			json_put_str(&req, in[i].id, strlen(in[i].id));
 			buf_addc(&req, '}');
-			if ((rc = poll_json(a, "GetCommandInvocation", req.p, w.deadline, &out, &e)) < 0) {
+			if ((rc = poll_json(a, "GetCommandInvocation", req.p, w->deadline, &out, &e)) < 0) {
 				/* right after SendCommand, or on a node still being reached */
 				if (strcmp(e.code, "InvocationDoesNotExist"))
 					die_err(&e, "GetCommandInvocation %s %s", cmd, in[i].id);
@@ -633,10 +637,22 @@ runcommand(struct aws *a, const char *doc, const char *version, const struct par
 		}
 		if (!left)
 			break;
-		if (waiter_sleep(&w))
-			goto timeout;
+		if (waiter_sleep(w)) {
+			timed_out = 1;
+			break;
+		}
 	}
-	rc = EX_OK;
+	buf_free(&req);
+	buf_free(&out);
+	return timed_out ? -1 : 0;
+}
+
+/* EX_OK when every instance succeeded; else one line for each instance, and EX_REMOTE. */
+static int
+report(const struct inst *in, int n)
+{
+	int rc = EX_OK;
+
 	for (int i = 0; i < n; i++)
 		if (strcmp(in[i].status, "Success"))
 			rc = EX_REMOTE;
@@ -651,6 +667,44 @@ runcommand(struct aws *a, const char *doc, const char *version, const struct par
 				same ? "" : in[i].details, same ? "" : ", ", code);
 		}
 	}
+	return rc;
+}
+
+static int
+runcommand(struct aws *a, const char *doc, const char *version, const struct params *ps, char **ids, int nids,
+	   const struct params *targets, const char *comment, int nowait, double timeout)
+{
+	struct waiter w;
+	struct inst *in = NULL;
+	char *cmd = send_command(a, doc, version, ps, ids, nids, targets, comment), *status = NULL;
+	int rc, n = 0;
+
+	if (nowait) {
+		puts(cmd);
+		rc = EX_OK;
+		goto done;
+	}
+	warn("command %s sent", cmd);
+	waiter_init(&w, timeout);
+	if (wait_command(a, cmd, nids, &w, &status))
+		goto timeout;
+	/* each instance's result and output */
+	if (nids) {
+		in = xcalloc((size_t)nids, sizeof *in);
+		for (n = 0; n < nids; n++)
+			in[n] = (struct inst){.id = xstrdup(ids[n]), .code = -1};
+	} else {
+		n = list_instances(a, cmd, &in);
+	}
+	if (!n) {
+		fprintf(stderr, "%s: command %s %s on no instance: no managed instance matched the targets\n",
+			applet_name, cmd, status);
+		rc = EX_REMOTE;
+		goto done;
+	}
+	if (wait_invocations(a, cmd, in, n, &w))
+		goto timeout;
+	rc = report(in, n);
 	goto done;
 timeout:
 	fflush(stdout);
@@ -667,8 +721,6 @@ done:
 	free(in);
 	free(cmd);
 	free(status);
-	buf_free(&req);
-	buf_free(&out);
 	return rc;
 }
 

@@ -781,6 +781,8 @@ void file_batch_abort(struct file_batch *b);
  * the one that could not be made (xmalloc'd, errno set). A directory made or found once is
  * remembered for the rest of the process and not asked for again. */
 char *file_mkdirs(const char *path);
+/* n bytes of p as the whole of a secret file: file_open_secret, file_write, file_commit. */
+int file_put_secret(const char *path, const void *p, size_t n, struct err *e);
 
 /* ---- s3.c, s3put.c: S3 objects for s3cp and s3watch ---------------------------------- */
 

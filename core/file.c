@@ -488,3 +488,15 @@ file_mkdirs(const char *path)
 	free(p);
 	return NULL;
 }
+
+int
+file_put_secret(const char *path, const void *p, size_t n, struct err *e)
+{
+	struct outfile f;
+
+	if (file_open_secret(&f, path, e) || file_write(&f, p, n, e) || file_commit(&f, e)) {
+		file_abort(&f);
+		return -1;
+	}
+	return 0;
+}

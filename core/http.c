@@ -681,6 +681,41 @@ fail:
 /* Sends q on c and reads the response. *retry set when a reused connection proved dead
  * before any response byte (the request can go again on a new one); *reuse cleared when
  * c must not go back to the pool. */
+/* RFC 9110 10.1.1: after "Expect: 100-continue", wait briefly for 100; a final status means the
+ * body is unwanted (*early). Interim answers that keep coming are held to the head's deadline.
+ * -1 with e (and *retry) when the connection fails. */
+static int
+wait_continue(struct conn *c, struct http_resp *r, int *minor, size_t *got, int *early, int *reuse, int *retry,
+	      struct err *e)
+{
+	double end = mono_now() + 1.0;
+
+	conn_deadline(c, c->timeout_ms / 1000.0);
+	for (;;) {
+		int left = (int)((end - mono_now()) * 1000);
+		int ready = c->rpos < c->rlen || (c->tls && tls_pending(c));
+		if (!ready && left > 0 && (ready = net_wait(c, left, e)) < 0)
+			return -1;
+		if (!ready) {
+			dbg("no 100 Continue within 1 s; sending the body");
+			return 0;
+		}
+		if (read_head(c, r, minor, got, e)) {
+			*retry = e->kind == E_NET && !*got;
+			return -1;
+		}
+		dbg_head('<', &r->head);
+		if (r->status == 100)
+			return 0;
+		if (r->status >= 200) {
+			dbg("final status before the body: not sending it");
+			*early = 1;
+			*reuse = 0;
+			return 0;
+		}
+	}
+}
+
 static int
 exchange(struct conn *c, const struct http_req *q, const struct proxy *px, struct http_resp *r, int *retry,
 	 int *reuse, int *body_started, struct err *e)
@@ -709,35 +744,8 @@ exchange(struct conn *c, const struct http_req *q, const struct proxy *px, struc
 	}
 	if (inline_body && b->len)
 		dbg("> %lld-byte body sent", (long long)b->len);
-	if (b && !inline_body && q->expect_continue) {
-		/* RFC 9110 10.1.1: wait briefly for 100; a final status means the body is unwanted.
-		 * Interim answers that keep coming are held to the head's deadline. */
-		double end = mono_now() + 1.0;
-		conn_deadline(c, c->timeout_ms / 1000.0);
-		for (;;) {
-			int left = (int)((end - mono_now()) * 1000);
-			int ready = c->rpos < c->rlen || (c->tls && tls_pending(c));
-			if (!ready && left > 0 && (ready = net_wait(c, left, e)) < 0)
-				goto fail;
-			if (!ready) {
-				dbg("no 100 Continue within 1 s; sending the body");
-				break;
-			}
-			if (read_head(c, r, &minor, &got, e)) {
-				*retry = e->kind == E_NET && !got;
-				goto fail;
-			}
-			dbg_head('<', &r->head);
-			if (r->status == 100)
-				break;
-			if (r->status >= 200) {
-				dbg("final status before the body: not sending it");
-				early = 1;
-				*reuse = 0;
-				break;
-			}
-		}
-	}
+	if (b && !inline_body && q->expect_continue && wait_continue(c, r, &minor, &got, &early, reuse, retry, e))
+		goto fail;
 	if (b && !inline_body && !early) {
 		if (send_body(c, b, body_started, e)) {
 			/* A write error before any response byte on a reused connection may be retried. */

@@ -334,16 +334,18 @@ done:
 	return rc;
 }
 
-/* One record from its bucket and object members; -1 if they are not there. */
+/* One record from its bucket and object members; -1 if they are not there. S3's own
+ * notifications (and SNS copies of them) form-encode the key; EventBridge events carry it as it
+ * is (a key "a+b:c" arrives as "a+b:c", not "a%2Bb%3Ac"), so raw says not to decode. */
 static int
-add_record(struct s3_events *ev, struct json bucket, struct json object, const char *event)
+add_record(struct s3_events *ev, struct json bucket, struct json object, const char *event, int raw)
 {
 	struct json key, size;
 	struct buf k = {0};
 	struct s3_event *r;
 
 	char *name = json_get_strdup(bucket, "name");
-	if (!name || json_get(object, "key", &key) || form_decode(key, &k)) {
+	if (!name || json_get(object, "key", &key) || (raw ? json_str(key, &k) : form_decode(key, &k))) {
 		free(name);
 		buf_free(&k);
 		return -1;
@@ -378,7 +380,7 @@ parse_events(struct json root, struct s3_events *ev, int depth)
 		while (!rc && !json_next(recs, &pos, NULL, &rec)) {
 			char *name = json_get_strdup(rec, "eventName");
 			rc = json_get(rec, "s3", &s3) || json_get(s3, "bucket", &bucket) || json_get(s3, "object", &object) ||
-			     add_record(ev, bucket, object, name) ? -1 : 0;
+			     add_record(ev, bucket, object, name, 0) ? -1 : 0;
 			free(name);
 		}
 		rc = rc || !ev->n ? -1 : 0;
@@ -387,7 +389,7 @@ parse_events(struct json root, struct s3_events *ev, int depth)
 		   !json_get(detail, "object", &object)) {
 		/* EventBridge: one object per event; the event is its detail-type ("Object Created") */
 		char *type = json_get_strdup(root, "detail-type");
-		rc = add_record(ev, bucket, object, type);
+		rc = add_record(ev, bucket, object, type, 1);
 		free(type);
 	} else if (depth == 0 && !json_get(root, "Type", &v) && json_key_eq(v, "Notification") &&
 		   !json_get(root, "Message", &v)) {

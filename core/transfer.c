@@ -1,6 +1,6 @@
-/* transfer.c — parallel S3 transfers: the worker pool, multipart uploads from files (pread,
- * nothing held in memory) and from streams (bounded part buffers), and multipart copies
- * (downloads are in download.c). https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html */
+/* transfer.c — parallel S3 transfers: multipart uploads from files (pread, nothing held in
+ * memory) and from streams (bounded part buffers), and multipart copies, on the worker pool of
+ * pool.c (downloads are in download.c). https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html */
 #include "xfer.h"
 
 #include <errno.h>
@@ -14,319 +14,6 @@
 
 #define MAX_PARTS 10000
 #define MIB ((int64_t)1 << 20)
-
-/* ---- the worker pool -------------------------------------------------------------------- */
-
-
-/* The interrupt flag, set by a signal handler on the main thread while workers read it. */
-static int
-cancelled(struct xfer *x)
-{
-	return x->cancel && __atomic_load_n(x->cancel, __ATOMIC_RELAXED);
-}
-
-int
-xfer_stopped(struct xfer *x)
-{
-	return __atomic_load_n(&x->stop, __ATOMIC_RELAXED) || cancelled(x);
-}
-
-void
-xfer_progress_add(struct xfer *x, int64_t n)
-{
-	__atomic_add_fetch(&x->done, (uint64_t)n, __ATOMIC_RELAXED);
-}
-
-void
-xfer_set_op(struct xfer *x, const char *op)
-{
-	if (!x->op[0])
-		snprintf(x->op, sizeof x->op, "%s", op);
-}
-
-void
-xpool_fail(struct pool *p, const struct err *e)
-{
-	if (!p->failed) {
-		p->failed = 1;
-		p->err = *e;
-	}
-	__atomic_store_n(&p->x->stop, 1, __ATOMIC_RELAXED);
-	pthread_cond_broadcast(&p->cv);
-}
-
-void
-xfer_block_signals(void)
-{
-	sigset_t set;
-
-	/* Signals go to the calling thread, which decides what to abort. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
-static void *
-worker(void *arg)
-{
-	struct pool *p = arg;
-
-	xfer_block_signals();
-	pthread_mutex_lock(&p->m);
-	for (;;) {
-		while (!p->failed && p->next >= p->avail && (p->total < 0 || p->next < p->total))
-			pthread_cond_wait(&p->cv, &p->m);
-		if (p->failed || (p->total >= 0 && p->next >= p->total))
-			break;
-		int job = p->next++;
-		pthread_mutex_unlock(&p->m);
-		struct err e = {0};
-		int rc = p->run(p, job, &e);
-		pthread_mutex_lock(&p->m);
-		if (rc && !p->failed) {
-			char op[48];
-			snprintf(op, sizeof op, p->numbered ? "%s %d" : "%s", p->op, job + 1);
-			xfer_set_op(p->x, op);
-		}
-		if (rc)
-			xpool_fail(p, &e);
-		pthread_cond_broadcast(&p->cv);
-	}
-	p->alive--;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->m);
-	return NULL;
-}
-
-/* A pool on the heap: if an interrupt leaves a worker stuck in a request, the caller returns
- * without it and the memory it uses stays valid until the process exits. */
-struct pool *
-xpool_new(struct xfer *x, int (*run)(struct pool *, int, struct err *), void *ctx, int total, const char *op,
-	 int numbered)
-{
-	struct pool *p = xcalloc(1, sizeof *p);
-
-	p->x = x;
-	p->op = op;
-	p->numbered = numbered;
-	p->run = run;
-	p->ctx = ctx;
-	p->total = total;
-	p->avail = total < 0 ? 0 : total;
-	pthread_mutex_init(&p->m, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	return p;
-}
-
-int
-xpool_start(struct pool *p, int n, struct err *e)
-{
-	pthread_attr_t at;
-	int rc = 0;
-
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&at, 256 * 1024);
-	for (int i = 0; i < n; i++) {
-		pthread_t t;
-		pthread_mutex_lock(&p->m);
-		p->alive++;
-		pthread_mutex_unlock(&p->m);
-		int err = pthread_create(&t, &at, worker, p);
-		if (err) {
-			pthread_mutex_lock(&p->m);
-			p->alive--;
-			pthread_mutex_unlock(&p->m);
-			if (!i) /* fewer workers than asked for only make it slower */
-				rc = err_set(e, E_IO, "cannot start a thread: %s", strerror(err));
-			break;
-		}
-	}
-	pthread_attr_destroy(&at);
-	return rc;
-}
-
-void
-xfer_tick(struct xfer *x)
-{
-	if (x->progress)
-		x->progress(x->progress_ctx, __atomic_load_n(&x->done, __ATOMIC_RELAXED), x->total);
-}
-
-/* Waits (called with p->m held) up to 200 ms; an interrupt stops the pool. */
-void
-xpool_step(struct pool *p)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += 200 * 1000000L;
-	if (ts.tv_nsec >= 1000000000L)
-		ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-	pthread_cond_timedwait(&p->cv, &p->m, &ts);
-	if (cancelled(p->x) && !p->failed) {
-		struct err e;
-		err_set(&e, E_IO, "interrupted");
-		xpool_fail(p, &e);
-	}
-	pthread_mutex_unlock(&p->m);
-	xfer_tick(p->x);
-	pthread_mutex_lock(&p->m);
-}
-
-/* Waits for the workers to finish. After a failure every one is waited for (the request each is
- * in is bounded by the timeouts, makes no more retries, and gives up at its next read or write
- * of the body): one left running would write into whatever file takes its descriptor next
- * (s3cp -r goes on to the next object). Only after an interrupt, when the process is on its way
- * out, 200 ms at most: a worker still waiting for an answer is left behind, and the upload is
- * aborted all the same. Returns 0 or -1 with the first error; *all set when every worker has
- * exited (p may be freed). */
-int
-xpool_wait(struct pool *p, int *all, struct err *e)
-{
-	double give_up = 0;
-
-	pthread_mutex_lock(&p->m);
-	while (p->alive) {
-		if (cancelled(p->x) && !give_up)
-			give_up = mono_now() + (p->grace ? p->grace : 0.2);
-		if (give_up && mono_now() > give_up)
-			break;
-		xpool_step(p);
-	}
-	*all = !p->alive;
-	int rc = p->failed ? -1 : 0;
-	if (rc)
-		*e = p->err;
-	pthread_mutex_unlock(&p->m);
-	return rc;
-}
-
-void
-xpool_free(struct pool *p, int all)
-{
-	if (!all)
-		return; /* a worker may still touch it */
-	pthread_mutex_destroy(&p->m);
-	pthread_cond_destroy(&p->cv);
-	free(p);
-}
-
-int
-xpool_workers(struct xfer *x, int jobs)
-{
-	int n = x->concurrency > 0 ? x->concurrency : 8;
-
-	return jobs < n ? (jobs > 0 ? jobs : 1) : n;
-}
-
-/* ---- a queue of independent jobs ---------------------------------------------------------- */
-
-/* The pool in its open-ended mode: jobs are numbered as they are added; job n waits in
- * slot[n % cap] until a worker takes it. One job's failure is the caller's to report: the
- * others go on. */
-struct xqueue {
-	struct pool *p;
-	void **slot;           /* NULL once taken */
-	int cap;
-	int (*run)(void *ctx, void *job);
-	void (*drop)(void *job);
-	void *ctx;
-};
-
-static int
-queue_job(struct pool *p, int n, struct err *e)
-{
-	struct xqueue *q = p->ctx;
-
-	pthread_mutex_lock(&p->m);
-	void *job = q->slot[n % q->cap];
-	q->slot[n % q->cap] = NULL;
-	pthread_cond_broadcast(&p->cv); /* room for the producer */
-	pthread_mutex_unlock(&p->m);
-	q->run(q->ctx, job);
-	xfer_progress_add(p->x, 1);
-	return 0;
-}
-
-struct xqueue *
-xqueue_start(struct xfer *x, int (*run)(void *ctx, void *job), void (*drop)(void *job), void *ctx, struct err *e)
-{
-	struct xqueue *q = xcalloc(1, sizeof *q);
-
-	q->cap = 256;
-	q->slot = xcalloc((size_t)q->cap, sizeof *q->slot);
-	q->run = run;
-	q->drop = drop;
-	q->ctx = ctx;
-	x->total = x->done = 0;
-	x->stop = 0;
-	q->p = xpool_new(x, queue_job, q, -1, "job", 0);
-	q->p->grace = 3; /* an interrupted job removes its temporary file or aborts its upload */
-	if (xpool_start(q->p, xpool_workers(x, 1 << 30), e)) {
-		xpool_free(q->p, 1);
-		free(q->slot);
-		free(q);
-		return NULL;
-	}
-	return q;
-}
-
-int
-xqueue_add(struct xqueue *q, void *job)
-{
-	struct pool *p = q->p;
-	int rc = -1;
-
-	pthread_mutex_lock(&p->m);
-	while (!p->failed && q->slot[p->avail % q->cap]) /* its slot's last job not yet taken */
-		xpool_step(p);
-	if (!p->failed) {
-		q->slot[p->avail % q->cap] = job;
-		p->avail++;
-		pthread_cond_broadcast(&p->cv);
-		rc = 0;
-	}
-	pthread_mutex_unlock(&p->m);
-	return rc;
-}
-
-void
-xqueue_park(struct xqueue *q)
-{
-	struct pool *p = q->p;
-
-	pthread_mutex_lock(&p->m);
-	p->alive--; /* not waited for: it never returns to q, which may be freed */
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->m);
-	for (;;)
-		pause();
-}
-
-int
-xqueue_finish(struct xqueue *q, struct err *e)
-{
-	struct pool *p = q->p;
-	int all = 1, rc;
-
-	pthread_mutex_lock(&p->m);
-	p->total = p->avail;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->m);
-	rc = xpool_wait(p, &all, e);
-	if (!all)
-		return rc; /* a stuck worker may still use q (the process is on its way out) */
-	for (int i = 0; i < q->cap; i++)
-		if (q->slot[i] && q->drop)
-			q->drop(q->slot[i]);
-	xpool_free(p, all);
-	free(q->slot);
-	free(q);
-	return rc;
-}
 
 int64_t
 xfer_part_size(int64_t size, int64_t part)
@@ -537,57 +224,16 @@ read_full(struct xfer *x, int fd, char *b, int64_t n, struct err *e)
 	return got;
 }
 
-int
-xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, const struct s3_put *put,
-		   int64_t expected, struct err *e)
+/* A stream's parts: b (len bytes) first, then more read into free buffers (one per worker at
+ * most, the first continuing from the look-ahead byte extra), each handed to the workers as it
+ * fills, until EOF, a failure or MAX_PARTS. Returns the number of parts handed over. */
+static int
+feed_parts(struct xfer *x, struct pool *p, struct up *u, int fd, char *b, int64_t len, char extra, int nbufs,
+	   struct err *e)
 {
-	int64_t ps = expected > 0 ? xfer_part_size(expected, x->part_size) : x->part_size;
-	int nbufs = xpool_workers(x, 1 << 30), nalloc = 0, part = 0, all = 1, rc = -1, eof = 0;
-	struct up *u = xcalloc(1, sizeof *u);
-	struct pool *p = NULL;
-	char *id = NULL, *b = xmalloc((size_t)ps);
-	int64_t len;
-	char extra;
+	int64_t ps = u->part_size;
+	int part = 0, nalloc = 1, eof = 0;
 
-	x->total = expected > 0 ? (uint64_t)expected : 0;
-	x->done = 0;
-	x->stop = 0;
-	x->op[0] = 0;
-	nalloc = 1;
-	/* The first part: a stream that fits in it goes as one PutObject (one byte of look-ahead
-	 * tells a stream of exactly one part size from a longer one). */
-	if ((len = read_full(x, fd, b, ps, e)) < 0) {
-		xfer_set_op(x, "read");
-		goto fail;
-	}
-	int64_t more = len == ps ? read_full(x, fd, &extra, 1, e) : 0;
-	if (more < 0) {
-		xfer_set_op(x, "read");
-		goto fail;
-	}
-	if (!more) {
-		x->total = (uint64_t)len;
-		if (interrupted(x, e) || s3_put_body(x->a, bucket, key, put, NULL, 0, b, NULL, len, NULL, e)) {
-			xfer_set_op(x, "PutObject");
-			goto fail;
-		}
-		xfer_progress_add(x, len);
-		rc = 0;
-		goto fail;
-	}
-	if (interrupted(x, e) || s3_mpu_create(x->a, bucket, key, put, &id, e)) {
-		xfer_set_op(x, "CreateMultipartUpload");
-		goto fail;
-	}
-	*u = (struct up){bucket, key, id, put, xcalloc(MAX_PARTS, sizeof(struct s3_part)), ps, -1,
-			 xcalloc(MAX_PARTS, sizeof(char *)), xcalloc(MAX_PARTS, sizeof(int64_t)),
-			 xcalloc((size_t)nbufs, sizeof(char *)), 0, *put};
-	u->part_put.stop = &x->stop;
-	p = xpool_new(x, up_part, u, -1, "UploadPart", 1);
-	if (xpool_start(p, nbufs, e)) {
-		abort_upload(x, bucket, key, id, e);
-		goto fail;
-	}
 	for (;;) {
 		/* Hand the filled buffer to the workers. */
 		pthread_mutex_lock(&p->m);
@@ -631,6 +277,7 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 		}
 		int64_t k = read_full(x, fd, b + off, ps - off, e);
 		if (k < 0) {
+			free(b); /* not handed over */
 			xfer_set_op(x, "read");
 			pthread_mutex_lock(&p->m);
 			xpool_fail(p, e);
@@ -646,6 +293,60 @@ xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, 
 			break;
 		}
 	}
+	return part;
+}
+
+int
+xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, const struct s3_put *put,
+		   int64_t expected, struct err *e)
+{
+	int64_t ps = expected > 0 ? xfer_part_size(expected, x->part_size) : x->part_size;
+	int nbufs = xpool_workers(x, 1 << 30), part = 0, all = 1, rc = -1;
+	struct up *u = xcalloc(1, sizeof *u);
+	struct pool *p = NULL;
+	char *id = NULL, *b = xmalloc((size_t)ps);
+	int64_t len;
+	char extra;
+
+	x->total = expected > 0 ? (uint64_t)expected : 0;
+	x->done = 0;
+	x->stop = 0;
+	x->op[0] = 0;
+	/* The first part: a stream that fits in it goes as one PutObject (one byte of look-ahead
+	 * tells a stream of exactly one part size from a longer one). */
+	if ((len = read_full(x, fd, b, ps, e)) < 0) {
+		xfer_set_op(x, "read");
+		goto fail;
+	}
+	int64_t more = len == ps ? read_full(x, fd, &extra, 1, e) : 0;
+	if (more < 0) {
+		xfer_set_op(x, "read");
+		goto fail;
+	}
+	if (!more) {
+		x->total = (uint64_t)len;
+		if (interrupted(x, e) || s3_put_body(x->a, bucket, key, put, NULL, 0, b, NULL, len, NULL, e)) {
+			xfer_set_op(x, "PutObject");
+			goto fail;
+		}
+		xfer_progress_add(x, len);
+		rc = 0;
+		goto fail;
+	}
+	if (interrupted(x, e) || s3_mpu_create(x->a, bucket, key, put, &id, e)) {
+		xfer_set_op(x, "CreateMultipartUpload");
+		goto fail;
+	}
+	*u = (struct up){bucket, key, id, put, xcalloc(MAX_PARTS, sizeof(struct s3_part)), ps, -1,
+			 xcalloc(MAX_PARTS, sizeof(char *)), xcalloc(MAX_PARTS, sizeof(int64_t)),
+			 xcalloc((size_t)nbufs, sizeof(char *)), 0, *put};
+	u->part_put.stop = &x->stop;
+	p = xpool_new(x, up_part, u, -1, "UploadPart", 1);
+	if (xpool_start(p, nbufs, e)) {
+		abort_upload(x, bucket, key, id, e);
+		goto fail;
+	}
+	part = feed_parts(x, p, u, fd, b, len, extra, nbufs, e);
 	pthread_mutex_lock(&p->m);
 	p->total = p->avail;
 	pthread_cond_broadcast(&p->cv);

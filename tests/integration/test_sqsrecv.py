@@ -312,8 +312,9 @@ class Bulk(SqsRecvCase):
         direct = json.dumps({"Records": [record(quoted[0]), record(quoted[1])]})
         sns = json.dumps({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:t",
                           "Message": json.dumps({"Records": [record(quoted[2])]})})
+        # EventBridge carries the key as it is (moto's own EventBridge event below shows it too)
         eb = json.dumps({"version": "0", "detail-type": "Object Created", "source": "aws.s3",
-                         "detail": {"bucket": {"name": "bkt"}, "object": {"key": quoted[3], "size": 9}}})
+                         "detail": {"bucket": {"name": "bkt"}, "object": {"key": keys[3], "size": 9}}})
         test = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "bkt"})
         self.send(url, [direct, sns, eb, test])
         r = self.run("sqsrecv", "--s3-events", "--drain", "recv-s3", env=self.renv())
@@ -350,6 +351,32 @@ class Bulk(SqsRecvCase):
         self.assertEqual(open(os.path.join(d, "key"), encoding="utf-8").read(), key)
         self.assertEqual(open(os.path.join(d, "rest")).read(), "5 ObjectCreated:Put")
         self.assertEqual(self.counts(url), (0, 0), "the test event and the record are deleted")
+
+
+    def test_moto_eventbridge_notification(self):
+        """S3 -> EventBridge -> SQS, each step moto's own: the key arrives unencoded and is used as it is."""
+        url = self.queue("recv-eb")
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        s3 = harness.client("s3", direct=True)
+        import boto3
+        events = boto3.client("events", endpoint_url=harness.moto_plain().url, region_name=REGION,
+                              aws_access_key_id="AKIAPLAIN", aws_secret_access_key="plain")
+        s3.create_bucket(Bucket="recv-eb-bucket")
+        s3.put_bucket_notification_configuration(Bucket="recv-eb-bucket", NotificationConfiguration={
+            "EventBridgeConfiguration": {}})
+        events.put_rule(Name="recv-eb", EventPattern=json.dumps({"source": ["aws.s3"]}))
+        self.addCleanup(events.delete_rule, Name="recv-eb")
+        events.put_targets(Rule="recv-eb", Targets=[{"Id": "q", "Arn": arn}])
+        self.addCleanup(events.remove_targets, Rule="recv-eb", Ids=["q"])
+        key = "x/a+b c%41:1 ü.txt"
+        s3.put_object(Bucket="recv-eb-bucket", Key=key, Body=b"hello!")
+        d = self.tmpdir()
+        r = self.run("sqsrecv", "--s3-events", "--drain", "recv-eb", "--exec", "--", "sh", "-c",
+                     'printf "%s|%s" "$S3_KEY" "$S3_SIZE" > "$D/$S3_EVENT"', env=self.renv(D=d))
+        self.ok(r)
+        self.assertIn("Object Created", os.listdir(d))
+        for event in os.listdir(d):  # moto also sends "Object Tags Added" for the same object
+            self.assertEqual(open(os.path.join(d, event), encoding="utf-8").read(), f"{key}|6", event)
 
 
 class Failures(SqsRecvCase):

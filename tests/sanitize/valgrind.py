@@ -81,7 +81,7 @@ CALLS = {
                   (["secretget", "--format", "env", f"{P[1:]}/db"], None, 0)],
     "sqssend": [(["sqssend", "awsbox-vg", "hello"], None, 0),
                 (["sqssend", "--lines", "awsbox-vg"], "one\ntwo\nthree\n", 0)],
-    "sqsrecv": [(["sqsrecv", "--max", "2", "awsbox-vg"], None, 0),
+    "sqsrecv": [(["sqsrecv", "--max", "2", "--timeout", "10s", "awsbox-vg"], None, 0),
                 (["sqsrecv", "--drain", "awsbox-vg", "--exec", "--", "true"], None, 0)],
     "lambdainvoke": [(["lambdainvoke", "awsbox-vg-echo", '{"a": [1, 2.5e3]}'], None, 0)],
     "rdstoken": [(["rdstoken", "db.example.com:5432", "app"], None, 0)],

@@ -65,12 +65,12 @@ TEST(s3_events_sns_eventbridge_test)
 	buf_free(&sns);
 
 	const char *eb = "{\"version\":\"0\",\"detail-type\":\"Object Created\",\"source\":\"aws.s3\",\"account\":\"1\","
-			 "\"detail\":{\"version\":\"0\",\"bucket\":{\"name\":\"eb\"},\"object\":{\"key\":\"x+y.txt\",\"size\":5,"
+			 "\"detail\":{\"version\":\"0\",\"bucket\":{\"name\":\"eb\"},\"object\":{\"key\":\"x+y%41:1.txt\",\"size\":5,"
 			 "\"etag\":\"e\"},\"reason\":\"PutObject\"}}";
 	CHECK_INT(s3_events_parse(eb, strlen(eb), &ev), 0);
 	CHECK_INT(ev.n, 1);
 	CHECK_STR(ev.rec[0].bucket, "eb");
-	CHECK_STR(ev.rec[0].key, "x y.txt");
+	CHECK_STR(ev.rec[0].key, "x+y%41:1.txt"); /* EventBridge keys are not encoded */
 	CHECK_INT(ev.rec[0].size, 5);
 	CHECK_STR(ev.rec[0].event, "Object Created");
 	s3_events_free(&ev);
