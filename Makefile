@@ -1,5 +1,5 @@
 # awsbox — one static binary (musl + BearSSL) for the everyday AWS jobs. See README.md.
-#   make          build ./awsbox (installs musl-tools and builds BearSSL into build/ if missing)
+#   make          build ./awsbox (builds musl and BearSSL from Debian's source packages into build/ if missing)
 #   make check    the layers check, unit tests, integration tests against moto, the FROM-scratch check
 #   make demo     walk through every applet against a local moto
 #   make ARCH=aarch64   cross-build build/aarch64/awsbox for arm64 (Debian's cross gcc, musl from its source package)
@@ -8,19 +8,20 @@ VERSION    := 0.1.0
 HOST_ARCH  := $(shell uname -m)
 ARCH       ?= $(HOST_ARCH)
 ifeq ($(ARCH),$(HOST_ARCH))
-CC         := musl-gcc
 B          := build
 BIN        := awsbox
 else
-# Cross: everything under build/ARCH/, the binary too, so a native tree and a cross one coexist;
-# musl built for ARCH from Debian's source package with Debian's cross gcc (scripts/musl).
-# DEB_ARCH: Debian's name for ARCH (its cross gcc, qemu-user's binfmt entry).
+# Cross: everything under build/ARCH/, the binary too, so a native tree and a cross one coexist.
 B          := build/$(ARCH)
-MUSL       := $(B)/musl
-CC         := $(MUSL)/bin/musl-gcc
 BIN        := $(B)/awsbox
 EMU        := qemu-$(ARCH)-static
 endif
+# musl built from Debian's source package with musl's own flags (-Os, no stack protector;
+# scripts/musl) and Debian's gcc for ARCH: Debian's musl-tools and musl-dev:arm64 are built -O2
+# with the stack protector, 20-29 KB more in awsbox. DEB_ARCH: Debian's name for ARCH (its cross
+# gcc, qemu-user's binfmt entry).
+MUSL       := $(B)/musl
+CC         := $(MUSL)/bin/musl-gcc
 DEB_ARCH   := $(patsubst aarch64,arm64,$(patsubst x86_64,amd64,$(ARCH)))
 BEARSSL    := $(B)/bearssl-musl
 CA_BUNDLE  ?= $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem))
@@ -53,14 +54,12 @@ $(BIN): $(OBJ) $(BEARSSL)/libbearssl.a
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
 
 # BearSSL comes in as a package, built with the compiler that builds awsbox.
-$(BEARSSL)/libbearssl.a: scripts/bearssl $(if $(MUSL),$(CC))
+$(BEARSSL)/libbearssl.a: scripts/bearssl $(CC)
 	@scripts/deps build $(DEB_ARCH)
 	scripts/bearssl $(BEARSSL) $(CC)
-ifdef MUSL
 $(CC): scripts/musl scripts/debsrc
 	@scripts/deps build $(DEB_ARCH)
 	scripts/musl $(MUSL) $(ARCH)-linux-gnu
-endif
 
 $(B)/obj/%.o: %.c | $(BEARSSL)/libbearssl.a
 	@mkdir -p $(dir $@)
