@@ -738,7 +738,7 @@ def curl_floor(s, cpus):
         c_argv = ["curl", "-sf", "--cacert", str(E.ca), "--aws-sigv4", f"aws:amz:{REGION}:sts", "--user",
                   f"{E.env['AWS_ACCESS_KEY_ID']}:{E.env['AWS_SECRET_ACCESS_KEY']}", "-d",
                   "Action=GetCallerIdentity&Version=2011-06-15", url + "/"]
-        log(f"one call: whoami and curl --aws-sigv4 over {scheme}")
+        log(f"one call: awsid and curl --aws-sigv4 over {scheme}")
         A, C = [], []
         try:
             measure(a_exe, a_argv, E.env, cpus=cpus)
@@ -750,10 +750,10 @@ def curl_floor(s, cpus):
                 for box, exe, argv in (pair if r % 2 == 0 else pair[::-1]):
                     box.append(measure(exe, argv, E.env, cpus=cpus))
         except Failed as e:
-            rows.append([f"`whoami` / `curl --aws-sigv4`", scheme.upper(), f"failed: {str(e).splitlines()[0][:60]}"] + [""] * 7)
+            rows.append([f"`awsid` / `curl --aws-sigv4`", scheme.upper(), f"failed: {str(e).splitlines()[0][:60]}"] + [""] * 7)
             continue
         got[scheme] = (A, C)
-        rows.append([f"`whoami` / `curl --aws-sigv4` ({scheme.upper()})"] + row3("", A, C)[1:])
+        rows.append([f"`awsid` / `curl --aws-sigv4` ({scheme.upper()})"] + row3("", A, C)[1:])
     return rows, got
 
 
