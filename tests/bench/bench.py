@@ -806,13 +806,13 @@ def sec_onecall():
     if floor:
         frows, fgot = floor
         R.add("**The floor for one call**: `curl --aws-sigv4` (one signed GetCallerIdentity POST; curl with OpenSSL) "
-              "against `whoami`, on the stand-in; the same alternation and medians:", "")
+              "against `awsid`, on the stand-in; the same alternation and medians:", "")
         R.table(["command", "awsbox wall", "curl wall", "curl/awsbox", "awsbox CPU", "curl CPU", "curl/awsbox",
                  "awsbox peak RSS", "curl peak RSS", "curl/awsbox"], frows)
         R.raw["onecall"] = {"curl": {k: {"awsbox": [vars_m(m) for m in a], "curl": [vars_m(m) for m in c]}
                                      for k, (a, c) in fgot.items()}}
         for scheme, (a, c) in fgot.items():
-            R.sum(f"one call, `whoami` against **curl --aws-sigv4** as the peer ({scheme.upper()}, stand-in): wall / CPU",
+            R.sum(f"one call, `awsid` against **curl --aws-sigv4** as the peer ({scheme.upper()}, stand-in): wall / CPU",
                   f"{f_time(med([m.wall for m in a]))} / {f_time(med([m.cpu for m in a]))}",
                   f"{f_time(med([m.wall for m in c]))} / {f_time(med([m.cpu for m in c]))}",
                   f"{ratio(med([m.wall for m in a]), med([m.wall for m in c]))} / "
