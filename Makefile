@@ -47,7 +47,7 @@ UNIT_SRC   := $(wildcard tests/unit/*.c)
 # Test-only programs (tests/tools/NAME.c), linked with core: build/tools/NAME
 TOOLS      := $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all check unit integration scratch-check demo clean distclean deps layers man completion
+.PHONY: all check unit integration scratch-check demo clean distclean deps layers man completion install-docs
 all: $(BIN)
 
 $(BIN): $(OBJ) $(BEARSSL)/libbearssl.a
@@ -130,6 +130,16 @@ demo: awsbox
 # --help texts, exit-status tables and option tables (scripts/gen-docs).
 man completion: awsbox
 	$(PYTHON) scripts/gen-docs ./awsbox build
+
+# Installed only when asked: make install-docs [PREFIX=/usr/local] [DESTDIR=...] puts the man pages
+# and both completions where man, bash-completion and zsh look under PREFIX.
+PREFIX ?= /usr/local
+install-docs: man
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 644 build/man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 build/completion/awsbox.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/awsbox
+	install -m 644 build/completion/_awsbox $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_awsbox
 
 clean:
 	rm -rf $(B)/obj $(B)/ta.c $(B)/unit-tests $(BIN)

@@ -67,6 +67,20 @@ class Setup(AwsboxTestCase):
                  if l.strip() and not l.startswith("#")}
         self.assertLessEqual({"build", "awsbox", ".git"}, lines)
 
+    def test_install_docs_only_when_asked(self):
+        """make install-docs puts the pages and completions under DESTDIR/PREFIX; awsbox itself is
+        taken as built (-o), so the test never rebuilds it."""
+        dest = self.tmpdir()
+        r = self.run("make", "-s", "-C", str(ROOT), "-o", "awsbox", "install-docs", f"DESTDIR={dest}", "PREFIX=/usr")
+        self.ok(r)
+        share = os.path.join(dest, "usr", "share")
+        for name in harness.applets() + ["awsbox"]:
+            self.assertTrue(os.path.isfile(os.path.join(share, "man", "man1", f"{name}.1")), name)
+        bash = open(os.path.join(share, "bash-completion", "completions", "awsbox")).read()
+        self.assertIn("_awsbox", bash)
+        zsh = open(os.path.join(share, "zsh", "site-functions", "_awsbox")).read()
+        self.assertTrue(zsh.startswith("#compdef awsbox"))
+
     def test_man_and_completion_from_the_binary(self):
         out = self.tmpdir()
         self.ok(self.run("python3", str(ROOT / "scripts" / "gen-docs"), str(harness.AWSBOX), out))
