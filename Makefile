@@ -39,10 +39,10 @@ LDFLAGS    += -Wl,-z,norelro
 endif
 LIBS       := $(BEARSSL)/libbearssl.a -lpthread
 
-CORE_SRC   := $(wildcard core/*.c)
+CORE_SRC   := $(wildcard core/*/*.c)
 APPLET_SRC := $(wildcard applets/*.c)
-CORE_OBJ   := $(patsubst %.c,$(B)/obj/%.o,$(filter-out core/main.c,$(CORE_SRC)))
-OBJ        := $(CORE_OBJ) $(B)/obj/core/main.o $(patsubst %.c,$(B)/obj/%.o,$(APPLET_SRC)) $(B)/obj/ta.o
+CORE_OBJ   := $(patsubst %.c,$(B)/obj/%.o,$(CORE_SRC))
+OBJ        := $(CORE_OBJ) $(patsubst %.c,$(B)/obj/%.o,$(APPLET_SRC)) $(B)/obj/ta.o
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 # Test-only programs (tests/tools/NAME.c), linked with core: build/tools/NAME
 TOOLS      := $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
@@ -66,10 +66,10 @@ $(B)/obj/%.o: %.c | $(BEARSSL)/libbearssl.a
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 CFLAGS += -DAWSBOX_VERSION='"$(VERSION)"'
-$(B)/obj/core/main.o: CFLAGS += -DBEARSSL_VERSION='"$(shell cat $(BEARSSL)/VERSION 2>/dev/null)"'
-$(B)/obj/core/main.o: applets/applets.def
+$(B)/obj/applets/main.o: CFLAGS += -DBEARSSL_VERSION='"$(shell cat $(BEARSSL)/VERSION 2>/dev/null)"'
+$(B)/obj/applets/main.o: applets/applets.def
 # The crypto loops want unrolling and their keys in registers, which -Os does not do.
-$(B)/obj/core/cpu.o: CFLAGS += -O2
+$(B)/obj/core/base/cpu.o: CFLAGS += -O2
 
 # The compiled-in trust anchors: generated from the build machine's CA bundle, never committed
 # (a cross-built brssl runs under qemu-user).
@@ -160,7 +160,7 @@ distclean:
 # them, their applet symlinks and --exec children as they run native ones. QEMU_CPU picks the CPU:
 # max has the AES, PMULL and CRC32 instructions; qemu 7.2 has no arm64 model without them and no
 # property to turn them off, so the second run takes them away with AWSBOX_HWCAP=0 (a mask on
-# getauxval(AT_HWCAP), see core/cpu.c) on cortex-a53, the smallest model.
+# getauxval(AT_HWCAP), see core/base/cpu.c) on cortex-a53, the smallest model.
 ARM64       := $(MAKE) --no-print-directory ARCH=aarch64
 ARM64_QUICK ?= test_dispatch test_tls.TLSTest.test_trusted_ca_bundle test_tls.TLSTest.test_cipher_suite_is_fast_aead \
 	test_tls.TLSTest.test_untrusted_ca test_tls.TLSTest.test_compiled_in_anchors_in_empty_root \
@@ -240,7 +240,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 1
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(addprefix build/fuzz/bin/,$(FUZZ_NAMES))
-SAN_CORE     := $(filter-out core/main.c,$(CORE_SRC))
+SAN_CORE     := $(CORE_SRC)
 
 .PHONY: fuzz fuzz-smoke fuzz-build check-asan check-tsan valgrind
 
@@ -273,9 +273,9 @@ ASAN_OBJ := $(patsubst %.c,build/asan/obj/%.o,$(SAN_CORE))
 build/asan/obj/%.o: %.c | $(SAN_BEARSSL)/libbearssl.a
 	@mkdir -p $(dir $@)
 	$(CLANG) $(SAN_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
-build/asan/obj/core/main.o build/valgrind/obj/core/main.o: SAN_CFLAGS += -DBEARSSL_VERSION='"$(shell cat $(SAN_BEARSSL)/VERSION 2>/dev/null)"'
-build/asan/obj/core/main.o build/valgrind/obj/core/main.o: applets/applets.def
-build/asan/awsbox: $(ASAN_OBJ) build/asan/obj/core/main.o $(patsubst %.c,build/asan/obj/%.o,$(APPLET_SRC)) build/san-ta.o
+build/asan/obj/applets/main.o build/valgrind/obj/applets/main.o: SAN_CFLAGS += -DBEARSSL_VERSION='"$(shell cat $(SAN_BEARSSL)/VERSION 2>/dev/null)"'
+build/asan/obj/applets/main.o build/valgrind/obj/applets/main.o: applets/applets.def
+build/asan/awsbox: $(ASAN_OBJ) $(patsubst %.c,build/asan/obj/%.o,$(APPLET_SRC)) build/san-ta.o
 	$(CLANG) $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
 build/asan/unit-tests: $(ASAN_OBJ) $(patsubst %.c,build/asan/obj/%.o,$(UNIT_SRC)) build/san-ta.o
 	$(CLANG) $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
@@ -287,7 +287,7 @@ check-asan: build/asan/awsbox build/asan/unit-tests $(TOOLS)
 build/valgrind/obj/%.o: %.c | $(SAN_BEARSSL)/libbearssl.a
 	@mkdir -p $(dir $@)
 	$(CLANG) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
-build/valgrind/awsbox: $(patsubst %.c,build/valgrind/obj/%.o,$(SAN_CORE) core/main.c $(APPLET_SRC)) build/san-ta.o
+build/valgrind/awsbox: $(patsubst %.c,build/valgrind/obj/%.o,$(SAN_CORE) $(APPLET_SRC)) build/san-ta.o
 	$(CLANG) -o $@ $^ $(SAN_LIBS)
 
 valgrind: build/valgrind/awsbox
@@ -296,12 +296,12 @@ valgrind: build/valgrind/awsbox
 
 # ThreadSanitizer: awsbox built with -fsanitize=thread (glibc, the clang BearSSL, which keeps no
 # state shared between threads), run on the integration tests of the parallel transfer paths.
-TSAN_OBJ := $(patsubst %.c,build/tsan/obj/%.o,$(SAN_CORE) core/main.c $(APPLET_SRC))
+TSAN_OBJ := $(patsubst %.c,build/tsan/obj/%.o,$(SAN_CORE) $(APPLET_SRC))
 build/tsan/obj/%.o: %.c | $(SAN_BEARSSL)/libbearssl.a
 	@mkdir -p $(dir $@)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=thread -MMD -MP -c $< -o $@
-build/tsan/obj/core/main.o: SAN_CFLAGS += -DBEARSSL_VERSION='"$(shell cat $(SAN_BEARSSL)/VERSION 2>/dev/null)"'
-build/tsan/obj/core/main.o: applets/applets.def
+build/tsan/obj/applets/main.o: SAN_CFLAGS += -DBEARSSL_VERSION='"$(shell cat $(SAN_BEARSSL)/VERSION 2>/dev/null)"'
+build/tsan/obj/applets/main.o: applets/applets.def
 build/tsan/awsbox: $(TSAN_OBJ) build/san-ta.o
 	$(CLANG) -fsanitize=thread -o $@ $^ $(SAN_LIBS)
 

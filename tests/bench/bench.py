@@ -543,7 +543,7 @@ def _add(sizes, fileparts, n, nobits):
 
 def classify(f):
     """(group, name) of an input file of the link."""
-    m = re.match(r"build/obj/core/(\w+)\.o$", f)
+    m = re.match(r"build/obj/core/(?:\w+/)?(\w+)\.o$", f)
     if m:
         return "core", m.group(1) + ".c"
     m = re.match(r"build/obj/applets/(\w+)\.o$", f)
@@ -573,8 +573,8 @@ def sec_size(args):
     R.add("### Binary size", "")
     objs = args.objs.split() if args.objs else None
     if not objs:
-        core = sorted(glob.glob(str(ROOT / "build/obj/core/*.o")))
-        objs = [o for o in core if not o.endswith("/main.o")] + [str(ROOT / "build/obj/core/main.o")] + \
+        core = sorted(glob.glob(str(ROOT / "build/obj/core/*/*.o")))
+        objs = core + \
             sorted(glob.glob(str(ROOT / "build/obj/applets/*.o"))) + [str(ROOT / "build/obj/ta.o")]
         objs = [os.path.relpath(o, ROOT) for o in objs]
     libs = (args.libs or "build/bearssl-musl/libbearssl.a -lpthread").split()
@@ -1139,7 +1139,7 @@ print(n / (time.perf_counter() - t0) / 1e6)
 
 def ceilings():
     """One-core speeds of the primitives, and loopback TCP, on this machine: the floor under the
-    CPU per GiB of each tool (awsbox: BearSSL and core/sum.c; aws: OpenSSL and zlib via Python)."""
+    CPU per GiB of each tool (awsbox: BearSSL and core/base/sum.c; aws: OpenSSL and zlib via Python)."""
     rows = []
     prim = BUILD / "primspeed"
     got = {}
@@ -1172,7 +1172,7 @@ def ceilings():
         "OpenSSL AES-256-GCM (TLS 1.3)", ossl("aes-256-gcm", 16384))
     row("", "BearSSL AES-256-GCM", got.get("bearssl-aes256-gcm"), "OpenSSL AES-128-GCM", ossl("aes-128-gcm", 16384))
     row("its parts", "AES-128-CTR (BearSSL, AES-NI)", got.get("bearssl-aes128-ctr"), "", None)
-    row("", "GHASH: awsbox's (core/ghash.c, what TLS uses)", got.get("awsbox-ghash"), "", None)
+    row("", "GHASH: awsbox's (core/wire/ghash.c, what TLS uses)", got.get("awsbox-ghash"), "", None)
     row("", "GHASH: BearSSL's br_ghash_pclmul", got.get("bearssl-ghash"), "", None)
     row("payload SHA-256 (plain HTTP)", "awsbox SHA-256 (SHA extensions when present)", got.get("awsbox-sha256"),
         "Python hashlib (OpenSSL)", pyspeed.get("hashlib-sha256"))
@@ -1359,7 +1359,7 @@ def sec_s3():
                      f"{user / floor:.2f}× ({user:.2f} vs {floor:.2f} s/GiB)", user / floor <= 1.25,
                      "" if user / floor <= 1.25 else "the rest: CRC32C of the data, record framing and copies (README)")
     R.add("What the machine allows, one core each (MB/s and the CPU seconds per GiB it costs): the primitives "
-          "as each tool uses them (awsbox: the BearSSL it links, built `-Os` by scripts/bearssl, and core/sum.c, "
+          "as each tool uses them (awsbox: the BearSSL it links, built `-Os` by scripts/bearssl, and core/base/sum.c, "
           "measured by `tests/bench/primspeed`; aws: `openssl speed` and Python's zlib/hashlib), and loopback TCP.", "")
     R.table(["work", "awsbox uses", "MB/s", "s/GiB", "aws uses", "MB/s", "s/GiB"], crow)
     if tcp:

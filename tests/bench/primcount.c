@@ -1,12 +1,13 @@
 /* primcount.c — runs one primitive once over N bytes, with the implementation awsbox picks on this
- * CPU (core/cpu.c, core/sum.c), so that an emulator can count the instructions it takes, where
+ * CPU (core/base/cpu.c, core/base/sum.c), so that an emulator can count the instructions it takes, where
  * time means nothing (tests/bench/insns, make bench-arm64). AES-GCM goes in 16 KiB records as TLS
  * uses it; without the CPU's AES and carry-less instructions it is BearSSL's default pair on
  * 64-bit machines (aes_ct64, ghash_ctmul64), as tls.c then gets from br_ssl_engine_set_default_aes_gcm.
  *
  * Usage: primcount NAME BYTES   NAME: gcm128 gcm256 crc32c crc32 crc64nvme sha256, or none (only
  * the filling of the buffer that every one starts with); prints what ran. */
-#include "cpu.h"
+#include "core.h"
+#include "base/cpu.h"
 
 #include <stdio.h>
 #include <stdlib.h>

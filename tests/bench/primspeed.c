@@ -1,13 +1,13 @@
 /* primspeed.c — one-core speed of the primitives awsbox's bulk paths are made of, with the very
- * library and code awsbox links (BearSSL as built for it, core/sum.c, core/ghash.c): AES-GCM as TLS
- * records use it (16 KiB per record; AES-CTR and GHASH also alone, awsbox's GHASH and BearSSL's), SHA-256 (the payload signature over plain HTTP: core/sum.c's, with the
+ * library and code awsbox links (BearSSL as built for it, core/base/sum.c, core/wire/ghash.c): AES-GCM as TLS
+ * records use it (16 KiB per record; AES-CTR and GHASH also alone, awsbox's GHASH and BearSSL's), SHA-256 (the payload signature over plain HTTP: core/base/sum.c's, with the
  * CPU's SHA extensions when present, and BearSSL's), MD5, CRC32C, CRC32 and CRC-64/NVME, and
  * memcpy as the memory's own ceiling. For make bench: the floor of CPU per GiB.
  * BearSSL API: https://bearssl.org/apidoc/ ; GCM: NIST SP 800-38D.
  *
  * Usage: primspeed [MIB]   prints "name MB/s" lines (10^6 bytes/s, best of 3 passes of MIB). */
 #include "core.h"
-#include "conn.h"
+#include "wire/conn.h"
 
 #include <bearssl.h>
 #include <stdio.h>

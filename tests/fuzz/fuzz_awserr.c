@@ -7,7 +7,7 @@
  *
  * Input: [0] bits 0-1 protocol, bits 2-5 HTTP status (of a table), bit 6 the first line that
  * follows is an x-amzn-ErrorType value, bit 7 the next line is a Date header; the rest is the body. */
-#include "../../core/aws.c"
+#include "../../core/req/aws.c"
 #include "fuzz.h"
 
 static const struct svc *const svcs[] = {&SVC_SSM, &SVC_STS, &SVC_S3, &SVC_LAMBDA}; /* one per protocol */

@@ -8,7 +8,7 @@
  *
  * Input: [0] bit 0: shell_split the rest; else from_json with bit 1 = credential_process (wants
  * "Version": 1); the rest is the document. */
-#include "../../core/creds.c"
+#include "../../core/auth/creds.c"
 #include "fuzz.h"
 
 static void

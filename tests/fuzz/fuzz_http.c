@@ -21,7 +21,8 @@
  *       3 = through an HTTP proxy (https: the stream starts with the proxy's CONNECT answer)
  *   [3] the filler byte, and its length in units of 256 over 64 KiB */
 #include "fuzz.h"
-#include "conn.h"
+#include "core.h"
+#include "wire/conn.h"
 
 #include <stdlib.h>
 

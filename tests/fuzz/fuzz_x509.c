@@ -7,7 +7,7 @@
  *
  * Input: [0] bit 0: the rest is a PEM bundle; else bit 1 picks an IPv6 (16-byte) or IPv4 address,
  * which follows, then the certificate's DER. */
-#include "../../core/tls.c"
+#include "../../core/wire/tls.c"
 #include "fuzz.h"
 
 #include <sys/mman.h>

@@ -1,4 +1,4 @@
-"""test_creds.py — the credential provider chain (core/creds.c, aws_creds in core/aws.c), through
+"""test_creds.py — the credential provider chain (core/auth/creds.c, aws_creds in core/req/aws.c), through
 `awsid` against moto with IAM authentication on: each provider in botocore's order, role
 assumption (one and two hops, credential_source, external_id, session name, duration), web
 identity, container and instance-metadata credentials, refresh before expiry, and clear failures.

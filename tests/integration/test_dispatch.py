@@ -1,4 +1,4 @@
-"""test_dispatch.py — the multi-call front (core/main.c, core/opt.c): --list, --version, --help,
+"""test_dispatch.py — the multi-call front (applets/main.c, core/cli/opt.c): --list, --version, --help,
 dispatch on argv[0], --install, and for every applet `awsbox --list` prints: --help through the
 symlink and through `awsbox APPLET`, and an unknown option. Generic over the applet list."""
 import os

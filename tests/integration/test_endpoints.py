@@ -174,7 +174,7 @@ class Endpoints(unittest.TestCase):
                      f"not applicable (botocore's client refuses dual-stack from its older endpoints data): "
                      f"{dict(refused)}")
         self.assertEqual(seen, {"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
-                                "aws-eusc"}, "botocore's partitions changed: update core/endpoint.c's table")
+                                "aws-eusc"}, "botocore's partitions changed: update core/req/endpoint.c's table")
         self.assertEqual(bad, [], "\n".join(bad[:40]))
         self.assertGreater(counts["agreed"], 400)
 

@@ -1,4 +1,4 @@
-"""test_retry_adaptive.py — adaptive retry mode's client-side rate limiter (core/retry.c) against
+"""test_retry_adaptive.py — adaptive retry mode's client-side rate limiter (core/req/retry.c) against
 botocore's own (botocore.retries.adaptive.ClientRateLimiter with its CUBIC calculator, token bucket
 and rate clocker) on the same scripted clock and answers: after every answer the send rate, whether
 limiting is on, the measured rate and the bucket's tokens must match, and before every send the

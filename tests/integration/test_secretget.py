@@ -1,5 +1,5 @@
-"""test_secretget.py — the secretget applet (applets/secretget.c, core/jquery.c, core/envout.c,
-core/file.c) against moto with IAM authentication on. Oracles: boto3 (what the secret holds),
+"""test_secretget.py — the secretget applet (applets/secretget.c, core/fmt/jquery.c, core/fmt/envout.c,
+core/base/file.c) against moto with IAM authentication on. Oracles: boto3 (what the secret holds),
 python's json (the value a query path names, computed by indexing the parsed document in Python,
 and the JSON text a number, boolean, object or array must print as), the shells (eval of
 --format export), env(1) -0 (--exec), python-dotenv (--format dotenv).

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_sigv4_botocore.py — differential test of core/sigv4.c against botocore.
+"""test_sigv4_botocore.py — differential test of core/req/sigv4.c against botocore.
 
 Generates seeded random requests, signs each with botocore (SigV4Auth, S3SigV4Auth,
 SigV4QueryAuth, S3SigV4QueryAuth) and with build/tools/sigv4-sign (one process for all

@@ -1,4 +1,4 @@
-"""test_ssmget.py — the ssmget applet (applets/ssmget.c, core/envout.c, core/file.c) against moto
+"""test_ssmget.py — the ssmget applet (applets/ssmget.c, core/fmt/envout.c, core/base/file.c) against moto
 with IAM authentication on. Oracles: boto3 (the values SSM holds, in the order asked), the shells
 themselves (eval of --format export, in sh and bash), env(1) -0 (what --exec put in the
 environment), python's json and python-dotenv (the json and dotenv formats).

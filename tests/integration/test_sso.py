@@ -1,4 +1,4 @@
-"""test_sso.py — IAM Identity Center (SSO) profiles (core/sso.c) through `whoami`, with the AWS CLI
+"""test_sso.py — IAM Identity Center (SSO) profiles (core/auth/sso.c) through `whoami`, with the AWS CLI
 (botocore) on the same files and cache as the oracle: legacy sso_start_url profiles and
 sso-session profiles, the token cache under ~/.aws/sso/cache, GetRoleCredentials on the portal,
 the SSO-OIDC CreateToken refresh written back to the cache (0600, temporary file and rename) and

@@ -1,5 +1,6 @@
 /* endpoint.c — test tool: where awsbox would send a call, for the endpoint conformance test. */
-#include "conn.h"
+#include "core.h"
+#include "wire/conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>

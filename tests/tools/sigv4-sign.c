@@ -1,4 +1,4 @@
-/* sigv4-sign.c — test tool: signs requests read from stdin with core/sigv4.c, for
+/* sigv4-sign.c — test tool: signs requests read from stdin with core/req/sigv4.c, for
  * tests/integration/test_sigv4_botocore.py (which checks the results against botocore).
  *
  * Input, one item a line, fields split by single spaces; X is hex-encoded bytes (maybe empty):

@@ -5,7 +5,8 @@
  * there says which the run must have found. */
 #include "unit.h"
 
-#include "cpu.h"
+#include "core.h"
+#include "base/cpu.h"
 
 static size_t
 unhex(unsigned char *out, const char *s)

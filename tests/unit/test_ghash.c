@@ -2,7 +2,8 @@
  * AES-GCM with it against the GCM specification's test vectors (McGrew and Viega, cases 2-4). */
 #include "unit.h"
 
-#include "conn.h"
+#include "core.h"
+#include "wire/conn.h"
 
 #include <bearssl.h>
 

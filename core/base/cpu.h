@@ -1,0 +1,23 @@
+/* cpu.h — private to tls.c, sum.c and their tests: which optional CPU instructions may be used,
+ * and awsbox's own AES-CTR and GHASH for arm64, where BearSSL has none. */
+#ifndef AWSBOX_CPU_H
+#define AWSBOX_CPU_H
+#include "base.h"
+
+#include <bearssl.h>
+#if defined(__aarch64__)
+#include <sys/auxv.h> /* HWCAP_* */
+#endif
+
+/* arm64: getauxval(AT_HWCAP) (HWCAP_AES, HWCAP_PMULL, HWCAP_CRC32 ...) ANDed with AWSBOX_HWCAP
+ * when that is set (a number; 0 takes every extension away, as on a CPU without them: tests).
+ * Probed once; safe from any thread. 0 elsewhere. */
+unsigned long cpu_hwcap(void);
+
+/* AES-CTR and GHASH (BearSSL's br_ghash contract) with the ARMv8 AES and PMULL instructions, for
+ * BearSSL's AES-GCM; NULL where the CPU has none, or is no arm64 (tls.c picks among these and
+ * the x86-64 ones, else BearSSL's constant-time portable code runs). */
+const br_block_ctr_class *aes_ctr_arm_get(void);
+br_ghash ghash_arm_get(void);
+
+#endif

@@ -1,0 +1,634 @@
+/* sum.c — CRC32C (Castagnoli; the SSE4.2 or ARMv8 CRC32C instruction when present), CRC32
+ * (ISO-HDLC, as zlib) and CRC-64/NVME (carry-less products, PCLMULQDQ or PMULL, when present,
+ * else tables), SHA-256 (FIPS 180-4; the x86 SHA
+ * extensions when present, else BearSSL) and HMAC through BearSSL. S3 checksums:
+ * docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html ;
+ * SHA-256: https://csrc.nist.gov/pubs/fips/180-4/upd1/final ; the SHA instructions: Intel SDM vol. 2
+ * (SHA256RNDS2, SHA256MSG1, SHA256MSG2). */
+#include "base.h"
+
+#include <bearssl.h>
+#include <string.h>
+
+/* ---- CRCs ------------------------------------------------------------------------------- */
+
+/* The reflected polynomials (bit 0 is the x^(w-1) coefficient). */
+#define POLY_CRC32C 0x82F63B78u
+#define POLY_CRC32 0xEDB88320u
+#define POLY_CRC64NVME 0x9A6C9329AC4BC9B5ull
+
+static uint32_t crc32c_tab[8][256], crc32_tab[8][256];
+static uint64_t crc64_tab[8][256];
+static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
+
+/* Slicing-by-8 tables: t[j][i] is the register after byte i and j zero bytes. */
+static void
+tab_fill64(uint64_t t[8][256], uint64_t poly)
+{
+	for (uint64_t i = 0; i < 256; i++) {
+		uint64_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? c >> 1 ^ poly : c >> 1;
+		t[0][i] = c;
+	}
+	for (int j = 1; j < 8; j++)
+		for (int i = 0; i < 256; i++)
+			t[j][i] = t[j - 1][i] >> 8 ^ t[0][t[j - 1][i] & 255];
+}
+
+static void
+tab_fill32(uint32_t t[8][256], uint32_t poly)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? c >> 1 ^ poly : c >> 1;
+		t[0][i] = c;
+	}
+	for (int j = 1; j < 8; j++)
+		for (int i = 0; i < 256; i++)
+			t[j][i] = t[j - 1][i] >> 8 ^ t[0][t[j - 1][i] & 255];
+}
+
+/* Constants for folding with carry-less products (below), per CRC. */
+struct fold {
+	uint64_t k512[2], k128[2];
+};
+static struct fold fold32, fold64;
+
+static uint64_t
+bitrev64(uint64_t v)
+{
+	uint64_t r = 0;
+
+	for (int i = 0; i < 64; i++, v >>= 1)
+		r = r << 1 | (v & 1);
+	return r;
+}
+
+/* x^e mod P, P of degree w given in the normal order without its x^w term; returned bit-reversed
+ * into 64 bits (x^63 in bit 0), the order the data is in. */
+static uint64_t
+xpow_mod(uint64_t poly, int w, int e)
+{
+	uint64_t r = 1, top = (uint64_t)1 << (w - 1), mask = w == 64 ? ~(uint64_t)0 : ((uint64_t)1 << w) - 1;
+
+	while (e--) {
+		int carry = (r & top) != 0;
+		r = (r << 1 & mask) ^ (carry ? poly : 0);
+	}
+	return bitrev64(r);
+}
+
+static void
+fold_init(struct fold *f, uint64_t reflected, int w)
+{
+	uint64_t poly = bitrev64(reflected) >> (64 - w);
+
+	/* Carrying a 16-byte lane d bits on (see crc_fold): its first half times x^(d+63), its second
+	 * times x^(d-1), modulo P. */
+	f->k512[0] = xpow_mod(poly, w, 512 + 64 - 1);
+	f->k512[1] = xpow_mod(poly, w, 512 - 1);
+	f->k128[0] = xpow_mod(poly, w, 128 + 64 - 1);
+	f->k128[1] = xpow_mod(poly, w, 128 - 1);
+}
+
+static void
+tabs_init(void)
+{
+	tab_fill32(crc32c_tab, POLY_CRC32C);
+	tab_fill32(crc32_tab, POLY_CRC32);
+	tab_fill64(crc64_tab, POLY_CRC64NVME);
+	fold_init(&fold32, POLY_CRC32, 32);
+	fold_init(&fold64, POLY_CRC64NVME, 64);
+}
+
+/* Slicing-by-8 over a reflected table; crc is the register (before the final inversion). */
+static uint32_t
+reg32_soft(uint32_t t[8][256], uint32_t crc, const unsigned char *p, size_t n)
+{
+	while (n && ((uintptr_t)p & 7)) {
+		crc = crc >> 8 ^ t[0][(crc ^ *p++) & 255];
+		n--;
+	}
+	while (n >= 8) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 4, 4);
+		a ^= crc;
+		crc = t[7][a & 255] ^ t[6][a >> 8 & 255] ^ t[5][a >> 16 & 255] ^ t[4][a >> 24] ^ t[3][b & 255] ^
+		      t[2][b >> 8 & 255] ^ t[1][b >> 16 & 255] ^ t[0][b >> 24];
+		p += 8;
+		n -= 8;
+	}
+	while (n--)
+		crc = crc >> 8 ^ t[0][(crc ^ *p++) & 255];
+	return crc;
+}
+
+static uint64_t
+reg64_soft(uint64_t crc, const unsigned char *p, size_t n)
+{
+	while (n >= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		v ^= crc; /* little-endian hosts only; x86_64 and aarch64 are */
+		crc = crc64_tab[7][v & 255] ^ crc64_tab[6][v >> 8 & 255] ^ crc64_tab[5][v >> 16 & 255] ^
+		      crc64_tab[4][v >> 24 & 255] ^ crc64_tab[3][v >> 32 & 255] ^ crc64_tab[2][v >> 40 & 255] ^
+		      crc64_tab[1][v >> 48 & 255] ^ crc64_tab[0][v >> 56];
+		p += 8;
+		n -= 8;
+	}
+	while (n--)
+		crc = crc >> 8 ^ crc64_tab[0][(crc ^ *p++) & 255];
+	return crc;
+}
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <nmmintrin.h>
+#include <wmmintrin.h>
+
+/* A CPUID feature bit, probed once into *v (-1 until then). Atomic: parallel transfers' threads
+ * may probe at the same time (the answer is the same; the accesses must not race). */
+static int
+have_ecx(int *v, unsigned bit)
+{
+	unsigned a, b, c, d;
+	int r = __atomic_load_n(v, __ATOMIC_RELAXED);
+
+	if (r < 0) {
+		r = __get_cpuid(1, &a, &b, &c, &d) && (c & bit);
+		__atomic_store_n(v, r, __ATOMIC_RELAXED);
+	}
+	return r;
+}
+
+static int
+have_sse42(void)
+{
+	static int v = -1;
+
+	return have_ecx(&v, bit_SSE4_2);
+}
+
+static int
+have_pclmul(void)
+{
+	static int v = -1;
+
+	return have_ecx(&v, bit_PCLMUL);
+}
+
+__attribute__((target("pclmul"))) static __m128i
+fold16(__m128i v, __m128i k, __m128i next)
+{
+	return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(v, k, 0x00), _mm_clmulepi64_si128(v, k, 0x11)), next);
+}
+
+/* Any reflected CRC of up to 64 bits, at memory speed (Intel's "Fast CRC Computation for Generic
+ * Polynomials Using PCLMULQDQ", derived afresh here). Read as a polynomial, 16 bytes of data are
+ * x^64 L + H, L their first 8 bytes (x^127 down to x^64: the data's bit order) and H the next 8.
+ * Carrying them d bits further (x^d) mod P is L (x^(d+64) mod P) + H (x^d mod P); each product of
+ * a 64-bit half and a constant below x^64 fits in 128 bits, and the carry-less product of two
+ * bit-reversed operands comes out multiplied by x, so the constants are x^(d+63) and x^(d-1) mod P.
+ * Four 16-byte lanes advance 512 bits at a time, then merge into one. The register r goes into
+ * the first bytes (as a table CRC XORs it into the data). n: a multiple of 16, at least 64. out:
+ * 16 bytes whose CRC from a zero register is the register after p. */
+__attribute__((target("pclmul"))) static void
+crc_fold(const struct fold *f, uint64_t r, const unsigned char *p, size_t n, unsigned char out[16])
+{
+	__m128i k = _mm_loadu_si128((const __m128i *)f->k512);
+	__m128i x0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)p), _mm_cvtsi64_si128((long long)r));
+	__m128i x1 = _mm_loadu_si128((const __m128i *)(p + 16)), x2 = _mm_loadu_si128((const __m128i *)(p + 32));
+	__m128i x3 = _mm_loadu_si128((const __m128i *)(p + 48));
+
+	for (p += 64, n -= 64; n >= 64; p += 64, n -= 64) {
+		x0 = fold16(x0, k, _mm_loadu_si128((const __m128i *)p));
+		x1 = fold16(x1, k, _mm_loadu_si128((const __m128i *)(p + 16)));
+		x2 = fold16(x2, k, _mm_loadu_si128((const __m128i *)(p + 32)));
+		x3 = fold16(x3, k, _mm_loadu_si128((const __m128i *)(p + 48)));
+	}
+	k = _mm_loadu_si128((const __m128i *)f->k128);
+	x0 = fold16(fold16(fold16(x0, k, x1), k, x2), k, x3);
+	for (; n >= 16; p += 16, n -= 16)
+		x0 = fold16(x0, k, _mm_loadu_si128((const __m128i *)p));
+	_mm_storeu_si128((__m128i *)out, x0);
+}
+
+/* SSE4.2's CRC32 instruction computes CRC32C. */
+#define CRC32C_TARGET __attribute__((target("sse4.2")))
+#define CRC32C_U64(c, v) _mm_crc32_u64(c, v)
+#define CRC32C_U8(c, v) _mm_crc32_u8(c, v)
+#define have_crc32c have_sse42
+
+#elif defined(__aarch64__)
+#include "cpu.h"
+#include <arm_acle.h>
+#include <arm_neon.h>
+
+/* ARMv8's CRC32C* instructions (the CRC extension: HWCAP_CRC32, which every ARMv8.1 CPU has). */
+#define CRC32C_TARGET __attribute__((target("+crc")))
+#define CRC32C_U64(c, v) __crc32cd((uint32_t)(c), v)
+#define CRC32C_U8(c, v) __crc32cb(c, v)
+
+static int
+have_crc32c(void)
+{
+	return (cpu_hwcap() & HWCAP_CRC32) != 0;
+}
+
+/* PMULL is arm64's carry-less product (x86's PCLMULQDQ): the same folding as above. */
+static int
+have_pclmul(void)
+{
+	return (cpu_hwcap() & HWCAP_PMULL) != 0;
+}
+
+static uint64x2_t
+ld16(const unsigned char *p)
+{
+	return vreinterpretq_u64_u8(vld1q_u8(p));
+}
+
+__attribute__((target("+crypto"))) static uint64x2_t
+fold16(uint64x2_t v, uint64x2_t k, uint64x2_t next)
+{
+	poly128_t lo = vmull_p64(vgetq_lane_u64(v, 0), vgetq_lane_u64(k, 0));
+	poly128_t hi = vmull_p64(vgetq_lane_u64(v, 1), vgetq_lane_u64(k, 1));
+
+	return veorq_u64(veorq_u64(vreinterpretq_u64_p128(lo), vreinterpretq_u64_p128(hi)), next);
+}
+
+/* As the x86 crc_fold above; lane 0 is the first 8 bytes (little-endian). */
+__attribute__((target("+crypto"))) static void
+crc_fold(const struct fold *f, uint64_t r, const unsigned char *p, size_t n, unsigned char out[16])
+{
+	uint64x2_t k = vld1q_u64(f->k512);
+	uint64x2_t x0 = veorq_u64(ld16(p), vcombine_u64(vcreate_u64(r), vcreate_u64(0)));
+	uint64x2_t x1 = ld16(p + 16), x2 = ld16(p + 32), x3 = ld16(p + 48);
+
+	for (p += 64, n -= 64; n >= 64; p += 64, n -= 64) {
+		x0 = fold16(x0, k, ld16(p));
+		x1 = fold16(x1, k, ld16(p + 16));
+		x2 = fold16(x2, k, ld16(p + 32));
+		x3 = fold16(x3, k, ld16(p + 48));
+	}
+	k = vld1q_u64(f->k128);
+	x0 = fold16(fold16(fold16(x0, k, x1), k, x2), k, x3);
+	for (; n >= 16; p += 16, n -= 16)
+		x0 = fold16(x0, k, ld16(p));
+	vst1q_u8(out, vreinterpretq_u8_u64(x0));
+}
+#endif
+
+#if defined(__x86_64__) || defined(__aarch64__)
+/* The CRC32C instruction takes 3 cycles but can start every cycle: three streams over three
+ * neighbouring stretches of STRETCH bytes run about three times as fast as one. The register is
+ * linear in its start value and the data, so crc(A B C) = shift(crc(A), 2 STRETCH) ^
+ * shift(crc_0(B), STRETCH) ^ crc_0(C), where crc_0 starts from 0 and shift(r, n) is r run over n
+ * zero bytes: a linear map of r's bits, looked up a byte at a time in tables made once. */
+#define STRETCH 1024
+static uint32_t crc32c_shift[2][4][256]; /* by STRETCH and by 2 STRETCH bytes */
+static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
+
+CRC32C_TARGET static void
+shift_init(void)
+{
+	for (int s = 0; s < 2; s++) {
+		uint32_t bit[32];
+		for (int i = 0; i < 32; i++) {
+			uint64_t c = 1u << i;
+			for (int k = 0; k < (s + 1) * STRETCH / 8; k++)
+				c = CRC32C_U64(c, 0);
+			bit[i] = (uint32_t)c;
+		}
+		for (int k = 0; k < 4; k++)
+			for (int v = 0; v < 256; v++) {
+				uint32_t r = 0;
+				for (int i = 0; i < 8; i++)
+					if (v >> i & 1)
+						r ^= bit[8 * k + i];
+				crc32c_shift[s][k][v] = r;
+			}
+	}
+}
+
+static uint32_t
+shift(const uint32_t t[4][256], uint64_t c)
+{
+	return t[0][c & 255] ^ t[1][c >> 8 & 255] ^ t[2][c >> 16 & 255] ^ t[3][c >> 24 & 255];
+}
+
+CRC32C_TARGET static uint32_t
+crc32c_hw(uint32_t crc, const unsigned char *p, size_t n)
+{
+	uint64_t c = ~crc;
+
+	while (n && ((uintptr_t)p & 7)) {
+		c = CRC32C_U8((uint32_t)c, *p++);
+		n--;
+	}
+	if (n >= 3 * STRETCH)
+		pthread_once(&shift_once, shift_init);
+	for (; n >= 3 * STRETCH; p += 3 * STRETCH, n -= 3 * STRETCH) {
+		uint64_t b = 0, d = 0;
+		for (size_t i = 0; i < STRETCH; i += 8) {
+			uint64_t x, y, z;
+			memcpy(&x, p + i, 8);
+			memcpy(&y, p + STRETCH + i, 8);
+			memcpy(&z, p + 2 * STRETCH + i, 8);
+			c = CRC32C_U64(c, x);
+			b = CRC32C_U64(b, y);
+			d = CRC32C_U64(d, z);
+		}
+		c = shift(crc32c_shift[1], c) ^ shift(crc32c_shift[0], b) ^ d;
+	}
+	/* The rest: one stream, unrolled. */
+	while (n >= 32) {
+		uint64_t a, b, d, e;
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&d, p + 16, 8);
+		memcpy(&e, p + 24, 8);
+		c = CRC32C_U64(c, a);
+		c = CRC32C_U64(c, b);
+		c = CRC32C_U64(c, d);
+		c = CRC32C_U64(c, e);
+		p += 32;
+		n -= 32;
+	}
+	while (n >= 8) {
+		uint64_t a;
+		memcpy(&a, p, 8);
+		c = CRC32C_U64(c, a);
+		p += 8;
+		n -= 8;
+	}
+	while (n--)
+		c = CRC32C_U8((uint32_t)c, *p++);
+	return ~(uint32_t)c;
+}
+
+#endif
+
+#if !defined(__x86_64__) && !defined(__aarch64__)
+static int
+have_pclmul(void)
+{
+	return 0;
+}
+
+static void
+crc_fold(const struct fold *f, uint64_t r, const unsigned char *p, size_t n, unsigned char out[16])
+{
+	(void)f, (void)r, (void)p, (void)n, (void)out;
+}
+#endif
+
+/* Below this, the tables are as fast as setting up a fold. */
+#define FOLD_MIN 256
+
+uint32_t
+crc32c_update(uint32_t crc, const void *p, size_t n)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	if (have_crc32c())
+		return crc32c_hw(crc, p, n);
+#endif
+	pthread_once(&tab_once, tabs_init);
+	return ~reg32_soft(crc32c_tab, ~crc, p, n);
+}
+
+uint32_t
+crc32_update(uint32_t crc, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint32_t r = ~crc;
+
+	pthread_once(&tab_once, tabs_init);
+	if (n >= FOLD_MIN && have_pclmul()) {
+		unsigned char v[16];
+		size_t m = n & ~(size_t)15;
+		crc_fold(&fold32, r, s, m, v);
+		r = reg32_soft(crc32_tab, 0, v, 16);
+		s += m, n -= m;
+	}
+	return ~reg32_soft(crc32_tab, r, s, n);
+}
+
+uint64_t
+crc64nvme_update(uint64_t crc, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t r = ~crc;
+
+	pthread_once(&tab_once, tabs_init);
+	if (n >= FOLD_MIN && have_pclmul()) {
+		unsigned char v[16];
+		size_t m = n & ~(size_t)15;
+		crc_fold(&fold64, r, s, m, v);
+		r = reg64_soft(0, v, 16);
+		s += m, n -= m;
+	}
+	return ~reg64_soft(r, s, n);
+}
+
+/* ---- SHA-256 ---------------------------------------------------------------------------- */
+
+/* Our own state, used with the SHA extensions (BearSSL's context is used without them). */
+struct sha_st {
+	uint32_t h[8];
+	uint64_t len;          /* bytes hashed so far */
+	unsigned char buf[64]; /* the partial block: len % 64 bytes */
+};
+_Static_assert(sizeof(struct sha_st) <= sizeof((struct sha256 *)0)->st, "sha256 state too small");
+_Static_assert(sizeof(br_sha256_context) <= sizeof((struct sha256 *)0)->st, "sha256 context too small");
+
+static int sha_hw = -1; /* -1 not yet probed, 0 BearSSL, 1 SHA extensions */
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* FIPS 180-4 4.2.2: the first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
+static const uint32_t K256[64] __attribute__((aligned(16))) = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+/* n 64-byte blocks into h (a..h). SHA256RNDS2 does two rounds on the state split as ABEF and
+ * CDGH (A and C in the top lanes) with W+K of those rounds in the low half of its third operand;
+ * SHA256MSG1 and SHA256MSG2 extend the message schedule four words at a time (FIPS 180-4 6.2.2). */
+__attribute__((target("sha,ssse3,sse4.1"))) static void
+sha_blocks_hw(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL); /* big-endian words */
+	__m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0xB1);     /* b a d c (low lane first) */
+	__m128i u = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(h + 4)), 0x1B); /* h g f e */
+	__m128i abef = _mm_alignr_epi8(t, u, 8);                                         /* f e b a */
+	__m128i cdgh = _mm_blend_epi16(u, t, 0xF0);                                      /* h g d c */
+
+	for (; n; n--, p += 64) {
+		__m128i w[4], s0 = abef, s1 = cdgh;
+		for (int i = 0; i < 4; i++)
+			w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+		/* Round group g (rounds 4g..4g+3) uses W[4g..4g+3], kept in w[g % 4]; from g = 4 on
+		 * it replaces W[4g-16..4g-13] there: W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16]. */
+#pragma GCC unroll 16
+		for (int g = 0; g < 16; g++) {
+			if (g >= 4) {
+				__m128i m = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
+				m = _mm_add_epi32(m, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
+				w[g & 3] = _mm_sha256msg2_epu32(m, w[(g + 3) & 3]);
+			}
+			__m128i k = _mm_add_epi32(w[g & 3], _mm_load_si128((const __m128i *)(K256 + 4 * g)));
+			s1 = _mm_sha256rnds2_epu32(s1, s0, k); /* two rounds: s1 is ABEF, s0 CDGH */
+			s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(k, 0x0E)); /* and back */
+		}
+		abef = _mm_add_epi32(abef, s0);
+		cdgh = _mm_add_epi32(cdgh, s1);
+	}
+	t = _mm_shuffle_epi32(abef, 0x1B); /* a b e f */
+	u = _mm_shuffle_epi32(cdgh, 0xB1); /* g h c d */
+	_mm_storeu_si128((__m128i *)h, _mm_blend_epi16(t, u, 0xF0));
+	_mm_storeu_si128((__m128i *)(h + 4), _mm_alignr_epi8(u, t, 8));
+}
+
+static int
+cpu_has_sha(void)
+{
+	unsigned a, b, c, d;
+
+	/* SHA: CPUID leaf 7 EBX bit 29; the shuffles around it: SSSE3 and SSE4.1 (leaf 1 ECX). */
+	if (__get_cpuid_max(0, NULL) < 7 || !__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1))
+		return 0;
+	__cpuid_count(7, 0, a, b, c, d);
+	return (b >> 29) & 1;
+}
+#else
+static void
+sha_blocks_hw(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	(void)h, (void)p, (void)n;
+}
+
+static int
+cpu_has_sha(void)
+{
+	return 0;
+}
+#endif
+
+int
+sha256_use_hw(int want)
+{
+	int v = __atomic_load_n(&sha_hw, __ATOMIC_RELAXED);
+
+	if (want >= 0 || v < 0) {
+		v = want != 0 && cpu_has_sha();
+		__atomic_store_n(&sha_hw, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
+void
+sha256_init(struct sha256 *c)
+{
+	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}; /* FIPS 180-4 5.3.3 */
+	int hw = __atomic_load_n(&sha_hw, __ATOMIC_RELAXED);
+
+	memset(c, 0, sizeof *c);
+	c->hw = hw < 0 ? sha256_use_hw(-1) : hw;
+	if (c->hw)
+		memcpy(((struct sha_st *)(void *)c->st)->h, iv, sizeof iv);
+	else
+		br_sha256_init((br_sha256_context *)(void *)c->st);
+}
+
+void
+sha256_update(struct sha256 *c, const void *p, size_t n)
+{
+	struct sha_st *s = (struct sha_st *)(void *)c->st;
+	const unsigned char *q = p;
+	size_t have = s->len & 63;
+
+	if (!c->hw) {
+		br_sha256_update((br_sha256_context *)(void *)c->st, p, n);
+		return;
+	}
+	s->len += n;
+	if (have) {
+		size_t k = 64 - have < n ? 64 - have : n;
+		memcpy(s->buf + have, q, k);
+		q += k, n -= k;
+		if (have + k < 64)
+			return;
+		sha_blocks_hw(s->h, s->buf, 1);
+	}
+	if (n >= 64) {
+		sha_blocks_hw(s->h, q, n / 64);
+		q += n & ~(size_t)63;
+		n &= 63;
+	}
+	memcpy(s->buf, q, n);
+}
+
+void
+sha256_out(const struct sha256 *c, unsigned char out[32])
+{
+	struct sha_st s;
+	size_t have;
+
+	if (!c->hw) {
+		br_sha256_out((const br_sha256_context *)(const void *)c->st, out);
+		return;
+	}
+	memcpy(&s, c->st, sizeof s);
+	have = s.len & 63;
+	/* FIPS 180-4 5.1.1: 0x80, zeros to 56 mod 64, the length in bits (big-endian). */
+	s.buf[have++] = 0x80;
+	if (have > 56) {
+		memset(s.buf + have, 0, 64 - have);
+		sha_blocks_hw(s.h, s.buf, 1);
+		have = 0;
+	}
+	memset(s.buf + have, 0, 56 - have);
+	for (int i = 0; i < 8; i++)
+		s.buf[56 + i] = (unsigned char)((s.len << 3) >> (56 - 8 * i));
+	sha_blocks_hw(s.h, s.buf, 1);
+	for (int i = 0; i < 32; i++)
+		out[i] = (unsigned char)(s.h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+void
+sha256_hex(const void *p, size_t n, char out[65])
+{
+	struct sha256 c;
+	unsigned char h[32];
+
+	sha256_init(&c);
+	sha256_update(&c, p, n);
+	sha256_out(&c, h);
+	hex_encode(h, 32, out);
+}
+
+void
+hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, unsigned char out[32])
+{
+	br_hmac_key_context kc;
+	br_hmac_context hc;
+
+	br_hmac_key_init(&kc, &br_sha256_vtable, key, klen);
+	br_hmac_init(&hc, &kc, 0);
+	br_hmac_update(&hc, msg, n);
+	br_hmac_out(&hc, out);
+	memzero(&kc, sizeof kc);
+	memzero(&hc, sizeof hc);
+}

@@ -1,0 +1,38 @@
+/* xfer.h — private to pool.c, transfer.c and download.c: the worker pool that runs a transfer's parts. */
+#ifndef AWSBOX_XFER_H
+#define AWSBOX_XFER_H
+#include "s3.h"
+
+/* Jobs 0..total-1 run on up to n threads; a job may start once it is below avail (a producer
+ * or an output window raises it). The first error stops everything. */
+struct pool {
+	struct xfer *x;
+	int (*run)(struct pool *p, int job, struct err *e);
+	void *ctx;
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	const char *op;         /* the jobs' request, for messages ("UploadPart 3") */
+	int numbered;
+	int next, avail, total; /* total -1 while unknown */
+	int alive, failed;
+	double grace;           /* after an interrupt, seconds to wait for the workers (0: 2) */
+	struct err err;
+};
+
+/* Creates a pool (on the heap: after an interrupt a stuck worker may outlive the transfer) of
+ * total jobs (-1: announced later by raising avail and setting total); op names them in errors. */
+struct pool *xpool_new(struct xfer *x, int (*run)(struct pool *, int, struct err *), void *ctx, int total,
+		       const char *op, int numbered);
+/* n detached worker threads, signals blocked; -1 with e (E_IO) when not even one can start. */
+int xpool_start(struct pool *p, int n, struct err *e);
+void xpool_step(struct pool *p);                         /* p->m held: wait <= 200 ms, progress, interrupts */
+int xpool_wait(struct pool *p, int *all, struct err *e); /* the first error; *all: every worker exited */
+void xpool_free(struct pool *p, int all);                /* frees only when all */
+void xpool_fail(struct pool *p, const struct err *e);    /* p->m held: stop everything */
+int xpool_workers(struct xfer *x, int jobs);             /* threads for jobs: min(concurrency, jobs) */
+int xfer_stopped(struct xfer *x);                        /* failed or interrupted: callbacks give up */
+void xfer_progress_add(struct xfer *x, int64_t n);
+void xfer_set_op(struct xfer *x, const char *op);        /* the failed request's name, once */
+void xfer_tick(struct xfer *x);                          /* calls x->progress */
+
+#endif

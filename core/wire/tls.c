@@ -1,0 +1,779 @@
+/* tls.c — TLS 1.2 client on BearSSL 0.6 (RFC 5246, SNI RFC 6066, names RFC 6125), always verified. */
+#include "conn.h"
+#include "base/cpu.h"
+
+#include <arpa/inet.h>
+#include <bearssl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* The compiled-in roots (build/ta.c, from scripts/gen-anchors). */
+extern const br_x509_trust_anchor *const builtin_anchors;
+extern const size_t builtin_anchors_num;
+
+enum { ANCHORS_NONE, ANCHORS_OWNED, ANCHORS_BUILTIN };
+
+/* The usual places distributions keep their PEM bundle (Debian, Fedora/RHEL, openSUSE,
+ * the extracted RHEL set, Alpine/macOS/BSD). */
+static const char *const system_bundles[] = {
+	"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem",
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/cert.pem",
+};
+
+/* ---- trust anchors from a PEM file ---- */
+
+struct ta_set {
+	br_x509_trust_anchor *v;
+	size_t n, cap;
+};
+
+static void
+ta_free(br_x509_trust_anchor *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].dn.data);
+		if (v[i].pkey.key_type == BR_KEYTYPE_RSA) {
+			free(v[i].pkey.key.rsa.n);
+			free(v[i].pkey.key.rsa.e);
+		} else {
+			free(v[i].pkey.key.ec.q);
+		}
+	}
+	free(v);
+}
+
+static void
+dn_append(void *ctx, const void *p, size_t n)
+{
+	buf_add(ctx, p, n);
+}
+
+static unsigned char *
+dupmem(const void *p, size_t n)
+{
+	unsigned char *d = xmalloc(n);
+
+	memcpy(d, p, n);
+	return d;
+}
+
+/* Adds one DER certificate as an anchor; 0 if its key is of a kind BearSSL cannot use. */
+static int
+ta_add(struct ta_set *ts, const void *der, size_t n)
+{
+	br_x509_decoder_context dc;
+	struct buf dn = {0};
+	const br_x509_pkey *pk;
+	br_x509_trust_anchor *ta;
+
+	br_x509_decoder_init(&dc, dn_append, &dn);
+	br_x509_decoder_push(&dc, der, n);
+	pk = br_x509_decoder_get_pkey(&dc);
+	if (!pk || br_x509_decoder_last_error(&dc)) {
+		buf_free(&dn);
+		return 0;
+	}
+	if (ts->n == ts->cap) {
+		ts->cap = ts->cap ? ts->cap * 2 : 64;
+		ts->v = xrealloc(ts->v, ts->cap * sizeof *ts->v);
+	}
+	ta = &ts->v[ts->n++];
+	memset(ta, 0, sizeof *ta);
+	ta->dn.len = dn.len;
+	ta->dn.data = (unsigned char *)buf_take(&dn);
+	/* A non-CA certificate is still trusted, but only as that exact end-entity. */
+	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	ta->pkey.key_type = pk->key_type;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		ta->pkey.key.rsa.n = dupmem(pk->key.rsa.n, pk->key.rsa.nlen);
+		ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+		ta->pkey.key.rsa.e = dupmem(pk->key.rsa.e, pk->key.rsa.elen);
+		ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+	} else {
+		ta->pkey.key.ec.curve = pk->key.ec.curve;
+		ta->pkey.key.ec.q = dupmem(pk->key.ec.q, pk->key.ec.qlen);
+		ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+	}
+	return 1;
+}
+
+/* The PEM decoder writes an object's bytes here; one certificate is at most 64 KiB. */
+struct der_sink {
+	struct buf b;
+	int toobig;
+};
+
+static void
+der_append(void *ctx, const void *p, size_t n)
+{
+	struct der_sink *d = ctx;
+
+	if (d->toobig || d->b.len + n > 65536) {
+		d->toobig = 1;
+		return;
+	}
+	buf_add(&d->b, p, n);
+}
+
+static int
+is_cert_name(const char *name)
+{
+	return !strcmp(name, "CERTIFICATE") || !strcmp(name, "X509 CERTIFICATE") ||
+	       !strcmp(name, "TRUSTED CERTIFICATE");
+}
+
+/* Loads every certificate of a PEM file, reading it in pieces. -1 (E_TLS) if the file
+ * cannot be read, is malformed, or holds no usable certificate. */
+static int
+pem_load(const char *path, struct ta_set *ts, struct err *e)
+{
+	br_pem_decoder_context pc;
+	struct der_sink d = {{0}, 0};
+	unsigned char chunk[4096];
+	int in_cert = 0, rc = -1, eof = 0;
+	size_t ncert = 0;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return err_set(e, E_TLS, "CA bundle %s: %s", path, strerror(errno));
+	br_pem_decoder_init(&pc);
+	while (!eof) {
+		size_t n = fread(chunk, 1, sizeof chunk, f), off = 0;
+		if (n < sizeof chunk) {
+			if (ferror(f)) {
+				err_set(e, E_TLS, "CA bundle %s: %s", path, strerror(errno));
+				goto fail;
+			}
+			/* The decoder needs an end of line after the last END line. */
+			eof = 1;
+			chunk[n++] = '\n';
+		}
+		while (off < n) {
+			off += br_pem_decoder_push(&pc, chunk + off, n - off);
+			switch (br_pem_decoder_event(&pc)) {
+			case BR_PEM_BEGIN_OBJ:
+				in_cert = is_cert_name(br_pem_decoder_name(&pc));
+				buf_reset(&d.b);
+				d.toobig = 0;
+				br_pem_decoder_setdest(&pc, in_cert ? der_append : NULL, &d);
+				break;
+			case BR_PEM_END_OBJ:
+				if (in_cert && !d.toobig && d.b.len) {
+					ncert++;
+					ta_add(ts, d.b.p, d.b.len);
+				}
+				in_cert = 0;
+				break;
+			case BR_PEM_ERROR:
+				err_set(e, E_TLS, "CA bundle %s: malformed PEM data", path);
+				goto fail;
+			}
+		}
+	}
+	if (!ts->n) {
+		err_set(e, E_TLS, "CA bundle %s: no %scertificates found", path, ncert ? "usable " : "");
+		goto fail;
+	}
+	rc = 0;
+fail:
+	buf_free(&d.b);
+	fclose(f);
+	return rc;
+}
+
+/* Picks and loads the trust anchors, once per pool; called with p->lock held. */
+static int
+anchors_load(struct http_pool *p, struct err *e)
+{
+	struct ta_set ts = {0};
+	const char *path = p->ca_bundle, *env = getenv("SSL_CERT_FILE");
+
+	if (!path && env && *env)
+		path = env;
+	for (size_t i = 0; !path && i < COUNT(system_bundles); i++) {
+		struct err ignore;
+		/* A system bundle that is missing or empty is skipped; the next one may do. */
+		if (!pem_load(system_bundles[i], &ts, &ignore)) {
+			path = system_bundles[i];
+		} else {
+			ta_free(ts.v, ts.n);
+			memset(&ts, 0, sizeof ts);
+		}
+	}
+	if (path && !ts.n && pem_load(path, &ts, e)) {
+		ta_free(ts.v, ts.n);
+		return -1;
+	}
+	if (path) {
+		p->anchors = ts.v;
+		p->nanchors = ts.n;
+		p->anchors_loaded = ANCHORS_OWNED;
+		dbg("TLS: %zu trust anchors from %s", ts.n, path);
+		return 0;
+	}
+	if (!builtin_anchors_num)
+		return err_set(e, E_TLS, "no CA certificates: no system bundle found and none compiled in "
+					 "(use --ca-bundle or AWS_CA_BUNDLE)");
+	p->anchors = (void *)builtin_anchors;
+	p->nanchors = builtin_anchors_num;
+	p->anchors_loaded = ANCHORS_BUILTIN;
+	dbg("TLS: %zu compiled-in trust anchors", builtin_anchors_num);
+	return 0;
+}
+
+void
+tls_anchors_free(struct http_pool *p)
+{
+	if (p->anchors_loaded == ANCHORS_OWNED)
+		ta_free(p->anchors, p->nanchors);
+	p->anchors = NULL;
+	p->nanchors = 0;
+	p->anchors_loaded = ANCHORS_NONE;
+}
+
+/* ---- IP-literal hosts: BearSSL matches DNS names only, so check iPAddress SANs here ---- */
+
+/* An X.509 engine that runs the minimal engine without a name, keeps the end-entity
+ * certificate and, when the chain is valid, requires an iPAddress SAN equal to the host
+ * (RFC 5280 4.2.1.6; RFC 6125 says IP addresses never match DNS names or the CN). */
+struct ipcheck {
+	const br_x509_class *vtable;
+	br_x509_minimal_context *inner;
+	unsigned char ip[16];
+	size_t iplen;
+	struct buf leaf;
+	int depth, toobig;
+};
+
+/* One DER TLV at p[0..n): tag byte, value and total size; -1 if malformed. */
+static int
+der_tlv(const unsigned char *p, size_t n, unsigned *tag, const unsigned char **v, size_t *vlen, size_t *total)
+{
+	size_t len, hl = 2;
+
+	if (n < 2 || (p[0] & 0x1f) == 0x1f)
+		return -1;
+	*tag = p[0];
+	len = p[1];
+	if (len & 0x80) {
+		size_t k = len & 0x7f;
+		if (k == 0 || k > 3 || n < 2 + k)
+			return -1;
+		len = 0;
+		for (size_t i = 0; i < k; i++)
+			len = len << 8 | p[2 + i];
+		hl += k;
+	}
+	if (len > n - hl)
+		return -1;
+	*v = p + hl;
+	*vlen = len;
+	*total = hl + len;
+	return 0;
+}
+
+/* Whether certificate der has an iPAddress subjectAltName equal to ip. */
+static int
+san_has_ip(const unsigned char *der, size_t n, const unsigned char *ip, size_t iplen)
+{
+	static const unsigned char oid_san[] = {0x55, 0x1d, 0x11}; /* 2.5.29.17 */
+	const unsigned char *v, *tbs, *x;
+	size_t vn, tn, t, xn;
+	unsigned tag;
+
+	if (der_tlv(der, n, &tag, &v, &vn, &t) || tag != 0x30 || der_tlv(v, vn, &tag, &tbs, &tn, &t) || tag != 0x30)
+		return 0;
+	/* Find [3] extensions among the TBSCertificate fields. */
+	for (; tn; tbs += t, tn -= t) {
+		if (der_tlv(tbs, tn, &tag, &x, &xn, &t))
+			return 0;
+		if (tag == 0xa3)
+			break;
+	}
+	if (!tn || der_tlv(x, xn, &tag, &v, &vn, &t) || tag != 0x30)
+		return 0;
+	for (; vn; v += t, vn -= t) {
+		const unsigned char *ext, *f;
+		size_t en, fn, ft;
+		if (der_tlv(v, vn, &tag, &ext, &en, &t) || tag != 0x30)
+			return 0;
+		if (der_tlv(ext, en, &tag, &f, &fn, &ft) || tag != 0x06 || fn != sizeof oid_san ||
+		    memcmp(f, oid_san, fn))
+			continue;
+		ext += ft, en -= ft;
+		if (!der_tlv(ext, en, &tag, &f, &fn, &ft) && tag == 0x01) /* critical flag */
+			ext += ft, en -= ft;
+		if (der_tlv(ext, en, &tag, &f, &fn, &ft) || tag != 0x04 || der_tlv(f, fn, &tag, &f, &fn, &ft) ||
+		    tag != 0x30)
+			return 0;
+		for (; fn; f += ft, fn -= ft) {
+			const unsigned char *g;
+			size_t gn;
+			if (der_tlv(f, fn, &tag, &g, &gn, &ft))
+				return 0;
+			if (tag == 0x87 && gn == iplen && !memcmp(g, ip, iplen)) /* [7] iPAddress */
+				return 1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+#define IPC(ctx) ((struct ipcheck *)(void *)(ctx))
+
+static void
+ipc_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct ipcheck *c = IPC(ctx);
+
+	c->depth = 0;
+	c->toobig = 0;
+	buf_reset(&c->leaf);
+	c->inner->vtable->start_chain(&c->inner->vtable, NULL);
+}
+
+static void
+ipc_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct ipcheck *c = IPC(ctx);
+
+	if (c->depth == 0 && length > 65536)
+		c->toobig = 1;
+	c->inner->vtable->start_cert(&c->inner->vtable, length);
+}
+
+static void
+ipc_append(const br_x509_class **ctx, const unsigned char *p, size_t n)
+{
+	struct ipcheck *c = IPC(ctx);
+
+	if (c->depth == 0 && !c->toobig && c->leaf.len + n <= 65536)
+		buf_add(&c->leaf, p, n);
+	c->inner->vtable->append(&c->inner->vtable, p, n);
+}
+
+static void
+ipc_end_cert(const br_x509_class **ctx)
+{
+	struct ipcheck *c = IPC(ctx);
+
+	c->depth++;
+	c->inner->vtable->end_cert(&c->inner->vtable);
+}
+
+static unsigned
+ipc_end_chain(const br_x509_class **ctx)
+{
+	struct ipcheck *c = IPC(ctx);
+	unsigned r = c->inner->vtable->end_chain(&c->inner->vtable);
+
+	if (r == 0 && (c->toobig || !san_has_ip((unsigned char *)c->leaf.p, c->leaf.len, c->ip, c->iplen)))
+		r = BR_ERR_X509_BAD_SERVER_NAME;
+	buf_free(&c->leaf);
+	return r;
+}
+
+static const br_x509_pkey *
+ipc_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	const struct ipcheck *c = (const struct ipcheck *)(const void *)ctx;
+
+	return c->inner->vtable->get_pkey(&c->inner->vtable, usages);
+}
+
+static const br_x509_class ipcheck_vtable = {
+	sizeof(struct ipcheck), ipc_start_chain, ipc_start_cert, ipc_append, ipc_end_cert, ipc_end_chain, ipc_get_pkey,
+};
+
+/* ---- the connection ---- */
+
+struct tls {
+	br_ssl_client_context sc;
+	br_x509_minimal_context xc;
+	struct ipcheck ipc;
+	int handshaking;
+	int ioerr; /* the socket failed: the engine cannot go on */
+	char name[256]; /* the host name or address verified */
+	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI]; /* full-size records both ways: no renegotiated sizes */
+};
+
+/* The suites offered: TLS 1.2 with ECDHE (forward secrecy) and AEAD only. AES-GCM first
+ * where the CPU has AES and carry-less multiply instructions (cpu.c), else ChaCha20. */
+static const uint16_t suites_aesni[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+static const uint16_t suites_soft[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+};
+
+static const char *
+suite_name(unsigned s)
+{
+	switch (s) {
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: return "ECDHE-ECDSA-AES128-GCM-SHA256";
+	case BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: return "ECDHE-RSA-AES128-GCM-SHA256";
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: return "ECDHE-ECDSA-AES256-GCM-SHA384";
+	case BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: return "ECDHE-RSA-AES256-GCM-SHA384";
+	case BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: return "ECDHE-ECDSA-CHACHA20-POLY1305";
+	case BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: return "ECDHE-RSA-CHACHA20-POLY1305";
+	}
+	return "?";
+}
+
+/* The GHASH under AES-GCM: awsbox's own carry-less multiply where the CPU has it (ghash.c on
+ * x86-64: eight blocks per reduction, twice BearSSL's speed, which made it costlier than AES
+ * itself; cpu.c on arm64: PMULL), else BearSSL's choice. Every architecture's implementation is
+ * chosen here; each returns NULL on other CPUs. */
+static ghash_fn
+ghash_pick(void)
+{
+	ghash_fn g = ghash_x86_get();
+
+	return g ? g : ghash_arm_get();
+}
+
+/* AES-CTR likewise: BearSSL's AES-NI code on x86-64, ours with the ARMv8 AES instructions (cpu.c;
+ * BearSSL 0.6 has none), else BearSSL's constant-time portable code. */
+static const br_block_ctr_class *
+aes_ctr_pick(void)
+{
+	const br_block_ctr_class *c = br_aes_x86ni_ctr_get_vtable();
+
+	return c ? c : aes_ctr_arm_get();
+}
+
+/* What br_ssl_client_init_full does, cut to the suites above: no TLS 1.0/1.1, RSA key
+ * exchange, CBC, CCM or 3DES code is linked in. */
+static void
+client_init(struct tls *t, const br_x509_trust_anchor *tas, size_t ntas)
+{
+	static const br_hash_class *const hashes[] = {
+		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
+	};
+	br_ssl_engine_context *eng = &t->sc.eng;
+	const br_block_ctr_class *ctr = aes_ctr_pick();
+	ghash_fn gh = ghash_pick();
+	int aesni = ctr && gh;
+
+	br_ssl_client_zero(&t->sc);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_x509_minimal_init(&t->xc, &br_sha256_vtable, tas, ntas);
+	if (aesni)
+		br_ssl_engine_set_suites(eng, suites_aesni, COUNT(suites_aesni));
+	else
+		br_ssl_engine_set_suites(eng, suites_soft, COUNT(suites_soft));
+	br_ssl_engine_set_default_rsavrfy(eng);
+	br_ssl_engine_set_default_ecdsa(eng);
+	br_x509_minimal_set_rsa(&t->xc, br_ssl_engine_get_rsavrfy(eng));
+	br_x509_minimal_set_ecdsa(&t->xc, br_ssl_engine_get_ec(eng), br_ssl_engine_get_ecdsa(eng));
+	/* SHA-1 stays for ServerKeyExchange signatures and old intermediates; never MD5. */
+	for (size_t i = 0; i < COUNT(hashes); i++) {
+		int id = (int)(i + br_sha1_ID);
+		br_ssl_engine_set_hash(eng, id, hashes[i]);
+		br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
+	}
+	br_ssl_engine_set_x509(eng, &t->xc.vtable);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	if (ctr)
+		br_ssl_engine_set_aes_ctr(eng, ctr);
+	if (gh)
+		br_ssl_engine_set_ghash(eng, gh);
+	br_ssl_engine_set_default_chapol(eng);
+	br_ssl_engine_set_buffer(eng, t->iobuf, sizeof t->iobuf, 1);
+}
+
+static const char *
+alert_name(int a)
+{
+	switch (a) {
+	case 10: return "unexpected_message";
+	case 20: return "bad_record_mac";
+	case 40: return "handshake_failure";
+	case 42: return "bad_certificate";
+	case 43: return "unsupported_certificate";
+	case 44: return "certificate_revoked";
+	case 45: return "certificate_expired";
+	case 46: return "certificate_unknown";
+	case 47: return "illegal_parameter";
+	case 48: return "unknown_ca";
+	case 50: return "decode_error";
+	case 51: return "decrypt_error";
+	case 70: return "protocol_version";
+	case 71: return "insufficient_security";
+	case 80: return "internal_error";
+	case 86: return "inappropriate_fallback";
+	case 112: return "unrecognized_name";
+	}
+	return "alert";
+}
+
+/* A BearSSL error code as a reason a person can act on. */
+static void
+reason(int err, const char *host, char *out, size_t n)
+{
+	const char *s = NULL;
+
+	switch (err) {
+	case BR_ERR_X509_NOT_TRUSTED: s = "certificate is not trusted (unknown CA)"; break;
+	case BR_ERR_X509_BAD_SERVER_NAME:
+		snprintf(out, n, "certificate does not match host name %s", host);
+		return;
+	case BR_ERR_X509_EXPIRED: s = "certificate has expired or is not yet valid (check the system clock)"; break;
+	case BR_ERR_X509_TIME_UNKNOWN: s = "cannot check certificate validity: no system time"; break;
+	case BR_ERR_X509_NOT_CA: s = "certificate chain includes an issuer that is not a CA"; break;
+	case BR_ERR_X509_BAD_SIGNATURE: s = "certificate signature does not verify"; break;
+	case BR_ERR_X509_WEAK_PUBLIC_KEY: s = "certificate key is too weak"; break;
+	case BR_ERR_X509_EMPTY_CHAIN: s = "server sent no certificate"; break;
+	case BR_ERR_X509_DN_MISMATCH: s = "certificate chain is out of order (issuer name mismatch)"; break;
+	case BR_ERR_X509_CRITICAL_EXTENSION: s = "certificate has an unsupported critical extension"; break;
+	case BR_ERR_X509_FORBIDDEN_KEY_USAGE:
+	case BR_ERR_X509_WRONG_KEY_TYPE:
+	case BR_ERR_WRONG_KEY_USAGE: s = "certificate key usage does not allow TLS server use"; break;
+	case BR_ERR_X509_UNSUPPORTED:
+	case BR_ERR_X509_LIMIT_EXCEEDED: s = "certificate uses an unsupported algorithm or is too large"; break;
+	case BR_ERR_UNSUPPORTED_VERSION:
+	case BR_ERR_BAD_VERSION: s = "server does not speak TLS 1.2 (an old server, or not TLS at all)"; break;
+	case BR_ERR_BAD_CIPHER_SUITE: s = "server chose a cipher suite we did not offer"; break;
+	case BR_ERR_NO_RANDOM: s = "no random source for TLS"; break;
+	case BR_ERR_BAD_MAC: s = "record integrity check failed (data corrupted in transit)"; break;
+	case BR_ERR_BAD_SIGNATURE: s = "server key exchange signature does not verify"; break;
+	case BR_ERR_TOO_LARGE:
+	case BR_ERR_BAD_LENGTH:
+	case BR_ERR_BAD_FRAGLEN: s = "malformed TLS record"; break;
+	}
+	if (s)
+		snprintf(out, n, "%s", s);
+	else if (err >= BR_ERR_SEND_FATAL_ALERT)
+		snprintf(out, n, "handshake failure (we sent alert %d %s)", err - BR_ERR_SEND_FATAL_ALERT,
+			 alert_name(err - BR_ERR_SEND_FATAL_ALERT));
+	else if (err >= BR_ERR_RECV_FATAL_ALERT)
+		snprintf(out, n, "server sent fatal alert %d (%s)", err - BR_ERR_RECV_FATAL_ALERT,
+			 alert_name(err - BR_ERR_RECV_FATAL_ALERT));
+	else if (err >= BR_ERR_X509_OK)
+		snprintf(out, n, "certificate is malformed (BearSSL X.509 error %d)", err);
+	else
+		snprintf(out, n, "protocol error (BearSSL error %d)", err);
+}
+
+static int
+tls_fail(struct conn *c, int err, struct err *e)
+{
+	char why[320];
+
+	reason(err, c->tls->name, why, sizeof why);
+	return err_set(e, E_TLS, "%s %s: %s", c->tls->handshaking ? "TLS handshake with" : "TLS error with", c->peer,
+		       why);
+}
+
+/* Runs the engine until its state has one of target's bits: 1 there, 0 the peer closed
+ * (close_notify or EOF), -1 error. Record I/O takes precedence, as BearSSL requires. */
+static int
+pump(struct conn *c, unsigned target, struct err *e)
+{
+	br_ssl_engine_context *eng = &c->tls->sc.eng;
+
+	for (;;) {
+		unsigned st = br_ssl_engine_current_state(eng);
+		unsigned char *b;
+		size_t len;
+
+		if (c->tls->ioerr)
+			return err_set(e, E_NET, "connection to %s failed earlier", c->peer);
+		if (st & BR_SSL_CLOSED) {
+			int err = br_ssl_engine_last_error(eng);
+			if (err != BR_ERR_OK)
+				return tls_fail(c, err, e);
+			c->eof = 1;
+			return 0;
+		}
+		if (st & BR_SSL_SENDREC) {
+			b = br_ssl_engine_sendrec_buf(eng, &len);
+			if (net_write(c, b, len, e)) {
+				c->tls->ioerr = 1;
+				return -1;
+			}
+			br_ssl_engine_sendrec_ack(eng, len);
+			continue;
+		}
+		if (st & target)
+			return 1;
+		if (st & BR_SSL_RECVREC) {
+			b = br_ssl_engine_recvrec_buf(eng, &len);
+			long k = net_read(c, b, len, e);
+			if (k < 0) {
+				c->tls->ioerr = 1;
+				return -1;
+			}
+			if (k == 0) {
+				c->tls->ioerr = 1;
+				if (c->tls->handshaking)
+					return err_set(e, E_TLS, "TLS handshake with %s: the server closed the connection "
+								 "(does it speak TLS 1.2?)", c->peer);
+				/* EOF without close_notify: usual for HTTP servers; framing catches truncation. */
+				return 0;
+			}
+			br_ssl_engine_recvrec_ack(eng, (size_t)k);
+			continue;
+		}
+		if (!(st & BR_SSL_SENDAPP) || target != BR_SSL_RECVAPP)
+			return err_set(e, E_TLS, "TLS error with %s: engine stuck (state %u)", c->peer, st);
+		/* Waiting for data with a partial record buffered: send it to make room. */
+		br_ssl_engine_flush(eng, 0);
+	}
+}
+
+static int
+ip_literal(const char *host, unsigned char ip[16], size_t *len)
+{
+	if (inet_pton(AF_INET, host, ip) == 1)
+		return *len = 4, 1;
+	if (inet_pton(AF_INET6, host, ip) == 1)
+		return *len = 16, 1;
+	return 0;
+}
+
+int
+tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e)
+{
+	struct tls *t;
+	char *name;
+	unsigned char seed[32];
+	int ipl, rc;
+
+	pthread_mutex_lock(&p->lock);
+	rc = p->anchors_loaded ? 0 : anchors_load(p, e);
+	pthread_mutex_unlock(&p->lock);
+	if (rc)
+		return -1;
+	t = xcalloc(1, sizeof *t);
+	c->tls = t;
+	client_init(t, p->anchors, p->nanchors);
+	/* BearSSL seeds itself from RDRAND or /dev/urandom; getrandom() also works where
+	 * there is no /dev at all (FROM scratch). */
+	if (getrandom(seed, sizeof seed, 0) == (ssize_t)sizeof seed)
+		br_ssl_engine_inject_entropy(&t->sc.eng, seed, sizeof seed);
+	memzero(seed, sizeof seed);
+	/* A fully-qualified "name." is verified and sent as "name". */
+	name = t->name;
+	snprintf(t->name, sizeof t->name, "%s", host);
+	if (*name && name[strlen(name) - 1] == '.')
+		name[strlen(name) - 1] = 0;
+	ipl = ip_literal(name, t->ipc.ip, &t->ipc.iplen);
+	if (ipl) {
+		/* No SNI for an address (RFC 6066 3); the SAN check replaces the name check. */
+		t->ipc.vtable = &ipcheck_vtable;
+		t->ipc.inner = &t->xc;
+		br_ssl_engine_set_x509(&t->sc.eng, &t->ipc.vtable);
+	}
+	t->handshaking = 1;
+	if (!br_ssl_client_reset(&t->sc, ipl ? NULL : name, 0))
+		return tls_fail(c, br_ssl_engine_last_error(&t->sc.eng), e);
+	if (pump(c, BR_SSL_SENDAPP, e) <= 0)
+		return -1;
+	t->handshaking = 0;
+	if (g_debug) {
+		br_ssl_session_parameters sp;
+		br_ssl_engine_get_session_parameters(&t->sc.eng, &sp);
+		unsigned curve = t->sc.eng.ecdhe_curve;
+		dbg("TLS 1.2 with %s: %s%s, key exchange %s", c->peer, suite_name(sp.cipher_suite),
+		    aes_ctr_pick() ? " (AES instructions)" : "", curve == BR_EC_curve25519 ? "X25519" :
+		    curve == BR_EC_secp256r1 ? "P-256" : curve == BR_EC_secp384r1 ? "P-384" : curve == BR_EC_secp521r1 ? "P-521" : "?");
+	}
+	return 0;
+}
+
+long
+tls_read(struct conn *c, void *p, size_t n, struct err *e)
+{
+	const unsigned char *b;
+	long len = tls_peek(c, &b, e);
+
+	if (len <= 0)
+		return len;
+	if ((size_t)len > n)
+		len = (long)n;
+	memcpy(p, b, (size_t)len);
+	tls_ack(c, (size_t)len);
+	return len;
+}
+
+long
+tls_peek(struct conn *c, const unsigned char **p, struct err *e)
+{
+	size_t len;
+	int r;
+
+	if (c->eof)
+		return 0;
+	if ((r = pump(c, BR_SSL_RECVAPP, e)) <= 0)
+		return r;
+	*p = br_ssl_engine_recvapp_buf(&c->tls->sc.eng, &len);
+	return (long)len;
+}
+
+void
+tls_ack(struct conn *c, size_t n)
+{
+	br_ssl_engine_recvapp_ack(&c->tls->sc.eng, n);
+}
+
+int
+tls_write(struct conn *c, const void *p, size_t n, struct err *e)
+{
+	const unsigned char *s = p;
+
+	while (n) {
+		unsigned char *b;
+		size_t len;
+		int r = pump(c, BR_SSL_SENDAPP, e);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return err_set(e, E_NET, "write to %s: connection closed by the server", c->peer);
+		b = br_ssl_engine_sendapp_buf(&c->tls->sc.eng, &len);
+		if (len > n)
+			len = n;
+		memcpy(b, s, len);
+		br_ssl_engine_sendapp_ack(&c->tls->sc.eng, len);
+		s += len;
+		n -= len;
+	}
+	return 0;
+}
+
+int
+tls_flush(struct conn *c, struct err *e)
+{
+	br_ssl_engine_flush(&c->tls->sc.eng, 0);
+	int r = pump(c, BR_SSL_SENDAPP, e);
+	if (r == 0)
+		return err_set(e, E_NET, "write to %s: connection closed by the server", c->peer);
+	return r < 0 ? -1 : 0;
+}
+
+int
+tls_pending(struct conn *c)
+{
+	return (br_ssl_engine_current_state(&c->tls->sc.eng) & BR_SSL_RECVAPP) != 0;
+}
+
+void
+tls_free(struct conn *c)
+{
+	if (!c->tls)
+		return;
+	buf_free(&c->tls->ipc.leaf);
+	/* The buffers held keys and plaintext. */
+	memzero(c->tls, sizeof *c->tls);
+	free(c->tls);
+	c->tls = NULL;
+}
