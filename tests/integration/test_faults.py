@@ -827,8 +827,11 @@ class Files(FaultCase):
                 with open(target, "w") as f:
                     f.write("old\n")
                 env = cell_env(w, proxy, a, False, AWSBOX_READ_TIMEOUT="60s")
+                # A suite started as a shell's background job inherits SIGINT ignored, and awsbox
+                # leaves an ignored signal ignored (as nohup expects): give the child the default.
                 p = subprocess.Popen(argv, executable=str(harness.S.bin / a.prog), env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
                 end = time.monotonic() + 20
                 while not any(e["fault"] for e in proxy.log) and time.monotonic() < end:
                     time.sleep(0.05)
