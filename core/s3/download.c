@@ -246,8 +246,11 @@ piece_sink(void *ctx, const struct http_resp *r, const void *p, size_t n, struct
 
 	if (xfer_stopped(x))
 		return err_set(e, E_IO, "interrupted");
-	if (!g->started && piece_head(g, r, e))
-		return -1;
+	if (!g->started) {
+		if (piece_head(g, r, e))
+			return -1;
+		xpool_first_byte(g->p, g->job);
+	}
 	if ((int64_t)n > pc->len - pc->got)
 		return err_set(e, E_PROTO, "piece %d: more data than announced", g->job + 1);
 	s3_sum_update(&pc->sum, p, n);
@@ -548,6 +551,7 @@ xfer_download(struct xfer *x, const char *bucket, const char *key, const struct 
 	struct pool *p = xpool_new(x, dl_piece, d, d->n, "GetObject", 0);
 	if (!seekable)
 		p->avail = d->window < d->n ? d->window : d->n;
+	xpool_ramp(p, xpool_workers(x, d->n));
 	if (xpool_start(p, xpool_workers(x, d->n), e) || xpool_wait(p, &all, e))
 		goto done;
 	if (dl_verify(x, d, e)) {
