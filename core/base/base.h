@@ -233,7 +233,7 @@ char *file_mkdirs(const char *path);
  * after making the missing directories above it (file_mkdirs). */
 int file_put_secret(const char *path, const void *p, size_t n, struct err *e);
 
-/* ---- proc.c: commands run beside awsbox (sqsrecv --exec) ------------------------------- */
+/* ---- proc.c: commands run beside awsbox (sqsrecv --exec); worker threads' signals ------ */
 /* Appends NAME=value and a NUL to vars, the form proc_spawn takes. */
 void proc_var(struct buf *vars, const char *name, const char *val, size_t n);
 /* Starts argv[0] (found in PATH) in a process group of its own (kill(-pid) reaches all of it),
@@ -241,5 +241,7 @@ void proc_var(struct buf *vars, const char *name, const char *val, size_t n);
  * current environment with vars (nvars bytes of "NAME=value\0" from proc_var) set over it.
  * *pid on success, for the caller to wait for; -1 with e (E_NOTFOUND: no such command). */
 int proc_spawn(char *const argv[], const char *vars, size_t nvars, const void *in, size_t n, pid_t *pid, struct err *e);
+/* Blocks SIGINT, SIGTERM and SIGHUP in a worker thread: the main thread handles them. */
+void proc_block_signals(void);
 
 #endif
