@@ -1,4 +1,4 @@
-/* api.h — the api layer of core: aws_call: endpoint, cached credentials and the request, as applets make calls; SQS queues (ARCHITECTURE.md). */
+/* api.h — the api layer of core: aws_call: endpoint, cached credentials and the request, as applets make calls; SQS queues; SSM documents run (ARCHITECTURE.md). */
 #ifndef AWSBOX_API_H
 #define AWSBOX_API_H
 #include "auth/auth.h"
@@ -153,5 +153,58 @@ void s3_events_free(struct s3_events *ev);
 /* The record r as variables for a command, appended to env (proc_var's form): S3_URL, S3_BUCKET,
  * S3_KEY, S3_SIZE ("" when not given), S3_EVENT. -1 when the key holds a NUL byte. */
 int s3_event_env(const struct s3_event *r, struct buf *env);
+
+/* ---- ssm.c: SSM documents run (ssmrun): parameters, the requests, waiting ---------------- */
+/* Document parameters {"KEY":["value",...]} (targets too), in the order first given.
+ * Caller-owned: ssm_params_free. */
+struct ssm_param {
+	char *key;
+	struct buf vals; /* JSON array members: "a","b" */
+};
+struct ssm_params {
+	struct ssm_param *p;
+	int n;
+};
+/* The parameter KEY (n bytes), added if new. */
+struct ssm_param *ssm_param_get(struct ssm_params *ps, const char *key, size_t n);
+/* Appends the value v (n bytes) to p's list. */
+void ssm_param_value(struct ssm_param *p, const char *v, size_t n);
+/* KEY=VALUE into ps: VALUE split at commas not escaped as "\,"; "K=" is an empty list; a KEY
+ * given again gets more values. -1 (E_USAGE) without a KEY=. */
+int ssm_param_parse(struct ssm_params *ps, const char *arg, struct err *e);
+void ssm_params_json(const struct ssm_params *ps, struct buf *b);
+void ssm_params_free(struct ssm_params *ps);
+
+/* StartAutomationExecution's request for doc (version may be NULL) with ps, into b: with a
+ * fresh ClientToken, so that a retried start starts one execution. */
+void ssm_automation_req(const char *doc, const char *version, const struct ssm_params *ps, struct buf *b);
+/* A Run Command: doc (version, comment may be NULL) with ps, to the instances ids[0..nids-1], or
+ * when nids is 0 to targets. */
+struct ssm_command {
+	const char *doc, *version, *comment;
+	const struct ssm_params *ps, *targets;
+	char **ids;
+	int nids;
+};
+/* SendCommand's request for c, into b. */
+void ssm_command_req(const struct ssm_command *c, struct buf *b);
+
+/* Polls of a wait: 2.5 s apart for the first 4, 5 s up to the 16th, then 15 s, each +-20% and
+ * times AWSBOX_POLL_SCALE (tests shrink them); never past the deadline. */
+struct ssm_wait {
+	double deadline; /* mono_now() seconds; 0: none */
+	double scale;    /* AWSBOX_POLL_SCALE */
+	int polls;
+};
+/* timeout 0: no deadline. -1 (E_USAGE) when AWSBOX_POLL_SCALE is not a factor in (0, 100]. */
+int ssm_wait_init(struct ssm_wait *w, double timeout, struct err *e);
+/* Sleeps until the next poll; -1 (at once) when the deadline has passed. */
+int ssm_wait_sleep(struct ssm_wait *w);
+/* One poll: the JSON call op to SSM, cut off at deadline (0: none). 0, or 1 when it failed in a
+ * way worth polling again (throttled, 5xx, network, after aws_call's own retries: e says how),
+ * 2 when the deadline cut it off, -1 on any other failure (e). */
+int ssm_poll(struct aws *a, const char *op, const char *body, double deadline, struct buf *out, struct err *e);
+/* Whether s is one of set (NULL-terminated). */
+int ssm_status_in(const char *s, const char *const *set);
 
 #endif

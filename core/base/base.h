@@ -132,6 +132,7 @@ void hex_encode(const void *p, size_t n, char *out); /* lower case; out holds 2n
 size_t b64_encode(const void *p, size_t n, char *out); /* out holds 4*((n+2)/3)+1; returns length */
 int b64_decode(const char *s, size_t n, struct buf *out); /* appends; -1 on invalid input */
 int utf8_valid(const void *s, size_t n); /* well-formed UTF-8 (RFC 3629) */
+size_t utf8_chars(const char *s, size_t n); /* the characters in n bytes of UTF-8 (its non-continuation bytes) */
 /* Appends s percent-encoded per RFC 3986 (unreserved A-Z a-z 0-9 - _ . ~ kept); '/' kept when
  * keep_slash. This is the SigV4 encoding. */
 void uri_encode(struct buf *b, const char *s, size_t n, int keep_slash);
@@ -148,6 +149,7 @@ time_t clock_now(void);
 double mono_now(void); /* monotonic seconds */
 void sleep_sec(double s);
 uint32_t rand32(void); /* for jitter; not cryptographic */
+void uuid4(char out[37]); /* a random (version 4) UUID, as idempotency tokens are */
 
 /* ---- sum.c: checksums (the CPU's CRC32C, carry-less multiply and SHA instructions where there are) */
 uint32_t crc32c_update(uint32_t crc, const void *p, size_t n); /* start and end with crc = 0 */
