@@ -46,19 +46,6 @@ xpool_fail(struct pool *p, const struct err *e)
 	pthread_cond_broadcast(&p->cv);
 }
 
-void
-xfer_block_signals(void)
-{
-	sigset_t set;
-
-	/* Signals go to the calling thread, which decides what to abort. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
 /* ---- the ramp ----
  * Parallel ranges pay where each connection is held back on its own (latency, a per-connection
  * rate: S3 serves about 100 MB/s on each), and cost CPU for nothing where the connections share
@@ -157,7 +144,7 @@ worker(void *arg)
 {
 	struct pool *p = arg;
 
-	xfer_block_signals();
+	proc_block_signals();
 	pthread_mutex_lock(&p->m);
 	for (;;) {
 		while (!p->failed && (p->total < 0 || p->next < p->total) && !may_start(p))
