@@ -57,7 +57,9 @@ xpool_fail(struct pool *p, const struct err *e)
  * brings near 100%; one that does not, about 0), and goes back to the level before when it
  * does not. */
 #define RAMP_FAR 0.010    /* s: no first byte by then and the server is far */
-#define RAMP_WINDOW 0.030 /* s: the least a rate is measured over */
+#define RAMP_WINDOW 0.050 /* s: the least a rate is measured over, and two jobs per worker */
+
+static int start_one(struct pool *p);
 
 void
 xpool_ramp(struct pool *p, int max)
@@ -73,6 +75,8 @@ ramp_set(struct pool *p, int lvl, const char *why)
 {
 	dbg("%s: %d at a time (%s)", p->op, lvl, why);
 	p->limit = lvl;
+	while (p->threads < lvl && p->threads < p->nmax && !start_one(p))
+		;
 	pthread_cond_broadcast(&p->cv);
 }
 
@@ -97,7 +101,7 @@ ramp_done(struct pool *p)
 	struct ramp *r = &p->ramp;
 	char why[80];
 
-	if (!r->on || r->need || ++r->ndone < p->limit || mono_now() - r->t0 < RAMP_WINDOW)
+	if (!r->on || r->need || ++r->ndone < 2 * p->limit || mono_now() - r->t0 < RAMP_WINDOW)
 		return;
 	int64_t got = (int64_t)(__atomic_load_n(&p->x->done, __ATOMIC_RELAXED) - r->b0);
 	double rate = (got > 0 ? (double)got : 0) / (mono_now() - r->t0);
@@ -199,32 +203,37 @@ xpool_new(struct xfer *x, int (*run)(struct pool *, int, struct err *), void *ct
 	return p;
 }
 
-int
-xpool_start(struct pool *p, int n, struct err *e)
+/* One more worker thread (p->m held): 0 or pthread_create's error. */
+static int
+start_one(struct pool *p)
 {
 	pthread_attr_t at;
-	int rc = 0;
+	pthread_t t;
 
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&at, 256 * 1024);
-	for (int i = 0; i < n; i++) {
-		pthread_t t;
-		pthread_mutex_lock(&p->m);
-		p->alive++;
-		pthread_mutex_unlock(&p->m);
-		int err = pthread_create(&t, &at, worker, p);
-		if (err) {
-			pthread_mutex_lock(&p->m);
-			p->alive--;
-			pthread_mutex_unlock(&p->m);
-			if (!i) /* fewer workers than asked for only make it slower */
-				rc = err_set(e, E_IO, "cannot start a thread: %s", strerror(err));
-			break;
-		}
-	}
+	int err = pthread_create(&t, &at, worker, p);
 	pthread_attr_destroy(&at);
-	return rc;
+	if (!err)
+		p->alive++, p->threads++;
+	return err;
+}
+
+/* n workers; a ramped pool starts as many as its level and more as the level rises. Fewer
+ * than asked for only make it slower: an error only when not even one starts. */
+int
+xpool_start(struct pool *p, int n, struct err *e)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&p->m);
+	p->nmax = n;
+	for (int i = 0; i < (p->limit && p->limit < n ? p->limit : n) && !err; i++)
+		err = start_one(p);
+	int none = !p->threads;
+	pthread_mutex_unlock(&p->m);
+	return none ? err_set(e, E_IO, "cannot start a thread: %s", strerror(err)) : 0;
 }
 
 void
@@ -273,6 +282,7 @@ xpool_step(struct pool *p)
 int
 xpool_wait(struct pool *p, int *all, struct err *e)
 {
+	struct err ie = {0};
 	double give_up = 0;
 
 	pthread_mutex_lock(&p->m);
@@ -282,8 +292,12 @@ xpool_wait(struct pool *p, int *all, struct err *e)
 		if (give_up && mono_now() > give_up)
 			break;
 		xpool_step(p);
+		if (p->idle && !p->failed && p->idle(p, &ie))
+			xpool_fail(p, &ie);
 	}
 	*all = !p->alive;
+	if (*all && p->idle && !p->failed && p->idle(p, &ie))
+		xpool_fail(p, &ie);
 	int rc = p->failed ? -1 : 0;
 	if (rc)
 		*e = p->err;

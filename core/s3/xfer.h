@@ -31,7 +31,11 @@ struct pool {
 	int next, avail, total; /* total -1 while unknown */
 	int alive, failed;
 	int limit, running;
+	int threads, nmax;      /* workers started; the most that may be */
 	struct ramp ramp;
+	/* Called on the caller's thread (p->m held) as it waits, and once after the workers:
+	 * work that stays on it (a stream's ordered writes); -1 with e stops the pool. */
+	int (*idle)(struct pool *p, struct err *e);
 	double grace;           /* after an interrupt, seconds to wait for the workers (0: 2) */
 	struct err err;
 };
