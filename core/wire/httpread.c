@@ -290,47 +290,68 @@ fail:
 	return rc;
 }
 
+/* A Content-Length value into *cl (-1 before the first): "5, 5" is one length; differing
+ * lengths are an attack or a bug. -1 when malformed. */
+static int
+content_length(struct slice v, int64_t *cl)
+{
+	while (v.n) {
+		const char *comma = memchr(v.p, ',', v.n);
+		struct slice t = slice_trim((struct slice){v.p, comma ? (size_t)(comma - v.p) : v.n});
+		int64_t n = 0;
+		if (!t.n || t.n > 18)
+			return -1;
+		for (size_t i = 0; i < t.n; i++) {
+			if (!isdigit((unsigned char)t.p[i]))
+				return -1;
+			n = n * 10 + (t.p[i] - '0');
+		}
+		if (*cl >= 0 && *cl != n)
+			return -1;
+		*cl = n;
+		v.n -= (size_t)(comma ? comma - v.p + 1 : (long)v.n);
+		v.p = comma ? comma + 1 : v.p;
+	}
+	return 0;
+}
+
+/* The framing r's head declares: *cl the Content-Length (-1: none), *te whether there is a
+ * Transfer-Encoding and *chunked whether chunked is its last coding; *reuse cleared for
+ * "Connection: close". */
+static int
+body_framing(struct rx *x, int64_t *cl, int *te, int *chunked, int *reuse, struct err *e)
+{
+	struct slice k, v;
+	size_t pos = 0;
+
+	while (http_next_header(&x->r->head, &pos, &k, &v)) {
+		if (slice_ieq(k, "transfer-encoding")) {
+			*te = 1;
+			/* chunked must be the last coding; anything else is read until close. */
+			const char *last = v.p + v.n;
+			while (last > v.p && last[-1] != ',')
+				last--;
+			*chunked = slice_ieq(slice_trim((struct slice){last, (size_t)(v.p + v.n - last)}), "chunked");
+		} else if (slice_ieq(k, "content-length")) {
+			if (content_length(v, cl))
+				return err_set(e, E_PROTO, "bad Content-Length from %s", x->c->peer);
+		} else if (slice_ieq(k, "connection") && has_token(v, "close")) {
+			*reuse = 0;
+		}
+	}
+	return 0;
+}
+
 /* Reads the body framed as the response says; *reuse cleared when the connection must close. */
 int
 http_read_body(struct rx *x, int head_only, int *reuse, struct err *e)
 {
 	struct http_resp *r = x->r;
-	struct slice k, v;
-	size_t pos = 0;
 	int64_t cl = -1, done;
 	int te = 0, chunked = 0, mode, eof;
 
-	while (http_next_header(&r->head, &pos, &k, &v)) {
-		if (slice_ieq(k, "transfer-encoding")) {
-			te = 1;
-			/* chunked must be the last coding; anything else is read until close. */
-			const char *last = v.p + v.n;
-			while (last > v.p && last[-1] != ',')
-				last--;
-			chunked = slice_ieq(slice_trim((struct slice){last, (size_t)(v.p + v.n - last)}), "chunked");
-		} else if (slice_ieq(k, "content-length")) {
-			/* "5, 5" is one length; differing lengths are an attack or a bug. */
-			while (v.n) {
-				const char *comma = memchr(v.p, ',', v.n);
-				struct slice t = slice_trim((struct slice){v.p, comma ? (size_t)(comma - v.p) : v.n});
-				int64_t n = 0;
-				if (!t.n || t.n > 18)
-					goto badlen;
-				for (size_t i = 0; i < t.n; i++) {
-					if (!isdigit((unsigned char)t.p[i]))
-						goto badlen;
-					n = n * 10 + (t.p[i] - '0');
-				}
-				if (cl >= 0 && cl != n)
-					goto badlen;
-				cl = n;
-				v.n -= (size_t)(comma ? comma - v.p + 1 : (long)v.n);
-				v.p = comma ? comma + 1 : v.p;
-			}
-		} else if (slice_ieq(k, "connection") && has_token(v, "close")) {
-			*reuse = 0;
-		}
-	}
+	if (body_framing(x, &cl, &te, &chunked, reuse, e))
+		return -1;
 	r->content_length = te ? -1 : cl;
 	if (head_only || r->status == 204 || r->status == 304 || r->status < 200)
 		mode = BODY_NONE;
@@ -372,8 +393,6 @@ http_read_body(struct rx *x, int head_only, int *reuse, struct err *e)
 		*reuse = 0;
 		return pass_bytes(x, -1, &done, &eof, e);
 	}
-badlen:
-	return err_set(e, E_PROTO, "bad Content-Length from %s", x->c->peer);
 }
 
 /* ---- sending ---- */

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -102,6 +103,11 @@ class Ctl:
 
     def reset(self):
         urllib.request.urlopen(urllib.request.Request(self.base + "/reset", data=b"", method="POST"), timeout=30).read()
+
+    def drop(self, bucket, prefix):
+        """The sink: drops bucket's objects under prefix."""
+        q = urllib.parse.urlencode({"bucket": bucket, "prefix": prefix})
+        urllib.request.urlopen(urllib.request.Request(f"{self.base}/drop?{q}", data=b"", method="POST"), timeout=60).read()
 
     def fill(self, n):
         """The stand-in's queue: n messages to receive."""

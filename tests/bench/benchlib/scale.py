@@ -35,49 +35,65 @@ def sec_scale():
 
 def scale_trees(cpus, rows, raw):
     """`s3cp -r` up and down, a tree of each size in TREE_SIZES, against the AWS CLI and rclone."""
-    if have("s3cp"):
-        sink = start_sink()
-        pin(sink.proc.pid, cpus)  # request/response: one CPU, as for one call
-        tools = ["awsbox", "aws"] + (["rclone"] if E.rclone else [])
-        for n in TREE_SIZES:
-            tree = E.work / f"tree-{n}"
-            for i in range(n):
-                p = tree / f"d{i // 100:03d}" / f"f{i:05d}.txt"
-                p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_bytes(b"x" * 1024)
-            for direction in ("up", "down"):
-                these = [t for t in tools if t != "aws" or n <= AWS_TREE_MAX]
-                res = {t: [] for t in these}
-                for run in range(SCALE_RUNS):
-                    for tool in these[run % len(these):] + these[:run % len(these)]:
-                        log(f"scaling: s3cp -r {direction} {n} objects, {tool}, run {run + 1}")
-                        # each upload to a prefix of its own (rclone would skip what is there already);
-                        # the downloads read the first run's
-                        key = f"bench/tree-{n}-{tool}-{run if direction == 'up' else 0}/"
-                        prefix = f"s3://{key}"
-                        out = E.work / f"down-{n}-{tool}"
-                        if direction == "up":
-                            src, dst = str(tree) + "/", prefix
-                        else:
-                            src, dst = prefix, str(out) + "/"
-                        rc = ["copy"] + ([src, f"bench:{key}"] if direction == "up" else [f"bench:{key}", dst])
-                        exe, argv, env = tool_cmd(tool, sink.https, s3cp=["-r", src, dst],
-                                                  aws=["s3", "cp", "--recursive", "--only-show-errors", src, dst], rclone=rc)
-                        try:
-                            m = measure(exe, argv, env, cpus=cpus, timeout=1800)
-                            if direction == "down":
-                                got = sum(len(f) for _, _, f in os.walk(out))
-                                shutil.rmtree(out, True)
-                                if got != n:
-                                    raise Failed(f"{got} files downloaded, not {n}")
-                            res[tool].append(m)
-                        except Failed as e:
-                            res[tool].append(e)
-                rows.append(scale_row(f"`s3cp -r` {direction}, {n:,} × 1 KiB", n, res))
-                raw[f"s3cp-r/{direction}/{n}"] = {t: [vars_m(m) for m in v if isinstance(m, M)] for t, v in res.items()}
-        pin(sink.proc.pid, E.server_cpus)
-    else:
+    if not have("s3cp"):
         rows.append(["`s3cp -r`", "n/a (applet missing)"] + [""] * 8)
+        return
+    sink = start_sink()
+    pin(sink.proc.pid, cpus)  # request/response: one CPU, as for one call
+    tools = ["awsbox", "aws"] + (["rclone"] if E.rclone else [])
+    for n in TREE_SIZES:
+        tree = make_tree(n)
+        for direction in ("up", "down"):
+            these = [t for t in tools if t != "aws" or n <= AWS_TREE_MAX]
+            res = {t: [] for t in these}
+            for run in range(SCALE_RUNS):
+                for tool in these[run % len(these):] + these[:run % len(these)]:
+                    log(f"scaling: s3cp -r {direction} {n} objects, {tool}, run {run + 1}")
+                    try:
+                        res[tool].append(tree_copy(sink, tool, direction, n, run, tree, cpus))
+                    except Failed as e:
+                        res[tool].append(e)
+            rows.append(scale_row(f"`s3cp -r` {direction}, {n:,} × 1 KiB", n, res))
+            raw[f"s3cp-r/{direction}/{n}"] = {t: [vars_m(m) for m in v if isinstance(m, M)] for t, v in res.items()}
+        # this size's objects go (every tool's, every run's): the next size starts from an empty bucket
+        sink.ctl.drop("bench", f"tree-{n}-")
+        shutil.rmtree(tree, True)
+    pin(sink.proc.pid, E.server_cpus)
+
+
+def make_tree(n):
+    """n files of 1 KiB, 100 to a directory."""
+    tree = E.work / f"tree-{n}"
+    for i in range(n):
+        p = tree / f"d{i // 100:03d}" / f"f{i:05d}.txt"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x" * 1024)
+    return tree
+
+
+def tree_copy(sink, tool, direction, n, run, tree, cpus):
+    """One measured `s3cp -r` (or the peer's copy) of the tree up, or of the first run's upload down;
+    a download's file count is checked."""
+    # each upload to a prefix of its own (rclone would skip what is there already);
+    # the downloads read the first run's
+    key = f"bench/tree-{n}-{tool}-{run if direction == 'up' else 0}/"
+    prefix = f"s3://{key}"
+    out = E.work / f"down-{n}-{tool}"
+    if direction == "up":
+        src, dst = str(tree) + "/", prefix
+    else:
+        src, dst = prefix, str(out) + "/"
+    rc = ["copy"] + ([src, f"bench:{key}"] if direction == "up" else [f"bench:{key}", dst])
+    exe, argv, env = tool_cmd(tool, sink.https, s3cp=["-r", src, dst],
+                              aws=["s3", "cp", "--recursive", "--only-show-errors", src, dst], rclone=rc)
+    shutil.rmtree(out, True)  # nothing left from a failed run
+    m = measure(exe, argv, env, cpus=cpus, timeout=1800)
+    if direction == "down":
+        got = sum(len(f) for _, _, f in os.walk(out))
+        shutil.rmtree(out, True)
+        if got != n:
+            raise Failed(f"{got} files downloaded, not {n}")
+    return m
 
 
 def scale_sqssend(cpus, rows, raw):

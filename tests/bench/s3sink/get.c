@@ -57,7 +57,7 @@ get_send(struct io *c, const struct obj *o, int64_t a, int64_t len, char *buf)
 		struct blob *bl = o->parts[i];
 		if (a < off + bl->size) {
 			int64_t from = a - off, k = bl->size - from < len ? bl->size - from : len;
-			rc = io_sendfile(c, bl->fd, from, k, buf);
+			rc = bl->mem ? io_write(c, bl->mem + from, (size_t)k) : io_sendfile(c, bl->fd, from, k, buf);
 			a += k, len -= k;
 		}
 		off += bl->size;
@@ -124,7 +124,7 @@ op_get(struct io *c, struct req *q, char *buf, const char *bucket, const char *k
 		rc = respond(c, q, status, status == 206 ? "Partial Content" : "OK", hdrs, NULL, len, 1);
 		goto done;
 	}
-	if (o->parts[0]->fd < 0) {
+	if (o->parts[0]->fd < 0 && !o->parts[0]->mem) {
 		rc = s3_error(c, q, 501, "NotImplemented", "objects in the null bucket hold no data");
 		goto done;
 	}

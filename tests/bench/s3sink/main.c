@@ -106,7 +106,8 @@ s3_request(struct io *c, struct req *q, char *buf)
 	return s3_error(c, q, 501, "NotImplemented", "%s ?%s", q->method, q->query);
 }
 
-/* The control listener: GET /stats, POST /reset (the counters), POST /drop (every object and upload). */
+/* The control listener: GET /stats, POST /reset (the counters), POST /drop (every object and upload;
+ * with ?bucket=B&prefix=P, the objects of B under P). */
 static int
 ctl_request(struct io *c, struct req *q)
 {
@@ -121,7 +122,13 @@ ctl_request(struct io *c, struct req *q)
 		return respond(c, q, 200, "OK", NULL, "ok\n", 3, 0);
 	}
 	if (!strcmp(q->method, "POST") && !strcmp(q->path, "/drop")) {
-		store_reset();
+		char bucket[256], prefix[2048] = "";
+		if (qget(q, "bucket", bucket, sizeof bucket)) {
+			qget(q, "prefix", prefix, sizeof prefix);
+			store_drop(bucket, prefix);
+		} else {
+			store_reset();
+		}
 		return respond(c, q, 200, "OK", NULL, "ok\n", 3, 0);
 	}
 	if (strcmp(q->method, "GET") || strcmp(q->path, "/stats"))

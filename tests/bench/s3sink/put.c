@@ -20,7 +20,18 @@ header_checksum(const struct req *q, char *alg, size_t an, char *val, size_t vn)
 	}
 }
 
-/* The body into bl (its file, or nowhere for the null bucket), and into md5 if given; 0, or -1
+/* The body's decoded length as the request declares it, -1 if it does not. */
+static int64_t
+put_length(const struct req *q)
+{
+	const char *v = hget(q, "x-amz-decoded-content-length");
+
+	if (v)
+		return strtoll(v, NULL, 10);
+	return q->chunked || q->aws_chunked ? -1 : q->clen;
+}
+
+/* The body into bl (its memory or its file, or nowhere for the null bucket), and into md5 if given; 0, or -1
  * if the connection broke, the framing is bad or the file cannot be written. */
 static int
 put_receive(struct body *b, char *buf, struct blob *bl, int null, EVP_MD_CTX *md5)
@@ -33,6 +44,12 @@ put_receive(struct body *b, char *buf, struct blob *bl, int null, EVP_MD_CTX *md
 			return 0;
 		if (md5)
 			EVP_DigestUpdate(md5, buf, (size_t)k);
+		if (bl->mem) {
+			if (b->decoded > bl->cap)
+				return -1; /* more than its declared length */
+			memcpy(bl->mem + b->decoded - k, buf, (size_t)k);
+			continue;
+		}
 		for (ssize_t done = 0; !null && done < k;) {
 			ssize_t w = write(bl->fd, buf + done, (size_t)(k - done));
 			if (w < 0 && errno == EINTR)
@@ -125,8 +142,13 @@ op_put(struct io *c, struct req *q, char *buf, const char *bucket, const char *k
 		return -1;
 	bl = calloc(1, sizeof *bl);
 	bl->refs = 1;
-	bl->fd = null ? -1 : blob_file();
-	if (!null && bl->fd < 0) {
+	bl->fd = -1;
+	int64_t want = put_length(q);
+	if (!null && want >= 0 && want <= SMALL_BLOB)
+		bl->mem = malloc((size_t)(bl->cap = want) + 1);
+	else if (!null)
+		bl->fd = blob_file();
+	if (!null && bl->fd < 0 && !bl->mem) {
 		free(bl);
 		body_drain(&b, buf);
 		q->body_done = 1;
@@ -143,7 +165,7 @@ op_put(struct io *c, struct req *q, char *buf, const char *bucket, const char *k
 	}
 	q->body_done = 1;
 	bl->size = b.decoded;
-	if (!null && ftruncate(bl->fd, bl->size)) { /* a pooled file may have been longer */
+	if (bl->fd >= 0 && ftruncate(bl->fd, bl->size)) { /* a pooled file may have been longer */
 		blob_put(bl);
 		EVP_MD_CTX_free(md5);
 		return s3_error(c, q, 500, "InternalError", "ftruncate: %s", strerror(errno));

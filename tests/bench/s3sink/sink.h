@@ -11,7 +11,9 @@
  *               [--ports FILE] [--null-bucket NAME] [--prealloc MIB] [--pool MIB]
  * Ports 0 are chosen by the kernel; --ports FILE receives "HTTP HTTPS CTL" once listening.
  * The control port (plain HTTP, not counted) answers GET /stats (JSON counters), POST /reset
- * (zeroes the counters) and POST /drop (drops every object and upload). PUTs to --null-bucket
+ * (zeroes the counters) and POST /drop (drops every object and upload; ?bucket=B&prefix=P: the
+ * objects of B whose keys start with P). Objects up to 256 KiB are held in memory, larger ones
+ * in unnamed tmpfs files (one open descriptor each). PUTs to --null-bucket
  * are decoded and dropped (their size and checksum kept; GET answers 501): the sink's own
  * ceiling, for reference.
  * Freed object data is kept for reuse (--pool MIB, default 4096); --prealloc MIB fills that pool
@@ -146,9 +148,15 @@ void xml_escape(const char *s, char *out, size_t max);
 
 /* ---- the store (store.c) -------------------------------------------------------------------- */
 
-/* Bytes in an unnamed tmpfs file, shared by an upload and the objects made of it. */
+/* An object's or a part's bytes, shared by an upload and the objects made of it: in memory up
+ * to SMALL_BLOB bytes, else in an unnamed tmpfs file. A file per small object would run a tree
+ * of 10,000 objects per tool into the process's limit of open files; neither holds data for the
+ * null bucket (fd < 0, mem NULL). */
+#define SMALL_BLOB (256 << 10)
 struct blob {
 	int fd;
+	char *mem;
+	int64_t cap;    /* mem's size */
 	int64_t size;
 	char ck[100];   /* base64 checksum the client sent ("" if none) */
 	char etag[48];
@@ -189,6 +197,7 @@ int obj_unlink(const char *bucket, const char *key);
 struct obj *obj_find(const char *bucket, const char *key);
 void obj_insert(struct obj *o);
 void store_reset(void);
+void store_drop(const char *bucket, const char *prefix);
 struct upload *upload_take(const char *id);
 void upload_free(struct upload *u);
 

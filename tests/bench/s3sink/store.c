@@ -50,6 +50,7 @@ blob_put(struct blob *b)
 	pthread_mutex_unlock(&g_pm);
 	if (b->fd >= 0)
 		close(b->fd);
+	free(b->mem);
 	free(b);
 }
 
@@ -146,6 +147,22 @@ obj_insert(struct obj *o)
 	unsigned h = hash(o->bucket, o->key);
 	o->next = g_objs[h];
 	g_objs[h] = o;
+}
+
+/* Drops bucket's objects whose keys start with prefix. */
+void
+store_drop(const char *bucket, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	pthread_mutex_lock(&g_m);
+	for (int i = 0; i < NHASH; i++)
+		for (struct obj *o = g_objs[i], *next; o; o = next) {
+			next = o->next;
+			if (!strcmp(o->bucket, bucket) && !strncmp(o->key, prefix, pl))
+				obj_unlink(o->bucket, o->key);
+		}
+	pthread_mutex_unlock(&g_m);
 }
 
 void
