@@ -82,7 +82,7 @@ def main():
     if not E.aws:
         sys.exit("bench: no `aws` on PATH: the AWS CLI is what awsbox is measured against")
     sections = [("size", lambda: sec_size(args)), ("onecall", sec_onecall), ("many", sec_many), ("sqs", sec_sqs), ("s3", sec_s3),
-                ("tls", sec_tls), ("mem", sec_mem), ("scale", sec_scale)]
+                ("tls", lambda: sec_tls(args)), ("mem", sec_mem), ("scale", sec_scale)]
     for name, fn in sections:
         if ONLY and name not in ONLY:
             continue

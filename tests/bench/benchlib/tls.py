@@ -12,18 +12,28 @@ medians of each, and the ratio of the medians.
   by its timer ticks (CONFIG_HZ, 250 here), so one run's user time is off by a few hundredths of a
   second: medians over the rounds, not minima (the smallest user time is a lucky split, not a
   quiet run). user+sys is exact and shown beside it.
+Then, where perf(1) is installed, one more upload and download of an unstripped awsbox (relinked
+from make's objects) under `perf record -e cpu-clock:u`: the share of user time inside AES-CTR and
+GHASH in that same run gives a second ratio that other load cannot skew (it divides like by
+like), and the functions that make up the rest.
 """
+import re
+import shutil
 import subprocess
 
 from .env import E, awsbox_cmd, have, sink_req, start_sink
 from .measure import BUILD, GIB, MIB, SIZE, knob, log, measure, pin
 from .report import R, med
 from .s3 import make_source, s3_transfer, warm_tmpfs
+from .size import relink
+
+# The cipher's functions in a profile: BearSSL's AES-NI CTR, awsbox's GHASH (core/wire/ghash.c) or BearSSL's.
+CIPHER = {"br_aes_x86ni_ctr_run", "ghash_clmul", "br_ghash_pclmul"}
 
 ROUNDS = knob("BENCH_TLS_ROUNDS", 5)
 
 
-def sec_tls():
+def sec_tls(args):
     if not have("s3cp"):
         R.add("### HTTPS against the cipher's floor", "", "n/a (applet missing)", "")
         return
@@ -34,8 +44,8 @@ def sec_tls():
         make_source(src, SIZE)
         warm_tmpfs(2 * SIZE)
     cpu = min(E.client_cpus)
-    measure(*awsbox_cmd("s3cp", "--endpoint-url", sink.https, str(src), "s3://bench/tls-dl"), E.env,
-              stdout="null", cpus={cpu})
+    measure(*awsbox_cmd("s3cp", "--endpoint-url", sink.https, str(src), "s3://bench/tls-dl"), E.env, stdout="null",
+            cpus={cpu})
     gib = SIZE / GIB
     floor, gcm, ciphers = [], [], set()
     user, tot, others = {"up": [], "down": []}, {"up": [], "down": []}, {"up": [], "down": []}
@@ -54,7 +64,6 @@ def sec_tls():
             user[kind].append(m.user / gib)
             tot[kind].append(m.cpu / gib)
             others[kind].append(m.others)
-    sink_req("DELETE", "/bench/tls-dl")
     fl = med(floor)
     rows = []
     for kind, label in (("up", "file → S3, HTTPS"), ("down", "S3 → file, HTTPS")):
@@ -79,3 +88,42 @@ def sec_tls():
           f"{med(gcm):.3f} s/GiB.", "")
     R.table(["transfer", "user s/GiB", "user+sys s/GiB", "floor s/GiB", "user ÷ floor", "per round", "other load"], rows)
     R.raw["tls"] = {"floor": floor, "gcm": gcm, "user": user, "cpu": tot, "ciphers": sorted(ciphers)}
+    prof = profile(args, sink, src, cpu)
+    if prof:
+        R.add("Profile of awsbox's user time in one more transfer each way (`perf record -e cpu-clock:u`, 10 kHz, "
+              "awsbox relinked unstripped from the same objects): the share inside AES-CTR and GHASH, user time ÷ that "
+              "share's time (like divided by like in one run, so other load does not skew it), and the functions "
+              "taking the rest, in % of user time (sccp: musl's system call, the return from the kernel).", "")
+        R.table(["transfer", "AES-CTR + GHASH", "user ÷ cipher (same run)", "the rest, by function"], prof)
+        R.raw["tls"]["profile"] = prof
+    sink_req("DELETE", "/bench/tls-dl")
+
+
+def profile(args, sink, src, cpu):
+    """Rows of the per-function profile of one upload and one download, or None without perf."""
+    perf = shutil.which("perf")
+    exe, bindir = BUILD / "awsbox-sym", BUILD / "sym-bin"
+    if not perf or subprocess.run([perf, "stat", "-e", "cpu-clock:u", "true"], capture_output=True).returncode:
+        return None
+    if relink(args, exe, strip=False).returncode:
+        return None
+    shutil.rmtree(bindir, ignore_errors=True)
+    bindir.mkdir()
+    subprocess.run([str(exe), "--install", str(bindir), str(exe)], check=True, capture_output=True)
+    rows = []
+    for kind, label, a, b in (("up", "file → S3, HTTPS", str(src), "s3://bench/tls-prof"),
+                              ("down", "S3 → file, HTTPS", "s3://bench/tls-dl", str(E.work / "tls-prof"))):
+        log(f"TLS floor: profile of the {kind}load")
+        data = BUILD / f"tls-{kind}.perf"
+        sink.ctl.reset()
+        measure(perf, ["perf", "record", "-q", "-o", str(data), "-e", "cpu-clock:u", "-c", "100000", "--",
+                       str(bindir / "s3cp"), "--endpoint-url", sink.https, a, b], E.env, stdout="null", cpus={cpu})
+        rep = subprocess.run([perf, "report", "-i", str(data), "--stdio", "--no-children", "--sort", "sym"],
+                             capture_output=True, text=True).stdout
+        got = [(float(m[1]), m[2]) for m in re.finditer(r"^\s*([\d.]+)%\s+\[\.\]\s+(\S+)", rep, re.M)]
+        share = sum(pct for pct, sym in got if sym in CIPHER)
+        rest = ", ".join(f"{sym} {pct:.1f}" for pct, sym in [g for g in got if g[1] not in CIPHER][:8])
+        rows.append([label, f"{share:.1f}%", f"{100 / share:.2f}×" if share else "n/a", rest])
+    (E.work / "tls-prof").unlink(missing_ok=True)
+    sink_req("DELETE", "/bench/tls-prof")
+    return rows
