@@ -510,7 +510,8 @@ crc32c_update(uint32_t crc, const void *p, size_t n)
 		size_t m = n & ~(size_t)15;
 		pthread_once(&tab_once, tabs_init);
 		crc_fold_wide(&fold32c, ~crc, p, m, v);
-		return crc32c_update(~reg32_soft(crc32c_tab, 0, v, 16), (const unsigned char *)p + m, n - m);
+		crc = have_crc32c() ? crc32c_hw(~0u, v, 16) : ~reg32_soft(crc32c_tab, 0, v, 16); /* from register 0 */
+		return crc32c_update(crc, (const unsigned char *)p + m, n - m);
 	}
 	if (have_crc32c())
 		return crc32c_hw(crc, p, n);
