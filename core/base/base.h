@@ -172,6 +172,8 @@ void sha256_out(const struct sha256 *c, unsigned char out[32]);
 /* Whether sha256_init will use the SHA extensions. want 0: never (tests, benchmarks), 1: when
  * the CPU has them, -1: just ask. */
 int sha256_use_hw(int want);
+/* Whether long CRCs fold 64 bytes to an instruction (VPCLMULQDQ with AVX-512); want as above. */
+int crc_use_wide(int want);
 void hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, unsigned char out[32]);
 
 /* ---- file.c: atomic output files -------------------------------------------------------- */
