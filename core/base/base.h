@@ -62,6 +62,10 @@ int err_exit_code(const struct err *e);
 void err_format(const struct err *e, const char *what, char *buf, size_t n);
 
 void warn(const char *fmt, ...) PRINTF(1, 2);                 /* "applet: msg" unless quiet */
+/* "applet: msg" quiet or not, stdout flushed first: a failure the exit status reports too. */
+void note(const char *fmt, ...) PRINTF(1, 2);
+/* "applet: WHAT: msg", as note: one item's failure (a message, a line) in a run that goes on. */
+void vnote(const char *what, const char *fmt, va_list ap);
 NORETURN void die(const char *fmt, ...) PRINTF(1, 2);         /* "applet: msg", exit 1 */
 NORETURN void die_code(int code, const char *fmt, ...) PRINTF(2, 3);
 /* "applet: WHAT: 403 AccessDenied: message" and the mapped exit code; fmt names WHAT. */
