@@ -123,7 +123,7 @@ open_out(struct outfile *f, const char *path, mode_t mode, int secret, struct er
 	} else {
 		target = xstrdup(path);
 	}
-	if (!stat(target, &st) && S_ISDIR(st.st_mode)) {
+	if (file_is_dir(target)) {
 		err_set(e, E_IO, "%s: is a directory", path);
 		goto fail;
 	}
@@ -487,6 +487,30 @@ file_mkdirs(const char *path)
 	}
 	free(p);
 	return NULL;
+}
+
+const char *
+file_base(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+int
+file_is_dir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+char *
+file_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+
+	return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
 }
 
 int

@@ -31,6 +31,26 @@ put_headers(const struct s3_put *p, struct kv *h, int *n, int for_create)
 }
 
 int
+s3_meta_parse(const char *kv, struct kv *out, struct err *e)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (!eq || eq == kv)
+		return err_set(e, E_USAGE, "expected KEY=VALUE, not '%s'", kv);
+	for (const char *p = kv; p < eq; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.", *p)))
+			return err_set(e, E_USAGE, "invalid key '%.*s' (letters, digits, '-', '_', '.')", (int)(eq - kv), kv);
+	for (const char *p = eq + 1; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return err_set(e, E_USAGE, "values must be printable ASCII");
+	char *name = xasprintf("x-amz-meta-%.*s", (int)(eq - kv), kv);
+	for (char *p = name; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	*out = (struct kv){name, eq + 1};
+	return 0;
+}
+
+int
 s3_tls(struct aws *a, const char *bucket, struct err *e)
 {
 	struct endpoint ep;
