@@ -319,10 +319,10 @@ check-tsan: build/tsan/awsbox $(TOOLS)
 #                tests/bench/bench.py).
 # The sink links OpenSSL (libssl-dev) with the system compiler: it is test equipment, not awsbox.
 .PHONY: bench
-build/bench/s3sink: tests/bench/s3sink.c
+build/bench/s3sink: $(wildcard tests/bench/s3sink/*.c tests/bench/s3sink/*.h)
 	@scripts/deps bench
 	@mkdir -p build/bench
-	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-format-truncation -o $@ $< -lssl -lcrypto -lpthread
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-format-truncation -o $@ $(filter %.c,$^) -lssl -lcrypto -lpthread
 build/bench/runit: tests/bench/runit.c
 	@mkdir -p build/bench
 	$(CC) -std=gnu11 -O2 -static -s -Wall -Wextra -Werror -o $@ $<

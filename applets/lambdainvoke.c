@@ -188,6 +188,95 @@ answered(const struct http_resp *r, const char *fn, int tail, struct out *out)
 	}
 }
 
+/* What the command line asks for. */
+struct args {
+	const char *fn, *payload, *file, *qualifier, *type;
+	double timeout;
+	int tail;
+};
+
+/* The options, checked: usage() on anything wrong. */
+static void
+parse_args(struct opt *o, struct args *r)
+{
+	static const char *const types[] = {"RequestResponse", "Event", "DryRun"};
+	int c;
+
+	r->type = types[0];
+	while ((c = opt_next(o)) != OPT_END) {
+		if (c == 't') {
+			r->type = NULL;
+			for (size_t i = 0; i < COUNT(types); i++)
+				if (!strcasecmp(o->arg, types[i]))
+					r->type = types[i];
+			if (!r->type)
+				usage("--type: expected RequestResponse, Event or DryRun, not '%s'", o->arg);
+		} else if (c == 'q') {
+			r->qualifier = o->arg;
+			if (!*r->qualifier)
+				usage("--qualifier: empty version or alias");
+		} else if (c == 'f') {
+			r->file = o->arg;
+		} else if (c == 'l') {
+			r->tail = 1;
+		} else if (c == 'r') {
+			r->timeout = opt_duration(o);
+			if (r->timeout < 0.001 || r->timeout > 86400)
+				usage("--read-timeout: expected 1ms to 24h");
+		} else if (c == OPT_POS && !r->fn) {
+			r->fn = o->arg;
+		} else if (c == OPT_POS && !r->payload) {
+			r->payload = o->arg;
+		} else if (c == OPT_POS) {
+			usage("unexpected argument '%s'", o->arg);
+		}
+	}
+	if (!r->fn || !*r->fn)
+		usage("no function given");
+	if (strchr(r->fn, '/'))
+		usage("'%s' is not a function name or ARN", r->fn);
+	if (r->payload && r->file)
+		usage("give the payload as an argument or with --payload-file, not both");
+	if (r->tail && strcmp(r->type, "RequestResponse"))
+		usage("--log needs --type RequestResponse (Lambda returns no log for %s)", r->type);
+}
+
+/* Invoke with body: the payload that comes back goes to stdout as it arrives (out); dies on failure. */
+static void
+invoke(struct aws *a, const struct args *r, const struct buf *body, struct out *out)
+{
+	struct buf path = {0};
+	struct err e = {0};
+	struct http_resp resp;
+	double timeout = r->timeout;
+
+	buf_printf(&path, "/2015-03-31/functions/%s/invocations", r->fn); /* aws_call encodes it as botocore does */
+	struct kv q[1] = {{"Qualifier", r->qualifier}};
+	struct kv h[2] = {{"X-Amz-Invocation-Type", r->type}, {"X-Amz-Log-Type", "Tail"}};
+	struct http_body b = {body->p ? body->p : "", (int64_t)body->len, NULL, NULL, NULL};
+	int rr = !strcmp(r->type, "RequestResponse");
+	out->discard = !rr; /* Event and DryRun print nothing, whatever comes back */
+	if (!timeout && rr && !(getenv("AWSBOX_READ_TIMEOUT") && *getenv("AWSBOX_READ_TIMEOUT")))
+		timeout = FN_TIME_MAX; /* else the context's: AWSBOX_READ_TIMEOUT */
+	struct aws_req req = {
+		.svc = &SVC_LAMBDA, .method = "POST", .path = path.p, .query = q, .nquery = r->qualifier ? 1 : 0,
+		.hdrs = h, .nhdrs = r->tail ? 2 : 1, .body = &b, .not_idempotent = 1,
+		.read_timeout_ms = (int)(timeout * 1000), .sink = to_stdout, .sink_ctx = out, .op = "Invoke",
+	};
+	if (aws_call(a, &req, &resp, &e)) {
+		char line[1024];
+		err_format(&e, NULL, line, sizeof line);
+		http_resp_free(&resp);
+		if (e.sent && (e.kind == E_TIMEOUT || e.kind == E_NET))
+			die_code(err_exit_code(&e), "Invoke %s: %s (not sent again: the function may have run%s)", r->fn,
+				 line, e.kind == E_TIMEOUT ? "; --read-timeout sets the wait" : "");
+		die_err(&e, "Invoke %s", r->fn);
+	}
+	answered(&resp, r->fn, r->tail, out);
+	http_resp_free(&resp);
+	buf_free(&path);
+}
+
 int
 lambdainvoke_main(int argc, char **argv)
 {
@@ -195,86 +284,19 @@ lambdainvoke_main(int argc, char **argv)
 		{"type", 't', 1, 't'}, {"qualifier", 0, 1, 'q'},    {"payload-file", 'f', 1, 'f'},
 		{"log", 'l', 0, 'l'},  {"read-timeout", 0, 1, 'r'}, {NULL, 0, 0, 0},
 	};
-	static const char *const types[] = {"RequestResponse", "Event", "DryRun"};
-	const char *fn = NULL, *payload = NULL, *file = NULL, *qualifier = NULL, *type = types[0];
+	struct args r = {0};
 	struct opt o;
 	struct aws a;
-	struct err e = {0};
-	struct buf body = {0}, path = {0};
+	struct buf body = {0};
 	struct out out = {0, 0, -1, {0}};
-	struct http_resp r;
-	double timeout = 0;
-	int c, tail = 0;
 
 	opt_init(&o, argc, argv, defs, lambdainvoke_help);
-	while ((c = opt_next(&o)) != OPT_END) {
-		if (c == 't') {
-			type = NULL;
-			for (size_t i = 0; i < COUNT(types); i++)
-				if (!strcasecmp(o.arg, types[i]))
-					type = types[i];
-			if (!type)
-				usage("--type: expected RequestResponse, Event or DryRun, not '%s'", o.arg);
-		} else if (c == 'q') {
-			qualifier = o.arg;
-			if (!*qualifier)
-				usage("--qualifier: empty version or alias");
-		} else if (c == 'f') {
-			file = o.arg;
-		} else if (c == 'l') {
-			tail = 1;
-		} else if (c == 'r') {
-			timeout = opt_duration(&o);
-			if (timeout < 0.001 || timeout > 86400)
-				usage("--read-timeout: expected 1ms to 24h");
-		} else if (c == OPT_POS && !fn) {
-			fn = o.arg;
-		} else if (c == OPT_POS && !payload) {
-			payload = o.arg;
-		} else if (c == OPT_POS) {
-			usage("unexpected argument '%s'", o.arg);
-		}
-	}
-	if (!fn || !*fn)
-		usage("no function given");
-	if (strchr(fn, '/'))
-		usage("'%s' is not a function name or ARN", fn);
-	if (payload && file)
-		usage("give the payload as an argument or with --payload-file, not both");
-	if (tail && strcmp(type, "RequestResponse"))
-		usage("--log needs --type RequestResponse (Lambda returns no log for %s)", type);
-
-	load_payload(file, payload, &body);
-
+	parse_args(&o, &r);
+	load_payload(r.file, r.payload, &body);
 	xaws_init(&a, &o.common);
-	buf_printf(&path, "/2015-03-31/functions/%s/invocations", fn); /* aws_call encodes it as botocore does */
-	struct kv q[1] = {{"Qualifier", qualifier}};
-	struct kv h[2] = {{"X-Amz-Invocation-Type", type}, {"X-Amz-Log-Type", "Tail"}};
-	struct http_body b = {body.p ? body.p : "", (int64_t)body.len, NULL, NULL, NULL};
-	int rr = !strcmp(type, "RequestResponse");
-	out.discard = !rr; /* Event and DryRun print nothing, whatever comes back */
-	if (!timeout && rr && !(getenv("AWSBOX_READ_TIMEOUT") && *getenv("AWSBOX_READ_TIMEOUT")))
-		timeout = FN_TIME_MAX; /* else the context's: AWSBOX_READ_TIMEOUT */
-	struct aws_req req = {
-		.svc = &SVC_LAMBDA, .method = "POST", .path = path.p, .query = q, .nquery = qualifier ? 1 : 0,
-		.hdrs = h, .nhdrs = tail ? 2 : 1, .body = &b, .not_idempotent = 1,
-		.read_timeout_ms = (int)(timeout * 1000), .sink = to_stdout, .sink_ctx = &out, .op = "Invoke",
-	};
-	if (aws_call(&a, &req, &r, &e)) {
-		char line[1024];
-		err_format(&e, NULL, line, sizeof line);
-		http_resp_free(&r);
-		if (e.sent && (e.kind == E_TIMEOUT || e.kind == E_NET))
-			die_code(err_exit_code(&e), "Invoke %s: %s (not sent again: the function may have run%s)", fn,
-				 line, e.kind == E_TIMEOUT ? "; --read-timeout sets the wait" : "");
-		die_err(&e, "Invoke %s", fn);
-	}
-
-	answered(&r, fn, tail, &out);
-	http_resp_free(&r);
+	invoke(&a, &r, &body, &out);
 	buf_free(&out.peek);
 	buf_free(&body);
-	buf_free(&path);
 	aws_free(&a);
 	return 0;
 }

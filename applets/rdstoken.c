@@ -143,6 +143,134 @@ botocore_order(const char *q, struct buf *out)
 	}
 }
 
+/* What the command line asks for. */
+struct args {
+	char **cmd;
+	size_t ncmd;
+	int exec, port;
+	const char *envname, *user;
+	char *host; /* without the port */
+};
+
+/* The options, checked: usage() on anything wrong. */
+static void
+parse_args(struct opt *o, struct args *r)
+{
+	const char *portarg = NULL, *hostport = "";
+	struct err e = {0};
+	int c;
+
+	while ((c = opt_next(o)) != OPT_END) {
+		if (c == OPT_POS && o->after_dashdash) {
+			r->cmd[r->ncmd++] = (char *)o->arg;
+		} else if (c == 'x') {
+			r->exec = 1;
+		} else if (c == 'e') {
+			if (!envout_name_valid(o->arg))
+				usage("--env: '%s' is not a valid environment variable name", o->arg);
+			r->envname = o->arg;
+		} else if (c == 'H' || (c == OPT_POS && !r->host)) {
+			if (r->host)
+				usage("more than one host");
+			r->host = xstrdup(o->arg);
+		} else if (c == 'p') {
+			if (portarg)
+				usage("more than one port");
+			portarg = o->arg;
+		} else if (c == 'u' || (c == OPT_POS && !r->user)) {
+			if (r->user)
+				usage("more than one user");
+			r->user = o->arg;
+		} else if (c == OPT_POS) {
+			usage("unexpected argument '%s'", o->arg);
+		}
+	}
+	if (!r->host)
+		usage("no host: give --host HOST or HOST:PORT");
+	split_host(r->host, &hostport);
+	if (strlen(r->host) > 255)
+		usage("host name too long");
+	if (*hostport && portarg)
+		usage("the port is given twice ('%s' and --port %s)", hostport, portarg);
+	if (!*hostport && !portarg)
+		usage("no port: it is part of the signed token (3306 MySQL/MariaDB, 5432 PostgreSQL)");
+	r->port = port_of(portarg ? portarg : hostport);
+	if (!r->port)
+		usage("bad port '%s' (1 to 65535)", portarg ? portarg : hostport);
+	if (!r->user || !*r->user)
+		usage("no user: give --user USER");
+	if (envout_check_exec(r->exec, r->ncmd, 0, NULL, 0, 0, &e))
+		usage("%s", e.msg);
+	if (r->ncmd && !r->exec)
+		usage("a command after -- needs --exec");
+	if (r->envname && !r->exec)
+		usage("--env is for --exec");
+}
+
+/* The region to sign for (xmalloc'd): --region, else the one in the endpoint's name, else the
+ * context's. */
+static char *
+sign_region(struct aws *a, const char *host, const char *flag)
+{
+	char *region, *from_host = host_region(host);
+	struct err e = {0};
+
+	if (flag && *flag) {
+		region = xstrdup(flag);
+		if (from_host && strcmp(from_host, region))
+			warn("signing for %s, but %s is in %s: the database will refuse the token", region, host,
+			     from_host);
+	} else if (from_host) {
+		region = xstrdup(from_host);
+		dbg("region %s from the endpoint name", region);
+	} else {
+		const char *r = aws_region(a, &e);
+		if (!r)
+			die_err(&e, "region");
+		region = xstrdup(r);
+	}
+	free(from_host);
+	return region;
+}
+
+/* The token for r's host, port and user, signed with cr at now, into token. */
+static void
+make_token(const struct creds *cr, const char *region, const struct args *r, time_t now, struct buf *token)
+{
+	char amzdate[17], signed_host[300];
+	struct buf query = {0};
+
+	/* What botocore signs as the host: lower case, without the port when it is https's 443. */
+	snprintf(signed_host, sizeof signed_host, r->port == 443 ? "%s" : "%s:%d", r->host, r->port);
+	for (char *p = signed_host; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	struct kv qp[] = {{"Action", "connect"}, {"DBUser", r->user}};
+	struct kv hd[] = {{"host", signed_host}};
+	struct sigv4_req sr = {"GET", "/", qp, 2, hd, 1, NULL, 0};
+	time_amz(now, amzdate);
+	sigv4_presign(cr, &sr, amzdate, region, "rds-db", TOKEN_TTL, &query);
+	buf_printf(token, "%s:%d/?", r->host, r->port);
+	botocore_order(query.p, token);
+	buf_free(&query);
+}
+
+/* --exec: CMD with the token in its environment (PGPASSWORD and MYSQL_PWD, or --env's NAME). */
+static NORETURN void
+run_with(struct aws *a, const struct args *r, const struct buf *token)
+{
+	struct envout env = {0};
+	struct err e = {0};
+	const char *names[] = {r->envname ? r->envname : "PGPASSWORD", r->envname ? NULL : "MYSQL_PWD"};
+
+	for (size_t i = 0; i < COUNT(names) && names[i]; i++)
+		if (envout_add(&env, names[i], "rdstoken", token->p, token->len, &e))
+			die_err(&e, "%s", "");
+	aws_free(a); /* no sockets or credentials into the command */
+	fflush(stdout);
+	int code = envout_exec(&env, r->cmd, 0, &e);
+	die_code(code, "%s", e.msg);
+}
+
 int
 rdstoken_main(int argc, char **argv)
 {
@@ -151,124 +279,37 @@ rdstoken_main(int argc, char **argv)
 		{"user", 'u', 1, 'u'}, {"username", 0, 1, 'u'}, {"exec", 0, 0, 'x'}, {"env", 0, 1, 'e'},
 		{NULL, 0, 0, 0},
 	};
-	char **cmd = xcalloc((size_t)argc + 1, sizeof *cmd);
-	const char *envname = NULL;
-	size_t ncmd = 0;
-	int exec = 0;
-	const char *user = NULL, *portarg = NULL, *hostport = "";
-	char *host = NULL, *region = NULL, amzdate[17], when[21], signed_host[300];
+	struct args r = {.cmd = xcalloc((size_t)argc + 1, sizeof *r.cmd)};
+	char when[21];
 	struct opt o;
 	struct aws a;
 	struct err e = {0};
 	struct creds cr = {0};
-	struct buf query = {0}, token = {0};
-	int c;
+	struct buf token = {0};
 
 	opt_init(&o, argc, argv, defs, rdstoken_help);
-	while ((c = opt_next(&o)) != OPT_END) {
-		if (c == OPT_POS && o.after_dashdash) {
-			cmd[ncmd++] = (char *)o.arg;
-		} else if (c == 'x') {
-			exec = 1;
-		} else if (c == 'e') {
-			if (!envout_name_valid(o.arg))
-				usage("--env: '%s' is not a valid environment variable name", o.arg);
-			envname = o.arg;
-		} else if (c == 'H' || (c == OPT_POS && !host)) {
-			if (host)
-				usage("more than one host");
-			host = xstrdup(o.arg);
-		} else if (c == 'p') {
-			if (portarg)
-				usage("more than one port");
-			portarg = o.arg;
-		} else if (c == 'u' || (c == OPT_POS && !user)) {
-			if (user)
-				usage("more than one user");
-			user = o.arg;
-		} else if (c == OPT_POS) {
-			usage("unexpected argument '%s'", o.arg);
-		}
-	}
-	if (!host)
-		usage("no host: give --host HOST or HOST:PORT");
-	split_host(host, &hostport);
-	if (strlen(host) > 255)
-		usage("host name too long");
-	if (*hostport && portarg)
-		usage("the port is given twice ('%s' and --port %s)", hostport, portarg);
-	if (!*hostport && !portarg)
-		usage("no port: it is part of the signed token (3306 MySQL/MariaDB, 5432 PostgreSQL)");
-	int port = port_of(portarg ? portarg : hostport);
-	if (!port)
-		usage("bad port '%s' (1 to 65535)", portarg ? portarg : hostport);
-	if (!user || !*user)
-		usage("no user: give --user USER");
-	if (envout_check_exec(exec, ncmd, 0, NULL, 0, 0, &e))
-		usage("%s", e.msg);
-	if (ncmd && !exec)
-		usage("a command after -- needs --exec");
-	if (envname && !exec)
-		usage("--env is for --exec");
-
+	parse_args(&o, &r);
 	xaws_init(&a, &o.common);
-	char *from_host = host_region(host);
-	if (o.common.region && *o.common.region) {
-		region = xstrdup(o.common.region);
-		if (from_host && strcmp(from_host, region))
-			warn("signing for %s, but %s is in %s: the database will refuse the token", region, host,
-			     from_host);
-	} else if (from_host) {
-		region = xstrdup(from_host);
-		dbg("region %s from the endpoint name", region);
-	} else {
-		const char *r = aws_region(&a, &e);
-		if (!r)
-			die_err(&e, "region");
-		region = xstrdup(r);
-	}
-	free(from_host);
-
+	char *region = sign_region(&a, r.host, o.common.region);
 	if (aws_creds(&a, &cr, &e)) /* expired ones are refused there */
 		die_err(&e, "signing");
-	const char *src = cr.source ? cr.source : "the credential chain";
 	time_t now = clock_now();
 	if (cr.expires && cr.expires < now + TOKEN_TTL) {
 		time_iso8601(cr.expires, when);
 		warn("the credentials (from %s) expire at %s, before the token would: it stops working then",
-		     src, when);
+		     cr.source ? cr.source : "the credential chain", when);
 	}
-
-	/* What botocore signs as the host: lower case, without the port when it is https's 443. */
-	snprintf(signed_host, sizeof signed_host, port == 443 ? "%s" : "%s:%d", host, port);
-	for (char *p = signed_host; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	struct kv qp[] = {{"Action", "connect"}, {"DBUser", user}};
-	struct kv hd[] = {{"host", signed_host}};
-	struct sigv4_req sr = {"GET", "/", qp, 2, hd, 1, NULL, 0};
-	time_amz(now, amzdate);
-	sigv4_presign(&cr, &sr, amzdate, region, "rds-db", TOKEN_TTL, &query);
-	buf_printf(&token, "%s:%d/?", host, port);
-	botocore_order(query.p, &token);
-	if (exec) {
-		struct envout env = {0};
-		const char *names[] = {envname ? envname : "PGPASSWORD", envname ? NULL : "MYSQL_PWD"};
-		for (size_t i = 0; i < COUNT(names) && names[i]; i++)
-			if (envout_add(&env, names[i], "rdstoken", token.p, token.len, &e))
-				die_err(&e, "%s", "");
-		aws_free(&a); /* no sockets or credentials into the command */
-		fflush(stdout);
-		int code = envout_exec(&env, cmd, 0, &e);
-		die_code(code, "%s", e.msg);
-	}
+	make_token(&cr, region, &r, now, &token);
+	if (r.exec)
+		run_with(&a, &r, &token);
 	puts(token.p);
 	if (fflush(stdout) || ferror(stdout))
 		die("writing the token: output error");
 
-	buf_free(&query);
 	buf_free(&token);
 	creds_free(&cr);
-	free(host);
+	free(r.host);
+	free(r.cmd);
 	free(region);
 	aws_free(&a);
 	return 0;

@@ -183,6 +183,94 @@ raw_value(struct secret *s, const char *path, int nonl, struct buf *out)
 	}
 }
 
+/* What the command line asks for. */
+struct args {
+	struct secret *sec;
+	char **cmd;
+	size_t ns, ncmd;
+	int nonl, exec, pristine, fmt;
+	const char *path, *output, *stage, *version;
+};
+
+/* The options, checked: usage() on anything wrong. */
+static void
+parse_args(struct opt *o, struct args *r)
+{
+	struct err e = {0};
+	int c, fmt_given = 0;
+
+	while ((c = opt_next(o)) != OPT_END) {
+		switch (c) {
+		case O_N: r->nonl = 1; break;
+		case O_QUERY: r->path = o->arg; break;
+		case O_FORMAT:
+			if ((r->fmt = envout_format(o->arg)) < 0)
+				usage("--format: expected raw, env, export, json or dotenv, not '%s'", o->arg);
+			fmt_given = 1;
+			break;
+		case O_OUTPUT: r->output = o->arg; break;
+		case O_STAGE: r->stage = o->arg; break;
+		case O_VERSION: r->version = o->arg; break;
+		case O_EXEC: r->exec = 1; break;
+		case O_PRISTINE: r->pristine = 1; break;
+		case OPT_POS:
+			if (o->after_dashdash)
+				r->cmd[r->ncmd++] = (char *)o->arg;
+			else if (!*o->arg)
+				usage("empty SECRET_ID");
+			else
+				r->sec[r->ns++].id = o->arg;
+			break;
+		default:
+			usage("unexpected option %s", o->name);
+		}
+	}
+	if (!r->exec) {
+		for (size_t i = 0; i < r->ncmd; i++)
+			r->sec[r->ns++].id = r->cmd[i];
+		r->ncmd = 0;
+	}
+	if (!r->ns)
+		usage("no SECRET_ID");
+	if (envout_check_exec(r->exec, r->ncmd, fmt_given, r->output, r->nonl, r->pristine, &e))
+		usage("%s", e.msg);
+	if (r->fmt == ENVOUT_VALUE && !r->exec && r->ns > 1)
+		usage("the raw format prints one secret; use --format env, export, json or dotenv for several");
+	if (r->nonl && r->fmt != ENVOUT_VALUE)
+		usage("-n is for the raw format");
+	if (r->path && json_query_check(r->path, &e))
+		usage("--query: %s", e.msg);
+}
+
+/* The secrets fetched: run CMD with them (--exec), or write them out in the format asked for. */
+static void
+output(struct aws *a, const struct args *r)
+{
+	struct envout env = {0};
+	struct buf out = {0};
+	struct err e = {0};
+
+	if (r->exec || r->fmt != ENVOUT_VALUE)
+		for (size_t i = 0; i < r->ns; i++)
+			add_vars(&env, &r->sec[i], r->path);
+	else
+		raw_value(&r->sec[0], r->path, r->nonl, &out);
+	if (r->exec) {
+		aws_free(a); /* no sockets or credentials into the command */
+		fflush(stdout);
+		int code = envout_exec(&env, r->cmd, r->pristine, &e);
+		die_code(code, "%s", e.msg);
+	}
+	if (r->fmt != ENVOUT_VALUE && envout_render(&env, r->fmt, 1, &out, &e))
+		die_err(&e, "%s", "");
+	if (!r->output || !strcmp(r->output, "-"))
+		fwrite(out.p ? out.p : "", 1, out.len, stdout);
+	else if (file_put_secret(r->output, out.p ? out.p : "", out.len, &e))
+		die_err(&e, "%s", "");
+	buf_free(&out);
+	envout_free(&env);
+}
+
 int
 secretget_main(int argc, char **argv)
 {
@@ -192,88 +280,21 @@ secretget_main(int argc, char **argv)
 		{"exec", 0, 0, O_EXEC}, {"pristine", 0, 0, O_PRISTINE}, {NULL, 0, 0, 0}};
 	struct opt o;
 	struct aws a;
-	struct err e = {0};
-	struct secret *sec = xcalloc((size_t)argc + 1, sizeof *sec);
-	char **cmd = xcalloc((size_t)argc + 1, sizeof *cmd);
-	size_t ns = 0, ncmd = 0;
-	int c, nonl = 0, exec = 0, pristine = 0, fmt = ENVOUT_VALUE, fmt_given = 0;
-	const char *path = NULL, *output = NULL, *stage = NULL, *version = NULL;
+	struct args r = {.sec = xcalloc((size_t)argc + 1, sizeof *r.sec),
+			 .cmd = xcalloc((size_t)argc + 1, sizeof *r.cmd), .fmt = ENVOUT_VALUE};
 
 	opt_init(&o, argc, argv, defs, secretget_help);
-	while ((c = opt_next(&o)) != OPT_END) {
-		switch (c) {
-		case O_N: nonl = 1; break;
-		case O_QUERY: path = o.arg; break;
-		case O_FORMAT:
-			if ((fmt = envout_format(o.arg)) < 0)
-				usage("--format: expected raw, env, export, json or dotenv, not '%s'", o.arg);
-			fmt_given = 1;
-			break;
-		case O_OUTPUT: output = o.arg; break;
-		case O_STAGE: stage = o.arg; break;
-		case O_VERSION: version = o.arg; break;
-		case O_EXEC: exec = 1; break;
-		case O_PRISTINE: pristine = 1; break;
-		case OPT_POS:
-			if (o.after_dashdash)
-				cmd[ncmd++] = (char *)o.arg;
-			else if (!*o.arg)
-				usage("empty SECRET_ID");
-			else
-				sec[ns++].id = o.arg;
-			break;
-		default:
-			usage("unexpected option %s", o.name);
-		}
-	}
-	if (!exec) {
-		for (size_t i = 0; i < ncmd; i++)
-			sec[ns++].id = cmd[i];
-		ncmd = 0;
-	}
-	if (!ns)
-		usage("no SECRET_ID");
-	if (envout_check_exec(exec, ncmd, fmt_given, output, nonl, pristine, &e))
-		usage("%s", e.msg);
-	if (fmt == ENVOUT_VALUE && !exec && ns > 1)
-		usage("the raw format prints one secret; use --format env, export, json or dotenv for several");
-	if (nonl && fmt != ENVOUT_VALUE)
-		usage("-n is for the raw format");
-	if (path && json_query_check(path, &e))
-		usage("--query: %s", e.msg);
-
+	parse_args(&o, &r);
 	xaws_init(&a, &o.common);
-	for (size_t i = 0; i < ns; i++)
-		fetch(&a, &sec[i], stage, version);
-
-	struct envout env = {0};
-	struct buf out = {0};
-	if (exec || fmt != ENVOUT_VALUE)
-		for (size_t i = 0; i < ns; i++)
-			add_vars(&env, &sec[i], path);
-	else
-		raw_value(&sec[0], path, nonl, &out);
-
-	if (exec) {
-		aws_free(&a); /* no sockets or credentials into the command */
-		fflush(stdout);
-		int code = envout_exec(&env, cmd, pristine, &e);
-		die_code(code, "%s", e.msg);
+	for (size_t i = 0; i < r.ns; i++)
+		fetch(&a, &r.sec[i], r.stage, r.version);
+	output(&a, &r);
+	for (size_t i = 0; i < r.ns; i++) {
+		buf_free(&r.sec[i].val);
+		free(r.sec[i].name);
 	}
-	if (fmt != ENVOUT_VALUE && envout_render(&env, fmt, 1, &out, &e))
-		die_err(&e, "%s", "");
-	if (!output || !strcmp(output, "-"))
-		fwrite(out.p ? out.p : "", 1, out.len, stdout);
-	else if (file_put_secret(output, out.p ? out.p : "", out.len, &e))
-		die_err(&e, "%s", "");
-	buf_free(&out);
-	envout_free(&env);
-	for (size_t i = 0; i < ns; i++) {
-		buf_free(&sec[i].val);
-		free(sec[i].name);
-	}
-	free(sec);
-	free(cmd);
+	free(r.sec);
+	free(r.cmd);
 	aws_free(&a);
 	return 0;
 }

@@ -400,14 +400,70 @@ allowed_container_host(const struct url *u)
 	return 0;
 }
 
+/* The endpoint: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI on the ECS agent's address, else the full
+ * URI, which must name an allowed host; target (xmalloc'd) is the URL's path and query. */
+static int
+container_url(const char *rel, const char *full, struct url *u, char **target, struct err *e)
+{
+	struct buf link = {0};
+	int rc = -1;
+
+	if (rel && *rel)
+		buf_printf(&link, "http://169.254.170.2%s%s", *rel == '/' ? "" : "/", rel);
+	else
+		buf_adds(&link, full);
+	/* The URL's path and query are the request target; the rest names the server. */
+	char *hp = strstr(link.p, "://"), *path = hp ? hp + 3 + strcspn(hp + 3, "/?") : link.p;
+	*target = *path == '/' ? xstrdup(path) : xasprintf("/%s", path);
+	*path = 0;
+	if (url_parse(link.p, u, e)) {
+		e->kind = E_NOCREDS;
+		goto done;
+	}
+	if (!(rel && *rel) && !allowed_container_host(u)) {
+		err_set(e, E_NOCREDS, "container credentials: %s is not an allowed host (loopback, 169.254.170.2, "
+				      "169.254.170.23 or https)", u->host);
+		goto done;
+	}
+	rc = 0;
+done:
+	buf_free(&link);
+	return rc;
+}
+
+/* The Authorization value into auth (left empty when there is none): the contents of
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, else AWS_CONTAINER_AUTHORIZATION_TOKEN. */
+static int
+container_token(struct buf *auth, struct err *e)
+{
+	const char *tokfile = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *tokenv = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+
+	if (tokfile && *tokfile) {
+		int fd = open(tokfile, O_RDONLY | O_CLOEXEC);
+		char tmp[4096];
+		ssize_t n;
+		if (fd < 0)
+			return err_set(e, E_NOCREDS, "container credentials: cannot read %s: %s", tokfile, strerror(errno));
+		while ((n = read(fd, tmp, sizeof tmp)) > 0 && auth->len < 65536)
+			buf_add(auth, tmp, (size_t)n);
+		close(fd);
+		while (auth->len && (auth->p[auth->len - 1] == '\n' || auth->p[auth->len - 1] == '\r'))
+			auth->p[--auth->len] = 0;
+	} else if (tokenv && *tokenv) {
+		buf_adds(auth, tokenv);
+	}
+	if (auth->len && strpbrk(auth->p, "\r\n"))
+		return err_set(e, E_NOCREDS, "container credentials: the authorization token holds a line break");
+	return 0;
+}
+
 static int
 from_container(struct aws *a, struct creds *c, struct err *e)
 {
 	const char *rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 	const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	const char *tokfile = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-	const char *tokenv = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-	struct buf link = {0}, out = {0}, auth = {0};
+	struct buf out = {0}, auth = {0};
 	struct http_resp r = {0};
 	struct url u;
 	struct kv h[1];
@@ -416,47 +472,10 @@ from_container(struct aws *a, struct creds *c, struct err *e)
 
 	if ((!rel || !*rel) && (!full || !*full))
 		return NOT_HERE;
-	if (rel && *rel)
-		buf_printf(&link, "http://169.254.170.2%s%s", *rel == '/' ? "" : "/", rel);
-	else
-		buf_adds(&link, full);
-	/* The URL's path and query are the request target; the rest names the server. */
-	char *hp = strstr(link.p, "://"), *path = hp ? hp + 3 + strcspn(hp + 3, "/?") : link.p;
-	target = *path == '/' ? xstrdup(path) : xasprintf("/%s", path);
-	*path = 0;
-	int bad = url_parse(link.p, &u, e);
-	if (bad) {
-		e->kind = E_NOCREDS;
+	if (container_url(rel, full, &u, &target, e) || container_token(&auth, e))
 		goto done;
-	}
-	if (!(rel && *rel) && !allowed_container_host(&u)) {
-		err_set(e, E_NOCREDS, "container credentials: %s is not an allowed host (loopback, 169.254.170.2, "
-				      "169.254.170.23 or https)", u.host);
-		goto done;
-	}
-	if (tokfile && *tokfile) {
-		int fd = open(tokfile, O_RDONLY | O_CLOEXEC);
-		char tmp[4096];
-		ssize_t n;
-		if (fd < 0) {
-			err_set(e, E_NOCREDS, "container credentials: cannot read %s: %s", tokfile, strerror(errno));
-			goto done;
-		}
-		while ((n = read(fd, tmp, sizeof tmp)) > 0 && auth.len < 65536)
-			buf_add(&auth, tmp, (size_t)n);
-		close(fd);
-		while (auth.len && (auth.p[auth.len - 1] == '\n' || auth.p[auth.len - 1] == '\r'))
-			auth.p[--auth.len] = 0;
-	} else if (tokenv && *tokenv) {
-		buf_adds(&auth, tokenv);
-	}
-	if (auth.len) {
-		if (strpbrk(auth.p, "\r\n")) {
-			err_set(e, E_NOCREDS, "container credentials: the authorization token holds a line break");
-			goto done;
-		}
+	if (auth.len)
 		h[nh++] = (struct kv){"Authorization", auth.p};
-	}
 	/* Two attempts with the 2 s timeout botocore uses for this endpoint; a server error or
 	 * throttling (the agent is busy) is worth the second one too, a second later. */
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -481,7 +500,6 @@ from_container(struct aws *a, struct creds *c, struct err *e)
 done:
 	free(target);
 	http_resp_free(&r);
-	buf_free(&link);
 	buf_free(&out);
 	buf_free(&auth);
 	return rc;

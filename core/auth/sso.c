@@ -95,95 +95,135 @@ login_err(struct err *e, const char *profile, const char *why)
 	return err_set(e, E_NOCREDS, "profile %s: %s: run aws sso login --profile %s", profile, why, profile);
 }
 
-/* CreateToken with the cached refresh token; the cache file is replaced (0600, temporary file
- * and rename) with what botocore writes: the new token and the client registration. */
-static int
-refresh(struct aws *a, const struct sso_cfg *s, const char *path, struct json tok, char **access, time_t *exp,
-	struct err *e)
-{
-	char *cid = json_get_strdup(tok, "clientId"), *csec = json_get_strdup(tok, "clientSecret");
-	char *rtok = json_get_strdup(tok, "refreshToken"), *reg = json_get_strdup(tok, "registrationExpiresAt");
-	struct buf body = {0}, out = {0}, file = {0};
-	struct http_resp r = {0};
-	struct json root = {0}, v;
-	time_t regexp;
-	int rc = -1;
+/* The client registration and refresh token of a cached token (xmalloc'd; the secrets are wiped
+ * when it is freed). */
+struct client {
+	char *id, *secret, *rtok, *reg;
+};
 
-	if (!cid || !csec || !rtok || !reg) {
-		err_set(e, E_NOCREDS, "the cached token has no refresh token or client registration");
-		goto done;
-	}
-	if (parse_time(reg, &regexp) || regexp <= clock_now()) {
-		err_set(e, E_NOCREDS, "the client registration of the cached token has expired");
-		goto done;
-	}
-	buf_adds(&body, "{\"grantType\":\"refresh_token\",\"clientId\":");
-	json_put_str(&body, cid, strlen(cid));
-	buf_adds(&body, ",\"clientSecret\":");
-	json_put_str(&body, csec, strlen(csec));
-	buf_adds(&body, ",\"refreshToken\":");
-	json_put_str(&body, rtok, strlen(rtok));
+static void
+client_free(struct client *cl)
+{
+	if (cl->secret)
+		memzero(cl->secret, strlen(cl->secret));
+	if (cl->rtok)
+		memzero(cl->rtok, strlen(cl->rtok));
+	free(cl->id), free(cl->secret), free(cl->rtok), free(cl->reg);
+}
+
+/* Appends pre (the field's name, with its comma) and the JSON string v. */
+static void
+put_field(struct buf *b, const char *pre, const char *v)
+{
+	buf_adds(b, pre);
+	json_put_str(b, v, strlen(v));
+}
+
+/* SSO-OIDC CreateToken with the refresh token; the answer's body into out. */
+static int
+create_token(struct aws *a, const char *region, const struct client *cl, struct buf *out, struct err *e)
+{
+	struct buf body = {0};
+	struct http_resp r = {0};
+	int rc;
+
+	put_field(&body, "{\"grantType\":\"refresh_token\",\"clientId\":", cl->id);
+	put_field(&body, ",\"clientSecret\":", cl->secret);
+	put_field(&body, ",\"refreshToken\":", cl->rtok);
 	buf_addc(&body, '}');
 	struct http_body b = {.p = body.p, .len = (int64_t)body.len};
 	struct kv h[] = {{"content-type", "application/json"}};
 	struct aws_req q = {.svc = &SVC_SSO_OIDC, .method = "POST", .path = "/token", .hdrs = h, .nhdrs = 1, .body = &b,
-			    .out = &out, .op = "CreateToken", .quiet_body = 1, .not_idempotent = 1,
+			    .out = out, .op = "CreateToken", .quiet_body = 1, .not_idempotent = 1,
 			    .total_ms = a->read_timeout_ms};
-	if (aws_send_to(a, &q, s->region, NULL, &r, e)) /* unsigned, as the chain's own calls are */
-		goto done;
-	char *at = NULL, *nrt = NULL;
+	rc = aws_send_to(a, &q, region, NULL, &r, e); /* unsigned, as the chain's own calls are */
+	http_resp_free(&r);
+	buf_free(&body); /* zeroed on free: it held secrets */
+	return rc;
+}
+
+/* CreateToken's answer: the access token (xmalloc'd), the new refresh token when there is one
+ * (else NULL) and when the access token expires. */
+static int
+token_answer(const struct buf *out, char **at, char **nrt, time_t *exp, struct err *e)
+{
+	struct json root = {0}, v;
 	double expires_in = 0;
-	if (!json_parse(out.p ? out.p : "", out.len, &root) && !json_get(root, "expiresIn", &v) &&
+
+	if (!json_parse(out->p ? out->p : "", out->len, &root) && !json_get(root, "expiresIn", &v) &&
 	    v.type == JSON_NUMBER)
 		expires_in = strtod(v.p, NULL);
-	at = json_get_strdup(root, "accessToken");
-	nrt = json_get_strdup(root, "refreshToken");
-	if (!at || !*at || expires_in <= 0) {
-		err_set(e, E_PROTO, "CreateToken: no accessToken or expiresIn in the response");
-		free(at), free(nrt);
-		goto done;
+	*at = json_get_strdup(root, "accessToken");
+	*nrt = json_get_strdup(root, "refreshToken");
+	if (!*at || !**at || expires_in <= 0) {
+		free(*at), free(*nrt);
+		*at = *nrt = NULL;
+		return err_set(e, E_PROTO, "CreateToken: no accessToken or expiresIn in the response");
 	}
-	char when[21];
 	*exp = clock_now() + (time_t)expires_in;
-	time_iso8601(*exp, when);
-	buf_adds(&file, "{\"startUrl\":");
-	json_put_str(&file, s->start_url, strlen(s->start_url));
-	buf_adds(&file, ",\"region\":");
-	json_put_str(&file, s->region, strlen(s->region));
-	buf_adds(&file, ",\"accessToken\":");
-	json_put_str(&file, at, strlen(at));
-	buf_printf(&file, ",\"expiresAt\":\"%s\",\"clientId\":", when);
-	json_put_str(&file, cid, strlen(cid));
-	buf_adds(&file, ",\"clientSecret\":");
-	json_put_str(&file, csec, strlen(csec));
-	buf_adds(&file, ",\"registrationExpiresAt\":");
-	json_put_str(&file, reg, strlen(reg));
-	if (nrt) {
-		buf_adds(&file, ",\"refreshToken\":");
-		json_put_str(&file, nrt, strlen(nrt));
-	}
-	buf_adds(&file, "}");
-	*access = at;
-	free(nrt);
+	return 0;
+}
+
+/* Replaces the cache file (0600, temporary file and rename) with what botocore writes: the new
+ * token and the client registration. */
+static void
+cache_write(const struct sso_cfg *s, const char *path, const struct client *cl, const char *at, const char *nrt,
+	    time_t exp)
+{
+	struct buf file = {0};
 	struct outfile f;
 	struct err fe = {0};
+	char when[21];
+
+	time_iso8601(exp, when);
+	put_field(&file, "{\"startUrl\":", s->start_url);
+	put_field(&file, ",\"region\":", s->region);
+	put_field(&file, ",\"accessToken\":", at);
+	buf_printf(&file, ",\"expiresAt\":\"%s\"", when);
+	put_field(&file, ",\"clientId\":", cl->id);
+	put_field(&file, ",\"clientSecret\":", cl->secret);
+	put_field(&file, ",\"registrationExpiresAt\":", cl->reg);
+	if (nrt)
+		put_field(&file, ",\"refreshToken\":", nrt);
+	buf_adds(&file, "}");
 	if (file_open(&f, path, 0600, &fe) || file_write(&f, file.p, file.len, &fe) || file_commit(&f, &fe)) {
 		/* The new token still works for this run; the next one refreshes again. Core does not
 		 * print: --debug says so. */
 		file_abort(&f);
 		dbg("SSO token cache not updated: %s", fe.msg);
 	}
+	buf_free(&file); /* zeroed on free: it held secrets */
+}
+
+/* CreateToken with the cached refresh token, then the cache file rewritten (cache_write). */
+static int
+refresh(struct aws *a, const struct sso_cfg *s, const char *path, struct json tok, char **access, time_t *exp,
+	struct err *e)
+{
+	struct client cl = {json_get_strdup(tok, "clientId"), json_get_strdup(tok, "clientSecret"),
+			    json_get_strdup(tok, "refreshToken"), json_get_strdup(tok, "registrationExpiresAt")};
+	struct buf out = {0};
+	char *at = NULL, *nrt = NULL;
+	time_t regexp;
+	int rc = -1;
+
+	if (!cl.id || !cl.secret || !cl.rtok || !cl.reg) {
+		err_set(e, E_NOCREDS, "the cached token has no refresh token or client registration");
+		goto done;
+	}
+	if (parse_time(cl.reg, &regexp) || regexp <= clock_now()) {
+		err_set(e, E_NOCREDS, "the client registration of the cached token has expired");
+		goto done;
+	}
+	if (create_token(a, s->region, &cl, &out, e) || token_answer(&out, &at, &nrt, exp, e))
+		goto done;
+	*access = at;
+	cache_write(s, path, &cl, at, nrt, *exp);
+	free(nrt);
 	rc = 0;
 done:
-	http_resp_free(&r);
-	buf_free(&body); /* buffers are zeroed on free: they held secrets */
-	buf_free(&out);
-	buf_free(&file);
-	if (csec)
-		memzero(csec, strlen(csec));
-	if (rtok)
-		memzero(rtok, strlen(rtok));
-	free(cid), free(csec), free(rtok), free(reg);
+	buf_free(&out); /* buffers are zeroed on free: they held secrets */
+	client_free(&cl);
 	return rc;
 }
 
@@ -220,7 +260,7 @@ sso_token(struct aws *a, const char *profile, const struct sso_cfg *s, char **ac
 	time_t left = exp - clock_now();
 	if (s->session && left < REFRESH_WINDOW) {
 		char *fresh = NULL;
-		time_t fexp;
+		time_t fexp = 0;
 		struct err re = {0};
 		if (!refresh(a, s, path, tok, &fresh, &fexp, &re)) {
 			memzero(*access, strlen(*access));

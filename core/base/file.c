@@ -96,55 +96,60 @@ io_err(struct err *e, const char *what, const char *path, int errnum)
 	return err_set(e, errnum == ENOENT ? E_NOTFOUND : E_IO, "%s %s: %s", what, path, strerror(errnum));
 }
 
+/* The file to write for path, xmalloc'd in *target: the file a symlink points at, not the link; a
+ * link to nothing is refused, as GNU cp refuses to write through it (replacing the link would
+ * break what set it up). A secret is not written through one at all; a link put there after this
+ * look is replaced by the rename, or refused by O_NOFOLLOW, never followed. */
 static int
-open_out(struct outfile *f, const char *path, mode_t mode, int secret, struct err *e)
+out_target(const char *path, int secret, char **target, struct err *e)
 {
-	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	struct stat st;
-	char *target;
 
-	memset(f, 0, sizeof *f);
-	f->fd = -1;
-	f->slot = -1;
-	if (!*path || path[strlen(path) - 1] == '/')
-		return err_set(e, E_USAGE, "%s: not a file name", path);
-	/* Replace the file a symlink points at, not the link; a link to nothing is refused, as
-	 * GNU cp refuses to write through it (replacing the link would break what set it up). A
-	 * secret is not written through one at all; a link put there after this look is replaced
-	 * by the rename, or refused by O_NOFOLLOW, never followed. */
 	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
 		if (secret)
 			return err_set(e, E_IO, "%s: a symbolic link; a secret is not written through one (name the "
 					       "file itself, or - for stdout)", path);
-		if (!(target = realpath(path, NULL)) && errno == ENOENT)
+		if (!(*target = realpath(path, NULL)) && errno == ENOENT)
 			return err_set(e, E_IO, "%s: a symbolic link to nothing (not written through)", path);
-		if (!target)
+		if (!*target)
 			return io_err(e, "resolve", path, errno);
 	} else {
-		target = xstrdup(path);
+		*target = xstrdup(path);
 	}
-	if (file_is_dir(target)) {
-		err_set(e, E_IO, "%s: is a directory", path);
-		goto fail;
+	return 0;
+}
+
+/* A device or a FIFO (st): there is nothing to replace atomically, so it is written in place.
+ * target becomes f's, or is freed on failure. */
+static int
+open_direct(struct outfile *f, char *target, const char *path, const struct stat *st, int secret, struct err *e)
+{
+	if (secret && st->st_uid != geteuid() && st->st_uid != 0) {
+		err_set(e, E_IO, "%s: belongs to another user (uid %u); a secret is not written into it", path,
+			(unsigned)st->st_uid);
+		free(target);
+		return -1;
 	}
-	int exists = !stat(target, &st);
-	if (exists && !S_ISREG(st.st_mode)) {
-		/* A device or a FIFO: there is nothing to replace atomically. */
-		if (secret && st.st_uid != geteuid() && st.st_uid != 0) {
-			err_set(e, E_IO, "%s: belongs to another user (uid %u); a secret is not written into it", path,
-				(unsigned)st.st_uid);
-			goto fail;
-		}
-		if ((f->fd = open(target, O_WRONLY | O_CLOEXEC | (secret ? O_NOFOLLOW : 0))) < 0) {
-			io_err(e, "open", path, errno);
-			goto fail;
-		}
-		f->direct = 1;
-		f->path = target;
-		return 0;
+	if ((f->fd = open(target, O_WRONLY | O_CLOEXEC | (secret ? O_NOFOLLOW : 0))) < 0) {
+		io_err(e, "open", path, errno);
+		free(target);
+		return -1;
 	}
+	f->direct = 1;
+	f->path = target;
+	return 0;
+}
+
+/* A new temporary file beside target, to be renamed over it; old is the file it replaces (NULL:
+ * none). target becomes f's, or is freed on failure. */
+static int
+open_tmp(struct outfile *f, char *target, const char *path, mode_t mode, int secret, const struct stat *old,
+	 struct err *e)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	const char *slash = strrchr(target, '/'), *base = slash ? slash + 1 : target;
 	int dirlen = slash ? (int)(slash - target) + 1 : 0;
+
 	for (int tries = 0; tries < 100; tries++) {
 		char sfx[9];
 		uint32_t r = rand32() ^ (uint32_t)getpid() << 8;
@@ -162,7 +167,8 @@ open_out(struct outfile *f, const char *path, mode_t mode, int secret, struct er
 			if (errnum == EEXIST)
 				continue;
 			io_err(e, "cannot create a temporary file for", path, errnum);
-			goto fail;
+			free(target);
+			return -1;
 		}
 		f->slot = registry_add(tmp);
 		f->tmp = tmp;
@@ -172,18 +178,41 @@ open_out(struct outfile *f, const char *path, mode_t mode, int secret, struct er
 		 * them, but never more than mode allows beyond execute. A secret is the caller's,
 		 * 0600 whatever the umask. */
 		if (secret ? fchmod(fd, 0600) :
-			     exists && ((!geteuid() && fchown(fd, st.st_uid, st.st_gid) && errno != EPERM &&
-					 errno != EINVAL) || fchmod(fd, st.st_mode & (mode | 0111) & 0777))) {
+			     old && ((!geteuid() && fchown(fd, old->st_uid, old->st_gid) && errno != EPERM &&
+				      errno != EINVAL) || fchmod(fd, old->st_mode & (mode | 0111) & 0777))) {
 			io_err(e, "cannot give the temporary file the permissions of", path, errno);
-			file_abort(f);
+			file_abort(f); /* frees target */
 			return -1;
 		}
 		return 0;
 	}
 	err_set(e, E_IO, "cannot create a temporary file for %s: too many name collisions", path);
-fail:
 	free(target);
 	return -1;
+}
+
+static int
+open_out(struct outfile *f, const char *path, mode_t mode, int secret, struct err *e)
+{
+	struct stat st;
+	char *target;
+
+	memset(f, 0, sizeof *f);
+	f->fd = -1;
+	f->slot = -1;
+	if (!*path || path[strlen(path) - 1] == '/')
+		return err_set(e, E_USAGE, "%s: not a file name", path);
+	if (out_target(path, secret, &target, e))
+		return -1;
+	if (!stat(target, &st) && S_ISDIR(st.st_mode)) {
+		err_set(e, E_IO, "%s: is a directory", path);
+		free(target);
+		return -1;
+	}
+	int exists = !stat(target, &st);
+	if (exists && !S_ISREG(st.st_mode))
+		return open_direct(f, target, path, &st, secret, e);
+	return open_tmp(f, target, path, mode, secret, exists ? &st : NULL, e);
 }
 
 int

@@ -1,4 +1,5 @@
-/* conn.h — private to net.c, tls.c, proxy.c, http.c and httphead.c: one connection and the calls between them. */
+/* conn.h — private to the wire layer (net, tls, tlstrust, proxy, http, httpread, httphead): one connection
+ * and the calls between them. */
 #ifndef AWSBOX_CONN_H
 #define AWSBOX_CONN_H
 #include "wire.h"
@@ -16,7 +17,7 @@ struct conn {
 	char key[600];         /* pool key: scheme, origin and proxy */
 	int timeout_ms;        /* for each read or write that has to wait */
 	double deadline;       /* mono_now() by which reads must be done (0: none): a response that
-				* trickles in must not outlast the timeouts (http.c sets it) */
+				* trickles in must not outlast the timeouts (conn_deadline sets it) */
 	double deadline_s;     /* the time that deadline allowed, for the message */
 	size_t deadline_got;   /* bytes read since it was set: none means a plain timeout */
 	double end;            /* mono_now() by which the whole exchange must be done (http_req.total_ms),
@@ -53,7 +54,7 @@ void net_close(struct conn *c);
 typedef void (*ghash_fn)(void *y, const void *h, const void *data, size_t len);
 ghash_fn ghash_x86_get(void);
 
-/* tls.c. host is the origin's name (SNI and the name verified) or an IP literal. */
+/* tls.c (its trust anchors: tlstrust.c). host is the origin's name (SNI and the name verified) or an IP literal. */
 int tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e);
 long tls_read(struct conn *c, void *p, size_t n, struct err *e); /* 0 at EOF */
 /* Decrypted bytes where they lie (no copy): their length (0 at EOF, -1 on error) and *p; the
@@ -65,6 +66,24 @@ int tls_flush(struct conn *c, struct err *e);
 int tls_pending(struct conn *c); /* decrypted bytes are waiting */
 void tls_free(struct conn *c);
 void tls_anchors_free(struct http_pool *p);
+
+/* httpread.c: reading a response on c. */
+/* Reads on c must be done within secs from now; 0: no deadline (each wait is still bounded). */
+void conn_deadline(struct conn *c, double secs);
+/* Reads a status line and header block into r (HTTP/1.minor); *got counts bytes read. */
+int http_read_head(struct conn *c, struct http_resp *r, int *minor, size_t *got, struct err *e);
+/* One response body being read, for the exchange (http.c) that sent q. */
+struct rx {
+	const struct http_req *q;
+	struct http_resp *r;
+	struct conn *c;
+	size_t max;
+	uint64_t total;
+	struct buf peek; /* the start of a non-2xx body, for --debug */
+	int show;
+};
+/* Reads the body framed as x->r's head says; *reuse cleared when the connection must close. */
+int http_read_body(struct rx *x, int head_only, int *reuse, struct err *e);
 
 /* httphead.c (and http_next_header in core.h). */
 int has_token(struct slice v, const char *token); /* a comma-separated value holds token */

@@ -116,7 +116,7 @@ net_connect(struct conn *c, const char *host, int port, int timeout_ms, struct e
 	return err_set(e, E_NET, "connect %s: %s", hp, strerror(last));
 }
 
-/* c's deadline (http.c sets it) has passed. */
+/* c's deadline (conn_deadline, httpread.c, sets it) has passed. */
 static int
 deadline_err(struct conn *c, struct err *e)
 {

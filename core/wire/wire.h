@@ -83,7 +83,7 @@ struct http_pool {
 	struct conn *idle[16];
 	int nidle;
 	const char *ca_bundle;    /* explicit --ca-bundle / AWS_CA_BUNDLE / config ca_bundle */
-	void *anchors;            /* loaded trust anchors (tls.c) */
+	void *anchors;            /* loaded trust anchors (tlstrust.c) */
 	size_t nanchors;
 	int anchors_loaded;
 	unsigned long connects;   /* TCP connections opened (tests count handshakes) */

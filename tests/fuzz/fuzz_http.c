@@ -1,4 +1,4 @@
-/* fuzz_http.c — libFuzzer target for http.c: the bytes a server sends (status line, headers,
+/* fuzz_http.c — libFuzzer target for http.c and httpread.c: the bytes a server sends (status line, headers,
  * 100 Continue, chunked framing, Content-Length, bodies, keep-alive) fed to http_do as if they
  * came from a socket (RFC 9112, https://www.rfc-editor.org/rfc/rfc9112).
  *

@@ -1,13 +1,13 @@
-/* fuzz_x509.c — libFuzzer target for tls.c's own parsers: the DER walk that finds iPAddress
+/* fuzz_x509.c — libFuzzer target for tlstrust.c's own parsers: the DER walk that finds iPAddress
  * subjectAltNames in the server's certificate (RFC 5280 section 4.2.1.6) and the PEM CA bundle
  * reader (--ca-bundle, AWS_CA_BUNDLE: a user's file; RFC 7468) around BearSSL's decoders.
  *
- * san_has_ip and pem_load are static in tls.c; the file is compiled into this one so that nothing
- * in it has to change for the fuzzer (the Makefile leaves tls.o out of this target).
+ * san_has_ip and pem_load are static in tlstrust.c; the file is compiled into this one so that nothing
+ * in it has to change for the fuzzer (the Makefile leaves tlstrust.o out of this target).
  *
  * Input: [0] bit 0: the rest is a PEM bundle; else bit 1 picks an IPv6 (16-byte) or IPv4 address,
  * which follows, then the certificate's DER. */
-#include "../../core/wire/tls.c"
+#include "../../core/wire/tlstrust.c"
 #include "fuzz.h"
 
 #include <sys/mman.h>

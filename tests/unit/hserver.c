@@ -248,6 +248,27 @@ req(struct http_pool *p, const char *method, const char *target, const struct ht
 }
 
 void
+hs_start(struct hs *t, srv_fn fn)
+{
+	memset(t, 0, sizeof *t);
+	setup(&t->s, fn, &t->p);
+}
+
+int
+hs_req(struct hs *t, const char *method, const char *target, const struct http_body *b)
+{
+	return req(&t->p, method, target, b, &t->out, &t->r, &t->e);
+}
+
+void
+hs_stop(struct hs *t)
+{
+	http_pool_free(&t->p);
+	srv_stop(&t->s);
+	buf_free(&t->out);
+}
+
+void
 srv_big(int lfd, int r)
 {
 	struct sconn s = {0};

@@ -37,6 +37,19 @@ void rep(int fd, const char *z);
 void setup(struct srv *s, srv_fn fn, struct http_pool *p);
 int req(struct http_pool *p, const char *method, const char *target, const struct http_body *b, struct buf *out,
 	struct http_resp *r, struct err *e);
+/* One test's server and client, the set-up most http tests share: hs_start runs fn as the
+ * server and points U and a new pool at it, with e zeroed and out empty; hs_req is req() on
+ * them; hs_stop frees the pool and out and stops the server (whose report stays readable). */
+struct hs {
+	struct srv s;
+	struct http_pool p;
+	struct http_resp r;
+	struct err e;
+	struct buf out;
+};
+void hs_start(struct hs *t, srv_fn fn);
+int hs_req(struct hs *t, const char *method, const char *target, const struct http_body *b);
+void hs_stop(struct hs *t);
 #define BIG (1 << 20) /* srv_big's body: pat(0..BIG-1) */
 unsigned char pat(size_t i);
 /* Servers more than one test file uses. */

@@ -54,8 +54,8 @@ utest_write(const char *path, const char *s)
 		utest_fail(__FILE__, __LINE__, "write %s: %s", path, strerror(errno));
 }
 
-static char *
-slurp(int fd)
+char *
+utest_slurp(int fd)
 {
 	struct buf b = {0};
 	char tmp[4096];
@@ -85,12 +85,62 @@ utest_exit_of(void (*fn)(void *), void *arg, char **out, char **errout)
 	}
 	waitpid(pid, &st, 0);
 	if (out)
-		*out = slurp(fo);
+		*out = utest_slurp(fo);
 	if (errout)
-		*errout = slurp(fe);
+		*errout = utest_slurp(fe);
 	close(fo);
 	close(fe);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+char *
+utest_python(const char *script)
+{
+	char path[300], cmd[400], tmp[4096];
+	struct buf b = {0};
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/ref.py", utest_tmpdir());
+	utest_write(path, script);
+	snprintf(cmd, sizeof cmd, "python3 %s", path);
+	if (!(f = popen(cmd, "r")))
+		return NULL;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+		buf_add(&b, tmp, n);
+	int st = pclose(f);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+		buf_free(&b);
+		return NULL;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		utest_fail(__FILE__, __LINE__, "python3 reference failed (status %d)", st);
+	return buf_take(&b);
+}
+
+size_t
+utest_unhex(const char *s, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2) {
+		unsigned v;
+		sscanf(s + i, "%2x", &v);
+		out[i / 2] = (char)v;
+	}
+	return i / 2;
+}
+
+struct err
+utest_aws_err(int status, const char *code, const char *msg)
+{
+	struct err e = {0};
+
+	e.kind = E_AWS;
+	e.status = status;
+	snprintf(e.code, sizeof e.code, "%s", code);
+	snprintf(e.msg, sizeof e.msg, "%s", msg);
+	return e;
 }
 
 static int

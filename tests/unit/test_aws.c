@@ -18,16 +18,12 @@
 TEST(aws_json_request_shape)
 {
 	static const struct canned c[] = {{OK_JSON}};
-	struct server s;
-	struct aws a;
-	struct buf out = {0};
-	struct err e = {0};
+	struct ut t;
 
-	server_start(&s, c, 1);
-	server_aws(&a, s.port);
-	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{\"Name\":\"/x\"}", &out, &e), 0);
-	CHECK_STR(out.p, "{}");
-	char *seen = server_stop(&s);
+	ut_start(&t, c, 1, server_aws);
+	CHECK_INT(aws_json(&t.a, &SVC_SSM, "GetParameter", "{\"Name\":\"/x\"}", &t.out, &t.e), 0);
+	CHECK_STR(t.out.p, "{}");
+	char *seen = ut_stop(&t);
 	CHECK(!strncmp(seen, "POST / HTTP/1.1\r\n", 17));
 	CHECK(strcasestr(seen, "\r\nx-amz-target: AmazonSSM.GetParameter\r\n") != NULL);
 	CHECK(strcasestr(seen, "\r\ncontent-type: application/x-amz-json-1.1\r\n") != NULL);
@@ -36,8 +32,6 @@ TEST(aws_json_request_shape)
 			   "Signature=") != NULL);
 	CHECK(strcasestr(seen, "\r\nhost: 127.0.0.1:") != NULL);
 	free(seen);
-	aws_free(&a);
-	buf_free(&out);
 }
 
 struct errcase {
@@ -95,22 +89,16 @@ TEST(aws_error_shapes_of_each_protocol)
 	};
 	for (size_t i = 0; i < COUNT(cases); i++) {
 		struct canned c[] = {{cases[i].head, cases[i].body}};
-		struct server s;
-		struct aws a;
-		struct buf out = {0};
-		struct err e = {0};
+		struct ut t;
 
-		server_start(&s, c, 1);
-		server_aws(&a, s.port);
-		CHECK_INT(call(&a, cases[i].svc, &out, &e), -1);
-		CHECK_INT(e.kind, E_AWS);
-		CHECK_INT(e.status, cases[i].status);
-		CHECK_STR(e.code, cases[i].code);
-		CHECK_STR(e.msg, cases[i].msg);
-		CHECK_INT(err_exit_code(&e), cases[i].exit);
-		free(server_stop(&s));
-		aws_free(&a);
-		buf_free(&out);
+		ut_start(&t, c, 1, server_aws);
+		CHECK_INT(call(&t.a, cases[i].svc, &t.out, &t.e), -1);
+		CHECK_INT(t.e.kind, E_AWS);
+		CHECK_INT(t.e.status, cases[i].status);
+		CHECK_STR(t.e.code, cases[i].code);
+		CHECK_STR(t.e.msg, cases[i].msg);
+		CHECK_INT(err_exit_code(&t.e), cases[i].exit);
+		free(ut_stop(&t));
 	}
 }
 
@@ -121,42 +109,32 @@ TEST(aws_retries_throttling_and_5xx)
 		{"HTTP/1.1 400 Bad Request\r\n", "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}"},
 		{OK_JSON},
 	};
-	struct server s;
-	struct aws a;
-	struct buf out = {0};
-	struct err e = {0};
+	struct ut t;
 
-	server_start(&s, c, 3);
-	server_aws(&a, s.port);
-	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), 0);
-	char *seen = server_stop(&s);
+	ut_start(&t, c, 3, server_aws);
+	CHECK_INT(aws_json(&t.a, &SVC_SSM, "GetParameter", "{}", &t.out, &t.e), 0);
+	char *seen = ut_stop(&t);
 	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 3);
 	free(seen);
-	aws_free(&a);
 
 	/* With AWS_MAX_ATTEMPTS=2, the same script fails on the throttle, which is reported. */
 	setenv("AWS_MAX_ATTEMPTS", "2", 1);
-	server_start(&s, c, 3);
-	server_aws(&a, s.port);
-	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), -1);
-	CHECK_STR(e.code, "ThrottlingException");
-	seen = server_stop(&s);
+	ut_start(&t, c, 3, server_aws);
+	CHECK_INT(aws_json(&t.a, &SVC_SSM, "GetParameter", "{}", &t.out, &t.e), -1);
+	CHECK_STR(t.e.code, "ThrottlingException");
+	seen = ut_stop(&t);
 	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 2);
 	free(seen);
-	aws_free(&a);
 	unsetenv("AWS_MAX_ATTEMPTS");
 
 	/* A client error is not retried. */
 	static const struct canned bad[] = {
 		{"HTTP/1.1 400 Bad Request\r\n", "{\"__type\":\"ValidationException\",\"message\":\"x\"}"}, {OK_JSON}};
-	server_start(&s, bad, 2);
-	server_aws(&a, s.port);
-	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), -1);
-	seen = server_stop(&s);
+	ut_start(&t, bad, 2, server_aws);
+	CHECK_INT(aws_json(&t.a, &SVC_SSM, "GetParameter", "{}", &t.out, &t.e), -1);
+	seen = ut_stop(&t);
 	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 1);
 	free(seen);
-	aws_free(&a);
-	buf_free(&out);
 }
 
 /* The x-amz-date of the n-th request (0-based) in what the server saw. */
@@ -185,24 +163,20 @@ TEST(aws_no_replay_on_reused_connection)
 			    .body = &b, .out = &out, .op = "Invoke"};
 
 	for (int idem = 0; idem < 2; idem++) {
-		struct server s;
-		struct aws a;
+		struct ut t;
 		struct http_resp r;
-		struct err e = {0};
-		server_start(&s, c, 3);
-		server_aws(&a, s.port);
+		ut_start(&t, c, 3, server_aws);
 		q.not_idempotent = 0;
-		CHECK_INT(aws_call(&a, &q, &r, &e), 0); /* leaves the connection in the pool */
+		CHECK_INT(aws_call(&t.a, &q, &r, &t.e), 0); /* leaves the connection in the pool */
 		http_resp_free(&r);
 		q.not_idempotent = !idem;
-		CHECK_INT(aws_call(&a, &q, &r, &e), idem ? 0 : -1);
+		CHECK_INT(aws_call(&t.a, &q, &r, &t.e), idem ? 0 : -1);
 		http_resp_free(&r);
 		if (!idem)
-			CHECK_INT(err_exit_code(&e), EX_NET);
-		char *seen = server_stop(&s);
+			CHECK_INT(err_exit_code(&t.e), EX_NET);
+		char *seen = ut_stop(&t);
 		CHECK_INT(strcount(seen, "POST /2015-03-31/functions/f/invocations HTTP/1.1"), idem ? 3 : 2);
 		free(seen);
-		aws_free(&a);
 	}
 	buf_free(&out);
 }
@@ -220,22 +194,16 @@ TEST(aws_corrects_clock_skew_once)
 	const struct canned c[] = {
 		{skewed, "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature expired: is now earlier\"}"},
 		{OK_JSON}};
-	struct server s;
-	struct aws a;
-	struct buf out = {0};
-	struct err e = {0};
+	struct ut t;
 
-	server_start(&s, c, 2);
-	server_aws(&a, s.port);
-	CHECK_INT(aws_json(&a, &SVC_SSM, "GetParameter", "{}", &out, &e), 0);
-	CHECK(a.clock_offset > 1190 && a.clock_offset < 1210);
-	char *seen = server_stop(&s);
+	ut_start(&t, c, 2, server_aws);
+	CHECK_INT(aws_json(&t.a, &SVC_SSM, "GetParameter", "{}", &t.out, &t.e), 0);
+	CHECK(t.a.clock_offset > 1190 && t.a.clock_offset < 1210);
+	char *seen = ut_stop(&t);
 	CHECK_INT(strcount(seen, "POST / HTTP/1.1"), 2);
 	long moved = (long)(amzdate_of(seen, 1) - amzdate_of(seen, 0));
 	CHECK(moved > 1190 && moved < 1210);
 	free(seen);
-	aws_free(&a);
-	buf_free(&out);
 }
 
 TEST(aws_creds_expiry_on_corrected_clock)

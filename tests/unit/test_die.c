@@ -1,18 +1,6 @@
 /* test_die.c — error formatting and the one mapping from errors to exit codes. */
 #include "unit.h"
 
-static struct err
-aws_err(int status, const char *code, const char *msg)
-{
-	struct err e = {0};
-
-	e.kind = E_AWS;
-	e.status = status;
-	snprintf(e.code, sizeof e.code, "%s", code);
-	snprintf(e.msg, sizeof e.msg, "%s", msg);
-	return e;
-}
-
 TEST(die_exit_codes)
 {
 	struct err e = {0};
@@ -47,25 +35,25 @@ TEST(die_exit_codes)
 		{400, "ValidationException", EX_FAIL}, {409, "BucketAlreadyExists", EX_FAIL},
 	};
 	for (size_t i = 0; i < COUNT(cases); i++) {
-		e = aws_err(cases[i].status, cases[i].code, "m");
+		e = utest_aws_err(cases[i].status, cases[i].code, "m");
 		CHECK_INT(err_exit_code(&e), cases[i].want);
 	}
 }
 
 TEST(die_err_format)
 {
-	struct err e = aws_err(403, "AccessDenied", "Access Denied");
+	struct err e = utest_aws_err(403, "AccessDenied", "Access Denied");
 	char line[256];
 
 	err_format(&e, "GetObject s3://b/k", line, sizeof line);
 	CHECK_STR(line, "GetObject s3://b/k: 403 AccessDenied: Access Denied");
-	e = aws_err(404, "", "");
+	e = utest_aws_err(404, "", "");
 	err_format(&e, "HeadObject s3://b/k", line, sizeof line);
 	CHECK_STR(line, "HeadObject s3://b/k: 404 ");
 	err_set(&e, E_NET, "connect 127.0.0.1:1: Connection refused");
 	err_format(&e, "GetCallerIdentity", line, sizeof line);
 	CHECK_STR(line, "GetCallerIdentity: connect 127.0.0.1:1: Connection refused");
-	e = aws_err(400, "X", "two\nlines");
+	e = utest_aws_err(400, "X", "two\nlines");
 	err_format(&e, NULL, line, sizeof line);
 	CHECK_STR(line, "400 X: two lines");
 }
@@ -91,7 +79,7 @@ TEST(die_text_clean)
 		text_clean(b);
 		CHECK_STR(b, cases[i].want);
 	}
-	struct err e = aws_err(400, "X\x1b", "esc \x1b]0;title\x07 \xc2\x9b");
+	struct err e = utest_aws_err(400, "X\x1b", "esc \x1b]0;title\x07 \xc2\x9b");
 	err_format(&e, NULL, b, sizeof b);
 	CHECK_STR(b, "400 X?: esc ?]0;title? ?");
 }
@@ -99,7 +87,7 @@ TEST(die_text_clean)
 static void
 run_die_err(void *p)
 {
-	struct err e = aws_err(400, "ParameterNotFound", "no such parameter");
+	struct err e = utest_aws_err(400, "ParameterNotFound", "no such parameter");
 
 	applet_name = "ssmget";
 	die_err(&e, "GetParameter %s", (const char *)p);

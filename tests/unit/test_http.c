@@ -29,36 +29,30 @@ srv_cl(int lfd, int r)
 
 TEST(http_content_length)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 	char got[4096], v[32];
 	size_t n;
 
-	setup(&s, srv_cl, &p);
-	CHECK_INT(req(&p, "GET", "/a/b?x=1", NULL, &out, &r, &e), 0);
-	CHECK_INT(r.status, 200);
-	CHECK_INT(r.content_length, 5);
-	CHECK_STR(out.p, "hello");
-	CHECK_INT(e.sent, 1);
-	const char *x = http_header(&r, "x-thing", &n);
+	hs_start(&t, srv_cl);
+	CHECK_INT(hs_req(&t, "GET", "/a/b?x=1", NULL), 0);
+	CHECK_INT(t.r.status, 200);
+	CHECK_INT(t.r.content_length, 5);
+	CHECK_STR(t.out.p, "hello");
+	CHECK_INT(t.e.sent, 1);
+	const char *x = http_header(&t.r, "x-thing", &n);
 	CHECK(x && n == 12 && !memcmp(x, "spaced value", 12));
-	CHECK_INT(http_header_copy(&r, "X-THING", v, sizeof v), 0);
+	CHECK_INT(http_header_copy(&t.r, "X-THING", v, sizeof v), 0);
 	CHECK_STR(v, "spaced value");
-	CHECK_INT(http_header_copy(&r, "X-Thing", v, 5), -1); /* does not fit */
-	CHECK(http_header(&r, "x-empty", &n) && n == 0);
-	CHECK(!http_header(&r, "x-missing", &n));
-	CHECK_INT(http_header_copy(&r, "x-missing", v, sizeof v), -1);
-	http_resp_free(&r);
-	http_pool_free(&p);
-	srv_stop(&s);
-	srv_report(&s, got, sizeof got);
+	CHECK_INT(http_header_copy(&t.r, "X-Thing", v, 5), -1); /* does not fit */
+	CHECK(http_header(&t.r, "x-empty", &n) && n == 0);
+	CHECK(!http_header(&t.r, "x-missing", &n));
+	CHECK_INT(http_header_copy(&t.r, "x-missing", v, sizeof v), -1);
+	http_resp_free(&t.r);
+	hs_stop(&t);
+	srv_report(&t.s, got, sizeof got);
 	CHECK(!strncmp(got, "GET /a/b?x=1 HTTP/1.1\r\n", 23));
 	CHECK(strstr(got, "\r\nHost: 127.0.0.1:"));
 	CHECK(!strstr(got, "Content-Length")); /* a GET without a body has no framing */
-	buf_free(&out);
 }
 
 static void
@@ -87,26 +81,20 @@ srv_chunked(int lfd, int r)
 
 TEST(http_chunked)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 
-	setup(&s, srv_chunked, &p);
+	hs_start(&t, srv_chunked);
 	for (int i = 0; i < 2; i++) {
-		buf_reset(&out);
-		CHECK_INT(req(&p, "GET", "/", NULL, &out, &r, &e), 0);
-		CHECK_INT(r.status, 200);
-		CHECK_INT(r.content_length, -1);
-		CHECK_STR(out.p, "hello 0123456789");
-		http_resp_free(&r);
+		buf_reset(&t.out);
+		CHECK_INT(hs_req(&t, "GET", "/", NULL), 0);
+		CHECK_INT(t.r.status, 200);
+		CHECK_INT(t.r.content_length, -1);
+		CHECK_STR(t.out.p, "hello 0123456789");
+		http_resp_free(&t.r);
 	}
 	/* The trailer was consumed: the second response came on the same connection. */
-	CHECK_INT(p.connects, 1);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(t.p.connects, 1);
+	hs_stop(&t);
 }
 
 struct sinkst {
@@ -135,23 +123,20 @@ sink(void *ctx, const struct http_resp *r, const void *p, size_t n, struct err *
 
 TEST(http_sink)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
+	struct hs t;
 
-	setup(&s, srv_big, &p);
+	hs_start(&t, srv_big);
 	for (int i = 0; i < 3; i++) {
 		struct sinkst k = {0};
 		struct http_req q = {.method = "GET", .url = &U, .target = "/", .sink = sink, .sink_ctx = &k};
 		if (i == 2)
 			k.abort_at = 100000;
-		int rc = http_do(&p, &q, &r, &e);
+		int rc = http_do(&t.p, &q, &t.r, &t.e);
 		if (i == 2) {
 			/* The sink's own error comes back as is. */
 			CHECK_INT(rc, -1);
-			CHECK_INT(e.kind, E_IO);
-			CHECK_STR(e.msg, "sink says stop");
+			CHECK_INT(t.e.kind, E_IO);
+			CHECK_STR(t.e.msg, "sink says stop");
 			CHECK(k.total < BIG);
 			break;
 		}
@@ -161,10 +146,9 @@ TEST(http_sink)
 		CHECK(!k.bad);
 		/* Delivered as it arrives, through a bounded buffer (the connection's read buffer). */
 		CHECK(k.calls > 1 && k.maxn <= 65536);
-		http_resp_free(&r);
+		http_resp_free(&t.r);
 	}
-	http_pool_free(&p);
-	srv_stop(&s);
+	hs_stop(&t);
 }
 
 static void
@@ -185,28 +169,22 @@ srv_keepalive(int lfd, int r)
 
 TEST(http_keepalive)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 	char want[64];
 	static const char *const m[] = {"GET", "PUT", "POST", "DELETE", "GET"};
 
-	setup(&s, srv_keepalive, &p);
+	hs_start(&t, srv_keepalive);
 	for (int i = 0; i < 5; i++) {
 		struct http_body b = {"payload", 7, NULL, NULL, NULL};
-		buf_reset(&out);
-		CHECK_INT(req(&p, m[i], "/", i == 1 ? &b : NULL, &out, &r, &e), 0);
+		buf_reset(&t.out);
+		CHECK_INT(hs_req(&t, m[i], "/", i == 1 ? &b : NULL), 0);
 		snprintf(want, sizeof want, "#%d %s %d", i, m[i], i == 1 ? 7 : 0);
-		CHECK_STR(out.p, want);
-		http_resp_free(&r);
+		CHECK_STR(t.out.p, want);
+		http_resp_free(&t.r);
 	}
-	CHECK_INT(p.connects, 1);
-	CHECK_INT(p.nidle, 1);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(t.p.connects, 1);
+	CHECK_INT(t.p.nidle, 1);
+	hs_stop(&t);
 }
 
 struct strbody {
@@ -258,29 +236,23 @@ srv_idle_close(int lfd, int r)
 
 TEST(http_idle_closed)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 
-	setup(&s, srv_idle_close, &p);
-	CHECK_INT(req(&p, "GET", "/", NULL, &out, &r, &e), 0);
-	CHECK_STR(out.p, "one");
-	http_resp_free(&r);
+	hs_start(&t, srv_idle_close);
+	CHECK_INT(hs_req(&t, "GET", "/", NULL), 0);
+	CHECK_STR(t.out.p, "one");
+	http_resp_free(&t.r);
 	usleep(100000);
-	buf_reset(&out);
+	buf_reset(&t.out);
 	/* A body that cannot be sent twice: the closed connection must be noticed before sending. */
 	struct strbody sb = {"x", 0, 0, 0};
 	struct http_body b = {NULL, 1, str_read, NULL, &sb};
-	CHECK_INT(req(&p, "PUT", "/", &b, &out, &r, &e), 0);
-	CHECK_STR(out.p, "two");
+	CHECK_INT(hs_req(&t, "PUT", "/", &b), 0);
+	CHECK_STR(t.out.p, "two");
 	CHECK_INT(sb.reads, 1);
-	CHECK_INT(p.connects, 2);
-	http_resp_free(&r);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(t.p.connects, 2);
+	http_resp_free(&t.r);
+	hs_stop(&t);
 }
 
 /* Takes the second request on a kept-alive connection, then closes without answering (the
@@ -318,43 +290,37 @@ srv_dead_reuse(int lfd, int r)
 
 TEST(http_retry_dead_connection)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 	struct strbody sb = {"streamed body", 0, 0, 0};
 	struct http_body b = {NULL, 13, str_read, str_rewind, &sb};
 
-	setup(&s, srv_dead_reuse, &p);
-	CHECK_INT(req(&p, "POST", "/", NULL, &out, &r, &e), 0);
-	CHECK_STR(out.p, "first");
-	http_resp_free(&r);
-	buf_reset(&out);
+	hs_start(&t, srv_dead_reuse);
+	CHECK_INT(hs_req(&t, "POST", "/", NULL), 0);
+	CHECK_STR(t.out.p, "first");
+	http_resp_free(&t.r);
+	buf_reset(&t.out);
 	/* Sent on the reused connection, which dies: sent again on a new one, body rewound. */
-	CHECK_INT(req(&p, "PUT", "/", &b, &out, &r, &e), 0);
-	CHECK_STR(out.p, "streamed body");
+	CHECK_INT(hs_req(&t, "PUT", "/", &b), 0);
+	CHECK_STR(t.out.p, "streamed body");
 	CHECK_INT(sb.rewinds, 1);
-	CHECK_INT(p.connects, 2);
-	http_resp_free(&r);
+	CHECK_INT(t.p.connects, 2);
+	http_resp_free(&t.r);
 	/* Dies again, and so does the retry: one retry only, then the error. */
-	CHECK_INT(req(&p, "GET", "/", NULL, &out, &r, &e), -1);
-	CHECK_INT(e.kind, E_NET);
-	CHECK_INT(e.sent, 1);
-	CHECK_INT(p.connects, 3);
+	CHECK_INT(hs_req(&t, "GET", "/", NULL), -1);
+	CHECK_INT(t.e.kind, E_NET);
+	CHECK_INT(t.e.sent, 1);
+	CHECK_INT(t.p.connects, 3);
 	/* A streamed body that cannot rewind is not sent twice. */
-	buf_reset(&out);
-	CHECK_INT(req(&p, "GET", "/", NULL, &out, &r, &e), 0);
-	CHECK_STR(out.p, "fourth");
-	http_resp_free(&r);
+	buf_reset(&t.out);
+	CHECK_INT(hs_req(&t, "GET", "/", NULL), 0);
+	CHECK_STR(t.out.p, "fourth");
+	http_resp_free(&t.r);
 	struct http_body nb = {NULL, 13, str_read, NULL, &sb};
 	sb.off = 0;
-	CHECK_INT(req(&p, "PUT", "/", &nb, &out, &r, &e), -1);
-	CHECK_INT(e.kind, E_NET);
-	CHECK_INT(p.connects, 4);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(hs_req(&t, "PUT", "/", &nb), -1);
+	CHECK_INT(t.e.kind, E_NET);
+	CHECK_INT(t.p.connects, 4);
+	hs_stop(&t);
 }
 
 static void
@@ -386,26 +352,20 @@ srv_close(int lfd, int r)
 
 TEST(http_connection_close)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 	static const char *const want[] = {"bye", "until the end", "old", "tok", "last"};
 
-	setup(&s, srv_close, &p);
+	hs_start(&t, srv_close);
 	for (int i = 0; i < 5; i++) {
-		buf_reset(&out);
-		CHECK_INT(req(&p, "GET", "/", NULL, &out, &r, &e), 0);
-		CHECK_STR(out.p, want[i]);
-		CHECK_INT(p.connects, i + 1); /* each answer said the connection ends */
-		CHECK_INT(p.nidle, i == 4);
-		http_resp_free(&r);
+		buf_reset(&t.out);
+		CHECK_INT(hs_req(&t, "GET", "/", NULL), 0);
+		CHECK_STR(t.out.p, want[i]);
+		CHECK_INT(t.p.connects, i + 1); /* each answer said the connection ends */
+		CHECK_INT(t.p.nidle, i == 4);
+		http_resp_free(&t.r);
 	}
-	CHECK_INT(r.content_length, 4);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(t.r.content_length, 4);
+	hs_stop(&t);
 }
 
 /* 100-continue: answers 100 and echoes the body; then refuses one before its body; then
@@ -445,50 +405,44 @@ srv_expect(int lfd, int r)
 
 TEST(http_expect_continue)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 	struct strbody sb = {"a body that waits", 0, 0, 0};
 	struct http_body b = {NULL, 17, str_read, str_rewind, &sb};
-	struct http_req q = {.method = "PUT", .url = &U, .target = "/", .body = &b, .out = &out,
+	struct http_req q = {.method = "PUT", .url = &U, .target = "/", .body = &b, .out = &t.out,
 			     .expect_continue = 1};
 	char got[256];
 
-	setup(&s, srv_expect, &p);
+	hs_start(&t, srv_expect);
 	double t0 = mono_now();
-	CHECK_INT(http_do(&p, &q, &r, &e), 0);
-	CHECK_INT(r.status, 200);
-	CHECK_STR(out.p, "a body that waits");
+	CHECK_INT(http_do(&t.p, &q, &t.r, &t.e), 0);
+	CHECK_INT(t.r.status, 200);
+	CHECK_STR(t.out.p, "a body that waits");
 	CHECK(mono_now() - t0 < 0.8); /* the 100 came at once: no waiting out the second */
-	http_resp_free(&r);
+	http_resp_free(&t.r);
 
 	/* A final status first: the body stays unsent, the answer is returned. */
 	sb.off = 0;
 	sb.reads = 0;
-	buf_reset(&out);
-	CHECK_INT(http_do(&p, &q, &r, &e), 0);
-	CHECK_INT(r.status, 403);
-	CHECK_STR(out.p, "denied");
+	buf_reset(&t.out);
+	CHECK_INT(http_do(&t.p, &q, &t.r, &t.e), 0);
+	CHECK_INT(t.r.status, 403);
+	CHECK_STR(t.out.p, "denied");
 	CHECK_INT(sb.reads, 0);
-	http_resp_free(&r);
-	srv_report(&s, got, 20);
+	http_resp_free(&t.r);
+	srv_report(&t.s, got, 20);
 	CHECK_STR(got, "after 403: 0 bytes;");
 
 	/* A server that ignores Expect: after about a second the body goes anyway. */
 	sb.off = 0;
-	buf_reset(&out);
+	buf_reset(&t.out);
 	t0 = mono_now();
-	CHECK_INT(http_do(&p, &q, &r, &e), 0);
+	CHECK_INT(http_do(&t.p, &q, &t.r, &t.e), 0);
 	double dt = mono_now() - t0;
 	CHECK(dt > 0.9 && dt < 3);
-	CHECK_STR(out.p, "a body that waits");
-	CHECK_INT(p.connects, 2);
-	http_resp_free(&r);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_STR(t.out.p, "a body that waits");
+	CHECK_INT(t.p.connects, 2);
+	http_resp_free(&t.r);
+	hs_stop(&t);
 }
 
 struct piecebody {
@@ -542,61 +496,56 @@ unchunk(const char *p, size_t n, struct buf *out)
 
 TEST(http_chunked_request)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0}, dec = {0}, want = {0};
+	struct hs t;
+	struct buf dec = {0}, want = {0};
 	static const size_t sizes[] = {1, 70000, 3, 65536};
 	struct piecebody pb = {sizes, 0, (int)COUNT(sizes), 0};
 	struct http_body b = {NULL, -1, piece_read, NULL, &pb};
 
-	setup(&s, srv_echo_raw, &p);
-	CHECK_INT(req(&p, "PUT", "/up", &b, &out, &r, &e), 0);
-	char *body = strstr(out.p, "\r\n\r\n");
+	hs_start(&t, srv_echo_raw);
+	CHECK_INT(hs_req(&t, "PUT", "/up", &b), 0);
+	char *body = strstr(t.out.p, "\r\n\r\n");
 	CHECK(body);
 	*body = 0;
 	body += 4;
-	CHECK(strstr(out.p, "\r\nTransfer-Encoding: chunked"));
-	CHECK(!strstr(out.p, "Content-Length"));
-	CHECK_INT(unchunk(body, out.len - (size_t)(body - out.p), &dec), 0);
+	CHECK(strstr(t.out.p, "\r\nTransfer-Encoding: chunked"));
+	CHECK(!strstr(t.out.p, "Content-Length"));
+	CHECK_INT(unchunk(body, t.out.len - (size_t)(body - t.out.p), &dec), 0);
 	for (size_t i = 0; i < COUNT(sizes); i++)
 		for (size_t j = 0; j < sizes[i]; j++)
 			buf_addc(&want, pat(j + i * 1000));
 	CHECK_INT(dec.len, want.len);
 	CHECK(!memcmp(dec.p, want.p, want.len));
-	http_resp_free(&r);
+	http_resp_free(&t.r);
 
 	/* An in-memory body, and POST without a body: both with Content-Length. */
 	struct http_body mb = {"0123456789", 10, NULL, NULL, NULL};
-	buf_reset(&out);
-	CHECK_INT(req(&p, "POST", "/m", &mb, &out, &r, &e), 0);
-	CHECK(strstr(out.p, "\r\nContent-Length: 10\r\n"));
-	CHECK(!strcmp(out.p + out.len - 14, "\r\n\r\n0123456789"));
-	http_resp_free(&r);
-	buf_reset(&out);
-	CHECK_INT(req(&p, "POST", "/n", NULL, &out, &r, &e), 0);
-	CHECK(strstr(out.p, "\r\nContent-Length: 0\r\n"));
-	http_resp_free(&r);
+	buf_reset(&t.out);
+	CHECK_INT(hs_req(&t, "POST", "/m", &mb), 0);
+	CHECK(strstr(t.out.p, "\r\nContent-Length: 10\r\n"));
+	CHECK(!strcmp(t.out.p + t.out.len - 14, "\r\n\r\n0123456789"));
+	http_resp_free(&t.r);
+	buf_reset(&t.out);
+	CHECK_INT(hs_req(&t, "POST", "/n", NULL), 0);
+	CHECK(strstr(t.out.p, "\r\nContent-Length: 0\r\n"));
+	http_resp_free(&t.r);
 
 	/* The caller's framing headers are dropped, its Host kept; line breaks are refused. */
 	struct kv h[] = {{"Content-Length", "99"}, {"Host", "example.com"}, {"x-a", "b"}};
-	struct http_req q = {.method = "GET", .url = &U, .target = "/h", .hdrs = h, .nhdrs = 3, .out = &out};
-	buf_reset(&out);
-	CHECK_INT(http_do(&p, &q, &r, &e), 0);
-	CHECK(strstr(out.p, "\r\nHost: example.com\r\nx-a: b\r\n\r\n"));
-	CHECK(!strstr(out.p, "Content-Length") && !strstr(out.p, "Host: 127"));
-	http_resp_free(&r);
+	struct http_req q = {.method = "GET", .url = &U, .target = "/h", .hdrs = h, .nhdrs = 3, .out = &t.out};
+	buf_reset(&t.out);
+	CHECK_INT(http_do(&t.p, &q, &t.r, &t.e), 0);
+	CHECK(strstr(t.out.p, "\r\nHost: example.com\r\nx-a: b\r\n\r\n"));
+	CHECK(!strstr(t.out.p, "Content-Length") && !strstr(t.out.p, "Host: 127"));
+	http_resp_free(&t.r);
 	struct kv bad[] = {{"x-a", "b\r\nx-injected: 1"}};
 	q.hdrs = bad;
 	q.nhdrs = 1;
-	CHECK_INT(http_do(&p, &q, &r, &e), -1);
-	CHECK_INT(e.kind, E_USAGE);
-	CHECK_INT(e.sent, 0);
-	CHECK_INT(p.connects, 1);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(http_do(&t.p, &q, &t.r, &t.e), -1);
+	CHECK_INT(t.e.kind, E_USAGE);
+	CHECK_INT(t.e.sent, 0);
+	CHECK_INT(t.p.connects, 1);
+	hs_stop(&t);
 	buf_free(&dec);
 	buf_free(&want);
 }

@@ -92,31 +92,25 @@ srv_broken(int lfd, int r)
 
 TEST(http_broken_responses)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 
-	setup(&s, srv_broken, &p);
+	hs_start(&t, srv_broken);
 	for (size_t i = 0; i < COUNT(broken); i++) {
-		e = (struct err){0};
-		if (req(&p, "GET", "/", NULL, &out, &r, &e) != -1) {
+		t.e = (struct err){0};
+		if (hs_req(&t, "GET", "/", NULL) != -1) {
 			utest_fail(__FILE__, __LINE__, "case %zu succeeded", i);
 			return;
 		}
-		if (e.kind != broken_want[i].kind || !strstr(e.msg, broken_want[i].msg)) {
-			utest_fail(__FILE__, __LINE__, "case %zu: kind %d: %s", i, e.kind, e.msg);
+		if (t.e.kind != broken_want[i].kind || !strstr(t.e.msg, broken_want[i].msg)) {
+			utest_fail(__FILE__, __LINE__, "case %zu: kind %d: %s", i, t.e.kind, t.e.msg);
 			return;
 		}
-		CHECK_INT(e.sent, 1);
-		http_resp_free(&r);
+		CHECK_INT(t.e.sent, 1);
+		http_resp_free(&t.r);
 	}
-	CHECK_INT(p.connects, COUNT(broken)); /* nothing failed was kept */
-	CHECK_INT(p.nidle, 0);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(t.p.connects, COUNT(broken)); /* nothing failed was kept */
+	CHECK_INT(t.p.nidle, 0);
+	hs_stop(&t);
 }
 
 static void
@@ -135,29 +129,23 @@ srv_stall(int lfd, int r)
 
 TEST(http_read_timeout)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
-	struct http_req q = {.method = "GET", .url = &U, .target = "/", .out = &out, .read_timeout_ms = 1000};
+	struct hs t;
+	struct http_req q = {.method = "GET", .url = &U, .target = "/", .out = &t.out, .read_timeout_ms = 1000};
 	char want[128];
 
-	setup(&s, srv_stall, &p);
+	hs_start(&t, srv_stall);
 	for (int i = 0; i < 2; i++) {
 		double t0 = mono_now();
-		CHECK_INT(http_do(&p, &q, &r, &e), -1);
+		CHECK_INT(http_do(&t.p, &q, &t.r, &t.e), -1);
 		double dt = mono_now() - t0;
-		CHECK_INT(e.kind, E_TIMEOUT);
-		snprintf(want, sizeof want, "timed out after 1.0 s reading from 127.0.0.1:%d", s.port);
-		CHECK_STR(e.msg, want);
+		CHECK_INT(t.e.kind, E_TIMEOUT);
+		snprintf(want, sizeof want, "timed out after 1.0 s reading from 127.0.0.1:%d", t.s.port);
+		CHECK_STR(t.e.msg, want);
 		CHECK(dt > 0.95 && dt < 1.8);
-		CHECK_INT(err_exit_code(&e), EX_NET);
+		CHECK_INT(err_exit_code(&t.e), EX_NET);
 	}
-	CHECK_INT(p.connects, 2);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(t.p.connects, 2);
+	hs_stop(&t);
 }
 
 static void
@@ -182,50 +170,38 @@ srv_nobody(int lfd, int r)
 
 TEST(http_no_body)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 	static const char *const m[] = {"HEAD", "DELETE", "GET", "GET"};
 	static const int st[] = {200, 204, 304, 200};
 
-	setup(&s, srv_nobody, &p);
+	hs_start(&t, srv_nobody);
 	for (int i = 0; i < 4; i++) {
-		buf_reset(&out);
-		CHECK_INT(req(&p, m[i], "/", NULL, &out, &r, &e), 0);
-		CHECK_INT(r.status, st[i]);
-		CHECK_INT(out.len, i == 3 ? 2 : 0);
+		buf_reset(&t.out);
+		CHECK_INT(hs_req(&t, m[i], "/", NULL), 0);
+		CHECK_INT(t.r.status, st[i]);
+		CHECK_INT(t.out.len, i == 3 ? 2 : 0);
 		if (i == 0)
-			CHECK_INT(r.content_length, 1000);
+			CHECK_INT(t.r.content_length, 1000);
 		if (i == 3)
-			CHECK(!http_header(&r, "link", NULL));
-		http_resp_free(&r);
+			CHECK(!http_header(&t.r, "link", NULL));
+		http_resp_free(&t.r);
 	}
-	CHECK_INT(p.connects, 1);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(t.p.connects, 1);
+	hs_stop(&t);
 }
 
 TEST(http_body_max)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
-	struct http_req q = {.method = "GET", .url = &U, .target = "/", .out = &out, .max = 1000};
+	struct hs t;
+	struct http_req q = {.method = "GET", .url = &U, .target = "/", .out = &t.out, .max = 1000};
 
-	setup(&s, srv_big, &p);
+	hs_start(&t, srv_big);
 	/* A declared length above max is refused before any of the body is read. */
-	CHECK_INT(http_do(&p, &q, &r, &e), -1);
-	CHECK_INT(e.kind, E_PROTO);
-	CHECK(strstr(e.msg, "more than the 1000 this call reads into memory"));
-	CHECK_INT(out.len, 0);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(http_do(&t.p, &q, &t.r, &t.e), -1);
+	CHECK_INT(t.e.kind, E_PROTO);
+	CHECK(strstr(t.e.msg, "more than the 1000 this call reads into memory"));
+	CHECK_INT(t.out.len, 0);
+	hs_stop(&t);
 }
 
 TEST(http_connect_refused)
@@ -276,20 +252,16 @@ zero_read(void *ctx, void *buf, size_t n, struct err *e)
 
 TEST(http_upload_reset_no_sigpipe)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
+	struct hs t;
 	struct http_body b = {NULL, (int64_t)64 << 20, zero_read, NULL, NULL};
 
 	signal(SIGPIPE, SIG_DFL); /* a write to a reset socket must not kill us */
-	setup(&s, srv_reset_upload, &p);
-	CHECK_INT(req(&p, "PUT", "/", &b, NULL, &r, &e), -1);
-	CHECK_INT(e.kind, E_NET);
-	CHECK_INT(e.sent, 1);
-	CHECK(strstr(e.msg, "127.0.0.1"));
-	http_pool_free(&p);
-	srv_stop(&s);
+	hs_start(&t, srv_reset_upload);
+	CHECK_INT(req(&t.p, "PUT", "/", &b, NULL, &t.r, &t.e), -1);
+	CHECK_INT(t.e.kind, E_NET);
+	CHECK_INT(t.e.sent, 1);
+	CHECK(strstr(t.e.msg, "127.0.0.1"));
+	hs_stop(&t);
 }
 
 static void
@@ -345,12 +317,11 @@ debug_client(void *arg)
 
 TEST(http_debug_redacts)
 {
-	struct srv s;
-	struct http_pool p;
+	struct hs t;
 	char *err;
 	int quiet = 0;
 
-	setup(&s, srv_debug, &p);
+	hs_start(&t, srv_debug);
 	CHECK_INT(utest_exit_of(debug_client, &quiet, NULL, &err), 0);
 	CHECK(strstr(err, "> POST /fail?X-Amz-Signature=<redacted>&a=b HTTP/1.1\n"));
 	CHECK(strstr(err, "Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, "
@@ -368,8 +339,7 @@ TEST(http_debug_redacts)
 	CHECK(!strstr(err, "AccessDenied"));
 	CHECK(!strstr(err, "SECRET"));
 	free(err);
-	http_pool_free(&p);
-	srv_stop(&s);
+	hs_stop(&t);
 }
 
 /* A plain-HTTP proxy: reports the request head it got and answers. */
@@ -394,66 +364,52 @@ srv_proxy(int lfd, int r)
 
 TEST(http_proxy_env)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 	char got[4096], px[128];
 
-	setup(&s, srv_proxy, &p);
+	hs_start(&t, srv_proxy);
 	unsetenv("http_proxy");
 	unsetenv("no_proxy");
 	unsetenv("NO_PROXY");
-	snprintf(px, sizeof px, "http://us%%65r:p%%40ss:w@127.0.0.1:%d/", s.port);
+	snprintf(px, sizeof px, "http://us%%65r:p%%40ss:w@127.0.0.1:%d/", t.s.port);
 	setenv("HTTP_PROXY", px, 1);
 	snprintf(U.host, sizeof U.host, "origin.example");
 	U.port = 8080;
-	CHECK_INT(req(&p, "GET", "/path?q=1", NULL, &out, &r, &e), 0);
-	CHECK_STR(out.p, "via proxy");
-	http_resp_free(&r);
+	CHECK_INT(hs_req(&t, "GET", "/path?q=1", NULL), 0);
+	CHECK_STR(t.out.p, "via proxy");
+	http_resp_free(&t.r);
 	/* The proxy got the absolute form and Basic credentials (base64 of "user:p@ss:w"). */
-	http_pool_free(&p);
-	srv_stop(&s);
-	srv_report(&s, got, sizeof got);
+	hs_stop(&t);
+	srv_report(&t.s, got, sizeof got);
 	CHECK(!strncmp(got, "GET http://origin.example:8080/path?q=1 HTTP/1.1\r\n", 50));
 	CHECK(strstr(got, "\r\nHost: origin.example:8080\r\n"));
 	CHECK(strstr(got, "\r\nProxy-Authorization: Basic dXNlcjpwQHNzOnc=\r\n"));
-	buf_free(&out);
 }
 
 TEST(http_proxy_connect_refused)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
+	struct hs t;
 	char got[4096], px[128], want[256];
 
-	setup(&s, srv_proxy, &p);
+	hs_start(&t, srv_proxy);
 	unsetenv("https_proxy");
-	snprintf(px, sizeof px, "127.0.0.1:%d", s.port); /* no scheme: http:// */
+	snprintf(px, sizeof px, "127.0.0.1:%d", t.s.port); /* no scheme: http:// */
 	setenv("HTTPS_PROXY", px, 1);
 	snprintf(U.host, sizeof U.host, "secure.example");
 	U.port = 443;
 	U.tls = 1;
-	CHECK_INT(req(&p, "GET", "/", NULL, NULL, &r, &e), -1);
-	CHECK_INT(e.kind, E_NET);
-	snprintf(want, sizeof want, "proxy 127.0.0.1:%d refused CONNECT to secure.example:443: HTTP 407", s.port);
-	CHECK_STR(e.msg, want);
-	http_pool_free(&p);
-	srv_stop(&s);
-	srv_report(&s, got, sizeof got);
+	CHECK_INT(req(&t.p, "GET", "/", NULL, NULL, &t.r, &t.e), -1);
+	CHECK_INT(t.e.kind, E_NET);
+	snprintf(want, sizeof want, "proxy 127.0.0.1:%d refused CONNECT to secure.example:443: HTTP 407", t.s.port);
+	CHECK_STR(t.e.msg, want);
+	hs_stop(&t);
+	srv_report(&t.s, got, sizeof got);
 	CHECK_STR(got, "CONNECT secure.example:443 HTTP/1.1\r\nHost: secure.example:443\r\n\r\n");
 }
 
 TEST(http_no_proxy)
 {
-	struct srv s;
-	struct http_pool p;
-	struct http_resp r;
-	struct err e = {0};
-	struct buf out = {0};
+	struct hs t;
 	/* Matches for host 127.0.0.1 or localhost, as Python's urllib (botocore) decides; the proxy
 	 * itself is a dead port. A "*." prefix is no wildcard there, and "*" counts only alone. */
 	static const char *const bypass[] = {"*", "127.0.0.1", "other.example, 127.0.0.1", ".localhost", "localhost",
@@ -462,43 +418,41 @@ TEST(http_no_proxy)
 					  "x,*"};
 	char np[64];
 
-	setup(&s, srv_nobody, &p);
+	hs_start(&t, srv_nobody);
 	unsetenv("http_proxy");
 	unsetenv("no_proxy");
 	setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
 	snprintf(U.host, sizeof U.host, "localhost");
 	for (size_t i = 0; i < COUNT(bypass); i++) {
-		snprintf(np, sizeof np, bypass[i], s.port);
+		snprintf(np, sizeof np, bypass[i], t.s.port);
 		setenv("NO_PROXY", np, 1);
 		snprintf(U.host, sizeof U.host, i < 3 ? "127.0.0.1" : "localhost");
-		if (req(&p, "HEAD", "/", NULL, &out, &r, &e)) {
-			utest_fail(__FILE__, __LINE__, "NO_PROXY=%s: %s", np, e.msg);
+		if (hs_req(&t, "HEAD", "/", NULL)) {
+			utest_fail(__FILE__, __LINE__, "NO_PROXY=%s: %s", np, t.e.msg);
 			return;
 		}
-		http_resp_free(&r);
-		http_pool_free(&p);
-		http_pool_init(&p, NULL);
-		srv_stop(&s);
-		srv_start(&s, srv_nobody);
-		U.port = s.port;
+		http_resp_free(&t.r);
+		http_pool_free(&t.p);
+		http_pool_init(&t.p, NULL);
+		srv_stop(&t.s);
+		srv_start(&t.s, srv_nobody);
+		U.port = t.s.port;
 	}
 	for (size_t i = 0; i < COUNT(use); i++) {
 		setenv("NO_PROXY", use[i], 1);
-		CHECK_INT(req(&p, "HEAD", "/", NULL, &out, &r, &e), -1);
-		CHECK(strstr(e.msg, "connect 127.0.0.1:1: Connection refused (proxy for localhost:"));
+		CHECK_INT(hs_req(&t, "HEAD", "/", NULL), -1);
+		CHECK(strstr(t.e.msg, "connect 127.0.0.1:1: Connection refused (proxy for localhost:"));
 	}
 	/* q->no_proxy wins over the environment. */
 	struct http_req q = {.method = "HEAD", .url = &U, .target = "/", .no_proxy = 1};
-	CHECK_INT(http_do(&p, &q, &r, &e), 0);
-	http_resp_free(&r);
+	CHECK_INT(http_do(&t.p, &q, &t.r, &t.e), 0);
+	http_resp_free(&t.r);
 	/* Only http:// proxies. */
 	setenv("HTTP_PROXY", "socks5://127.0.0.1:1080", 1);
 	q.no_proxy = 0;
-	CHECK_INT(http_do(&p, &q, &r, &e), -1);
-	CHECK_INT(e.kind, E_USAGE);
-	http_pool_free(&p);
-	srv_stop(&s);
-	buf_free(&out);
+	CHECK_INT(http_do(&t.p, &q, &t.r, &t.e), -1);
+	CHECK_INT(t.e.kind, E_USAGE);
+	hs_stop(&t);
 }
 
 /* Serves any number of keep-alive connections, each in its own process. */

@@ -45,64 +45,47 @@ closed_port(void)
 TEST(imds_v2_token_once_per_process)
 {
 	struct canned c[] = {{TOKEN_OK, "tok-123"}, {TEXT("200 OK"), "i-0abc"}, {TEXT("200 OK"), "eu-west-3"}};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
-	struct buf out = {0};
+	struct ut t;
 
-	server_start(&s, c, 3);
-	ctx(&a, s.port);
-	CHECK_INT(imds_get(&a, "/latest/meta-data/instance-id", &out, &e), 0);
-	CHECK_STR(out.p, "i-0abc");
-	CHECK_INT(imds_get(&a, "/latest/meta-data/placement/region", &out, &e), 0);
-	CHECK_STR(out.p, "eu-west-3");
-	aws_free(&a);
-	char *seen = server_stop(&s);
+	ut_start(&t, c, 3, ctx);
+	CHECK_INT(imds_get(&t.a, "/latest/meta-data/instance-id", &t.out, &t.e), 0);
+	CHECK_STR(t.out.p, "i-0abc");
+	CHECK_INT(imds_get(&t.a, "/latest/meta-data/placement/region", &t.out, &t.e), 0);
+	CHECK_STR(t.out.p, "eu-west-3");
+	char *seen = ut_stop(&t);
 	CHECK_INT(strcount(seen, "PUT /latest/api/token HTTP/1.1"), 1);
 	CHECK_INT(strcount(seen, "X-aws-ec2-metadata-token-ttl-seconds: 21600\r\n"), 1);
 	CHECK_INT(strcount(seen, "X-aws-ec2-metadata-token: tok-123\r\n"), 2);
 	CHECK(strstr(seen, "GET /latest/meta-data/instance-id HTTP/1.1") < strstr(seen, "GET /latest/meta-data/placement"));
 	free(seen);
-	buf_free(&out);
 }
 
 TEST(imds_v1_fallback_without_token)
 {
 	/* An IMDS without the token API (404 to the PUT): GETs without a token, asked for once. */
 	struct canned c[] = {{TEXT("404 Not Found"), ""}, {TEXT("200 OK"), "i-0abc"}, {TEXT("200 OK"), "t3.micro"}};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
-	struct buf out = {0};
+	struct ut t;
 
-	server_start(&s, c, 3);
-	ctx(&a, s.port);
-	CHECK_INT(imds_get(&a, "/latest/meta-data/instance-id", &out, &e), 0);
-	CHECK_INT(imds_get(&a, "/latest/meta-data/instance-type", &out, &e), 0);
-	CHECK_STR(out.p, "t3.micro");
-	aws_free(&a);
-	char *seen = server_stop(&s);
+	ut_start(&t, c, 3, ctx);
+	CHECK_INT(imds_get(&t.a, "/latest/meta-data/instance-id", &t.out, &t.e), 0);
+	CHECK_INT(imds_get(&t.a, "/latest/meta-data/instance-type", &t.out, &t.e), 0);
+	CHECK_STR(t.out.p, "t3.micro");
+	char *seen = ut_stop(&t);
 	CHECK_INT(strcount(seen, "PUT "), 1);
 	CHECK_INT(strcount(seen, "GET "), 2);
 	CHECK(!strstr(seen, "X-aws-ec2-metadata-token:"));
 	free(seen);
-	buf_free(&out);
 }
 
 /* One imds_get of instance-id against the server answering c; returns the heads it saw. */
 static char *
 get_once(const struct canned *c, int n, int *rc, struct err *e)
 {
-	struct server s;
-	struct aws a;
-	struct buf out = {0};
+	struct ut t;
 
-	server_start(&s, c, n);
-	ctx(&a, s.port);
-	*rc = imds_get(&a, "/latest/meta-data/instance-id", &out, e);
-	aws_free(&a);
-	buf_free(&out);
-	return server_stop(&s);
+	ut_start(&t, c, n, ctx);
+	*rc = imds_get(&t.a, "/latest/meta-data/instance-id", &t.out, e);
+	return ut_stop(&t);
 }
 
 TEST(imds_v1_disabled_stops_at_the_token)
@@ -139,53 +122,41 @@ TEST(imds_401_renews_the_token_once)
 	struct canned c[] = {{TOKEN_OK, "old"}, {TEXT("401 Unauthorized"), ""}, {TOKEN_OK, "new"},
 			     {TEXT("200 OK"), "i-0abc"}, {TEXT("401 Unauthorized"), ""}, {TOKEN_OK, "newer"},
 			     {TEXT("401 Unauthorized"), ""}};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
-	struct buf out = {0};
+	struct ut t;
 
-	server_start(&s, c, 7);
-	ctx(&a, s.port);
-	CHECK_INT(imds_get(&a, "/latest/meta-data/instance-id", &out, &e), 0);
-	CHECK_STR(out.p, "i-0abc");
+	ut_start(&t, c, 7, ctx);
+	CHECK_INT(imds_get(&t.a, "/latest/meta-data/instance-id", &t.out, &t.e), 0);
+	CHECK_STR(t.out.p, "i-0abc");
 	/* a second 401 with a fresh token is an answer, not a loop */
-	CHECK_INT(imds_get(&a, "/latest/meta-data/instance-id", &out, &e), -1);
-	CHECK_INT(e.kind, E_NOCREDS);
-	CHECK_INT(err_exit_code(&e), EX_ACCESS);
-	aws_free(&a);
-	char *seen = server_stop(&s);
+	CHECK_INT(imds_get(&t.a, "/latest/meta-data/instance-id", &t.out, &t.e), -1);
+	CHECK_INT(t.e.kind, E_NOCREDS);
+	CHECK_INT(err_exit_code(&t.e), EX_ACCESS);
+	char *seen = ut_stop(&t);
 	CHECK_INT(strcount(seen, "PUT "), 3);
 	CHECK_INT(strcount(seen, "X-aws-ec2-metadata-token: new\r\n"), 2);
 	CHECK_INT(strcount(seen, "X-aws-ec2-metadata-token: newer\r\n"), 1);
 	free(seen);
-	buf_free(&out);
 }
 
 TEST(imds_status_kinds)
 {
 	struct canned c[] = {{TOKEN_OK, "t"}, {TEXT("404 Not Found"), "<html>Not Found</html>"},
 			     {TEXT("500 Internal Server Error"), ""}, {TEXT("403 Forbidden"), ""}};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
-	struct buf out = {0};
+	struct ut t;
 
-	server_start(&s, c, 4);
-	ctx(&a, s.port);
-	CHECK_INT(imds_get(&a, "/latest/meta-data/tags/instance/Name", &out, &e), -1);
-	CHECK_INT(e.kind, E_NOTFOUND);
-	CHECK_INT(err_exit_code(&e), EX_NOTFOUND);
-	CHECK_STR(e.msg, "instance metadata: /latest/meta-data/tags/instance/Name: not found");
-	CHECK_INT(imds_get(&a, "/latest/meta-data/x", &out, &e), -1);
-	CHECK_INT(e.kind, E_PROTO);
-	CHECK_INT(e.status, 500);
-	CHECK_INT(imds_get(&a, "/latest/meta-data/x", &out, &e), -1);
-	CHECK_INT(e.kind, E_NOCREDS);
-	CHECK_INT(a.imds_state, 2);
-	CHECK(strstr(e.msg, "turned off"));
-	aws_free(&a);
-	free(server_stop(&s));
-	buf_free(&out);
+	ut_start(&t, c, 4, ctx);
+	CHECK_INT(imds_get(&t.a, "/latest/meta-data/tags/instance/Name", &t.out, &t.e), -1);
+	CHECK_INT(t.e.kind, E_NOTFOUND);
+	CHECK_INT(err_exit_code(&t.e), EX_NOTFOUND);
+	CHECK_STR(t.e.msg, "instance metadata: /latest/meta-data/tags/instance/Name: not found");
+	CHECK_INT(imds_get(&t.a, "/latest/meta-data/x", &t.out, &t.e), -1);
+	CHECK_INT(t.e.kind, E_PROTO);
+	CHECK_INT(t.e.status, 500);
+	CHECK_INT(imds_get(&t.a, "/latest/meta-data/x", &t.out, &t.e), -1);
+	CHECK_INT(t.e.kind, E_NOCREDS);
+	CHECK_INT(t.a.imds_state, 2);
+	CHECK(strstr(t.e.msg, "turned off"));
+	free(ut_stop(&t));
 }
 
 TEST(imds_disabled_sends_nothing)

@@ -2,8 +2,6 @@
  * against python3's json module on generated and mutated documents. */
 #include "unit.h"
 
-#include <sys/wait.h>
-
 static int
 parse_copy(const char *s, size_t n, struct json *v)
 {
@@ -237,45 +235,6 @@ TEST(json_put_str)
 
 /* ---- differential: python3's json module is the reference ------------------------------- */
 
-/* Runs a python3 script and returns its output; NULL when there is no python3. */
-static char *
-py_run(const char *script)
-{
-	char path[300], cmd[400], tmp[4096];
-	struct buf b = {0};
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/ref.py", utest_tmpdir());
-	utest_write(path, script);
-	snprintf(cmd, sizeof cmd, "python3 %s", path);
-	if (!(f = popen(cmd, "r")))
-		return NULL;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		buf_add(&b, tmp, n);
-	int st = pclose(f);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
-		buf_free(&b);
-		return NULL;
-	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		utest_fail(__FILE__, __LINE__, "python3 reference failed (status %d)", st);
-	return buf_take(&b);
-}
-
-static size_t
-unhex(const char *s, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2) {
-		unsigned v;
-		sscanf(s + i, "%2x", &v);
-		out[i / 2] = (char)v;
-	}
-	return i / 2;
-}
-
 /* The canonical form the python side prints: no white space, strings re-escaped. */
 static void
 canon(struct json v, struct buf *o)
@@ -392,7 +351,7 @@ static const char py_json[] =
 
 TEST(json_python_differential)
 {
-	char *out = py_run(py_json), *line, *save = NULL;
+	char *out = utest_python(py_json), *line, *save = NULL;
 	size_t lines = 0, nvalid = 0, ninvalid = 0, ngets = 0, end = 0;
 
 	if (!out) {
@@ -412,9 +371,9 @@ TEST(json_python_differential)
 		if (sscanf(line, "%c %65535s %65535s %65535s", &kind, h1, h2, h3) < 2)
 			utest_fail(__FILE__, __LINE__, "bad reference line %s", line);
 		char *doc = xmalloc(strlen(h1) / 2 + 1), *a = xmalloc(strlen(h2) / 2 + 1), *c = xmalloc(strlen(h3) / 2 + 1);
-		size_t dn = h1[0] == '-' ? 0 : unhex(h1, strlen(h1), doc);
-		size_t an = h2[0] == '-' ? 0 : unhex(h2, strlen(h2), a);
-		size_t cn = h3[0] == '-' ? 0 : unhex(h3, strlen(h3), c);
+		size_t dn = h1[0] == '-' ? 0 : utest_unhex(h1, strlen(h1), doc);
+		size_t an = h2[0] == '-' ? 0 : utest_unhex(h2, strlen(h2), a);
+		size_t cn = h3[0] == '-' ? 0 : utest_unhex(h3, strlen(h3), c);
 		int r = json_parse(doc, dn, &root);
 		if (kind == 'I') {
 			ninvalid++;

@@ -2,18 +2,6 @@
  * retried, full-jitter delays capped at 20 s, the attempt limit and the retry quota. */
 #include "unit.h"
 
-static struct err
-aws_err(int status, const char *code, const char *msg)
-{
-	struct err e = {0};
-
-	e.kind = E_AWS;
-	e.status = status;
-	snprintf(e.code, sizeof e.code, "%s", code);
-	snprintf(e.msg, sizeof e.msg, "%s", msg);
-	return e;
-}
-
 static void
 ctx(struct aws *a, int attempts)
 {
@@ -25,18 +13,18 @@ ctx(struct aws *a, int attempts)
 
 TEST(retry_classification)
 {
-	struct err e = aws_err(400, "ThrottlingException", "Rate exceeded");
+	struct err e = utest_aws_err(400, "ThrottlingException", "Rate exceeded");
 
 	CHECK(err_is_throttle(&e) && !err_is_transient(&e));
-	e = aws_err(503, "SlowDown", "");
+	e = utest_aws_err(503, "SlowDown", "");
 	CHECK(err_is_throttle(&e) && err_is_transient(&e));
-	e = aws_err(429, "", "");
+	e = utest_aws_err(429, "", "");
 	CHECK(err_is_throttle(&e));
-	e = aws_err(500, "InternalError", "");
+	e = utest_aws_err(500, "InternalError", "");
 	CHECK(err_is_transient(&e) && !err_is_throttle(&e));
-	e = aws_err(400, "ValidationException", "");
+	e = utest_aws_err(400, "ValidationException", "");
 	CHECK(!err_is_transient(&e) && !err_is_throttle(&e));
-	e = aws_err(403, "AccessDenied", "");
+	e = utest_aws_err(403, "AccessDenied", "");
 	CHECK(!err_is_transient(&e) && !err_is_clock_skew(&e));
 	err_set(&e, E_NET, "connection reset");
 	CHECK(err_is_transient(&e));
@@ -44,18 +32,18 @@ TEST(retry_classification)
 	CHECK(err_is_transient(&e));
 	err_set(&e, E_TLS, "certificate is not trusted");
 	CHECK(!err_is_transient(&e)); /* a bad certificate does not get better by asking again */
-	e = aws_err(403, "RequestTimeTooSkewed", "The difference ... is too large.");
+	e = utest_aws_err(403, "RequestTimeTooSkewed", "The difference ... is too large.");
 	CHECK(err_is_clock_skew(&e));
-	e = aws_err(400, "InvalidSignatureException", "Signature expired: 20261122T000000Z is now earlier than ...");
+	e = utest_aws_err(400, "InvalidSignatureException", "Signature expired: 20261122T000000Z is now earlier than ...");
 	CHECK(err_is_clock_skew(&e));
-	e = aws_err(403, "SignatureDoesNotMatch", "The request signature we calculated does not match");
+	e = utest_aws_err(403, "SignatureDoesNotMatch", "The request signature we calculated does not match");
 	CHECK(!err_is_clock_skew(&e));
 }
 
 TEST(retry_delays_attempts_and_quota)
 {
 	struct aws a;
-	struct err e = aws_err(503, "ServiceUnavailable", "");
+	struct err e = utest_aws_err(503, "ServiceUnavailable", "");
 	double d, worst[4] = {0};
 
 	ctx(&a, 5);
@@ -105,10 +93,10 @@ TEST(retry_not_idempotent)
 	CHECK(!retry_decide(&a, &e, 1, 0, &d)); /* it may have run */
 	e.sent = 0;
 	CHECK(retry_decide(&a, &e, 1, 0, &d)); /* never left: safe */
-	e = aws_err(500, "ServiceException", "");
+	e = utest_aws_err(500, "ServiceException", "");
 	e.sent = 1;
 	CHECK(!retry_decide(&a, &e, 1, 0, &d));
-	e = aws_err(429, "TooManyRequestsException", "Rate exceeded");
+	e = utest_aws_err(429, "TooManyRequestsException", "Rate exceeded");
 	e.sent = 1;
 	CHECK(retry_decide(&a, &e, 1, 0, &d)); /* refused outright: it did not run */
 }

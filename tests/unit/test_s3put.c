@@ -11,9 +11,7 @@ TEST(s3put_put_object_headers_and_checksum)
 	struct s3_put p = {.acl = "bucket-owner-full-control", .content_type = "text/plain", .meta = meta, .nmeta = 1,
 			   .no_overwrite = 1, .ck = S3_CK_CRC32C};
 	struct s3_part out = {0};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
+	struct ut t;
 	struct s3_sum sum;
 	char ck[96], want[200], sha[65];
 
@@ -21,13 +19,12 @@ TEST(s3put_put_object_headers_and_checksum)
 	s3_sum_update(&sum, "hello", 5);
 	s3_sum_b64(&sum, ck);
 	sha256_hex("hello", 5, sha);
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	CHECK_INT(s3_put_body(&a, "bkt", "dir/a b.txt", &p, NULL, 0, "hello", NULL, 5, &out, &e), 0);
+	ut_start(&t, c, COUNT(c), server_aws);
+	CHECK_INT(s3_put_body(&t.a, "bkt", "dir/a b.txt", &p, NULL, 0, "hello", NULL, 5, &out, &t.e), 0);
 	CHECK_STR(out.etag, "\"et-1\"");
 	CHECK_STR(out.ck, ck);
 	CHECK_INT(out.size, 5);
-	char *seen = server_stop(&s);
+	char *seen = ut_stop(&t);
 	CHECK(strstr(seen, "PUT /bkt/dir/a%20b.txt HTTP/1.1\r\n") != NULL);
 	CHECK(strstr(seen, "\r\nx-amz-acl: bucket-owner-full-control\r\n") != NULL);
 	CHECK(strstr(seen, "\r\ncontent-type: text/plain\r\n") != NULL);
@@ -40,7 +37,6 @@ TEST(s3put_put_object_headers_and_checksum)
 	CHECK(strstr(seen, want) != NULL);
 	CHECK(strstr(seen, "Content-Length: 5\r\n") != NULL);
 	free(seen);
-	aws_free(&a);
 }
 
 TEST(s3put_part_goes_to_its_upload)
@@ -48,38 +44,30 @@ TEST(s3put_part_goes_to_its_upload)
 	static const struct canned c[] = {{"HTTP/1.1 200 OK\r\nETag: \"p2\"\r\n", ""}};
 	struct s3_put p = {.acl = "private", .ck = S3_CK_NONE};
 	struct s3_part out = {0};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
+	struct ut t;
 
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	CHECK_INT(s3_put_body(&a, "bkt", "k", &p, "up/1=", 2, "data", NULL, 4, &out, &e), 0);
+	ut_start(&t, c, COUNT(c), server_aws);
+	CHECK_INT(s3_put_body(&t.a, "bkt", "k", &p, "up/1=", 2, "data", NULL, 4, &out, &t.e), 0);
 	CHECK_STR(out.etag, "\"p2\"");
 	CHECK_STR(out.ck, "");
-	char *seen = server_stop(&s);
+	char *seen = ut_stop(&t);
 	CHECK(strstr(seen, "PUT /bkt/k?partNumber=2&uploadId=up%2F1%3D HTTP/1.1\r\n") != NULL);
 	CHECK_INT(strcount(seen, "x-amz-acl"), 0); /* the upload's settings went with its creation */
 	CHECK_INT(strcount(seen, "x-amz-checksum"), 0);
 	free(seen);
-	aws_free(&a);
 }
 
 TEST(s3put_answer_without_etag_is_not_s3)
 {
 	static const struct canned c[] = {{"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n", "<html>hotel wifi</html>"}};
 	struct s3_put p = {0};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
+	struct ut t;
 
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	CHECK_INT(s3_put_body(&a, "bkt", "k", &p, NULL, 0, "x", NULL, 1, NULL, &e), -1);
-	CHECK_INT(e.kind, E_PROTO);
-	CHECK(strstr(e.msg, "no ETag") != NULL);
-	free(server_stop(&s));
-	aws_free(&a);
+	ut_start(&t, c, COUNT(c), server_aws);
+	CHECK_INT(s3_put_body(&t.a, "bkt", "k", &p, NULL, 0, "x", NULL, 1, NULL, &t.e), -1);
+	CHECK_INT(t.e.kind, E_PROTO);
+	CHECK(strstr(t.e.msg, "no ETag") != NULL);
+	free(ut_stop(&t));
 }
 
 TEST(s3put_complete_error_in_200_is_retried)
@@ -90,18 +78,14 @@ TEST(s3put_complete_error_in_200_is_retried)
 	};
 	struct s3_part parts[2] = {{.etag = "\"a\"", .size = 5}, {.etag = "\"b\"", .size = 5}};
 	struct s3_put p = {.no_overwrite = 1};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
+	struct ut t;
 
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	CHECK_INT(s3_mpu_complete(&a, "bkt", "k", &p, "up-1", parts, 2, &e), 0);
-	char *seen = server_stop(&s);
+	ut_start(&t, c, COUNT(c), server_aws);
+	CHECK_INT(s3_mpu_complete(&t.a, "bkt", "k", &p, "up-1", parts, 2, &t.e), 0);
+	char *seen = ut_stop(&t);
 	CHECK_INT(strcount(seen, "POST /bkt/k?uploadId=up-1 HTTP/1.1\r\n"), 2);
 	CHECK_INT(strcount(seen, "\r\nif-none-match: *\r\n"), 2);
 	free(seen);
-	aws_free(&a);
 }
 
 TEST(s3put_complete_other_error_in_200_fails)
@@ -111,18 +95,14 @@ TEST(s3put_complete_other_error_in_200_fails)
 	};
 	struct s3_part parts[1] = {{.etag = "\"a\"", .size = 5}};
 	struct s3_put p = {0};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
+	struct ut t;
 
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	CHECK_INT(s3_mpu_complete(&a, "bkt", "k", &p, "up-1", parts, 1, &e), -1);
-	CHECK_INT(e.kind, E_AWS);
-	CHECK_STR(e.code, "InvalidPart");
-	CHECK_STR(e.msg, "part 2 is missing");
-	free(server_stop(&s));
-	aws_free(&a);
+	ut_start(&t, c, COUNT(c), server_aws);
+	CHECK_INT(s3_mpu_complete(&t.a, "bkt", "k", &p, "up-1", parts, 1, &t.e), -1);
+	CHECK_INT(t.e.kind, E_AWS);
+	CHECK_STR(t.e.code, "InvalidPart");
+	CHECK_STR(t.e.msg, "part 2 is missing");
+	free(ut_stop(&t));
 }
 
 TEST(s3put_copy_source_encoded)
@@ -132,15 +112,12 @@ TEST(s3put_copy_source_encoded)
 		{"HTTP/1.1 200 OK\r\n", "<CopyObjectResult><ETag>\"c\"</ETag></CopyObjectResult>"},
 	};
 	struct s3_put p = {.content_type = "text/csv", .storage_class = "STANDARD_IA"};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
+	struct ut t;
 
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	CHECK_INT(s3_copy_object(&a, "src", "in/a b+c.csv", "dst", "out/k", &p, 0, &e), 0);
-	CHECK_INT(s3_copy_object(&a, "src", "in/a b+c.csv", "dst", "out/k", &p, 1, &e), 0);
-	char *seen = server_stop(&s);
+	ut_start(&t, c, COUNT(c), server_aws);
+	CHECK_INT(s3_copy_object(&t.a, "src", "in/a b+c.csv", "dst", "out/k", &p, 0, &t.e), 0);
+	CHECK_INT(s3_copy_object(&t.a, "src", "in/a b+c.csv", "dst", "out/k", &p, 1, &t.e), 0);
+	char *seen = ut_stop(&t);
 	CHECK_INT(strcount(seen, "PUT /dst/out/k HTTP/1.1\r\n"), 2);
 	CHECK_INT(strcount(seen, "\r\nx-amz-copy-source: /src/in/a%20b%2Bc.csv\r\n"), 2);
 	/* COPY keeps the source's content type; REPLACE sends the one asked for */
@@ -149,7 +126,6 @@ TEST(s3put_copy_source_encoded)
 	CHECK_INT(strcount(seen, "\r\ncontent-type: text/csv\r\n"), 1);
 	CHECK_INT(strcount(seen, "\r\nx-amz-storage-class: STANDARD_IA\r\n"), 2);
 	free(seen);
-	aws_free(&a);
 }
 
 TEST(s3put_abort_of_an_upload_already_gone)
@@ -158,17 +134,13 @@ TEST(s3put_abort_of_an_upload_already_gone)
 		{"HTTP/1.1 404 Not Found\r\n", "<Error><Code>NoSuchUpload</Code><Message>gone</Message></Error>"},
 		{"HTTP/1.1 403 Forbidden\r\n", "<Error><Code>AccessDenied</Code><Message>no</Message></Error>"},
 	};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
+	struct ut t;
 
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	CHECK_INT(s3_mpu_abort(&a, "bkt", "k", "up-1", &e), 0);
-	CHECK_INT(s3_mpu_abort(&a, "bkt", "k", "up-1", &e), -1);
-	CHECK_STR(e.code, "AccessDenied");
-	char *seen = server_stop(&s);
+	ut_start(&t, c, COUNT(c), server_aws);
+	CHECK_INT(s3_mpu_abort(&t.a, "bkt", "k", "up-1", &t.e), 0);
+	CHECK_INT(s3_mpu_abort(&t.a, "bkt", "k", "up-1", &t.e), -1);
+	CHECK_STR(t.e.code, "AccessDenied");
+	char *seen = ut_stop(&t);
 	CHECK_INT(strcount(seen, "DELETE /bkt/k?uploadId=up-1 HTTP/1.1\r\n"), 2);
 	free(seen);
-	aws_free(&a);
 }

@@ -23,6 +23,26 @@ data_file(void)
 	return fd;
 }
 
+/* xfer_upload_file of DATA to bkt/key against a server answering c, with the given workers and
+ * part size: the transfer and its error in *x and *e, what the server saw in *seen (the caller
+ * frees). x->a is gone by then. */
+static int
+upload(const struct canned *c, int n, const char *key, int concurrency, int64_t part_size, struct xfer *x,
+       struct err *e, char **seen)
+{
+	struct ut t;
+	struct s3_put put = {.ck = S3_CK_CRC32C};
+	int fd = data_file(), rc;
+
+	ut_start(&t, c, n, server_aws);
+	*x = (struct xfer){.a = &t.a, .concurrency = concurrency, .part_size = part_size};
+	rc = xfer_upload_file(x, fd, 40, "bkt", key, &put, e);
+	*seen = ut_stop(&t);
+	x->a = NULL;
+	close(fd);
+	return rc;
+}
+
 #define CREATED "HTTP/1.1 200 OK\r\n", "<InitiateMultipartUploadResult><UploadId>up-1</UploadId></InitiateMultipartUploadResult>"
 #define PART(n) "HTTP/1.1 200 OK\r\nETag: \"e" #n "\"\r\n", ""
 
@@ -32,18 +52,12 @@ TEST(transfer_multipart_upload_in_parts)
 		{CREATED}, {PART(1)}, {PART(2)}, {PART(3)},
 		{"HTTP/1.1 200 OK\r\n", "<CompleteMultipartUploadResult><ETag>\"all-3\"</ETag></CompleteMultipartUploadResult>"},
 	};
-	struct server s;
-	struct aws a;
+	struct xfer x;
 	struct err e = {0};
-	struct s3_put put = {.ck = S3_CK_CRC32C};
-	int fd = data_file();
+	char *seen;
 
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	struct xfer x = {.a = &a, .concurrency = 1, .part_size = 16};
-	CHECK_INT(xfer_upload_file(&x, fd, 40, "bkt", "dir/obj", &put, &e), 0);
+	CHECK_INT(upload(c, COUNT(c), "dir/obj", 1, 16, &x, &e, &seen), 0);
 	CHECK_INT(x.done, 40);
-	char *seen = server_stop(&s);
 	CHECK(strstr(seen, "POST /bkt/dir/obj?uploads") != NULL);
 	CHECK(strcasestr(seen, "\r\nx-amz-checksum-algorithm: CRC32C\r\n") != NULL);
 	for (int i = 1; i <= 3; i++) {
@@ -58,8 +72,6 @@ TEST(transfer_multipart_upload_in_parts)
 	CHECK(strstr(seen, "partNumber=1") < strstr(seen, "partNumber=2"));
 	CHECK(strstr(seen, "partNumber=2") < strstr(seen, "partNumber=3"));
 	free(seen);
-	close(fd);
-	aws_free(&a);
 }
 
 TEST(transfer_failed_part_aborts_the_upload)
@@ -69,48 +81,32 @@ TEST(transfer_failed_part_aborts_the_upload)
 		{"HTTP/1.1 403 Forbidden\r\n", "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"},
 		{"HTTP/1.1 204 No Content\r\n", ""},
 	};
-	struct server s;
-	struct aws a;
+	struct xfer x;
 	struct err e = {0};
-	struct s3_put put = {.ck = S3_CK_CRC32C};
-	int fd = data_file();
+	char *seen;
 
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	struct xfer x = {.a = &a, .concurrency = 1, .part_size = 16};
-	CHECK_INT(xfer_upload_file(&x, fd, 40, "bkt", "obj", &put, &e), -1);
+	CHECK_INT(upload(c, COUNT(c), "obj", 1, 16, &x, &e, &seen), -1);
 	CHECK_STR(e.code, "AccessDenied");
 	CHECK_INT(err_exit_code(&e), EX_ACCESS);
 	CHECK_STR(x.op, "UploadPart 2");
-	char *seen = server_stop(&s);
 	CHECK_INT(strcount(seen, "partNumber=3"), 0); /* the first failure stops the others */
 	CHECK(strstr(seen, "DELETE /bkt/obj?uploadId=up-1 HTTP/1.1\r\n") != NULL);
 	CHECK_INT(strcount(seen, "POST /bkt/obj?uploadId="), 0); /* never completed */
 	free(seen);
-	close(fd);
-	aws_free(&a);
 }
 
 TEST(transfer_small_file_is_one_put)
 {
 	static const struct canned c[] = {{PART(1)}};
-	struct server s;
-	struct aws a;
+	struct xfer x;
 	struct err e = {0};
-	struct s3_put put = {.ck = S3_CK_CRC32C};
-	int fd = data_file();
+	char *seen;
 
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	struct xfer x = {.a = &a, .concurrency = 4, .part_size = 64};
-	CHECK_INT(xfer_upload_file(&x, fd, 40, "bkt", "obj", &put, &e), 0);
-	char *seen = server_stop(&s);
+	CHECK_INT(upload(c, COUNT(c), "obj", 4, 64, &x, &e, &seen), 0);
 	CHECK_INT(strcount(seen, "PUT /bkt/obj HTTP/1.1\r\n"), 1);
 	CHECK_INT(strcount(seen, "uploads"), 0);
 	CHECK(strstr(seen, "Content-Length: 40\r\n") != NULL);
 	free(seen);
-	close(fd);
-	aws_free(&a);
 }
 
 TEST(transfer_part_size_stays_within_10000_parts)
@@ -213,19 +209,6 @@ md5_etag(const char *s, size_t n, char *out, size_t cap)
 	snprintf(out, cap, "\"%s\"", hex);
 }
 
-static char *
-slurp(int fd)
-{
-	struct buf b = {0};
-	char tmp[256];
-	ssize_t k;
-
-	lseek(fd, 0, SEEK_SET);
-	while ((k = read(fd, tmp, sizeof tmp)) > 0)
-		buf_add(&b, tmp, (size_t)k);
-	return buf_take(&b);
-}
-
 static int
 out_file(void)
 {
@@ -233,6 +216,25 @@ out_file(void)
 
 	snprintf(path, sizeof path, "%s/out", utest_tmpdir());
 	return open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+}
+
+/* xfer_download of bkt/k (o) into a new file against a server answering c (one worker, 16-byte
+ * parts): the transfer and its error in *x and *e, the file's contents in *got and what the
+ * server saw in *seen (the caller frees both). x->a is gone by then. */
+static int
+download(const struct canned *c, int n, const struct s3obj *o, struct xfer *x, struct err *e, char **got, char **seen)
+{
+	struct ut t;
+	int fd = out_file(), rc;
+
+	ut_start(&t, c, n, server_aws);
+	*x = (struct xfer){.a = &t.a, .concurrency = 1, .part_size = 16};
+	rc = xfer_download(x, "bkt", "k", o, S3_CK_CRC32C, fd, 1, e);
+	*seen = ut_stop(&t);
+	*got = utest_slurp(fd);
+	x->a = NULL;
+	close(fd);
+	return rc;
 }
 
 #define RANGE(a, b) "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes " #a "-" #b "/40\r\n"
@@ -243,18 +245,13 @@ download_three_ranges(const char *third, int want_rc, const char *want)
 	const struct canned c[] = {
 		{RANGE(0, 15), "0123456789abcdef"}, {RANGE(16, 31), "ghijklmnopqrstuv"}, {RANGE(32, 39), third},
 	};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
 	struct s3obj o = {.status = 200, .size = 40};
-	int fd = out_file();
+	struct xfer x;
+	struct err e = {0};
+	char *got, *seen;
 
 	md5_etag(DATA, 40, o.etag, sizeof o.etag);
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	struct xfer x = {.a = &a, .concurrency = 1, .part_size = 16};
-	CHECK_INT(xfer_download(&x, "bkt", "k", &o, S3_CK_CRC32C, fd, 1, &e), want_rc);
-	char *seen = server_stop(&s), *got = slurp(fd);
+	CHECK_INT(download(c, COUNT(c), &o, &x, &e, &got, &seen), want_rc);
 	CHECK(strstr(seen, "GET /bkt/k HTTP/1.1\r\n") != NULL);
 	CHECK_INT(strcount(seen, "range: bytes=0-15\r\n") + strcount(seen, "Range: bytes=0-15\r\n"), 1);
 	CHECK_INT(strcount(seen, "range: bytes=32-39\r\n") + strcount(seen, "Range: bytes=32-39\r\n"), 1);
@@ -268,8 +265,6 @@ download_three_ranges(const char *third, int want_rc, const char *want)
 	}
 	free(seen);
 	free(got);
-	close(fd);
-	aws_free(&a);
 }
 
 TEST(download_ranges_verified_by_md5)
@@ -286,44 +281,32 @@ TEST(download_unverifiable_says_why)
 {
 	/* A multipart ETag is not an MD5 and S3 stored no checksum: downloaded, and said so. */
 	static const struct canned c[] = {{"HTTP/1.1 200 OK\r\n", "0123456789"}};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
 	struct s3obj o = {.status = 200, .size = 10, .etag = "\"0123456789abcdef0123456789abcdef-2\"", .mp_parts = 2};
-	int fd = out_file();
+	struct xfer x;
+	struct err e = {0};
+	char *got, *seen;
 
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	struct xfer x = {.a = &a, .concurrency = 1, .part_size = 16};
-	CHECK_INT(xfer_download(&x, "bkt", "k", &o, S3_CK_CRC32C, fd, 1, &e), 0);
-	char *got = slurp(fd);
+	CHECK_INT(download(c, COUNT(c), &o, &x, &e, &got, &seen), 0);
 	CHECK_STR(got, "0123456789");
 	CHECK_STR(x.verified, "");
 	CHECK(strstr(x.unverified, "multipart ETag is not an MD5") != NULL);
 	free(got);
-	free(server_stop(&s));
-	close(fd);
-	aws_free(&a);
+	free(seen);
 }
 
 TEST(download_wrong_range_is_refused)
 {
 	/* The server answers another range than asked for: a protocol error, nothing taken as data. */
 	static const struct canned c[] = {{RANGE(16, 31), "ghijklmnopqrstuv"}};
-	struct server s;
-	struct aws a;
-	struct err e = {0};
 	struct s3obj o = {.status = 200, .size = 40};
-	int fd = out_file();
+	struct xfer x;
+	struct err e = {0};
+	char *got, *seen;
 
 	md5_etag(DATA, 40, o.etag, sizeof o.etag);
-	server_start(&s, c, COUNT(c));
-	server_aws(&a, s.port);
-	struct xfer x = {.a = &a, .concurrency = 1, .part_size = 16};
-	CHECK_INT(xfer_download(&x, "bkt", "k", &o, S3_CK_CRC32C, fd, 1, &e), -1);
+	CHECK_INT(download(c, COUNT(c), &o, &x, &e, &got, &seen), -1);
 	CHECK_INT(e.kind, E_PROTO);
 	CHECK(strstr(e.msg, "asked for bytes 0-15, got 16-31") != NULL);
-	free(server_stop(&s));
-	close(fd);
-	aws_free(&a);
+	free(got);
+	free(seen);
 }

@@ -2,8 +2,6 @@
  * differentially, against python3's xml.etree.ElementTree on generated and mutated documents. */
 #include "unit.h"
 
-#include <sys/wait.h>
-
 static char *
 text_of(struct xml el)
 {
@@ -301,44 +299,6 @@ TEST(xml_put_text)
 
 /* ---- differential: python3's xml.etree.ElementTree is the reference ---------------------- */
 
-static char *
-py_run(const char *script)
-{
-	char path[300], cmd[400], tmp[4096];
-	struct buf b = {0};
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/ref.py", utest_tmpdir());
-	utest_write(path, script);
-	snprintf(cmd, sizeof cmd, "python3 %s", path);
-	if (!(f = popen(cmd, "r")))
-		return NULL;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		buf_add(&b, tmp, n);
-	int st = pclose(f);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
-		buf_free(&b);
-		return NULL;
-	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		utest_fail(__FILE__, __LINE__, "python3 reference failed (status %d)", st);
-	return buf_take(&b);
-}
-
-static size_t
-unhex(const char *s, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2) {
-		unsigned v;
-		sscanf(s + i, "%2x", &v);
-		out[i / 2] = (char)v;
-	}
-	return i / 2;
-}
-
 /* "<name=hex(text)>children</>" for every element: what the python side prints. */
 static int
 canon(struct xml el, struct buf *o, int depth)
@@ -412,7 +372,7 @@ static const char py_xml[] =
 
 TEST(xml_python_differential)
 {
-	char *out = py_run(py_xml), *line, *save = NULL;
+	char *out = utest_python(py_xml), *line, *save = NULL;
 	size_t lines = 0, nvalid = 0, ninvalid = 0, caught = 0, end = 0;
 
 	if (!out) {
@@ -434,7 +394,7 @@ TEST(xml_python_differential)
 		if (sscanf(line, "%c %s %s", &kind, h1, h2) < 2)
 			utest_fail(__FILE__, __LINE__, "bad reference line %s", line);
 		char *doc = xmalloc(strlen(h1) / 2 + 1), *want = xmalloc(strlen(h2) / 2 + 1);
-		size_t dn = h1[0] == '-' ? 0 : unhex(h1, strlen(h1), doc), wn = unhex(h2, strlen(h2), want);
+		size_t dn = h1[0] == '-' ? 0 : utest_unhex(h1, strlen(h1), doc), wn = utest_unhex(h2, strlen(h2), want);
 		int r = xml_root(doc, dn, &root);
 		if (!r)
 			r = canon(root, &got, 0);

@@ -21,6 +21,15 @@ int utest_exit_of(void (*fn)(void *), void *arg, char **out, char **errout);
 const char *utest_tmpdir(void);
 /* Writes s to path. */
 void utest_write(const char *path, const char *s);
+/* All of fd from its start (malloc'd). */
+char *utest_slurp(int fd);
+/* Runs a python3 script (the reference of the differential tests) and returns its output
+ * (malloc'd); NULL when there is no python3. */
+char *utest_python(const char *script);
+/* Hex digits s[0..n) as bytes into out; how many. */
+size_t utest_unhex(const char *s, size_t n, char *out);
+/* An E_AWS error with the status, code and message. */
+struct err utest_aws_err(int status, const char *code, const char *msg);
 
 #define TEST(name)                                                                         \
 	static void test_##name(void);                                                     \
@@ -69,6 +78,18 @@ char *server_stop(struct server *s);
 /* An AWS context whose every service is the server on port (region eu-west-1, static keys from
  * the environment, no files, no instance metadata). */
 void server_aws(struct aws *a, int port);
+/* One test's scripted server and a context that calls it, the set-up the tests of core calls
+ * share: ut_start starts the server answering c and init(&t->a, its port) (server_aws, or a test's
+ * own), with e zeroed and out empty; ut_stop stops the server, frees the context and out, and
+ * returns what the server saw (server_stop: the caller frees). */
+struct ut {
+	struct server s;
+	struct aws a;
+	struct err e;
+	struct buf out;
+};
+void ut_start(struct ut *t, const struct canned *c, int n, void (*init)(struct aws *a, int port));
+char *ut_stop(struct ut *t);
 /* How often needle occurs in hay. */
 int strcount(const char *hay, const char *needle);
 #endif

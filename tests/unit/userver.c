@@ -120,3 +120,21 @@ server_aws(struct aws *a, int port)
 	if (aws_init(a, &c, &e))
 		utest_fail(__FILE__, __LINE__, "aws_init: %s", e.msg);
 }
+
+void
+ut_start(struct ut *t, const struct canned *c, int n, void (*init)(struct aws *a, int port))
+{
+	memset(t, 0, sizeof *t);
+	server_start(&t->s, c, n);
+	init(&t->a, t->s.port);
+}
+
+char *
+ut_stop(struct ut *t)
+{
+	char *seen = server_stop(&t->s);
+
+	aws_free(&t->a);
+	buf_free(&t->out);
+	return seen;
+}

@@ -1,0 +1,1 @@
+"""The sections of `make bench` (tests/bench/bench.py runs them)."""
