@@ -75,21 +75,13 @@ const struct exitdoc sqsrecv_exits[] = {
 enum { M_WAIT, M_RUN };
 
 struct msg {
-	char *id, *rh, *group;
-	struct buf body;
-	struct buf env; /* the message's own variables, NUL-separated "NAME=value" */
-	long count;     /* ApproximateReceiveCount */
+	struct sqs_msg q;
 	struct s3_events ev;
-	int rec;        /* --s3-events: the record being run */
+	int rec; /* --s3-events: the record being run */
 	int state;
 	pid_t pid;
 	double beat, deadline, kill_at; /* next heartbeat; --exec-timeout; SIGKILL */
 	int timed_out;
-};
-
-struct op {
-	char *rh, *id; /* owned */
-	int vis;       /* -1: delete */
 };
 
 struct st {
@@ -99,23 +91,15 @@ struct st {
 	int fifo, s3, nodelete, json, sep, drain, jobs;
 	long max, taken, max_receives;
 	double vis, exec_timeout, retry_delay, grace, deadline;
-	int set_vis; /* the queue's timeout is unknown: ask ReceiveMessage for vis */
 	struct msg **held;
 	int nheld, nrun;
-	struct op del[SQS_BATCH], chg[SQS_BATCH];
-	int ndel, nchg;
-	double del_since; /* when the oldest delete waiting was queued */
+	struct sqs_ops del, chg; /* deletes and visibility changes, batched */
 	long done, failed, errors, killed;
 	int receiving, fatal; /* fatal -1: ferr, from the call fop */
 	struct err ferr;
 	const char *fop;
-	/* the receiver thread: one ReceiveMessage at a time, handed over whole */
-	pthread_mutex_t m;
-	pthread_cond_t cv;
-	int want, want_wait, quit, have, held_at_call, resp_held, busy;
-	struct buf resp;
-	struct err rerr;
-	int rfailed;
+	struct sqs_rx rx; /* one ReceiveMessage at a time, in a thread of its own */
+	int busy;         /* rx.busy when last looked at */
 };
 
 static volatile sig_atomic_t stop_sig;
@@ -134,53 +118,17 @@ on_signal(int sig)
 	errno = saved;
 }
 
-/* ---- the receiver thread ---- */
-
-static void *
-receiver(void *arg)
+static void PRINTF(2, 3)
+say(const char *id, const char *fmt, ...)
 {
-	struct st *s = arg;
-	struct err e;
+	va_list ap;
 
-	xfer_block_signals();
-	pthread_mutex_lock(&s->m);
-	for (;;) {
-		while (!s->quit && (!s->want || s->have))
-			pthread_cond_wait(&s->cv, &s->m);
-		if (s->quit)
-			break;
-		struct buf req = {0}, out = {0};
-		sqs_req_start(&req, s->url);
-		buf_printf(&req, ",\"MaxNumberOfMessages\":%d,\"WaitTimeSeconds\":%d", s->want, s->want_wait);
-		if (s->set_vis)
-			buf_printf(&req, ",\"VisibilityTimeout\":%ld", (long)s->vis);
-		buf_adds(&req, ",\"MessageSystemAttributeNames\":[\"All\"],\"MessageAttributeNames\":[\"All\"]}");
-		int held = s->held_at_call;
-		s->busy = 1 + held; /* 1: with nothing held, a long poll */
-		pthread_mutex_unlock(&s->m);
-		memset(&e, 0, sizeof e);
-		int rc = aws_json(s->a, &SVC_SQS, "ReceiveMessage", req.p, &out, &e);
-		buf_free(&req);
-		pthread_mutex_lock(&s->m);
-		s->busy = 0;
-		s->have = 1;
-		s->resp_held = held;
-		if (rc) {
-			s->rerr = e;
-			s->rfailed = 1;
-			buf_free(&out);
-		} else {
-			buf_free(&s->resp);
-			s->resp = out;
-		}
-		if (write(wake_fd[1], "", 1) < 0) {
-			/* the pipe is full: a wake-up is pending anyway */
-		}
-		if (rc)
-			break;
-	}
-	pthread_mutex_unlock(&s->m);
-	return NULL;
+	fflush(stdout);
+	fprintf(stderr, "%s: message %s: ", applet_name, id);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 /* ---- deletes and visibility changes, batched ---- */
@@ -188,54 +136,41 @@ receiver(void *arg)
 static void
 flush_ops(struct st *s, int del)
 {
-	struct op *ops = del ? s->del : s->chg;
-	int *n = del ? &s->ndel : &s->nchg, vis[SQS_BATCH];
-	const char *op = del ? "DeleteMessageBatch" : "ChangeMessageVisibilityBatch", *rh[SQS_BATCH];
+	struct sqs_ops *o = del ? &s->del : &s->chg;
 	struct sqs_result res[SQS_BATCH];
 	struct err e = {0};
+	const char *op;
 	char line[700];
 
-	for (int i = 0; i < *n; i++) {
-		rh[i] = ops[i].rh;
-		vis[i] = ops[i].vis;
-	}
-	int rc = sqs_handles(s->a, s->url, rh, del ? NULL : vis, *n, res, &e);
+	int rc = sqs_ops_send(s->a, s->url, o, &op, res, &e);
 	if (rc && !s->fatal && (err_exit_code(&e) == EX_ACCESS || err_exit_code(&e) == EX_NOTFOUND)) {
 		s->fatal = -1; /* the same for every message: stop */
 		s->ferr = e;
 		s->fop = op;
 	}
-	for (int i = 0; i < *n; i++) {
-		if (res[i].state != SQS_OK) {
-			if (rc && res[i].state == SQS_MISSING)
-				err_format(&e, op, line, sizeof line);
-			else
-				snprintf(line, sizeof line, "%s: %s%s%s", op, res[i].state == SQS_MISSING ? "no result" : res[i].code,
-					 res[i].msg[0] ? ": " : "", res[i].msg);
-			fflush(stdout);
-			fprintf(stderr, "%s: message %s: %s\n", applet_name, ops[i].id, line);
-			s->errors++;
-		}
-		free(ops[i].rh);
-		free(ops[i].id);
+	for (int i = 0; i < o->n; i++) {
+		if (res[i].state == SQS_OK)
+			continue;
+		if (rc && res[i].state == SQS_MISSING)
+			err_format(&e, op, line, sizeof line);
+		else
+			snprintf(line, sizeof line, "%s: %s%s%s", op, res[i].state == SQS_MISSING ? "no result" : res[i].code,
+				 res[i].msg[0] ? ": " : "", res[i].msg);
+		say(o->id[i], "%s", line);
+		s->errors++;
 	}
-	*n = 0;
+	sqs_ops_clear(o);
 }
 
 /* Deletes the message (vis -1) or sets its visibility timeout, in the next batch. */
 static void
 queue_op(struct st *s, const struct msg *m, int vis)
 {
-	int del = vis < 0;
+	struct sqs_ops *o = vis < 0 ? &s->del : &s->chg;
 
-	if ((del ? s->ndel : s->nchg) == SQS_BATCH)
-		flush_ops(s, del);
-	if (del && !s->ndel)
-		s->del_since = mono_now();
-	struct op *o = del ? &s->del[s->ndel++] : &s->chg[s->nchg++];
-	o->rh = xstrdup(m->rh);
-	o->id = xstrdup(m->id);
-	o->vis = vis;
+	if (o->n == SQS_BATCH)
+		flush_ops(s, vis < 0);
+	sqs_ops_add(o, m->q.rh, m->q.id, vis);
 }
 
 /* ---- messages ---- */
@@ -243,11 +178,7 @@ queue_op(struct st *s, const struct msg *m, int vis)
 static void
 msg_free(struct msg *m)
 {
-	free(m->id);
-	free(m->rh);
-	free(m->group);
-	buf_free(&m->body);
-	buf_free(&m->env);
+	sqs_msg_free(&m->q);
 	s3_events_free(&m->ev);
 	free(m);
 }
@@ -264,63 +195,6 @@ drop(struct st *s, struct msg *m)
 	msg_free(m);
 }
 
-static void PRINTF(2, 3)
-say(const struct msg *m, const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "%s: message %s: ", applet_name, m->id);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* A message of a ReceiveMessage response; NULL if it lacks what is needed. */
-static struct msg *
-msg_new(struct st *s, struct json j)
-{
-	struct msg *m = xcalloc(1, sizeof *m);
-	struct json v, attrs, mattrs, val;
-	size_t pos = 0;
-	char *cnt = NULL;
-
-	m->id = json_get_strdup(j, "MessageId");
-	m->rh = json_get_strdup(j, "ReceiptHandle");
-	if (!m->id || !m->rh || json_get(j, "Body", &v) || json_str(v, &m->body)) {
-		msg_free(m);
-		return NULL;
-	}
-	if (!json_get(j, "Attributes", &attrs)) {
-		if ((cnt = json_get_strdup(attrs, "ApproximateReceiveCount")))
-			m->count = strtol(cnt, NULL, 10);
-		m->group = json_get_strdup(attrs, "MessageGroupId");
-	}
-	proc_var(&m->env, "SQS_MESSAGE_ID", m->id, strlen(m->id));
-	proc_var(&m->env, "SQS_RECEIPT_COUNT", cnt ? cnt : "", cnt ? strlen(cnt) : 0);
-	proc_var(&m->env, "SQS_QUEUE_URL", s->url, strlen(s->url));
-	if (m->group)
-		proc_var(&m->env, "SQS_GROUP_ID", m->group, strlen(m->group));
-	free(cnt);
-	if (!json_get(j, "MessageAttributes", &mattrs)) {
-		struct json key;
-		while (!json_next(mattrs, &pos, &key, &val)) {
-			struct buf name = {0}, k = {0};
-			char *sv = json_get_strdup(val, "StringValue");
-			if (!sv)
-				sv = json_get_strdup(val, "BinaryValue"); /* base64, as SQS gives it */
-			buf_adds(&name, "SQS_ATTR_");
-			if (sv && !json_str(key, &k) && !envout_name(k.p, k.len, &name))
-				proc_var(&m->env, name.p, sv, strlen(sv));
-			free(sv);
-			buf_free(&name);
-			buf_free(&k);
-		}
-	}
-	return m;
-}
-
 /* Starts CMD for m (its current record with --s3-events); -1 if it cannot be started. */
 static int
 spawn(struct st *s, struct msg *m)
@@ -329,26 +203,12 @@ spawn(struct st *s, struct msg *m)
 	struct err e = {0};
 	int rc = -1;
 
-	buf_add(&env, m->env.p, m->env.len);
-	if (s->s3) {
-		struct s3_event *r = &m->ev.rec[m->rec];
-		if (strlen(r->key) != r->key_len) {
-			say(m, "the key of an object in s3://%s holds a NUL byte", r->bucket);
-			goto done;
-		}
-		struct buf u = {0};
-		buf_printf(&u, "s3://%s/%s", r->bucket, r->key);
-		proc_var(&env, "S3_URL", u.p, u.len);
-		proc_var(&env, "S3_BUCKET", r->bucket, strlen(r->bucket));
-		proc_var(&env, "S3_KEY", r->key, r->key_len);
-		buf_reset(&u);
-		if (r->size >= 0)
-			buf_printf(&u, "%lld", (long long)r->size);
-		proc_var(&env, "S3_SIZE", u.p ? u.p : "", u.len);
-		proc_var(&env, "S3_EVENT", r->event, strlen(r->event));
-		buf_free(&u);
+	buf_add(&env, m->q.env.p, m->q.env.len);
+	if (s->s3 && s3_event_env(&m->ev.rec[m->rec], &env)) {
+		say(m->q.id, "the key of an object in s3://%s holds a NUL byte", m->ev.rec[m->rec].bucket);
+		goto done;
 	}
-	if (proc_spawn(s->cmd, env.p, env.len, m->body.p, m->body.len, &m->pid, &e)) {
+	if (proc_spawn(s->cmd, env.p, env.len, m->q.body.p, m->q.body.len, &m->pid, &e)) {
 		fflush(stdout);
 		fprintf(stderr, "%s: %s\n", applet_name, e.msg);
 		s->fatal = EX_FAIL; /* the same for every message: stop */
@@ -365,28 +225,21 @@ done:
 	return rc;
 }
 
-/* Makes m visible again after delay seconds (with --max-receives, a message received that
- * often is left alone: it comes back after its visibility timeout, for the redrive policy). */
-static void
-give_back(struct st *s, struct msg *m, double delay)
-{
-	if (s->max_receives && m->count >= s->max_receives) {
-		say(m, "received %ld times: left for the queue's redrive policy", m->count);
-		return;
-	}
-	queue_op(s, m, (int)delay);
-}
-
-/* A failed message: back to the queue; in a FIFO queue the rest of its group that we hold
- * goes back too, so that SQS hands the group out again in order. */
+/* A failed message: visible again after --retry-delay (with --max-receives, a message received
+ * that often is left alone: it comes back after its visibility timeout, for the redrive policy);
+ * in a FIFO queue the rest of its group that we hold goes back too, so that SQS hands the group
+ * out again in order. */
 static void
 failed(struct st *s, struct msg *m)
 {
 	s->failed++;
-	give_back(s, m, s->retry_delay);
-	for (int i = 0; s->fifo && m->group && i < s->nheld; i++) {
+	if (s->max_receives && m->q.count >= s->max_receives)
+		say(m->q.id, "received %ld times: left for the queue's redrive policy", m->q.count);
+	else
+		queue_op(s, m, (int)s->retry_delay);
+	for (int i = 0; s->fifo && m->q.group && i < s->nheld; i++) {
 		struct msg *o = s->held[i];
-		if (o != m && o->state == M_WAIT && o->group && !strcmp(o->group, m->group)) {
+		if (o != m && o->state == M_WAIT && o->q.group && !strcmp(o->q.group, m->q.group)) {
 			queue_op(s, o, 0);
 			drop(s, o);
 			i--;
@@ -412,12 +265,13 @@ finished(struct st *s, struct msg *m, int status)
 		return;
 	}
 	if (m->timed_out)
-		say(m, "%s: stopped after --exec-timeout; made visible again", s->cmd[0]);
+		say(m->q.id, "%s: stopped after --exec-timeout; made visible again", s->cmd[0]);
 	else if (WIFEXITED(status))
-		say(m, "%s exited with %d (received %ld times); made visible again", s->cmd[0], WEXITSTATUS(status), m->count);
+		say(m->q.id, "%s exited with %d (received %ld times); made visible again", s->cmd[0], WEXITSTATUS(status),
+		    m->q.count);
 	else
-		say(m, "%s killed by signal %d (received %ld times); made visible again", s->cmd[0], WTERMSIG(status),
-		    m->count);
+		say(m->q.id, "%s killed by signal %d (received %ld times); made visible again", s->cmd[0], WTERMSIG(status),
+		    m->q.count);
 	failed(s, m);
 }
 
@@ -436,14 +290,39 @@ output(struct st *s, struct msg *m, struct json j)
 		struct buf b = {0};
 		json_compact(j, &b);
 		b.len--; /* the closing brace */
-		buf_printf(&b, ",\"ApproximateReceiveCount\":%ld}%c", m->count, s->sep);
+		buf_printf(&b, ",\"ApproximateReceiveCount\":%ld}%c", m->q.count, s->sep);
 		fwrite(b.p, 1, b.len, stdout);
 		buf_free(&b);
 	} else {
-		fwrite(m->body.p ? m->body.p : "", 1, m->body.len, stdout);
+		fwrite(m->q.body.p ? m->q.body.p : "", 1, m->q.body.len, stdout);
 		putchar(s->sep);
 	}
 	s->done++;
+}
+
+/* One message received: written out and deleted, or held for CMD; 0 when handled (m freed). */
+static int
+take_one(struct st *s, struct msg *m, struct json j)
+{
+	s->taken++;
+	if (!s->receiving) { /* received after a stop: straight back */
+		queue_op(s, m, 0);
+	} else if (s->s3 && s3_events_parse(m->q.body.p ? m->q.body.p : "", m->q.body.len, &m->ev)) {
+		say(m->q.id, "not an S3 event notification; left in the queue");
+		s->failed++;
+	} else if (s->s3 && m->ev.test) {
+		dbg("message %s: s3:TestEvent, deleted", m->q.id);
+		if (!s->nodelete)
+			queue_op(s, m, -1);
+	} else if (!s->cmd) {
+		output(s, m, j);
+		if (!s->nodelete)
+			queue_op(s, m, -1);
+	} else {
+		return -1;
+	}
+	msg_free(m);
+	return 0;
 }
 
 /* The messages of one ReceiveMessage response. */
@@ -456,39 +335,16 @@ take(struct st *s, struct buf *resp)
 	if (json_parse(resp->p, resp->len, &root) || json_get(root, "Messages", &list))
 		return; /* no messages */
 	while (!json_next(list, &pos, NULL, &j)) {
-		struct msg *m = msg_new(s, j);
-		if (!m) {
+		struct msg *m = xcalloc(1, sizeof *m);
+		if (sqs_msg_parse(j, s->url, &m->q)) {
+			free(m);
 			fflush(stdout);
 			fprintf(stderr, "%s: ReceiveMessage: a message without MessageId, ReceiptHandle or Body\n", applet_name);
 			s->errors++;
 			continue;
 		}
-		s->taken++;
-		if (!s->receiving) { /* received after a stop: straight back */
-			queue_op(s, m, 0);
-			msg_free(m);
+		if (!take_one(s, m, j))
 			continue;
-		}
-		if (s->s3 && s3_events_parse(m->body.p ? m->body.p : "", m->body.len, &m->ev)) {
-			say(m, "not an S3 event notification; left in the queue");
-			s->failed++;
-			msg_free(m);
-			continue;
-		}
-		if (s->s3 && m->ev.test) {
-			dbg("message %s: s3:TestEvent, deleted", m->id);
-			if (!s->nodelete)
-				queue_op(s, m, -1);
-			msg_free(m);
-			continue;
-		}
-		if (!s->cmd) {
-			output(s, m, j);
-			if (!s->nodelete)
-				queue_op(s, m, -1);
-			msg_free(m);
-			continue;
-		}
 		m->beat = mono_now() + s->vis / 3;
 		s->held = xrealloc(s->held, (size_t)(s->nheld + 1) * sizeof *s->held);
 		s->held[s->nheld++] = m;
@@ -506,8 +362,8 @@ start(struct st *s)
 		int blocked = 0;
 		if (m->state != M_WAIT)
 			continue;
-		for (int k = 0; k < i && m->group && !blocked; k++)
-			blocked = s->held[k]->group && !strcmp(s->held[k]->group, m->group);
+		for (int k = 0; k < i && m->q.group && !blocked; k++)
+			blocked = s->held[k]->q.group && !strcmp(s->held[k]->q.group, m->q.group);
 		if (blocked)
 			continue;
 		if (spawn(s, m)) {
@@ -553,7 +409,7 @@ timers(struct st *s, double grace_end)
 		if (end && now >= end && !m->kill_at) {
 			m->timed_out = 1;
 			if (end == grace_end) {
-				say(m, "%s still running after --grace: stopped; made visible again", s->cmd[0]);
+				say(m->q.id, "%s still running after --grace: stopped; made visible again", s->cmd[0]);
 				s->killed++;
 			}
 			kill(-m->pid, SIGTERM);
@@ -566,9 +422,71 @@ timers(struct st *s, double grace_end)
 		if (t && t - now < next)
 			next = t - now;
 	}
-	if (s->nchg)
+	if (s->chg.n)
 		flush_ops(s, 0); /* heartbeats go out now, not batched for later */
 	return next < 0 ? 0 : next;
+}
+
+/* What the receiver thread brought, if anything: its messages taken, or its failure. */
+static void
+collect(struct st *s)
+{
+	struct buf resp;
+	struct err e = {0};
+	int held_at = 0, got = sqs_rx_take(&s->rx, &resp, &held_at, &s->busy, &e);
+
+	if (got < 0 && !s->fatal) {
+		s->ferr = e;
+		s->fop = "ReceiveMessage";
+		s->receiving = 0;
+		s->fatal = -1;
+	}
+	if (got <= 0)
+		return;
+	long before = s->taken;
+	take(s, &resp);
+	buf_free(&resp);
+	if (s->drain && s->taken == before && !held_at && s->receiving) {
+		dbg("--drain: the queue is empty");
+		s->receiving = 0;
+	}
+	if (s->max && s->taken >= s->max)
+		s->receiving = 0;
+}
+
+/* The next receive for the receiver thread: how many messages, how long a poll. */
+static void
+ask(struct st *s)
+{
+	int want = 0, wait;
+
+	if (s->receiving && !stop_sig) {
+		want = s->cmd ? PREFETCH * s->jobs - s->nheld : SQS_BATCH;
+		if (want > SQS_BATCH)
+			want = SQS_BATCH;
+		if (s->max && s->max - s->taken < want)
+			want = (int)(s->max - s->taken);
+	}
+	wait = s->drain ? DRAIN_WAIT_S : s->nheld ? BUSY_WAIT_S : WAIT_S;
+	if (s->deadline) {
+		double left = s->deadline - mono_now();
+		if (left < wait)
+			wait = left < 0 ? 0 : (int)left;
+	}
+	sqs_rx_ask(&s->rx, want < 0 ? 0 : want, wait, s->nheld);
+}
+
+/* Deletes wait a little for company (one DeleteMessageBatch for several commands); next is cut
+ * to when the oldest must go. */
+static void
+flush_all(struct st *s, double *next)
+{
+	if (s->del.n && (!s->receiving || !s->nheld || mono_now() - s->del.since >= DEL_WAIT))
+		flush_ops(s, 1);
+	if (s->del.n && s->del.since + DEL_WAIT - mono_now() < *next)
+		*next = s->del.since + DEL_WAIT - mono_now();
+	if (s->chg.n)
+		flush_ops(s, 0);
 }
 
 static void
@@ -592,32 +510,7 @@ loop(struct st *s)
 		if (stop_sig > 1 && stop_sig != stops) /* a second signal: no more grace */
 			grace_end = mono_now();
 		stops = stop_sig;
-		pthread_mutex_lock(&s->m);
-		int have = s->have, held_at = s->resp_held, busy = s->busy;
-		struct buf resp = s->resp;
-		if (have) {
-			s->have = 0;
-			s->want = 0; /* until it is worked out again below */
-			memset(&s->resp, 0, sizeof s->resp);
-			if (s->rfailed && !s->fatal) {
-				s->ferr = s->rerr;
-				s->fop = "ReceiveMessage";
-				s->receiving = 0;
-				s->fatal = -1;
-			}
-		}
-		pthread_mutex_unlock(&s->m);
-		if (have) {
-			size_t before = s->taken;
-			take(s, &resp);
-			buf_free(&resp);
-			if (s->drain && s->taken == (long)before && !held_at && s->receiving) {
-				dbg("--drain: the queue is empty");
-				s->receiving = 0;
-			}
-			if (s->max && s->taken >= s->max)
-				s->receiving = 0;
-		}
+		collect(s);
 		if (s->fatal && !grace_end) {
 			grace_end = mono_now() + s->grace;
 			s->receiving = 0;
@@ -634,37 +527,12 @@ loop(struct st *s)
 				s->receiving = 0; /* no receive now; the grace begins next time round */
 		}
 		double next = timers(s, grace_end);
-		/* deletes wait a little for company (one DeleteMessageBatch for several commands) */
-		if (s->ndel && (!s->receiving || !s->nheld || mono_now() - s->del_since >= DEL_WAIT))
-			flush_ops(s, 1);
-		if (s->ndel && s->del_since + DEL_WAIT - mono_now() < next)
-			next = s->del_since + DEL_WAIT - mono_now();
-		if (s->nchg)
-			flush_ops(s, 0);
+		flush_all(s, &next);
 		/* a receive made while messages were held is short: wait for it, and return what it
 		 * brings; a long poll made idle is not waited for (see README) */
-		if (!s->receiving && !s->nheld && busy <= 1)
+		if (!s->receiving && !s->nheld && s->busy <= 1)
 			break;
-		/* what to ask for next */
-		int want = 0;
-		if (s->receiving && !stop_sig) {
-			want = s->cmd ? PREFETCH * s->jobs - s->nheld : SQS_BATCH;
-			if (want > SQS_BATCH)
-				want = SQS_BATCH;
-			if (s->max && s->max - s->taken < want)
-				want = (int)(s->max - s->taken);
-		}
-		pthread_mutex_lock(&s->m);
-		s->want = want < 0 ? 0 : want;
-		s->want_wait = s->drain ? DRAIN_WAIT_S : s->nheld ? BUSY_WAIT_S : WAIT_S;
-		if (s->deadline) {
-			double left = s->deadline - mono_now();
-			if (left < s->want_wait)
-				s->want_wait = left < 0 ? 0 : (int)left;
-		}
-		s->held_at_call = s->nheld;
-		pthread_cond_signal(&s->cv);
-		pthread_mutex_unlock(&s->m);
+		ask(s);
 		if (s->deadline && s->receiving && s->deadline - mono_now() < next)
 			next = s->deadline - mono_now();
 		if (grace_end && grace_end - mono_now() < next && grace_end > mono_now())
@@ -679,24 +547,21 @@ loop(struct st *s)
 static void
 queue_vis(struct st *s)
 {
-	struct buf out = {0};
-	struct json attrs;
 	struct err e = {0};
 	char *v = NULL;
 
-	if (sqs_queue_attrs(s->a, s->url, "\"VisibilityTimeout\"", &out, &attrs, &e)) {
+	if (sqs_queue_attr(s->a, s->url, "VisibilityTimeout", &v, &e)) {
 		int code = err_exit_code(&e);
 		if (code != EX_ACCESS)
 			die_err(&e, "GetQueueAttributes %s", s->url);
 		warn("GetQueueAttributes %s: %s; asking for a visibility timeout of 30 s", s->url, e.msg);
 		s->vis = 30;
-		s->set_vis = 1;
+		s->rx.vis = 30;
 	} else {
-		s->vis = (v = json_get_strdup(attrs, "VisibilityTimeout")) ? strtod(v, NULL) : 30;
+		s->vis = v ? strtod(v, NULL) : 30;
 	}
 	dbg("visibility timeout %.0f s: a heartbeat every %.1f s", s->vis, s->vis / 3);
 	free(v);
-	buf_free(&out);
 }
 
 static double
@@ -713,7 +578,7 @@ duration(const struct opt *o, double max)
 static void
 start_receiver(struct st *s)
 {
-	pthread_t th;
+	struct err e = {0};
 
 	if (pipe2(wake_fd, O_NONBLOCK | O_CLOEXEC))
 		die("pipe: %s", strerror(errno));
@@ -722,15 +587,16 @@ start_receiver(struct st *s)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
-	pthread_mutex_init(&s->m, NULL);
-	pthread_cond_init(&s->cv, NULL);
-	if (pthread_create(&th, NULL, receiver, s))
-		die("cannot start a thread");
-	pthread_detach(th); /* a receive in flight at the end is left to the exit */
+	s->rx.a = s->a;
+	s->rx.url = s->url;
+	s->rx.wake_fd = wake_fd[1];
+	if (sqs_rx_start(&s->rx, &e))
+		die("%s", e.msg);
 }
 
-int
-sqsrecv_main(int argc, char **argv)
+/* The options into s, checked: usage() on anything wrong; the queue as given. */
+static const char *
+parse_args(int argc, char **argv, struct opt *o, struct st *s)
 {
 	enum { OPT_NUL = 1, OPT_FORMAT, OPT_NODEL, OPT_MAX, OPT_DRAIN, OPT_TIMEOUT, OPT_S3, OPT_EXEC, OPT_JOBS, OPT_ETIME, OPT_RETRY, OPT_MAXR,
 	       OPT_GRACE };
@@ -741,67 +607,74 @@ sqsrecv_main(int argc, char **argv)
 		{"exec-timeout", 0, 1, OPT_ETIME}, {"retry-delay", 0, 1, OPT_RETRY}, {"max-receives", 0, 1, OPT_MAXR},
 		{"grace", 0, 1, OPT_GRACE}, {NULL, 0, 0, 0},
 	};
-	static struct st s = {.jobs = 1, .grace = 30, .sep = '\n', .receiving = 1};
 	const char *queue = NULL;
-	struct opt o;
-	static struct aws a; /* the receiver thread may still use it when main returns */
-	struct err e = {0};
 	int exec = 0, ncmd = 0, k;
 
-	s.cmd = xcalloc((size_t)argc + 1, sizeof *s.cmd);
-	opt_init(&o, argc, argv, defs, sqsrecv_help);
-	while ((k = opt_next(&o)) != OPT_END) {
+	s->cmd = xcalloc((size_t)argc + 1, sizeof *s->cmd);
+	opt_init(o, argc, argv, defs, sqsrecv_help);
+	while ((k = opt_next(o)) != OPT_END) {
 		switch (k) {
-		case OPT_NUL: s.sep = 0; break;
+		case OPT_NUL: s->sep = 0; break;
 		case OPT_FORMAT:
-			if (strcmp(o.arg, "json") && strcmp(o.arg, "text"))
-				usage("--format: json or text, not '%s'", o.arg);
-			s.json = !strcmp(o.arg, "json");
+			if (strcmp(o->arg, "json") && strcmp(o->arg, "text"))
+				usage("--format: json or text, not '%s'", o->arg);
+			s->json = !strcmp(o->arg, "json");
 			break;
-		case OPT_NODEL: s.nodelete = 1; break;
-		case OPT_MAX: s.max = opt_long(&o, 1, 1L << 40); break;
-		case OPT_DRAIN: s.drain = 1; break;
-		case OPT_TIMEOUT: s.deadline = duration(&o, 1e9); break;
-		case OPT_S3: s.s3 = 1; break;
+		case OPT_NODEL: s->nodelete = 1; break;
+		case OPT_MAX: s->max = opt_long(o, 1, 1L << 40); break;
+		case OPT_DRAIN: s->drain = 1; break;
+		case OPT_TIMEOUT: s->deadline = duration(o, 1e9); break;
+		case OPT_S3: s->s3 = 1; break;
 		case OPT_EXEC: exec = 1; break;
-		case OPT_JOBS: s.jobs = (int)opt_long(&o, 1, 1000); break;
-		case OPT_ETIME: s.exec_timeout = duration(&o, 43200); break;
-		case OPT_RETRY: s.retry_delay = duration(&o, 43200); break;
-		case OPT_MAXR: s.max_receives = opt_long(&o, 1, 1000); break;
-		case OPT_GRACE: s.grace = duration(&o, 43200); break;
+		case OPT_JOBS: s->jobs = (int)opt_long(o, 1, 1000); break;
+		case OPT_ETIME: s->exec_timeout = duration(o, 43200); break;
+		case OPT_RETRY: s->retry_delay = duration(o, 43200); break;
+		case OPT_MAXR: s->max_receives = opt_long(o, 1, 1000); break;
+		case OPT_GRACE: s->grace = duration(o, 43200); break;
 		case OPT_POS:
-			if (o.after_dashdash && exec && queue)
-				s.cmd[ncmd++] = (char *)o.arg;
-			else if (!queue && !o.after_dashdash)
-				queue = o.arg;
+			if (o->after_dashdash && exec && queue)
+				s->cmd[ncmd++] = (char *)o->arg;
+			else if (!queue && !o->after_dashdash)
+				queue = o->arg;
 			else
-				usage("unexpected argument '%s'%s", o.arg, exec ? "" : " (a command goes after --exec --)");
+				usage("unexpected argument '%s'%s", o->arg, exec ? "" : " (a command goes after --exec --)");
 			break;
-		default: usage("unexpected argument '%s'", o.arg);
+		default: usage("unexpected argument '%s'", o->arg);
 		}
 	}
 	if (!queue || !*queue)
 		usage("no queue given");
 	if (exec && !ncmd)
 		usage("--exec: no command given after --");
-	if (!exec && s.jobs > 1)
+	if (!exec && s->jobs > 1)
 		usage("-j: only with --exec");
-	if (exec && (s.json || !s.sep))
+	if (exec && (s->json || !s->sep))
 		usage("--format and -0 are for the output; with --exec the command gets each body on stdin");
-	if (exec && s.nodelete)
+	if (exec && s->nodelete)
 		usage("--no-delete: with --exec a message is deleted only when the command exits 0");
 	if (!exec)
-		free(s.cmd), s.cmd = NULL;
+		free(s->cmd), s->cmd = NULL;
+	return queue;
+}
+
+int
+sqsrecv_main(int argc, char **argv)
+{
+	static struct st s = {.jobs = 1, .grace = 30, .sep = '\n', .receiving = 1};
+	static struct aws a; /* the receiver thread may still use it when main returns */
+	struct opt o;
+	struct err e = {0};
+
+	const char *queue = parse_args(argc, argv, &o, &s);
 	if (s.deadline)
 		s.deadline += mono_now();
-	size_t ql = strlen(queue);
-	s.fifo = ql > 5 && !strcmp(queue + ql - 5, ".fifo");
+	s.fifo = sqs_is_fifo(queue);
 
 	xaws_init(&a, &o.common);
 	s.a = &a;
 	if (sqs_queue_url(&a, queue, &s.url, &e))
 		e.kind == E_USAGE ? usage("%s", e.msg) : die_err(&e, "GetQueueUrl %s", queue);
-	if (exec)
+	if (s.cmd)
 		queue_vis(&s);
 
 	start_receiver(&s);

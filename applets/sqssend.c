@@ -148,17 +148,14 @@ add_attr(struct ctx *c, const char *spec)
 static void
 check_dedup(struct aws *a, const char *url)
 {
-	struct buf out = {0};
 	struct err e = {0};
-	struct json attrs;
-	char *cbd = NULL;
+	char *cbd;
 
-	if (sqs_queue_attrs(a, url, "\"ContentBasedDeduplication\"", &out, &attrs, &e))
+	if (sqs_queue_attr(a, url, "ContentBasedDeduplication", &cbd, &e))
 		dbg("GetQueueAttributes: %s (not checked)", e.msg);
-	else if ((cbd = json_get_strdup(attrs, "ContentBasedDeduplication")) && strcmp(cbd, "true"))
+	else if (cbd && strcmp(cbd, "true"))
 		usage("%s has no content-based deduplication: give --dedup-id", url);
 	free(cbd);
-	buf_free(&out);
 }
 
 /* ---- stdin ---- */
@@ -372,9 +369,7 @@ flush(struct ctx *c, struct batch *b, unsigned mask, struct why *why)
 			}
 			return;
 		}
-		/* exponential backoff with full jitter, as for whole calls */
-		double cap = round < 6 ? (double)(1 << round) / 2 : 20;
-		double d = cap * (rand32() / 4294967296.0);
+		double d = retry_backoff(round); /* as for whole calls */
 		dbg("%d messages failed on the service's side; retrying in %.2f s", pending(b, mask), d);
 		sleep_sec(d);
 	}
@@ -460,8 +455,7 @@ send_one(struct ctx *c, const char *arg)
 		die("message: over SQS's limit of %d bytes", MSG_MAX);
 	if (check_body(c, body.p ? body.p : "", body.len, why, sizeof why))
 		die("message: %s", why);
-	buf_adds(&req, "{\"QueueUrl\":");
-	json_put_str(&req, c->url, strlen(c->url));
+	sqs_req_start(&req, c->url);
 	buf_addc(&req, ',');
 	put_message(&req, c, body.p, body.len, 0);
 	buf_addc(&req, '}');
@@ -478,6 +472,75 @@ send_one(struct ctx *c, const char *arg)
 	buf_free(&out);
 }
 
+/* What the command line asks for. */
+struct args {
+	const char *queue, *body;
+	int lines, fifo;
+};
+
+/* The options into c and r, checked: usage() on anything wrong. */
+static void
+parse_args(struct opt *o, struct ctx *c, struct args *r)
+{
+	int k;
+
+	while ((k = opt_next(o)) != OPT_END) {
+		switch (k) {
+		case 'l':
+			r->lines = 1;
+			break;
+		case 'g':
+			if (!*o->arg || strlen(o->arg) > 128)
+				usage("--group-id: 1 to 128 characters");
+			c->group = o->arg;
+			break;
+		case 'd':
+			if (!*o->arg || strlen(o->arg) > 128)
+				usage("--dedup-id: 1 to 128 characters");
+			c->dedup = o->arg;
+			break;
+		case 'D': {
+			double d = opt_duration(o);
+			if (d < 0 || d > 900 || d != (long)d)
+				usage("--delay: whole seconds from 0 to 900, not '%s'", o->arg);
+			c->delay = (long)d;
+			break;
+		}
+		case 'a':
+			add_attr(c, o->arg);
+			break;
+		case 'L': {
+			double d = opt_duration(o);
+			if (d < 0 || d > 3600)
+				usage("--linger: from 0 to 1h, not '%s'", o->arg);
+			c->linger_ms = (int)(d * 1000 + 0.5);
+			break;
+		}
+		case OPT_POS:
+			if (!r->queue)
+				r->queue = o->arg;
+			else if (!r->body && !r->lines)
+				r->body = o->arg;
+			else
+				usage("unexpected argument '%s'", o->arg);
+			break;
+		default:
+			usage("unexpected argument '%s'", o->arg);
+		}
+	}
+	if (!r->queue || !*r->queue)
+		usage("no queue given");
+	if (r->lines && r->body)
+		usage("--lines reads the messages from stdin; no BODY argument");
+	r->fifo = sqs_is_fifo(r->queue);
+	if (r->fifo && !c->group)
+		usage("%s is a FIFO queue: --group-id is required", r->queue);
+	if (r->fifo && c->delay >= 0)
+		usage("--delay: FIFO queues take no per-message delay (set the queue's DelaySeconds)");
+	if (c->dedup && r->lines && strlen(c->dedup) > 107)
+		usage("--dedup-id: at most 107 characters with --lines (ID-LINE must fit in 128)");
+}
+
 int
 sqssend_main(int argc, char **argv)
 {
@@ -485,82 +548,25 @@ sqssend_main(int argc, char **argv)
 		{"lines", 'l', 0, 'l'}, {"group-id", 'g', 1, 'g'}, {"dedup-id", 'd', 1, 'd'},
 		{"delay", 0, 1, 'D'},   {"attr", 'a', 1, 'a'},     {"linger", 0, 1, 'L'}, {NULL, 0, 0, 0},
 	};
-	const char *queue = NULL, *body = NULL;
 	struct ctx c = {.delay = -1, .linger_ms = 200};
+	struct args r = {0};
 	struct opt o;
 	struct aws a;
 	struct err e = {0};
-	int lines = 0, k;
+	int k = EX_OK;
 
 	opt_init(&o, argc, argv, defs, sqssend_help);
-	while ((k = opt_next(&o)) != OPT_END) {
-		switch (k) {
-		case 'l':
-			lines = 1;
-			break;
-		case 'g':
-			if (!*o.arg || strlen(o.arg) > 128)
-				usage("--group-id: 1 to 128 characters");
-			c.group = o.arg;
-			break;
-		case 'd':
-			if (!*o.arg || strlen(o.arg) > 128)
-				usage("--dedup-id: 1 to 128 characters");
-			c.dedup = o.arg;
-			break;
-		case 'D': {
-			double d = opt_duration(&o);
-			if (d < 0 || d > 900 || d != (long)d)
-				usage("--delay: whole seconds from 0 to 900, not '%s'", o.arg);
-			c.delay = (long)d;
-			break;
-		}
-		case 'a':
-			add_attr(&c, o.arg);
-			break;
-		case 'L': {
-			double d = opt_duration(&o);
-			if (d < 0 || d > 3600)
-				usage("--linger: from 0 to 1h, not '%s'", o.arg);
-			c.linger_ms = (int)(d * 1000 + 0.5);
-			break;
-		}
-		case OPT_POS:
-			if (!queue)
-				queue = o.arg;
-			else if (!body && !lines)
-				body = o.arg;
-			else
-				usage("unexpected argument '%s'", o.arg);
-			break;
-		default:
-			usage("unexpected argument '%s'", o.arg);
-		}
-	}
-	if (!queue || !*queue)
-		usage("no queue given");
-	if (lines && body)
-		usage("--lines reads the messages from stdin; no BODY argument");
-	size_t ql = strlen(queue);
-	int fifo = ql > 5 && !strcmp(queue + ql - 5, ".fifo");
-	if (fifo && !c.group)
-		usage("%s is a FIFO queue: --group-id is required", queue);
-	if (fifo && c.delay >= 0)
-		usage("--delay: FIFO queues take no per-message delay (set the queue's DelaySeconds)");
-	if (c.dedup && lines && strlen(c.dedup) > 107)
-		usage("--dedup-id: at most 107 characters with --lines (ID-LINE must fit in 128)");
-
+	parse_args(&o, &c, &r);
 	xaws_init(&a, &o.common);
 	c.a = &a;
-	if (sqs_queue_url(&a, queue, &c.url, &e))
-		e.kind == E_USAGE ? usage("%s", e.msg) : die_err(&e, "GetQueueUrl %s", queue);
-	if (fifo && !c.dedup)
+	if (sqs_queue_url(&a, r.queue, &c.url, &e))
+		e.kind == E_USAGE ? usage("%s", e.msg) : die_err(&e, "GetQueueUrl %s", r.queue);
+	if (r.fifo && !c.dedup)
 		check_dedup(&a, c.url);
-	if (lines)
+	if (r.lines)
 		send_lines(&c);
 	else
-		send_one(&c, body);
-	k = EX_OK;
+		send_one(&c, r.body);
 	if (c.failed) {
 		fprintf(stderr, "%s: %ld of %ld messages not sent\n", applet_name, c.failed, c.sent + c.failed);
 		k = EX_REMOTE;

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 const char ssmrun_help[] =
 	"Usage: ssmrun --document NAME [OPTIONS] [KEY=VALUE...]\n"
@@ -57,162 +56,6 @@ const struct exitdoc ssmrun_exits[] = {
 
 #define STDOUT_MAX_CHARS 24000 /* what SSM keeps of each stream in GetCommandInvocation */
 
-/* ---- parameters ---- */
-
-struct param {
-	char *key;
-	struct buf vals; /* JSON array members: "a","b" */
-};
-struct params {
-	struct param *p;
-	int n;
-};
-
-static struct param *
-param_get(struct params *ps, const char *key, size_t n)
-{
-	for (int i = 0; i < ps->n; i++)
-		if (strlen(ps->p[i].key) == n && !strncmp(ps->p[i].key, key, n))
-			return &ps->p[i];
-	ps->p = xrealloc(ps->p, (size_t)(ps->n + 1) * sizeof *ps->p);
-	ps->p[ps->n] = (struct param){xstrndup(key, n), {0}};
-	return &ps->p[ps->n++];
-}
-
-static void
-param_value(struct param *p, const char *v, size_t n)
-{
-	if (p->vals.len)
-		buf_addc(&p->vals, ',');
-	json_put_str(&p->vals, v, n);
-}
-
-/* KEY=VALUE: the value split at commas that are not escaped as "\,". */
-static void
-param_parse(struct params *ps, const char *arg, const char *what)
-{
-	const char *eq = strchr(arg, '=');
-	struct buf v = {0};
-
-	if (!eq || eq == arg)
-		usage("%s: expected KEY=VALUE, not '%s'", what, arg);
-	struct param *p = param_get(ps, arg, (size_t)(eq - arg));
-	for (const char *s = eq + 1;; s++) {
-		if (*s == '\\' && s[1] == ',') {
-			buf_addc(&v, ',');
-			s++;
-		} else if (*s == ',' || !*s) {
-			if (v.len || *s || s > eq + 1) /* "K=" is an empty list */
-				param_value(p, v.p ? v.p : "", v.len);
-			buf_reset(&v);
-			if (!*s)
-				break;
-		} else {
-			buf_addc(&v, *s);
-		}
-	}
-	buf_free(&v);
-}
-
-static void
-params_json(const struct params *ps, struct buf *b)
-{
-	buf_addc(b, '{');
-	for (int i = 0; i < ps->n; i++) {
-		if (i)
-			buf_addc(b, ',');
-		json_put_str(b, ps->p[i].key, strlen(ps->p[i].key));
-		buf_addc(b, ':');
-		buf_addc(b, '[');
-		buf_add(b, ps->p[i].vals.p, ps->p[i].vals.len);
-		buf_addc(b, ']');
-	}
-	buf_addc(b, '}');
-}
-
-static void
-params_free(struct params *ps)
-{
-	for (int i = 0; i < ps->n; i++) {
-		free(ps->p[i].key);
-		buf_free(&ps->p[i].vals);
-	}
-	free(ps->p);
-}
-
-/* ---- waiting ---- */
-
-struct waiter {
-	double deadline; /* mono_now() seconds; 0: none */
-	double scale;    /* AWSBOX_POLL_SCALE */
-	int polls;
-};
-
-static void
-waiter_init(struct waiter *w, double timeout)
-{
-	const char *s = getenv("AWSBOX_POLL_SCALE");
-	char *end;
-
-	w->polls = 0;
-	w->scale = 1;
-	if (s && *s) {
-		w->scale = strtod(s, &end);
-		if (*end || !(w->scale > 0) || w->scale > 100)
-			die_code(EX_USAGE, "AWSBOX_POLL_SCALE: expected a factor such as 0.01, not '%s'", s);
-	}
-	w->deadline = timeout > 0 ? mono_now() + timeout : 0;
-}
-
-/* Sleeps until the next poll: 2.5 s for the first 4, 5 s up to the 16th, then 15 s, each
- * +-20%; never past the deadline. -1 when the deadline has passed (no more polls). */
-static int
-waiter_sleep(struct waiter *w)
-{
-	double base = w->polls < 4 ? 2.5 : w->polls < 16 ? 5 : 15;
-	double d = base * w->scale * (0.8 + 0.4 * (rand32() / 4294967296.0)), now = mono_now();
-
-	if (w->deadline) {
-		if (now >= w->deadline)
-			return -1;
-		if (now + d > w->deadline)
-			d = w->deadline - now;
-	}
-	w->polls++;
-	sleep_sec(d);
-	return 0;
-}
-
-/* A poll: 0, 1 when it failed in a way worth polling again (throttled, 5xx, network, after
- * aws_call's own retries) or was cut off at the deadline (the waiter then says so), -1 for
- * any other failure (e). */
-static int
-poll_json(struct aws *a, const char *op, const char *body, double deadline, struct buf *out, struct err *e)
-{
-	struct aws_req t = {.deadline = deadline};
-
-	if (!aws_json_req(a, &SVC_SSM, op, body, &t, out, e))
-		return 0;
-	if (deadline && mono_now() >= deadline)
-		return 1;
-	if (err_is_throttle(e) || err_is_transient(e)) {
-		char line[700];
-		err_format(e, op, line, sizeof line);
-		warn("%s (polling again)", line);
-		return 1;
-	}
-	return -1;
-}
-
-static int
-status_in(const char *s, const char *const *set)
-{
-	for (; *set; set++)
-		if (!strcmp(s, *set))
-			return 1;
-	return 0;
-}
-
 static void
 json_or_die(const struct buf *out, const char *op, struct json *root)
 {
@@ -220,21 +63,28 @@ json_or_die(const struct buf *out, const char *op, struct json *root)
 		die("%s: the response is not a JSON object", op);
 }
 
-/* A v4 UUID: StartAutomationExecution's ClientToken, so that a retried start starts once. */
-static void
-uuid4(char out[37])
+/* The waits' polls (ssm_poll), saying when one failed in a way worth polling again: 0, 1 to poll
+ * again, -1 on any other failure (e). */
+static int
+poll_json(struct aws *a, const char *op, const char *body, double deadline, struct buf *out, struct err *e)
 {
-	unsigned char r[16];
+	int rc = ssm_poll(a, op, body, deadline, out, e);
 
-	if (getrandom(r, sizeof r, 0) != sizeof r)
-		for (size_t i = 0; i < sizeof r; i += 4) {
-			uint32_t x = rand32();
-			memcpy(r + i, &x, 4);
-		}
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
-		 r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+	if (rc == 1) {
+		char line[700];
+		err_format(e, op, line, sizeof line);
+		warn("%s (polling again)", line);
+	}
+	return rc > 0 ? 1 : rc;
+}
+
+static void
+wait_init(struct ssm_wait *w, double timeout)
+{
+	struct err e = {0};
+
+	if (ssm_wait_init(w, timeout, &e))
+		die_code(EX_USAGE, "%s", e.msg);
 }
 
 /* ---- Automation ---- */
@@ -257,7 +107,7 @@ auto_failure(struct json ex, struct buf *msg)
 		return;
 	while (!json_next(steps, &pos, NULL, &st)) {
 		char *s = json_get_strdup(st, "StepStatus");
-		int bad = s && status_in(s, auto_failed);
+		int bad = s && ssm_status_in(s, auto_failed);
 		free(s);
 		if (bad && !json_get(st, "FailureMessage", &v) && !json_str(v, msg) && msg->len) {
 			char *name = json_get_strdup(st, "StepName");
@@ -273,101 +123,111 @@ auto_failure(struct json ex, struct buf *msg)
 	}
 }
 
-static int
-automation(struct aws *a, const char *doc, const char *version, const struct params *ps, int nowait,
-	   double timeout)
+/* StartAutomationExecution: the execution's id (xmalloc'd), or dies. */
+static char *
+auto_start(struct aws *a, const char *doc, const char *version, const struct ssm_params *ps)
 {
-	struct buf req = {0}, out = {0}, last = {0}, msg = {0};
+	struct buf req = {0}, out = {0};
 	struct err e = {0};
-	struct json root, ex, v;
-	struct waiter w;
-	char token[37], *id, *status = NULL, *step = NULL;
-	int rc;
+	struct json root;
+	char *id;
 
-	uuid4(token);
-	buf_adds(&req, "{\"DocumentName\":");
-	json_put_str(&req, doc, strlen(doc));
-	if (version) {
-		buf_adds(&req, ",\"DocumentVersion\":");
-		json_put_str(&req, version, strlen(version));
-	}
-	if (ps->n) {
-		buf_adds(&req, ",\"Parameters\":");
-		params_json(ps, &req);
-	}
-	buf_printf(&req, ",\"ClientToken\":\"%s\"}", token);
+	ssm_automation_req(doc, version, ps, &req);
 	if (aws_json(a, &SVC_SSM, "StartAutomationExecution", req.p, &out, &e))
 		die_err(&e, "StartAutomationExecution %s", doc);
 	json_or_die(&out, "StartAutomationExecution", &root);
 	if (!(id = json_get_strdup(root, "AutomationExecutionId")) || !*id)
 		die("StartAutomationExecution: no AutomationExecutionId in the response");
-	if (nowait) {
-		puts(id);
-		goto done_ok;
-	}
-	warn("automation execution %s started", id);
+	buf_free(&req);
+	buf_free(&out);
+	return id;
+}
 
-	buf_reset(&req);
+/* Polls GetAutomationExecution until the execution ends, saying each change of status or step:
+ * 0 with *ex (a slice of out) and *status, or EX_DEADLINE when the wait ran out (said). */
+static int
+auto_wait(struct aws *a, const char *id, double timeout, struct buf *out, struct json *ex, char **status)
+{
+	struct buf req = {0};
+	struct err e = {0};
+	struct json root;
+	struct ssm_wait w;
+	char *step = NULL;
+	int rc;
+
 	buf_adds(&req, "{\"AutomationExecutionId\":");
 	json_put_str(&req, id, strlen(id));
 	buf_addc(&req, '}');
-	waiter_init(&w, timeout);
+	wait_init(&w, timeout);
 	for (;;) {
-		if (waiter_sleep(&w)) {
+		if (ssm_wait_sleep(&w)) {
 			fflush(stdout);
 			fprintf(stderr, "%s: timed out waiting for automation execution %s (%s); it goes on: "
 				"aws ssm get-automation-execution --automation-execution-id %s\n",
-				applet_name, id, status ? status : "status unknown", id);
+				applet_name, id, *status ? *status : "status unknown", id);
 			rc = EX_DEADLINE;
-			goto done;
+			break;
 		}
-		if ((rc = poll_json(a, "GetAutomationExecution", req.p, w.deadline, &out, &e)) < 0)
+		if ((rc = poll_json(a, "GetAutomationExecution", req.p, w.deadline, out, &e)) < 0)
 			die_err(&e, "GetAutomationExecution %s", id);
 		if (rc)
 			continue;
-		json_or_die(&out, "GetAutomationExecution", &root);
-		if (json_get(root, "AutomationExecution", &ex) || ex.type != JSON_OBJECT)
+		json_or_die(out, "GetAutomationExecution", &root);
+		if (json_get(root, "AutomationExecution", ex) || ex->type != JSON_OBJECT)
 			die("GetAutomationExecution: no AutomationExecution in the response");
-		char *s = json_get_strdup(ex, "AutomationExecutionStatus"), *cur = json_get_strdup(ex, "CurrentStepName");
+		char *s = json_get_strdup(*ex, "AutomationExecutionStatus"), *cur = json_get_strdup(*ex, "CurrentStepName");
 		if (!s || !*s)
 			die("GetAutomationExecution: no AutomationExecutionStatus in the response");
-		int changed = !status || strcmp(s, status) || (cur && (!step || strcmp(cur, step)));
-		free(status);
+		int changed = !*status || strcmp(s, *status) || (cur && (!step || strcmp(cur, step)));
+		free(*status);
 		free(step);
-		status = s;
+		*status = s;
 		step = cur;
-		if (changed) {
-			if (step && *step && !status_in(status, auto_ok) && !status_in(status, auto_failed))
-				warn("%s: %s (step %s)", id, status, step);
-			else
-				warn("%s: %s", id, status);
-		}
-		if (status_in(status, auto_ok) || status_in(status, auto_failed))
+		int end = ssm_status_in(s, auto_ok) || ssm_status_in(s, auto_failed);
+		if (changed && step && *step && !end)
+			warn("%s: %s (step %s)", id, s, step);
+		else if (changed)
+			warn("%s: %s", id, s);
+		if (end)
 			break;
 	}
+	free(step);
+	buf_free(&req);
+	return rc;
+}
+
+static int
+automation(struct aws *a, const char *doc, const char *version, const struct ssm_params *ps, int nowait,
+	   double timeout)
+{
+	struct buf out = {0}, msg = {0};
+	struct json ex, v;
+	char *id = auto_start(a, doc, version, ps), *status = NULL;
+	int rc = EX_OK;
+
+	if (nowait) {
+		puts(id);
+		goto done;
+	}
+	warn("automation execution %s started", id);
+	if ((rc = auto_wait(a, id, timeout, &out, &ex, &status)))
+		goto done;
 	/* outputs, as the service gives them (a map of lists of strings) */
 	if (!json_get(ex, "Outputs", &v) && v.type == JSON_OBJECT)
-		buf_add(&last, v.p, v.n);
+		printf("%.*s\n", (int)v.n, v.p);
 	else
-		buf_adds(&last, "{}");
-	puts(last.p);
-	if (status_in(status, auto_failed)) {
+		puts("{}");
+	if (ssm_status_in(status, auto_failed)) {
 		auto_failure(ex, &msg);
 		fflush(stdout);
 		fprintf(stderr, "%s: automation execution %s %s%s%s\n", applet_name, id, status, msg.len ? ": " : "",
 			msg.len ? msg.p : "");
 		rc = EX_REMOTE;
-		goto done;
 	}
-done_ok:
-	rc = EX_OK;
 done:
 	free(id);
 	free(status);
-	free(step);
-	buf_free(&req);
 	buf_free(&out);
-	buf_free(&last);
 	buf_free(&msg);
 	return rc;
 }
@@ -402,16 +262,6 @@ emit(FILE *f, const char *prefix, const char *s, size_t n)
 		s += k;
 		n -= k;
 	}
-}
-
-static size_t
-utf8_chars(const char *s, size_t n)
-{
-	size_t c = 0;
-
-	for (size_t i = 0; i < n; i++)
-		c += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return c;
 }
 
 /* Prints one finished invocation's streams (stdout, then stderr). */
@@ -486,58 +336,23 @@ list_instances(struct aws *a, const char *cmd, struct inst **out)
 
 /* SendCommand: the command's id (xmalloc'd), or dies. */
 static char *
-send_command(struct aws *a, const char *doc, const char *version, const struct params *ps, char **ids, int nids,
-	     const struct params *targets, const char *comment)
+send_command(struct aws *a, const struct ssm_command *c)
 {
 	struct buf req = {0}, out = {0};
 	struct err e = {0};
 	struct json root, v;
 	struct http_resp r;
 	char *cmd = NULL;
-	int rc;
 
-	buf_adds(&req, "{\"DocumentName\":");
-	json_put_str(&req, doc, strlen(doc));
-	if (version) {
-		buf_adds(&req, ",\"DocumentVersion\":");
-		json_put_str(&req, version, strlen(version));
-	}
-	if (nids) {
-		buf_adds(&req, ",\"InstanceIds\":[");
-		for (int i = 0; i < nids; i++) {
-			if (i)
-				buf_addc(&req, ',');
-			json_put_str(&req, ids[i], strlen(ids[i]));
-		}
-		buf_addc(&req, ']');
-	} else {
-		buf_adds(&req, ",\"Targets\":[");
-		for (int i = 0; i < targets->n; i++) {
-			buf_adds(&req, i ? ",{\"Key\":" : "{\"Key\":");
-			json_put_str(&req, targets->p[i].key, strlen(targets->p[i].key));
-			buf_adds(&req, ",\"Values\":[");
-			buf_add(&req, targets->p[i].vals.p, targets->p[i].vals.len);
-			buf_adds(&req, "]}");
-		}
-		buf_addc(&req, ']');
-	}
-	if (ps->n) {
-		buf_adds(&req, ",\"Parameters\":");
-		params_json(ps, &req);
-	}
-	if (comment) {
-		buf_adds(&req, ",\"Comment\":");
-		json_put_str(&req, comment, strlen(comment));
-	}
-	buf_addc(&req, '}');
+	ssm_command_req(c, &req);
 	/* SendCommand has no idempotency token: never resent once it may have arrived */
 	struct http_body hb = {req.p, (int64_t)req.len, NULL, NULL, NULL};
 	struct aws_req q = {.svc = &SVC_SSM, .method = "POST", .path = "/", .body = &hb, .target = "SendCommand",
 			    .out = &out, .op = "SendCommand", .not_idempotent = 1};
-	rc = aws_call(a, &q, &r, &e);
+	int rc = aws_call(a, &q, &r, &e);
 	http_resp_free(&r);
 	if (rc)
-		die_err(&e, "SendCommand %s", doc);
+		die_err(&e, "SendCommand %s", c->doc);
 	json_or_die(&out, "SendCommand", &root);
 	if (json_get(root, "Command", &v) || !(cmd = json_get_strdup(v, "CommandId")) || !*cmd || strchr(cmd, '"') ||
 	    strchr(cmd, '\\'))
@@ -550,7 +365,7 @@ send_command(struct aws *a, const char *doc, const char *version, const struct p
 /* Polls ListCommands (one call per poll, however many instances) until the command is done,
  * saying each change of status; 0, or -1 when the wait runs out. *status: the last one. */
 static int
-wait_command(struct aws *a, const char *cmd, int nids, struct waiter *w, char **status)
+wait_command(struct aws *a, const char *cmd, int nids, struct ssm_wait *w, char **status)
 {
 	struct buf req = {0}, out = {0};
 	struct err e = {0};
@@ -560,7 +375,7 @@ wait_command(struct aws *a, const char *cmd, int nids, struct waiter *w, char **
 
 	buf_printf(&req, "{\"CommandId\":\"%s\"}", cmd);
 	for (;;) {
-		if (waiter_sleep(w))
+		if (ssm_wait_sleep(w))
 			break;
 		if ((rc = poll_json(a, "ListCommands", req.p, w->deadline, &out, &e)) < 0) {
 			if (!strcmp(e.code, "InvalidCommandId") && w->polls <= 4) /* not visible everywhere yet */
@@ -589,18 +404,18 @@ wait_command(struct aws *a, const char *cmd, int nids, struct waiter *w, char **
 		free(*status);
 		*status = s;
 		completed = done;
-		if (status_in(*status, cmd_done))
+		if (ssm_status_in(*status, cmd_done))
 			break;
 	}
 	buf_free(&req);
 	buf_free(&out);
-	return *status && status_in(*status, cmd_done) ? 0 : -1;
+	return *status && ssm_status_in(*status, cmd_done) ? 0 : -1;
 }
 
 /* Polls GetCommandInvocation for each instance not done yet, printing each one's output as it
  * ends; 0 when all have, -1 when the wait runs out. */
 static int
-wait_invocations(struct aws *a, const char *cmd, struct inst *in, int n, struct waiter *w)
+wait_invocations(struct aws *a, const char *cmd, struct inst *in, int n, struct ssm_wait *w)
 {
 	struct buf req = {0}, out = {0};
 	struct err e = {0};
@@ -631,7 +446,7 @@ wait_invocations(struct aws *a, const char *cmd, struct inst *in, int n, struct 
 				continue;
 			json_or_die(&out, "GetCommandInvocation", &inv);
 			char *s = json_get_strdup(inv, "Status");
-			if (!s || !status_in(s, cmd_done)) {
+			if (!s || !ssm_status_in(s, cmd_done)) {
 				free(s);
 				continue;
 			}
@@ -645,7 +460,7 @@ wait_invocations(struct aws *a, const char *cmd, struct inst *in, int n, struct 
 		}
 		if (!left)
 			break;
-		if (waiter_sleep(w)) {
+		if (ssm_wait_sleep(w)) {
 			timed_out = 1;
 			break;
 		}
@@ -679,12 +494,11 @@ report(const struct inst *in, int n)
 }
 
 static int
-runcommand(struct aws *a, const char *doc, const char *version, const struct params *ps, char **ids, int nids,
-	   const struct params *targets, const char *comment, int nowait, double timeout)
+runcommand(struct aws *a, const struct ssm_command *c, int nowait, double timeout)
 {
-	struct waiter w;
+	struct ssm_wait w;
 	struct inst *in = NULL;
-	char *cmd = send_command(a, doc, version, ps, ids, nids, targets, comment), *status = NULL;
+	char *cmd = send_command(a, c), *status = NULL;
 	int rc, n = 0;
 
 	if (nowait) {
@@ -693,14 +507,14 @@ runcommand(struct aws *a, const char *doc, const char *version, const struct par
 		goto done;
 	}
 	warn("command %s sent", cmd);
-	waiter_init(&w, timeout);
-	if (wait_command(a, cmd, nids, &w, &status))
+	wait_init(&w, timeout);
+	if (wait_command(a, cmd, c->nids, &w, &status))
 		goto timeout;
 	/* each instance's result and output */
-	if (nids) {
-		in = xcalloc((size_t)nids, sizeof *in);
-		for (n = 0; n < nids; n++)
-			in[n] = (struct inst){.id = xstrdup(ids[n]), .code = -1};
+	if (c->nids) {
+		in = xcalloc((size_t)c->nids, sizeof *in);
+		for (n = 0; n < c->nids; n++)
+			in[n] = (struct inst){.id = xstrdup(c->ids[n]), .code = -1};
 	} else {
 		n = list_instances(a, cmd, &in);
 	}
@@ -732,87 +546,110 @@ done:
 	return rc;
 }
 
-int
-ssmrun_main(int argc, char **argv)
+/* KEY=VALUE into ps (usage() if it is not). */
+static void
+param_parse(struct ssm_params *ps, const char *arg, const char *what)
+{
+	struct err e = {0};
+
+	if (ssm_param_parse(ps, arg, &e))
+		usage("%s: %s", what, e.msg);
+}
+
+/* What the command line asks for. */
+struct args {
+	struct ssm_command c;
+	struct ssm_params ps, targets;
+	int ncmds, nowait;
+	double timeout;
+};
+
+/* The options into r, checked: usage() on anything wrong. */
+static void
+parse_args(int argc, char **argv, struct opt *o, struct args *r)
 {
 	static const struct optdef defs[] = {
 		{"document", 'd', 1, 'd'}, {"document-version", 0, 1, 'V'}, {"instance", 'i', 1, 'i'},
 		{"target", 't', 1, 't'},   {"command", 'c', 1, 'c'},        {"comment", 0, 1, 'C'},
 		{"timeout", 0, 1, 'T'},    {"no-wait", 0, 0, 'n'},          {NULL, 0, 0, 0},
 	};
-	const char *doc = NULL, *version = NULL, *comment = NULL;
-	struct params ps = {0}, targets = {0};
-	char **ids = NULL;
-	int nids = 0, ncmds = 0, nowait = 0, k;
-	double timeout = 0;
-	struct opt o;
-	struct aws a;
+	struct ssm_command *c = &r->c;
+	int k;
 
-	opt_init(&o, argc, argv, defs, ssmrun_help);
-	ids = xcalloc((size_t)argc, sizeof *ids);
-	while ((k = opt_next(&o)) != OPT_END) {
+	opt_init(o, argc, argv, defs, ssmrun_help);
+	c->ids = xcalloc((size_t)argc, sizeof *c->ids);
+	while ((k = opt_next(o)) != OPT_END) {
 		switch (k) {
-		case 'd':
-			doc = o.arg;
-			break;
-		case 'V':
-			version = o.arg;
-			break;
+		case 'd': c->doc = o->arg; break;
+		case 'V': c->version = o->arg; break;
 		case 'i':
-			if (!*o.arg)
+			if (!*o->arg)
 				usage("--instance: empty instance id");
-			ids[nids++] = (char *)o.arg;
+			c->ids[c->nids++] = (char *)o->arg;
 			break;
-		case 't':
-			param_parse(&targets, o.arg, "--target");
-			break;
+		case 't': param_parse(&r->targets, o->arg, "--target"); break;
 		case 'c':
-			param_value(param_get(&ps, "commands", 8), o.arg, strlen(o.arg));
-			ncmds++;
+			ssm_param_value(ssm_param_get(&r->ps, "commands", 8), o->arg, strlen(o->arg));
+			r->ncmds++;
 			break;
-		case 'C':
-			comment = o.arg;
-			break;
+		case 'C': c->comment = o->arg; break;
 		case 'T':
-			timeout = opt_duration(&o);
-			if (!(timeout > 0))
+			r->timeout = opt_duration(o);
+			if (!(r->timeout > 0))
 				usage("--timeout: expected a duration above zero, such as 30s or 10m");
 			break;
-		case 'n':
-			nowait = 1;
-			break;
-		case OPT_POS:
-			param_parse(&ps, o.arg, "parameter");
-			break;
-		default:
-			usage("unexpected argument '%s'", o.arg);
+		case 'n': r->nowait = 1; break;
+		case OPT_POS: param_parse(&r->ps, o->arg, "parameter"); break;
+		default: usage("unexpected argument '%s'", o->arg);
 		}
 	}
-	int run = nids || targets.n;
-	if (nids && targets.n)
-		usage("--instance and --target do not go together");
-	if (nids > 50)
-		usage("--instance: at most 50 instances (use --target for more)");
-	if (targets.n > 5)
-		usage("--target: at most 5 target keys");
-	if (!run && ncmds)
-		usage("--command needs --instance or --target");
-	if (!run && !doc)
-		usage("give --document NAME (Automation), or --instance/--target with --command (Run Command)");
-	if (!run && comment)
-		usage("--comment is for Run Command (--instance or --target)");
-	if (run && !doc && !ncmds)
-		usage("Run Command needs --command TEXT or --document NAME");
+}
 
+/* The checks that take more than one option. */
+static void
+validate(const struct args *r)
+{
+	int run = r->c.nids || r->targets.n;
+
+	if (r->c.nids && r->targets.n)
+		usage("--instance and --target do not go together");
+	if (r->c.nids > 50)
+		usage("--instance: at most 50 instances (use --target for more)");
+	if (r->targets.n > 5)
+		usage("--target: at most 5 target keys");
+	if (!run && r->ncmds)
+		usage("--command needs --instance or --target");
+	if (!run && !r->c.doc)
+		usage("give --document NAME (Automation), or --instance/--target with --command (Run Command)");
+	if (!run && r->c.comment)
+		usage("--comment is for Run Command (--instance or --target)");
+	if (run && !r->c.doc && !r->ncmds)
+		usage("Run Command needs --command TEXT or --document NAME");
+}
+
+int
+ssmrun_main(int argc, char **argv)
+{
+	struct args r = {0};
+	struct opt o;
+	struct aws a;
+	int k;
+
+	parse_args(argc, argv, &o, &r);
+	validate(&r);
+	r.c.ps = &r.ps;
+	r.c.targets = &r.targets;
 	xaws_init(&a, &o.common);
-	if (run)
-		k = runcommand(&a, doc ? doc : "AWS-RunShellScript", version, &ps, ids, nids, &targets, comment, nowait,
-			       timeout);
-	else
-		k = automation(&a, doc, version, &ps, nowait, timeout);
-	params_free(&ps);
-	params_free(&targets);
-	free(ids);
+	if (r.c.nids || r.targets.n) {
+		if (!r.c.doc)
+			r.c.doc = "AWS-RunShellScript";
+		k = runcommand(&a, &r.c, r.nowait, r.timeout);
+	} else {
+		k = automation(&a, r.c.doc, r.c.version, &r.ps, r.nowait, r.timeout);
+	}
+	ssm_params_free(&r.ps);
+	ssm_params_free(&r.targets);
+	free(r.c.ids);
 	aws_free(&a);
 	if (fflush(stdout) || ferror(stdout))
 		die("write stdout: %s", strerror(errno));

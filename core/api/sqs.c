@@ -1,6 +1,6 @@
-/* sqs.c — what sqssend and sqsrecv share about SQS queues (JSON protocol): the queue's URL from a
- * URL, name or ARN, GetQueueAttributes, *Batch calls and their per-entry results, and the S3 event
- * notifications queues carry.
+/* sqs.c — SQS queues for sqssend and sqsrecv (JSON protocol): the queue's URL from a URL, name or
+ * ARN, GetQueueAttributes, *Batch calls and their per-entry results, ReceiveMessage and its
+ * messages (in a receiver thread of their own), and the S3 event notifications queues carry.
  * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_Operations.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html */
 #include "api.h"
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A queue in another region than the configured one is reached there, unless an endpoint
  * was set (a local emulator, a VPC endpoint): then it is all the user's choice. */
@@ -91,21 +92,33 @@ sqs_req_start(struct buf *b, const char *url)
 }
 
 int
-sqs_queue_attrs(struct aws *a, const char *url, const char *names, struct buf *out, struct json *attrs, struct err *e)
+sqs_is_fifo(const char *q)
 {
-	struct buf req = {0};
-	struct json root;
+	size_t n = strlen(q);
+
+	return n > 5 && !strcmp(q + n - 5, ".fifo");
+}
+
+int
+sqs_queue_attr(struct aws *a, const char *url, const char *name, char **val, struct err *e)
+{
+	struct buf req = {0}, out = {0};
+	struct json root, attrs;
 	int rc = -1;
 
+	*val = NULL;
 	sqs_req_start(&req, url);
-	buf_printf(&req, ",\"AttributeNames\":[%s]}", names);
-	if (aws_json(a, &SVC_SQS, "GetQueueAttributes", req.p, out, e))
+	buf_adds(&req, ",\"AttributeNames\":[");
+	json_put_str(&req, name, strlen(name));
+	buf_adds(&req, "]}");
+	if (aws_json(a, &SVC_SQS, "GetQueueAttributes", req.p, &out, e))
 		;
-	else if (json_parse(out->p, out->len, &root) || json_get(root, "Attributes", attrs) || attrs->type != JSON_OBJECT)
+	else if (json_parse(out.p, out.len, &root) || json_get(root, "Attributes", &attrs) || attrs.type != JSON_OBJECT)
 		err_set(e, E_PROTO, "unexpected response");
 	else
-		rc = 0;
+		*val = json_get_strdup(attrs, name), rc = 0;
 	buf_free(&req);
+	buf_free(&out);
 	return rc;
 }
 
@@ -308,10 +321,195 @@ sqs_handles(struct aws *a, const char *url, const char *const *rh, const int *vi
 			if (r[k].state == SQS_RETRY && round < a->max_attempts)
 				left[again++] = left[k];
 		}
-		if ((nl = again)) /* backoff with full jitter, as for whole calls */
-			sleep_sec((round < 6 ? (double)(1 << round) / 2 : 20) * (rand32() / 4294967296.0));
+		if ((nl = again)) /* as for whole calls */
+			sleep_sec(retry_backoff(round));
 	}
 	return 0;
+}
+
+int
+sqs_receive(struct aws *a, const char *url, int max, int wait, int vis, struct buf *out, struct err *e)
+{
+	struct buf req = {0};
+	int rc;
+
+	sqs_req_start(&req, url);
+	buf_printf(&req, ",\"MaxNumberOfMessages\":%d,\"WaitTimeSeconds\":%d", max, wait);
+	if (vis > 0)
+		buf_printf(&req, ",\"VisibilityTimeout\":%d", vis);
+	buf_adds(&req, ",\"MessageSystemAttributeNames\":[\"All\"],\"MessageAttributeNames\":[\"All\"]}");
+	rc = aws_json(a, &SVC_SQS, "ReceiveMessage", req.p, out, e);
+	buf_free(&req);
+	return rc;
+}
+
+int
+sqs_msg_parse(struct json j, const char *url, struct sqs_msg *m)
+{
+	struct json v, attrs, key;
+	size_t pos = 0;
+	char *cnt = NULL;
+
+	memset(m, 0, sizeof *m);
+	m->id = json_get_strdup(j, "MessageId");
+	m->rh = json_get_strdup(j, "ReceiptHandle");
+	if (!m->id || !m->rh || json_get(j, "Body", &v) || json_str(v, &m->body)) {
+		sqs_msg_free(m);
+		return -1;
+	}
+	if (!json_get(j, "Attributes", &attrs)) {
+		if ((cnt = json_get_strdup(attrs, "ApproximateReceiveCount")))
+			m->count = strtol(cnt, NULL, 10);
+		m->group = json_get_strdup(attrs, "MessageGroupId");
+	}
+	proc_var(&m->env, "SQS_MESSAGE_ID", m->id, strlen(m->id));
+	proc_var(&m->env, "SQS_RECEIPT_COUNT", cnt ? cnt : "", cnt ? strlen(cnt) : 0);
+	proc_var(&m->env, "SQS_QUEUE_URL", url, strlen(url));
+	if (m->group)
+		proc_var(&m->env, "SQS_GROUP_ID", m->group, strlen(m->group));
+	free(cnt);
+	if (json_get(j, "MessageAttributes", &attrs))
+		return 0;
+	while (!json_next(attrs, &pos, &key, &v)) {
+		struct buf name = {0}, k = {0};
+		char *sv = json_get_strdup(v, "StringValue");
+		if (!sv)
+			sv = json_get_strdup(v, "BinaryValue"); /* base64, as SQS gives it */
+		buf_adds(&name, "SQS_ATTR_");
+		if (sv && !json_str(key, &k) && !envout_name(k.p, k.len, &name))
+			proc_var(&m->env, name.p, sv, strlen(sv));
+		free(sv);
+		buf_free(&name);
+		buf_free(&k);
+	}
+	return 0;
+}
+
+void
+sqs_msg_free(struct sqs_msg *m)
+{
+	free(m->id);
+	free(m->rh);
+	free(m->group);
+	buf_free(&m->body);
+	buf_free(&m->env);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- the receiver thread ---- */
+
+static void *
+rx_thread(void *arg)
+{
+	struct sqs_rx *r = arg;
+
+	proc_block_signals();
+	pthread_mutex_lock(&r->m);
+	for (;;) {
+		while (!r->want || r->have)
+			pthread_cond_wait(&r->cv, &r->m);
+		struct buf out = {0};
+		struct err e = {0};
+		int want = r->want, wait = r->wait, tag = r->tag;
+		r->busy = 1 + tag;
+		pthread_mutex_unlock(&r->m);
+		int rc = sqs_receive(r->a, r->url, want, wait, r->vis, &out, &e);
+		pthread_mutex_lock(&r->m);
+		r->busy = 0;
+		r->have = 1;
+		r->resp_tag = tag;
+		if (rc) {
+			r->err = e;
+			r->failed = 1;
+			buf_free(&out);
+		} else {
+			buf_free(&r->resp);
+			r->resp = out;
+		}
+		if (write(r->wake_fd, "", 1) < 0) {
+			/* the pipe is full: a wake-up is pending anyway */
+		}
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&r->m);
+	return NULL;
+}
+
+int
+sqs_rx_start(struct sqs_rx *r, struct err *e)
+{
+	pthread_t th;
+
+	pthread_mutex_init(&r->m, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (pthread_create(&th, NULL, rx_thread, r))
+		return err_set(e, E_IO, "cannot start a thread");
+	pthread_detach(th); /* a receive in flight at the end is left to the exit */
+	return 0;
+}
+
+void
+sqs_rx_ask(struct sqs_rx *r, int want, int wait, int tag)
+{
+	pthread_mutex_lock(&r->m);
+	r->want = want;
+	r->wait = wait;
+	r->tag = tag;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->m);
+}
+
+int
+sqs_rx_take(struct sqs_rx *r, struct buf *resp, int *tag, int *busy, struct err *e)
+{
+	int rc = 0;
+
+	memset(resp, 0, sizeof *resp);
+	pthread_mutex_lock(&r->m);
+	*busy = r->busy;
+	if (r->have) {
+		r->have = 0;
+		r->want = 0; /* until asked again */
+		*tag = r->resp_tag;
+		*resp = r->resp;
+		memset(&r->resp, 0, sizeof r->resp);
+		if (r->failed)
+			*e = r->err;
+		rc = r->failed ? -1 : 1;
+	}
+	pthread_mutex_unlock(&r->m);
+	return rc;
+}
+
+void
+sqs_ops_add(struct sqs_ops *o, const char *rh, const char *id, int vis)
+{
+	if (!o->n)
+		o->since = mono_now();
+	o->rh[o->n] = xstrdup(rh);
+	o->id[o->n] = xstrdup(id);
+	o->vis[o->n++] = vis;
+}
+
+int
+sqs_ops_send(struct aws *a, const char *url, const struct sqs_ops *o, const char **op, struct sqs_result *res,
+	     struct err *e)
+{
+	int del = o->n && o->vis[0] < 0;
+
+	*op = del ? "DeleteMessageBatch" : "ChangeMessageVisibilityBatch";
+	return sqs_handles(a, url, (const char *const *)o->rh, del ? NULL : o->vis, o->n, res, e);
+}
+
+void
+sqs_ops_clear(struct sqs_ops *o)
+{
+	for (int i = 0; i < o->n; i++) {
+		free(o->rh[i]);
+		free(o->id[i]);
+	}
+	o->n = 0;
 }
 
 /* ---- S3 event notifications ---- */
@@ -414,6 +612,26 @@ s3_events_parse(const char *body, size_t n, struct s3_events *ev)
 		return 0;
 	s3_events_free(ev);
 	return -1;
+}
+
+int
+s3_event_env(const struct s3_event *r, struct buf *env)
+{
+	struct buf u = {0};
+
+	if (strlen(r->key) != r->key_len)
+		return -1;
+	buf_printf(&u, "s3://%s/%s", r->bucket, r->key);
+	proc_var(env, "S3_URL", u.p, u.len);
+	proc_var(env, "S3_BUCKET", r->bucket, strlen(r->bucket));
+	proc_var(env, "S3_KEY", r->key, r->key_len);
+	buf_reset(&u);
+	if (r->size >= 0)
+		buf_printf(&u, "%lld", (long long)r->size);
+	proc_var(env, "S3_SIZE", u.p ? u.p : "", u.len);
+	proc_var(env, "S3_EVENT", r->event, strlen(r->event));
+	buf_free(&u);
+	return 0;
 }
 
 void

@@ -132,6 +132,7 @@ void hex_encode(const void *p, size_t n, char *out); /* lower case; out holds 2n
 size_t b64_encode(const void *p, size_t n, char *out); /* out holds 4*((n+2)/3)+1; returns length */
 int b64_decode(const char *s, size_t n, struct buf *out); /* appends; -1 on invalid input */
 int utf8_valid(const void *s, size_t n); /* well-formed UTF-8 (RFC 3629) */
+size_t utf8_chars(const char *s, size_t n); /* the characters in n bytes of UTF-8 (its non-continuation bytes) */
 /* Appends s percent-encoded per RFC 3986 (unreserved A-Z a-z 0-9 - _ . ~ kept); '/' kept when
  * keep_slash. This is the SigV4 encoding. */
 void uri_encode(struct buf *b, const char *s, size_t n, int keep_slash);
@@ -148,6 +149,7 @@ time_t clock_now(void);
 double mono_now(void); /* monotonic seconds */
 void sleep_sec(double s);
 uint32_t rand32(void); /* for jitter; not cryptographic */
+void uuid4(char out[37]); /* a random (version 4) UUID, as idempotency tokens are */
 
 /* ---- sum.c: checksums (the CPU's CRC32C, carry-less multiply and SHA instructions where there are) */
 uint32_t crc32c_update(uint32_t crc, const void *p, size_t n); /* start and end with crc = 0 */
@@ -237,7 +239,7 @@ char *file_join(const char *dir, const char *name);
  * after making the missing directories above it (file_mkdirs). */
 int file_put_secret(const char *path, const void *p, size_t n, struct err *e);
 
-/* ---- proc.c: commands run beside awsbox (sqsrecv --exec) ------------------------------- */
+/* ---- proc.c: commands run beside awsbox (sqsrecv --exec); worker threads' signals ------ */
 /* Appends NAME=value and a NUL to vars, the form proc_spawn takes. */
 void proc_var(struct buf *vars, const char *name, const char *val, size_t n);
 /* Starts argv[0] (found in PATH) in a process group of its own (kill(-pid) reaches all of it),
@@ -245,5 +247,7 @@ void proc_var(struct buf *vars, const char *name, const char *val, size_t n);
  * current environment with vars (nvars bytes of "NAME=value\0" from proc_var) set over it.
  * *pid on success, for the caller to wait for; -1 with e (E_NOTFOUND: no such command). */
 int proc_spawn(char *const argv[], const char *vars, size_t nvars, const void *in, size_t n, pid_t *pid, struct err *e);
+/* Blocks SIGINT, SIGTERM and SIGHUP in a worker thread: the main thread handles them. */
+void proc_block_signals(void);
 
 #endif

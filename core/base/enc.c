@@ -1,9 +1,10 @@
 /* enc.c — hex, base64 (RFC 4648), percent-encoding (RFC 3986, as SigV4 wants it), time
- * (ISO 8601, IMF-fixdate of RFC 9110), durations, sizes and clocks. */
+ * (ISO 8601, IMF-fixdate of RFC 9110), durations, sizes, clocks and random UUIDs (RFC 9562). */
 #include "base.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -130,6 +131,16 @@ utf8_valid(const void *p, size_t n)
 		i += need + 1;
 	}
 	return 1;
+}
+
+size_t
+utf8_chars(const char *s, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return c;
 }
 
 void
@@ -446,4 +457,20 @@ rand32(void)
 	x ^= x << 25;
 	x ^= x >> 27;
 	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+void
+uuid4(char out[37])
+{
+	unsigned char r[16];
+
+	if (getrandom(r, sizeof r, 0) != sizeof r)
+		for (size_t i = 0; i < sizeof r; i += 4) {
+			uint32_t x = rand32();
+			memcpy(r + i, &x, 4);
+		}
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
+		 r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
 }

@@ -1,5 +1,6 @@
 /* proc.c — commands run beside awsbox (sqsrecv --exec): started with posix_spawn, which needs
- * no fork of a threaded process, with their stdin from memory and variables added.
+ * no fork of a threaded process, with their stdin from memory and variables added; and the
+ * signals a worker thread blocks.
  * https://pubs.opengroup.org/onlinepubs/9799919799/functions/posix_spawn.html */
 #include "base.h"
 
@@ -82,4 +83,17 @@ done:
 		close(fd);
 	free(envp);
 	return rc;
+}
+
+void
+proc_block_signals(void)
+{
+	sigset_t set;
+
+	/* Signals go to the main thread, which decides what to abort. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }

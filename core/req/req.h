@@ -227,6 +227,9 @@ int err_is_clock_skew(const struct err *e);
  * retry tokens from a's quota. */
 int retry_decide(struct aws *a, const struct err *e, int attempt, int idempotent, double *delay);
 void retry_success(struct aws *a); /* refunds the quota */
+/* The pause after attempt (1-based) failed: exponential backoff with full jitter, a random time
+ * below 2^(attempt-1) seconds, at most 20. */
+double retry_backoff(int attempt);
 /* Adaptive mode: waits until the rate limiter lets a request go (no-op in other modes). */
 void retry_rate_wait(struct aws *a);
 

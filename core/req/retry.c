@@ -65,7 +65,6 @@ retry_decide(struct aws *a, const struct err *e, int attempt, int idempotent, do
 {
 	int throttle = err_is_throttle(e), transient = err_is_transient(e);
 	int cost = e->kind == E_TIMEOUT ? 10 : 5, ok;
-	double cap;
 
 	if (a->retry_mode == 2) {
 		pthread_mutex_lock(&a->lock);
@@ -87,11 +86,18 @@ retry_decide(struct aws *a, const struct err *e, int attempt, int idempotent, do
 		dbg("retry quota exhausted");
 		return 0;
 	}
-	cap = (double)(1u << (attempt - 1 < 5 ? attempt - 1 : 5));
+	*delay = retry_backoff(attempt);
+	return 1;
+}
+
+double
+retry_backoff(int attempt)
+{
+	double cap = (double)(1u << (attempt - 1 < 5 ? attempt - 1 : 5));
+
 	if (cap > 20)
 		cap = 20;
-	*delay = cap * (rand32() / 4294967296.0);
-	return 1;
+	return cap * (rand32() / 4294967296.0);
 }
 
 void

@@ -46,25 +46,12 @@ xpool_fail(struct pool *p, const struct err *e)
 	pthread_cond_broadcast(&p->cv);
 }
 
-void
-xfer_block_signals(void)
-{
-	sigset_t set;
-
-	/* Signals go to the calling thread, which decides what to abort. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
 static void *
 worker(void *arg)
 {
 	struct pool *p = arg;
 
-	xfer_block_signals();
+	proc_block_signals();
 	pthread_mutex_lock(&p->m);
 	for (;;) {
 		while (!p->failed && p->next >= p->avail && (p->total < 0 || p->next < p->total))

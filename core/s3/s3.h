@@ -200,8 +200,6 @@ int xfer_upload_file(struct xfer *x, int fd, int64_t size, const char *bucket, c
  * its approximate size, to choose the part size. */
 int xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *key, const struct s3_put *p,
 		       int64_t expected, struct err *e);
-/* Blocks SIGINT, SIGTERM and SIGHUP in a worker thread: the main thread handles them. */
-void xfer_block_signals(void);
 /* Downloads the object o (from s3_head) to fd: with pwrite at offsets when seekable, else in
  * order through a window of concurrency pieces. Verifies what S3 stored (full-object checksum,
  * composite checksum part by part, or a single-part ETag's MD5) unless ck is S3_CK_NONE; a

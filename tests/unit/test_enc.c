@@ -50,6 +50,23 @@ TEST(enc_utf8)
 	for (size_t i = 0; i < COUNT(bad); i++)
 		CHECK_INT(utf8_valid(bad[i], strlen(bad[i])), 0);
 	CHECK_INT(utf8_valid("a\0b", 3), 1); /* NUL is U+0000: the length decides, not a terminator */
+	CHECK_INT(utf8_chars("h\xc3\xa9llo \xf0\x9f\x98\x80", 11), 7);
+	CHECK_INT(utf8_chars("\xe2\x82\xac", 2), 1); /* a character cut short counts once */
+}
+
+/* RFC 9562's version 4: 36 characters, the version nibble 4, the variant bits 10. */
+TEST(enc_uuid4)
+{
+	char a[37], b[37];
+
+	uuid4(a);
+	uuid4(b);
+	CHECK_INT(strlen(a), 36);
+	CHECK(strcmp(a, b));
+	for (int i = 0; i < 36; i++)
+		CHECK(i == 8 || i == 13 || i == 18 || i == 23 ? a[i] == '-' : strchr("0123456789abcdef", a[i]) != NULL);
+	CHECK(a[14] == '4');
+	CHECK(strchr("89ab", a[19]) != NULL);
 }
 
 TEST(enc_uri)

@@ -100,3 +100,20 @@ TEST(retry_not_idempotent)
 	e.sent = 1;
 	CHECK(retry_decide(&a, &e, 1, 0, &d)); /* refused outright: it did not run */
 }
+
+/* Full jitter under min(2^(attempt-1), 20) s: sqs_handles and sqssend's rounds wait the same. */
+TEST(retry_backoff_caps)
+{
+	static const double cap[] = {1, 2, 4, 8, 16, 20, 20, 20};
+	double top[8] = {0};
+
+	for (int k = 0; k < 2000; k++)
+		for (int i = 0; i < 8; i++) {
+			double d = retry_backoff(i + 1);
+			CHECK(d >= 0 && d < cap[i]);
+			if (d > top[i])
+				top[i] = d;
+		}
+	for (int i = 0; i < 8; i++)
+		CHECK(top[i] > cap[i] * 0.9); /* it spreads over the whole range */
+}

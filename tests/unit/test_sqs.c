@@ -1,6 +1,9 @@
 /* test_sqs.c — *Batch results and S3 event notifications (formats from the S3 and SQS docs). */
 #include "unit.h"
 
+#include <poll.h>
+#include <unistd.h>
+
 TEST(sqs_batch_results)
 {
 	const char *ids[] = {"3", "7", "9", "12"};
@@ -158,5 +161,118 @@ TEST(sqs_handles_retry)
 	CHECK_INT(strcount(seen, "AmazonSQS.DeleteMessageBatch"), 1);
 	free(seen);
 	aws_free(&a);
+#undef JSON_OK
+}
+
+/* A ReceiveMessage item: the fields sqsrecv uses, and the variables a command gets. */
+TEST(sqs_msg_parse_env)
+{
+	const char *item = "{\"MessageId\":\"m-1\",\"ReceiptHandle\":\"rh-1\",\"Body\":\"hi \\u00e9\","
+			   "\"Attributes\":{\"ApproximateReceiveCount\":\"3\",\"MessageGroupId\":\"g1\"},"
+			   "\"MessageAttributes\":{\"color\":{\"DataType\":\"String\",\"StringValue\":\"red\"},"
+			   "\"blob\":{\"DataType\":\"Binary\",\"BinaryValue\":\"AAE=\"},\"bad name!\":{\"StringValue\":\"x\"},\"\":{\"StringValue\":\"y\"}}}";
+	const char *env[] = {"SQS_MESSAGE_ID=m-1", "SQS_RECEIPT_COUNT=3", "SQS_QUEUE_URL=http://q/1/q",
+			     "SQS_GROUP_ID=g1", "SQS_ATTR_COLOR=red", "SQS_ATTR_BLOB=AAE=", "SQS_ATTR_BAD_NAME_=x"};
+	struct sqs_msg m;
+	struct json j;
+
+	CHECK_INT(json_parse(item, strlen(item), &j), 0);
+	CHECK_INT(sqs_msg_parse(j, "http://q/1/q", &m), 0);
+	CHECK_STR(m.id, "m-1");
+	CHECK_STR(m.rh, "rh-1");
+	CHECK_STR(m.group, "g1");
+	CHECK_STR(m.body.p, "hi \xc3\xa9");
+	CHECK_INT(m.count, 3);
+	const char *p = m.env.p;
+	for (size_t i = 0; i < COUNT(env); i++, p += strlen(p) + 1) {
+		CHECK(p < m.env.p + m.env.len);
+		CHECK_STR(p, env[i]);
+	}
+	CHECK(p == m.env.p + m.env.len); /* an empty name makes no variable */
+	sqs_msg_free(&m);
+	const char *no_rh = "{\"MessageId\":\"m-2\",\"Body\":\"x\"}";
+	CHECK_INT(json_parse(no_rh, strlen(no_rh), &j), 0);
+	CHECK_INT(sqs_msg_parse(j, "http://q/1/q", &m), -1);
+	CHECK(m.id == NULL);
+}
+
+TEST(s3_event_env)
+{
+	struct s3_events ev;
+	struct buf env = {0};
+
+	CHECK_INT(s3_events_parse(direct, strlen(direct), &ev), 0);
+	CHECK_INT(s3_event_env(&ev.rec[0], &env), 0);
+	const char want[] = "S3_URL=s3://b1/dir/red flower+1 \xc3\xa9t\xc3\xa9.jpg\0S3_BUCKET=b1\0"
+			    "S3_KEY=dir/red flower+1 \xc3\xa9t\xc3\xa9.jpg\0S3_SIZE=1024\0S3_EVENT=ObjectCreated:Put";
+	CHECK_INT(env.len, sizeof want);
+	CHECK(!memcmp(env.p, want, sizeof want));
+	buf_reset(&env);
+	CHECK_INT(s3_event_env(&ev.rec[1], &env), -1); /* a%00b: no variable holds a NUL */
+	buf_free(&env);
+	s3_events_free(&ev);
+}
+
+/* Waits for the receiver thread's wake-up byte (5 s at most). */
+static int
+woken(int fd)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	char c;
+
+	return poll(&p, 1, 5000) == 1 && read(fd, &c, 1) == 1;
+}
+
+/* The receiver thread: a receive when asked, its answer handed over with the caller's tag, and
+ * its end after a failed receive. Deletes gathered in sqs_ops go as one DeleteMessageBatch. */
+TEST(sqs_rx_and_ops)
+{
+#define JSON_OK "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
+	static const struct canned c[] = {
+		{JSON_OK, "{\"Messages\":[{\"MessageId\":\"m\",\"ReceiptHandle\":\"r\",\"Body\":\"b\"}]}"},
+		{JSON_OK, "{\"Successful\":[{\"Id\":\"0\"}],\"Failed\":[{\"Id\":\"1\",\"SenderFault\":true,\"Code\":\"X\"}]}"},
+		{"HTTP/1.1 403 Forbidden\r\nContent-Type: application/x-amz-json-1.0\r\n",
+		 "{\"__type\":\"com.amazon.coral.service#AccessDeniedException\",\"message\":\"no\"}"},
+	};
+	static struct sqs_rx rx; /* outlives the thread */
+	struct sqs_ops ops = {0};
+	struct sqs_result res[SQS_BATCH];
+	struct server s;
+	static struct aws a;
+	struct err e = {0};
+	struct buf resp;
+	const char *op;
+	int fd[2], tag = -1, busy = -1;
+
+	CHECK_INT(pipe(fd), 0);
+	server_start(&s, c, 3);
+	server_aws(&a, s.port);
+	rx = (struct sqs_rx){.a = &a, .url = "http://q/1/q", .vis = 30, .wake_fd = fd[1]};
+	CHECK_INT(sqs_rx_start(&rx, &e), 0);
+	CHECK_INT(sqs_rx_take(&rx, &resp, &tag, &busy, &e), 0); /* nothing asked, nothing in */
+	sqs_rx_ask(&rx, 2, 0, 7);
+	CHECK(woken(fd[0]));
+	CHECK_INT(sqs_rx_take(&rx, &resp, &tag, &busy, &e), 1);
+	CHECK_INT(tag, 7);
+	CHECK_INT(busy, 0);
+	CHECK(strstr(resp.p, "\"ReceiptHandle\":\"r\"") != NULL);
+	buf_free(&resp);
+	sqs_ops_add(&ops, "r", "m", -1);
+	sqs_ops_add(&ops, "r2", "m2", -1);
+	CHECK_INT(sqs_ops_send(&a, "http://q/1/q", &ops, &op, res, &e), 0);
+	CHECK_STR(op, "DeleteMessageBatch");
+	CHECK_INT(res[0].state, SQS_OK);
+	CHECK_INT(res[1].state, SQS_FAILED);
+	CHECK_STR(ops.id[1], "m2"); /* for the caller's report, until cleared */
+	sqs_ops_clear(&ops);
+	CHECK_INT(ops.n, 0);
+	sqs_rx_ask(&rx, 1, 0, 0);
+	CHECK(woken(fd[0]));
+	CHECK_INT(sqs_rx_take(&rx, &resp, &tag, &busy, &e), -1);
+	CHECK_INT(err_exit_code(&e), EX_ACCESS);
+	char *seen = server_stop(&s);
+	CHECK_INT(strcount(seen, "AmazonSQS.ReceiveMessage"), 2);
+	CHECK_INT(strcount(seen, "AmazonSQS.DeleteMessageBatch"), 1);
+	free(seen);
 #undef JSON_OK
 }

@@ -18,7 +18,7 @@ def sec_scale():
     scale_sqssend(cpus, rows, raw)
     R.add(f"HTTPS, client and server on one CPU, median of {SCALE_RUNS} runs. Per item = wall or CPU ÷ items. "
           "`aws s3 cp --recursive` is the AWS CLI's equivalent of `s3cp -r`, and `rclone copy` rclone's (with `--fast-list`, as for all of rclone's runs here) "
-          "(each upload to a prefix of its own, so rclone finds nothing to skip); the tools' order rotates; the AWS CLI has nothing that streams "
+          "(each upload to a prefix of its own, so rclone finds nothing to skip; the sink drops each size's objects before the next); the tools' order rotates; the AWS CLI has nothing that streams "
           "lines into SQS, so its per-line figure is that of `aws sqs send-message-batch` with 10 entries "
           "(one process per 10 lines, measured 5 times) — what a shell loop over `split -l 10` would pay.", "")
     R.table(["what", "awsbox wall", "awsbox CPU", "awsbox peak RSS", "awsbox per item (wall / CPU)",
