@@ -572,60 +572,61 @@ s3_list_free(struct s3_list *l)
 
 /* ---- aws-chunked with a trailing checksum ------------------------------------------------ */
 
-enum { CK_DATA, CK_END, CK_DONE };
+enum { CK_DATA, CK_DONE };
 
+/* The framing after a chunk's data (or at the start): its CR LF, then the next chunk's size line
+ * (a full CHUNK bytes unless the data ends: awschunked_length's rule), or after the last one
+ * "0\r\n", "name:value\r\n", "\r\n". */
+static void
+chunked_frame(struct s3_chunked *c, int after_data)
+{
+	int n = after_data ? snprintf(c->buf, 8, "\r\n") : 0;
+
+	if (c->left) {
+		c->chunk = c->left < CHUNK ? (size_t)c->left : CHUNK;
+		n += snprintf(c->buf + n, 24, "%zx\r\n", c->chunk);
+	} else {
+		char v[96];
+		s3_sum_b64(&c->sum, v);
+		n += snprintf(c->buf + n, CHUNKED_FRAME - (size_t)n, "0\r\nx-amz-checksum-%s:%s\r\n\r\n", s3_ck_name(c->ck), v);
+		c->state = CK_DONE;
+	}
+	c->pos = 0;
+	c->len = (size_t)n;
+}
+
+/* The data goes from the source straight into out (over TLS, BearSSL's record buffer: no copy
+ * here), and its checksum is taken there while it is in cache; only the framing is copied. */
 static long
 chunked_read(void *ctx, void *out, size_t n, struct err *e)
 {
 	struct s3_chunked *c = ctx;
+	char *o = out;
 	size_t done = 0;
 
 	while (done < n) {
-		if (c->pos == c->len) {
-			if (c->state == CK_DONE)
-				break;
-			/* The next chunk: a full CHUNK bytes unless the data ends (awschunked_length's rule). */
-			size_t want = c->left < CHUNK ? (size_t)c->left : CHUNK, got = 0;
-			char *data = c->buf + 32;
-			while (got < want) {
-				long k = c->src.read(c->src.ctx, data + got, want - got, e);
-				if (k < 0)
-					return -1;
-				if (k == 0)
-					return err_set(e, E_IO, "upload source ended %lld bytes early", (long long)(c->left - got));
-				got += (size_t)k;
-			}
-			c->left -= (int64_t)got;
-			s3_sum_update(&c->sum, data, got);
-			if (got) {
-				char h[24];
-				int hl = snprintf(h, sizeof h, "%zx\r\n", got);
-				memcpy(data - hl, h, (size_t)hl);
-				memcpy(data + got, "\r\n", 2);
-				c->pos = 32 - (size_t)hl;
-				c->len = 32 + got + 2;
-			} else {
-				c->pos = c->len = 0;
-			}
-			if (!c->left) {
-				/* "0\r\n", "name:value\r\n", "\r\n" after the last data chunk. */
-				char v[96], tail[160];
-				s3_sum_b64(&c->sum, v);
-				int tl = snprintf(tail, sizeof tail, "0\r\nx-amz-checksum-%s:%s\r\n\r\n", s3_ck_name(c->ck), v);
-				if (c->len) {
-					memmove(c->buf, c->buf + c->pos, c->len - c->pos);
-					c->len -= c->pos;
-				}
-				c->pos = 0;
-				memcpy(c->buf + c->len, tail, (size_t)tl);
-				c->len += (size_t)tl;
-				c->state = CK_DONE;
-			}
+		if (c->pos < c->len) {
+			size_t k = c->len - c->pos < n - done ? c->len - c->pos : n - done;
+			memcpy(o + done, c->buf + c->pos, k);
+			c->pos += k;
+			done += k;
+		} else if (c->chunk) {
+			long k = c->src.read(c->src.ctx, o + done, c->chunk < n - done ? c->chunk : n - done, e);
+			if (k < 0)
+				return -1;
+			if (k == 0)
+				return err_set(e, E_IO, "upload source ended %lld bytes early", (long long)c->left);
+			s3_sum_update(&c->sum, o + done, (size_t)k);
+			done += (size_t)k;
+			c->chunk -= (size_t)k;
+			c->left -= k;
+			if (!c->chunk)
+				chunked_frame(c, 1);
+		} else if (c->state == CK_DONE) {
+			break;
+		} else {
+			chunked_frame(c, 0);
 		}
-		size_t k = c->len - c->pos < n - done ? c->len - c->pos : n - done;
-		memcpy((char *)out + done, c->buf + c->pos, k);
-		c->pos += k;
-		done += k;
 	}
 	return (long)done;
 }
@@ -638,7 +639,7 @@ chunked_rewind(void *ctx)
 	if (!c->src.rewind || c->src.rewind(c->src.ctx))
 		return -1;
 	s3_sum_init(&c->sum, c->ck);
-	c->pos = c->len = 0;
+	c->pos = c->len = c->chunk = 0;
 	c->left = c->src.len;
 	c->state = CK_DATA;
 	return 0;
@@ -652,7 +653,7 @@ s3_chunked_init(struct s3_chunked *c, const struct s3_src *src, int ck, struct h
 	memset(c, 0, sizeof *c);
 	c->src = *src;
 	c->ck = ck;
-	c->buf = xmalloc(32 + CHUNK + 2 + 160);
+	c->buf = xmalloc(CHUNKED_FRAME);
 	s3_sum_init(&c->sum, ck);
 	s3_sum_b64(&c->sum, v); /* the value's length does not depend on the data */
 	snprintf(c->trailer, sizeof c->trailer, "x-amz-checksum-%s", s3_ck_name(ck));

@@ -108,15 +108,18 @@ struct s3_src {
 };
 /* aws-chunked with a trailing checksum (STREAMING-UNSIGNED-PAYLOAD-TRAILER): s3_chunked_init sets
  * body to send src in 64 KiB chunks and "x-amz-checksum-NAME:VALUE" after them; c owns a small
- * buffer (s3_chunked_free). Rewinds with src. c->sum holds the checksum once body is sent. */
+ * buffer for the framing (s3_chunked_free). Rewinds with src. c->sum holds the checksum once body
+ * is sent. */
+#define CHUNKED_FRAME 192
 struct s3_chunked {
 	struct s3_src src;
 	int ck;
 	struct s3_sum sum;
 	char trailer[40]; /* x-amz-checksum-NAME, for x-amz-trailer */
 	char *buf;
-	size_t pos, len;
-	int64_t left;
+	size_t pos, len; /* the framing not yet read */
+	size_t chunk;    /* the current chunk's data not yet read */
+	int64_t left;    /* the source's bytes not yet read */
 	int state;
 };
 void s3_chunked_init(struct s3_chunked *c, const struct s3_src *src, int ck, struct http_body *body);
