@@ -580,11 +580,20 @@ enum { CK_DATA, CK_DONE };
 static void
 chunked_frame(struct s3_chunked *c, int after_data)
 {
-	int n = after_data ? snprintf(c->buf, 8, "\r\n") : 0;
+	int n = 0;
 
+	if (after_data)
+		c->buf[n++] = '\r', c->buf[n++] = '\n';
 	if (c->left) {
+		/* The size in hex, by hand: once per 64 KiB, stdio's formatting showed in the profile. */
+		char t[16];
+		int k = 0;
 		c->chunk = c->left < CHUNK ? (size_t)c->left : CHUNK;
-		n += snprintf(c->buf + n, 24, "%zx\r\n", c->chunk);
+		for (size_t v = c->chunk; v; v >>= 4)
+			t[k++] = "0123456789abcdef"[v & 15];
+		while (k)
+			c->buf[n++] = t[--k];
+		c->buf[n++] = '\r', c->buf[n++] = '\n';
 	} else {
 		char v[96];
 		s3_sum_b64(&c->sum, v);

@@ -193,7 +193,7 @@ send_body(struct conn *c, const struct http_body *b, int *started, struct err *e
 		p = xmalloc(SEND_CHUNK + 32);
 	for (;;) {
 		size_t want = SEND_CHUNK;
-		char *dst = p + 20;
+		char *dst = direct ? NULL : p + 20; /* p is NULL then: no arithmetic on it */
 		if (direct) {
 			unsigned char *room;
 			long k = tls_room(c, &room, e);

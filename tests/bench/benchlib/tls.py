@@ -46,36 +46,51 @@ def sec_tls(args):
     cpu = min(E.client_cpus)
     measure(*awsbox_cmd("s3cp", "--endpoint-url", sink.https, str(src), "s3://bench/tls-dl"), E.env, stdout="null",
             cpus={cpu})
-    gib = SIZE / GIB
-    floor, gcm, ciphers = [], [], set()
-    user, tot, others = {"up": [], "down": []}, {"up": [], "down": []}, {"up": [], "down": []}
+    got = rounds(sink, src, cpu)
+    prof = profile(args, sink, src, cpu)
+    sink_req("DELETE", "/bench/tls-dl")
+    report(got, prof)
+
+
+def rounds(sink, src, cpu):
+    """ROUNDS rounds of the floor, an upload and a download: per-GiB figures in lists."""
+    got = {"floor": [], "gcm": [], "ciphers": set()}
+    for kind in ("up", "down"):
+        got[kind] = {"user": [], "cpu": [], "others": []}
     prim = [str(BUILD / "primspeed"), "--hot", "1024", "bearssl-aes128-ctr", "awsbox-ghash", "bearssl-aes128-gcm"]
     for r in range(ROUNDS):
         log(f"TLS floor round {r + 1}/{ROUNDS}")
         out = subprocess.run(["taskset", "-c", str(cpu), *prim], capture_output=True, text=True, check=True).stdout
-        got = {k: GIB / (float(v) * 1e6) for k, v in (ln.split() for ln in out.splitlines() if len(ln.split()) == 2)}
-        floor.append(got["bearssl-aes128-ctr"] + got["awsbox-ghash"])
-        gcm.append(got["bearssl-aes128-gcm"])
+        speed = {k: GIB / (float(v) * 1e6) for k, v in (ln.split() for ln in out.splitlines() if len(ln.split()) == 2)}
+        got["floor"].append(speed["bearssl-aes128-ctr"] + speed["awsbox-ghash"])
+        got["gcm"].append(speed["bearssl-aes128-gcm"])
         for kind in ("up", "down") if r % 2 == 0 else ("down", "up"):
             sink.ctl.reset()
             m, _ = s3_transfer("awsbox", kind, sink.https, "tls-dl" if kind == "down" else "tls-up", SIZE, r, {cpu},
-                                 src)
-            ciphers.update(sink.ctl.stats()["ciphers"])
-            user[kind].append(m.user / gib)
-            tot[kind].append(m.cpu / gib)
-            others[kind].append(m.others)
-    fl = med(floor)
-    rows = []
+                               src)
+            got["ciphers"].update(sink.ctl.stats()["ciphers"])
+            got[kind]["user"].append(m.user / (SIZE / GIB))
+            got[kind]["cpu"].append(m.cpu / (SIZE / GIB))
+            got[kind]["others"].append(m.others)
+    return got
+
+
+def report(got, prof):
+    fl, rows = med(got["floor"]), []
     for kind, label in (("up", "file → S3, HTTPS"), ("down", "S3 → file, HTTPS")):
-        u = med(user[kind])
-        per = [x / f for x, f in zip(user[kind], floor)]
-        rows.append([label, f"{u:.3f} ({min(user[kind]):.3f}–{max(user[kind]):.3f})",
-                     f"{med(tot[kind]):.3f}", f"{fl:.3f}", f"{u / fl:.2f}×",
-                     f"{min(per):.2f}–{max(per):.2f}×", f"{100 * max(others[kind]):.0f}%"])
+        k = got[kind]
+        u = med(k["user"])
+        per = [x / f for x, f in zip(k["user"], got["floor"])]
+        rows.append([label, f"{u:.3f} ({min(k['user']):.3f}–{max(k['user']):.3f})", f"{med(k['cpu']):.3f}",
+                     f"{fl:.3f}", f"{u / fl:.2f}×", f"{min(per):.2f}–{max(per):.2f}×",
+                     f"{100 * max(k['others']):.0f}%"])
+        note = f"other load up to {100 * max(k['others']):.0f}%"
+        if kind in prof:
+            note += (f"; user time ÷ its own AES-CTR + GHASH in a profiled run: {prof[kind][1]} (the rest: "
+                     f"{', '.join(prof[kind][2][:4])}; % of user time)")
         R.target(f"S3 HTTPS {'upload' if kind == 'up' else 'download'}: awsbox user CPU per GiB ÷ the cipher's own "
                  "(AES-128-CTR + GHASH on 16 KiB records in cache, primspeed; medians of rounds taken side by side)",
-                 "≤ 1.25×", f"{u / fl:.2f}× ({u:.3f} vs {fl:.3f} s/GiB)", u / fl <= 1.25,
-                 "" if u / fl <= 1.25 else "the rest: CRC32C of the data, record framing, handshakes (README)")
+                 "≤ 1.25×", f"{u / fl:.2f}× ({u:.3f} vs {fl:.3f} s/GiB)", u / fl <= 1.25, note)
     R.add("### HTTPS against the cipher's floor", "")
     R.add(f"awsbox's user CPU per GiB ({SIZE // MIB} MiB over HTTPS to the sink) against the cost of the "
           "cipher alone on the same CPU: AES-128-CTR + GHASH as TLS uses them, on 16 KiB records in cache, timed by "
@@ -84,35 +99,34 @@ def sec_tls(args):
           "tick-sampled split of the exact user+sys, hence medians. Other work on the machine (*other load*, as in the "
           "S3 table) slows the transfer, which goes through memory, more than the floor, which stays in cache: a "
           "loaded run's ratio is an upper bound. Negotiated: "
-          f"{', '.join(sorted(ciphers)) or '?'}; the floor's AES-128-GCM pass as one: "
-          f"{med(gcm):.3f} s/GiB.", "")
+          f"{', '.join(sorted(got['ciphers'])) or '?'}; the floor's AES-128-GCM pass as one: "
+          f"{med(got['gcm']):.3f} s/GiB.", "")
     R.table(["transfer", "user s/GiB", "user+sys s/GiB", "floor s/GiB", "user ÷ floor", "per round", "other load"], rows)
-    R.raw["tls"] = {"floor": floor, "gcm": gcm, "user": user, "cpu": tot, "ciphers": sorted(ciphers)}
-    prof = profile(args, sink, src, cpu)
+    R.raw["tls"] = dict(got, ciphers=sorted(got["ciphers"]), profile=prof)
     if prof:
         R.add("Profile of awsbox's user time in one more transfer each way (`perf record -e cpu-clock:u`, 10 kHz, "
               "awsbox relinked unstripped from the same objects): the share inside AES-CTR and GHASH, user time ÷ that "
               "share's time (like divided by like in one run, so other load does not skew it), and the functions "
               "taking the rest, in % of user time (sccp: musl's system call, the return from the kernel).", "")
-        R.table(["transfer", "AES-CTR + GHASH", "user ÷ cipher (same run)", "the rest, by function"], prof)
-        R.raw["tls"]["profile"] = prof
-    sink_req("DELETE", "/bench/tls-dl")
+        R.table(["transfer", "AES-CTR + GHASH", "user ÷ cipher (same run)", "the rest, by function"],
+                [[label, *prof[kind][:2], ", ".join(prof[kind][2])] for kind, label in
+                 (("up", "file → S3, HTTPS"), ("down", "S3 → file, HTTPS")) if kind in prof])
 
 
 def profile(args, sink, src, cpu):
-    """Rows of the per-function profile of one upload and one download, or None without perf."""
+    """kind: (cipher's share, user ÷ cipher, the rest by function) of one upload and one download under perf;
+    {} without perf."""
     perf = shutil.which("perf")
     exe, bindir = BUILD / "awsbox-sym", BUILD / "sym-bin"
     if not perf or subprocess.run([perf, "stat", "-e", "cpu-clock:u", "true"], capture_output=True).returncode:
-        return None
+        return {}
     if relink(args, exe, strip=False).returncode:
-        return None
+        return {}
     shutil.rmtree(bindir, ignore_errors=True)
     bindir.mkdir()
     subprocess.run([str(exe), "--install", str(bindir), str(exe)], check=True, capture_output=True)
-    rows = []
-    for kind, label, a, b in (("up", "file → S3, HTTPS", str(src), "s3://bench/tls-prof"),
-                              ("down", "S3 → file, HTTPS", "s3://bench/tls-dl", str(E.work / "tls-prof"))):
+    prof = {}
+    for kind, a, b in (("up", str(src), "s3://bench/tls-prof"), ("down", "s3://bench/tls-dl", str(E.work / "tls-prof"))):
         log(f"TLS floor: profile of the {kind}load")
         data = BUILD / f"tls-{kind}.perf"
         sink.ctl.reset()
@@ -122,8 +136,9 @@ def profile(args, sink, src, cpu):
                              capture_output=True, text=True).stdout
         got = [(float(m[1]), m[2]) for m in re.finditer(r"^\s*([\d.]+)%\s+\[\.\]\s+(\S+)", rep, re.M)]
         share = sum(pct for pct, sym in got if sym in CIPHER)
-        rest = ", ".join(f"{sym} {pct:.1f}" for pct, sym in [g for g in got if g[1] not in CIPHER][:8])
-        rows.append([label, f"{share:.1f}%", f"{100 / share:.2f}×" if share else "n/a", rest])
+        if share:
+            prof[kind] = (f"{share:.1f}%", f"{100 / share:.2f}×",
+                          [f"{sym} {pct:.1f}" for pct, sym in got if sym not in CIPHER][:8])
     (E.work / "tls-prof").unlink(missing_ok=True)
     sink_req("DELETE", "/bench/tls-prof")
-    return rows
+    return prof
