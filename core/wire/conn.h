@@ -62,6 +62,11 @@ long tls_read(struct conn *c, void *p, size_t n, struct err *e); /* 0 at EOF */
 long tls_peek(struct conn *c, const unsigned char **p, struct err *e);
 void tls_ack(struct conn *c, size_t n);
 int tls_write(struct conn *c, const void *p, size_t n, struct err *e); /* buffered in records */
+/* The room left in the record being filled (its length, -1 on error, and *p): the caller writes
+ * plaintext there (no copy) and hands n bytes of it over with tls_commit before anything else
+ * touches the connection. */
+long tls_room(struct conn *c, unsigned char **p, struct err *e);
+void tls_commit(struct conn *c, size_t n);
 int tls_flush(struct conn *c, struct err *e);
 int tls_pending(struct conn *c); /* decrypted bytes are waiting */
 void tls_free(struct conn *c);

@@ -332,6 +332,26 @@ tls_ack(struct conn *c, size_t n)
 	br_ssl_engine_recvapp_ack(&c->tls->sc.eng, n);
 }
 
+long
+tls_room(struct conn *c, unsigned char **p, struct err *e)
+{
+	size_t len;
+	int r = pump(c, BR_SSL_SENDAPP, e);
+
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return err_set(e, E_NET, "write to %s: connection closed by the server", c->peer);
+	*p = br_ssl_engine_sendapp_buf(&c->tls->sc.eng, &len);
+	return (long)len;
+}
+
+void
+tls_commit(struct conn *c, size_t n)
+{
+	br_ssl_engine_sendapp_ack(&c->tls->sc.eng, n);
+}
+
 int
 tls_write(struct conn *c, const void *p, size_t n, struct err *e)
 {
@@ -339,19 +359,15 @@ tls_write(struct conn *c, const void *p, size_t n, struct err *e)
 
 	while (n) {
 		unsigned char *b;
-		size_t len;
-		int r = pump(c, BR_SSL_SENDAPP, e);
-		if (r < 0)
+		long len = tls_room(c, &b, e);
+		if (len < 0)
 			return -1;
-		if (r == 0)
-			return err_set(e, E_NET, "write to %s: connection closed by the server", c->peer);
-		b = br_ssl_engine_sendapp_buf(&c->tls->sc.eng, &len);
-		if (len > n)
-			len = n;
-		memcpy(b, s, len);
-		br_ssl_engine_sendapp_ack(&c->tls->sc.eng, len);
+		if ((size_t)len > n)
+			len = (long)n;
+		memcpy(b, s, (size_t)len);
+		tls_commit(c, (size_t)len);
 		s += len;
-		n -= len;
+		n -= (size_t)len;
 	}
 	return 0;
 }
