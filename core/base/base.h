@@ -237,6 +237,10 @@ void file_batch_abort(struct file_batch *b);
  * the one that could not be made (xmalloc'd, errno set). A directory made or found once is
  * remembered for the rest of the process and not asked for again. */
 char *file_mkdirs(const char *path);
+const char *file_base(const char *path); /* what follows the last '/' (all of path if none) */
+int file_is_dir(const char *path);        /* a directory, or a link to one */
+/* dir/name (no second '/' when dir ends with one); xmalloc'd. */
+char *file_join(const char *dir, const char *name);
 /* The whole of p (n bytes) as the secret file path, atomically (file_open_secret .. file_commit),
  * after making the missing directories above it (file_mkdirs). */
 int file_put_secret(const char *path, const void *p, size_t n, struct err *e);

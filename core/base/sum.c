@@ -21,33 +21,28 @@ static uint32_t crc32c_tab[8][256], crc32_tab[8][256];
 static uint64_t crc64_tab[8][256];
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 
-/* Slicing-by-8 tables: t[j][i] is the register after byte i and j zero bytes. */
+/* Slicing-by-8 tables of a reflected CRC, 32 or 64 bits wide (t is [8][256] of that width):
+ * t[j][i] is the register after byte i and j zero bytes. */
 static void
-tab_fill64(uint64_t t[8][256], uint64_t poly)
+tab_fill(void *t, int wide, uint64_t poly)
 {
-	for (uint64_t i = 0; i < 256; i++) {
-		uint64_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? c >> 1 ^ poly : c >> 1;
-		t[0][i] = c;
-	}
-	for (int j = 1; j < 8; j++)
-		for (int i = 0; i < 256; i++)
-			t[j][i] = t[j - 1][i] >> 8 ^ t[0][t[j - 1][i] & 255];
-}
+	uint32_t *t32 = t;
+	uint64_t *t64 = t;
 
-static void
-tab_fill32(uint32_t t[8][256], uint32_t poly)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? c >> 1 ^ poly : c >> 1;
-		t[0][i] = c;
+	for (int n = 0; n < 8 * 256; n++) {
+		uint64_t c = (uint64_t)n;
+		if (n < 256) {
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? c >> 1 ^ poly : c >> 1;
+		} else {
+			c = wide ? t64[n - 256] : t32[n - 256]; /* t[j - 1][i] */
+			c = c >> 8 ^ (wide ? t64[c & 255] : t32[c & 255]);
+		}
+		if (wide)
+			t64[n] = c;
+		else
+			t32[n] = (uint32_t)c;
 	}
-	for (int j = 1; j < 8; j++)
-		for (int i = 0; i < 256; i++)
-			t[j][i] = t[j - 1][i] >> 8 ^ t[0][t[j - 1][i] & 255];
 }
 
 /* Constants for folding with carry-less products (below), per CRC. */
@@ -98,9 +93,9 @@ fold_init(struct fold *f, uint64_t reflected, int w)
 static void
 tabs_init(void)
 {
-	tab_fill32(crc32c_tab, POLY_CRC32C);
-	tab_fill32(crc32_tab, POLY_CRC32);
-	tab_fill64(crc64_tab, POLY_CRC64NVME);
+	tab_fill(crc32c_tab, 0, POLY_CRC32C);
+	tab_fill(crc32_tab, 0, POLY_CRC32);
+	tab_fill(crc64_tab, 1, POLY_CRC64NVME);
 	fold_init(&fold32, POLY_CRC32, 32);
 	fold_init(&fold64, POLY_CRC64NVME, 64);
 	fold_init(&fold32c, POLY_CRC32C, 32);

@@ -36,7 +36,7 @@ s3_content_type(const char *name)
 		{"wasm", "application/wasm"}, {"mp4", "video/mp4"}, {"mp3", "audio/mpeg"}, {"woff2", "font/woff2"},
 		{"parquet", "application/vnd.apache.parquet"}, {"sh", "text/x-shellscript"},
 	};
-	const char *b = strrchr(name, '/') ? strrchr(name, '/') + 1 : name, *dot = strrchr(b, '.');
+	const char *b = file_base(name), *dot = strrchr(b, '.');
 
 	if (!dot || dot == b)
 		return NULL;
@@ -417,6 +417,18 @@ s3_explain_head(struct aws *a, const char *bucket, const char *key, struct err *
 		snprintf(e->code, sizeof e->code, "NoSuchKey");
 		snprintf(e->msg, sizeof e->msg, "no such key '%s' in bucket %s%s", key, bucket, wild);
 	}
+}
+
+int
+s3_exists(struct aws *a, const char *bucket, const char *key, int forbidden_absent, struct err *e)
+{
+	struct s3obj d = {0};
+	int rc = 1;
+
+	if (s3_head(a, bucket, key, 0, &d, e))
+		rc = e->kind == E_AWS && (e->status == 404 || (forbidden_absent && e->status == 403)) ? 0 : -1;
+	s3obj_free(&d);
+	return rc;
 }
 
 void
