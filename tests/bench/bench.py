@@ -17,7 +17,7 @@ Knobs (environment): BENCH_RUNS (5, one-call runs), BENCH_MANY_RUNS (3), BENCH_X
 GiB transfer), BENCH_SIZE_MIB (1024), BENCH_STREAM_MIB (2048), BENCH_SCALE_RUNS (2),
 BENCH_TREE_SIZES (1,100,1000,10000: the `s3cp -r` trees, files of 1 KiB), BENCH_AWS_TREE_MAX (10000: the
 AWS CLI's largest tree),
-BENCH_TLS_ROUNDS (5: HTTPS against the cipher's floor, benchlib/tls.py),
+BENCH_TLS_ROUNDS (7: HTTPS against the cipher's floor, benchlib/tls.py),
 BENCH_ONLY (comma list of: size,onecall,many,sqs,s3,tls,mem,scale), BENCH_OUT (build/bench/results.md).
 """
 import argparse

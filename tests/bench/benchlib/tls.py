@@ -2,7 +2,7 @@
 over HTTPS against the cipher's own cost on the same CPU (issue 18: within 1.25x).
 
 On a shared 2-vCPU machine a ratio of two figures taken minutes apart means little, so the two are
-taken side by side: BENCH_TLS_ROUNDS rounds (5), each the floor then an upload and a download of
+taken side by side: BENCH_TLS_ROUNDS rounds (7), each the floor then an upload and a download of
 BENCH_SIZE_MIB, the transfer's order alternating from round to round, all pinned to the same CPU;
 medians of each, and the ratio of the medians.
 - The floor: `primspeed --hot` (AES-128-CTR and GHASH as TLS uses them, on 16 KiB records of a 1 MiB
@@ -30,7 +30,7 @@ from .size import relink
 # The cipher's functions in a profile: BearSSL's AES-NI CTR, awsbox's GHASH (core/wire/ghash.c) or BearSSL's.
 CIPHER = {"br_aes_x86ni_ctr_run", "ghash_clmul", "br_ghash_pclmul"}
 
-ROUNDS = knob("BENCH_TLS_ROUNDS", 5)
+ROUNDS = knob("BENCH_TLS_ROUNDS", 7)
 
 
 def sec_tls(args):
