@@ -71,6 +71,7 @@ int tls_flush(struct conn *c, struct err *e);
 int tls_pending(struct conn *c); /* decrypted bytes are waiting */
 void tls_free(struct conn *c);
 void tls_anchors_free(struct http_pool *p);
+void tls_sessions_free(struct http_pool *p);
 
 /* httpread.c: reading a response on c. */
 /* Reads on c must be done within secs from now; 0: no deadline (each wait is still bounded). */

@@ -52,6 +52,7 @@ http_pool_free(struct http_pool *p)
 		conn_free(p->idle[i]);
 	p->nidle = 0;
 	tls_anchors_free(p);
+	tls_sessions_free(p);
 	pthread_mutex_destroy(&p->lock);
 }
 

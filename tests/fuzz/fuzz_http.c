@@ -214,6 +214,11 @@ tls_anchors_free(struct http_pool *p)
 {
 }
 
+void
+tls_sessions_free(struct http_pool *p)
+{
+}
+
 /* ---- the request side ---- */
 
 struct body {
