@@ -2,7 +2,6 @@
  * multipart and parallel, checksums verified. https://docs.aws.amazon.com/AmazonS3/latest/API/ */
 #include "core.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -77,34 +76,18 @@ static struct {
 	struct xfer x;
 	struct s3_put put;
 	struct kv meta[S3_META_MAX];
-	regex_t inc[16], exc[16];
-	int ninc, nexc, recursive, no_overwrite, move, progress, ck, ck_explicit, failed;
+	struct s3_tree tree; /* -r; tree.halted counts the failures not about one object */
+	int recursive, no_overwrite, move, progress, ck, ck_explicit, failed;
 	int move_later; /* one object with --flag: its source goes once the flag is written */
-	int runwide;    /* -r: failures not about one object (see runwide()) */
-	int64_t expected, copy_threshold;
-	const char *what; /* the file the progress bar names */
-	double t0;
+	int64_t expected;
+	struct progress bar;
 	struct file_batch batch; /* -r downloads: files whose renames wait for one sync of the group */
 } T;
 
-/* -r: an object that takes one request, for the core pool's workers (xqueue) */
-enum { J_UP, J_DOWN, J_COPY };
-struct job {
-	int kind;
-	char *s[4];
-};
-static struct xqueue *Q;  /* started with the first job */
-static struct xfer QX;    /* its settings; done counts the objects finished */
 static void drain(void);
 
 static volatile int interrupted;
 static __thread int in_worker; /* a file-level worker (-r): the main thread handles interrupts */
-
-static int
-stopping(void)
-{
-	return __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
-}
 
 static void
 on_signal(int sig)
@@ -118,17 +101,16 @@ on_signal(int sig)
 static void
 check_interrupt(void)
 {
-	int sig = stopping();
+	int sig = __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
 
 	if (!sig)
 		return;
 	if (in_worker)
-		xqueue_park(Q); /* signals are blocked here: until the main thread ends the process */
-	if (Q)
-		drain(); /* the workers remove their temporary files and abort their uploads first */
+		s3_tree_park(&T.tree); /* signals are blocked here: until the main thread ends the process */
+	drain(); /* the workers remove their temporary files and abort their uploads first */
 	file_batch_abort(&T.batch);
 	if (T.progress)
-		fputs("\r\033[K", stderr);
+		progress_erase();
 	signal(sig, SIG_DFL);
 	raise(sig);
 	_exit(128 + sig);
@@ -136,86 +118,22 @@ check_interrupt(void)
 
 /* ---- progress --------------------------------------------------------------------------- */
 
-static const char *
-human(double v, char *out, size_t n)
+static void
+bar_start(const char *what)
 {
-	static const char u[] = "BKMGT";
-	int i = 0;
-
-	while (v >= 1024 && i < 4)
-		v /= 1024, i++;
-	snprintf(out, n, i ? "%.1f %ciB" : "%.0f %c", v, u[i]);
-	return out;
+	if (!in_worker) /* -r's file-level workers have no bar; what names their object is freed with it */
+		progress_start(&T.bar, what);
 }
 
 static void
-progress(void *ctx, uint64_t done, uint64_t total)
-{
-	char a[32], b[32], c[32];
-	double dt = mono_now() - T.t0, rate = dt > 0 ? done / dt : 0;
-
-	if (total)
-		fprintf(stderr, "\r\033[K%.40s  %3d%%  %s / %s  %s/s", T.what, (int)(done * 100 / total), human(done, a, sizeof a),
-			human(total, b, sizeof b), human(rate, c, sizeof c));
-	else
-		fprintf(stderr, "\r\033[K%.40s  %s  %s/s", T.what, human(done, a, sizeof a), human(rate, c, sizeof c));
-}
-
-static void
-progress_start(const char *what)
-{
-	if (in_worker)
-		return; /* -r's file-level workers have no bar; what names their object is freed with it */
-	T.what = what;
-	T.t0 = mono_now();
-}
-
-static void
-progress_end(void)
+bar_end(void)
 {
 	if (T.progress && !in_worker)
-		fputs("\r\033[K", stderr);
+		progress_erase();
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static const char *
-base_name(const char *s)
-{
-	const char *b = strrchr(s, '/');
-
-	return b ? b + 1 : s;
-}
-
-static int
-is_dir(const char *p)
-{
-	struct stat st;
-
-	return !stat(p, &st) && S_ISDIR(st.st_mode);
-}
-
-static char *
-join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir);
-
-	return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
-}
-
-/* An error that is not about one object (no such bucket, credentials refused): every other
- * object would fail the same way. */
-static int
-runwide(const struct err *e)
-{
-	static const char *const codes[] = {"NoSuchBucket", "AllAccessDisabled", "InvalidAccessKeyId",
-					    "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "PermanentRedirect"};
-
-	for (size_t i = 0; e->kind == E_AWS && i < COUNT(codes); i++)
-		if (!strcmp(e->code, codes[i]))
-			return 1;
-	return 0;
-}
 
 /* Reports a failure: fatal for a single copy; with -r, noted and the others go on, except after
  * a run-wide one: that is said once, and no more objects are started. */
@@ -226,12 +144,12 @@ failed(const struct err *e, const char *op, const char *what)
 	int zero = 0;
 
 	check_interrupt();
-	progress_end();
+	bar_end();
 	snprintf(w, sizeof w, "%s%s%s", op ? op : "", op && *op ? " " : "", what);
 	if (!T.recursive)
 		die_err(e, "%s", w);
 	__atomic_compare_exchange_n(&T.failed, &zero, err_exit_code(e), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	if (runwide(e) && __atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST))
+	if (s3_err_runwide(e) && __atomic_fetch_add(&T.tree.halted, 1, __ATOMIC_SEQ_CST))
 		return -1; /* counted, said at the end */
 	err_format(e, w, line, sizeof line);
 	fprintf(stderr, "%s: %s\n", applet_name, line);
@@ -246,20 +164,14 @@ failed(const struct err *e, const char *op, const char *what)
 static int
 there_already(const char *bucket, const char *key, const char *url, int guarded)
 {
-	struct s3obj d = {0};
 	struct err e = {0};
-	int rc = 1;
+	int r = s3_exists(&T.a, bucket, key, guarded, &e);
 
-	if (!s3_head(&T.a, bucket, key, 0, &d, &e)) {
+	if (r > 0)
 		err_set(&e, E_IO, "the object exists (--no-overwrite)");
-		failed(&e, "", url);
-	} else if (!(e.kind == E_AWS && (e.status == 404 || (guarded && e.status == 403)))) {
-		failed(&e, "HeadObject", url);
-	} else {
-		rc = 0;
-	}
-	s3obj_free(&d);
-	return rc;
+	if (r)
+		failed(&e, r > 0 ? "" : "HeadObject", url);
+	return r != 0;
 }
 
 static int
@@ -288,13 +200,13 @@ upload(struct xfer *x, const char *path, const char *bucket, const char *key)
 	}
 	if (!p.content_type)
 		p.content_type = s3_content_type(strcmp(path, "-") ? path : key);
-	progress_start(strcmp(path, "-") ? base_name(path) : key);
+	bar_start(strcmp(path, "-") ? file_base(path) : key);
 	if (S_ISREG(st.st_mode))
 		rc = xfer_upload_file(x, fd, st.st_size, bucket, key, &p, &e);
 	else
 		rc = xfer_upload_stream(x, fd, bucket, key, &p, T.expected, &e);
 	check_interrupt();
-	progress_end();
+	bar_end();
 	if (rc) {
 		if (e.kind == E_AWS && e.status == 412 && T.no_overwrite)
 			snprintf(e.msg, sizeof e.msg, "the object exists (--no-overwrite)");
@@ -364,7 +276,7 @@ download(struct xfer *x, const char *bucket, const char *key, const char *dst)
 		failed(&e, "", dst);
 		goto done;
 	}
-	progress_start(base_name(key));
+	bar_start(file_base(key));
 	int ck = T.ck_explicit ? T.ck : T.a.validation_when_required ? S3_CK_NONE : S3_CK_CRC32C;
 	rc = xfer_download(x, bucket, key, &o, ck, out ? 1 : f.fd, !out && f.tmp != NULL, &e);
 	if (x->unverified[0])
@@ -372,7 +284,7 @@ download(struct xfer *x, const char *bucket, const char *key, const char *dst)
 	if (rc)
 		file_abort(&f);
 	check_interrupt();
-	progress_end();
+	bar_end();
 	if (rc) {
 		failed(&e, x->op, url);
 		goto done;
@@ -433,12 +345,12 @@ copy(struct xfer *x, const char *sbucket, const char *skey, const char *bucket, 
 		goto done;
 	/* A copy keeps the source's checksum algorithm unless one was asked for. */
 	if (!T.ck_explicit)
-		p.ck = o.size > T.copy_threshold && !T.a.checksum_when_required ? S3_CK_CRC32C : S3_CK_NONE;
-	progress_start(base_name(skey));
+		p.ck = o.size > T.tree.copy_threshold && !T.a.checksum_when_required ? S3_CK_CRC32C : S3_CK_NONE;
+	bar_start(file_base(skey));
 	rc = xfer_copy(x, sbucket, skey, &o, bucket, key, &p,
-		       T.put.content_type || T.put.cache_control || T.put.nmeta, T.copy_threshold, &e);
+		       T.put.content_type || T.put.cache_control || T.put.nmeta, T.tree.copy_threshold, &e);
 	check_interrupt();
-	progress_end();
+	bar_end();
 	if (rc) {
 		if (e.kind == E_AWS && e.status == 412 && T.no_overwrite)
 			snprintf(e.msg, sizeof e.msg, "the object exists (--no-overwrite)");
@@ -454,169 +366,38 @@ done:
 	return rc;
 }
 
-/* ---- many small objects at once (-r) ---------------------------------------------------- */
+/* ---- many objects at once (-r) --------------------------------------------------------- */
 
-/* Objects that take one request (small uploads and downloads, CopyObject) are jobs on the core
- * worker pool, concurrency at a time; larger ones keep the part-level parallelism meanwhile. */
+/* Objects that take one request run on the core worker pool (s3_tree); larger ones on this
+ * thread meanwhile, with their own parts in parallel. */
 static void
-job_free(void *job)
+tree_copy(void *ctx, struct xfer *x, const struct s3_item *it, int worker)
 {
-	struct job *j = job;
-
-	for (int i = 0; i < 4; i++)
-		free(j->s[i]);
-	free(j);
-}
-
-static int
-job_run(void *ctx, void *job)
-{
-	struct job *j = job;
-	struct xfer x = {.a = &T.a, .concurrency = 1, .part_size = T.x.part_size, .cancel = &interrupted};
-
-	in_worker = 1; /* a pool thread: the main thread handles interrupts and the progress line */
-	if (__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST))
-		__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST); /* would fail the same way */
-	else if (!stopping() && j->kind == J_UP)
-		upload(&x, j->s[0], j->s[1], j->s[2]);
-	else if (!stopping() && j->kind == J_DOWN)
-		download(&x, j->s[0], j->s[1], j->s[2]);
-	else if (!stopping())
-		copy(&x, j->s[0], j->s[1], j->s[2], j->s[3]);
-	job_free(j);
-	return 0;
-}
-
-/* The objects done, on the progress line while the main thread waits for the queue. */
-static void
-count_progress(void *ctx, uint64_t done, uint64_t total)
-{
-	fprintf(stderr, "\r\033[K%lu objects done", (unsigned long)done);
+	if (worker)
+		in_worker = 1; /* a pool thread: the main thread handles interrupts and the progress line */
+	if (it->kind == S3_TREE_UP)
+		upload(x, it->path, it->bucket, it->key);
+	else if (it->kind == S3_TREE_DOWN)
+		download(x, it->sbucket, it->skey, it->path);
+	else
+		copy(x, it->sbucket, it->skey, it->bucket, it->key);
 }
 
 static void
-submit(int kind, const char *a, const char *b, const char *c, const char *d)
+tree_report(void *ctx, const struct err *e, const char *op, const char *what)
 {
-	struct err e = {0};
-	struct job *j;
-
-	if (!Q) {
-		QX = (struct xfer){.a = &T.a, .concurrency = T.x.concurrency, .cancel = &interrupted,
-				   .progress = T.progress ? count_progress : NULL};
-		if (!(Q = xqueue_start(&QX, job_run, job_free, NULL, &e)))
-			die_err(&e, "-r");
-	}
-	if (stopping())
-		return;
-	j = xmalloc(sizeof *j);
-	*j = (struct job){kind, {xstrdup(a), xstrdup(b), xstrdup(c), d ? xstrdup(d) : NULL}};
-	if (xqueue_add(Q, j))
-		job_free(j); /* interrupted */
+	if (e)
+		failed(e, op, what);
+	else
+		warn("skipping %s: %s", what, op);
 }
 
 /* Waits for the queued objects; after an interrupt, 3 s at most for those in flight to clean up. */
 static void
 drain(void)
 {
-	struct err e = {0};
-
-	if (!Q)
-		return;
-	xqueue_finish(Q, &e); /* the jobs report their own failures; this one is an interrupt */
-	Q = NULL;
-	if (T.progress)
-		fputs("\r\033[K", stderr);
-}
-
-/* ---- recursion -------------------------------------------------------------------------- */
-
-static int
-selected(const char *rel)
-{
-	int in = !T.ninc;
-
-	for (int i = 0; i < T.ninc && !in; i++)
-		in = !regexec(&T.inc[i], rel, 0, NULL, 0);
-	for (int i = 0; i < T.nexc && in; i++)
-		in = regexec(&T.exc[i], rel, 0, NULL, 0) != 0;
-	return in;
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The directories walk() is inside, to stop a symlink loop. */
-struct walked {
-	dev_t dev;
-	ino_t ino;
-	const struct walked *up;
-};
-
-/* Uploads the regular files under dir, following symbolic links as the AWS CLI does (a link
- * back to a directory being walked is skipped with a warning); a broken link fails the run (its
- * one line), other special files are skipped with a warning. */
-static void
-walk(const char *dir, const char *rel, const char *bucket, const char *prefix, int *count, const struct walked *up)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct err e = {0};
-
-	if (!d) {
-		err_set(&e, errno == ENOENT ? E_NOTFOUND : E_IO, "%s", strerror(errno));
-		failed(&e, "open", dir);
-		return;
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap)
-			names = xrealloc(names, (cap = cap ? cap * 2 : 64) * sizeof *names);
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof *names, name_cmp);
-	for (size_t i = 0; i < n; i++) {
-		char *path = join(dir, names[i]), *r = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
-		struct stat st;
-		const struct walked *w = up;
-		check_interrupt();
-		if (stat(path, &st)) {
-			err_set(&e, errno == ENOENT ? E_NOTFOUND : E_IO, "%s",
-				errno == ENOENT ? "a symbolic link to nothing" : strerror(errno));
-			failed(&e, "", path);
-		} else if (S_ISDIR(st.st_mode)) {
-			while (w && !(w->dev == st.st_dev && w->ino == st.st_ino))
-				w = w->up;
-			if (w)
-				warn("skipping %s: a link back to a directory already being copied", path);
-			else
-				walk(path, r, bucket, prefix, count, &(struct walked){st.st_dev, st.st_ino, up});
-		} else if (!S_ISREG(st.st_mode)) {
-			warn("skipping %s: not a regular file", path);
-		} else if (selected(r) && __atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST)) {
-			__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST); /* not copied, for the same reason */
-		} else if (selected(r)) {
-			char *key = xasprintf("%s%s", prefix, r);
-			if (s3_valid_key(key, strlen(key), &e))
-				failed(&e, "", path);
-			else if (st.st_size <= T.x.part_size)
-				submit(J_UP, path, bucket, key, NULL);
-			else
-				upload(&T.x, path, bucket, key);
-			free(key);
-			++*count;
-		}
-		free(path);
-		free(r);
-		free(names[i]);
-	}
-	free(names);
+	if (s3_tree_wait(&T.tree) && T.progress)
+		progress_erase();
 }
 
 /* file_mkdirs, or one line naming the directory and exit (cannot fail for one object only). */
@@ -629,102 +410,25 @@ mkdirs_or_die(const char *path)
 		die("mkdir %s: %s", bad, strerror(errno));
 }
 
-/* Every object under s3://bucket/prefix to dst (a directory, or S3 when dbucket is set). */
-static void
-each_object(const char *bucket, const char *prefix, const char *dst, const char *dbucket, int *count)
-{
-	struct s3_list l = {.bucket = bucket, .prefix = prefix};
-	struct s3_entry ent;
-	struct err e = {0};
-	int r = 0;
-
-	while ((r = s3_list_next(&T.a, &l, &ent, &e)) == 1) {
-		const char *rel = ent.key + strlen(prefix);
-		check_interrupt();
-		if (!*rel || rel[strlen(rel) - 1] == '/' || !selected(rel))
-			continue; /* the prefix itself, or a "directory" marker */
-		if (__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST)) {
-			/* Listed on only to say how many were not copied. */
-			__atomic_fetch_add(&T.runwide, 1, __ATOMIC_SEQ_CST);
-			continue;
-		}
-		char *key = xstrdup(ent.key);
-		if (dbucket) {
-			char *dkey = xasprintf("%s%s", dst, rel);
-			if (ent.size <= T.copy_threshold)
-				submit(J_COPY, bucket, key, dbucket, dkey);
-			else
-				copy(&T.x, bucket, key, dbucket, dkey);
-			free(dkey);
-		} else if (!s3_rel_path_safe(rel)) {
-			err_set(&e, E_IO, "refusing a key that would leave the target directory");
-			failed(&e, "", key);
-		} else {
-			char *path = join(dst, rel), *bad = file_mkdirs(path);
-			if (bad) {
-				err_set(&e, E_IO, "%s", strerror(errno));
-				failed(&e, "mkdir", bad);
-				free(bad);
-			} else if (ent.size <= T.x.part_size) {
-				submit(J_DOWN, bucket, key, path, NULL);
-			} else {
-				download(&T.x, bucket, key, path);
-			}
-			free(path);
-		}
-		free(key);
-		++*count;
-	}
-	if (r < 0 && !__atomic_load_n(&T.runwide, __ATOMIC_SEQ_CST))
-		failed(&e, "ListObjectsV2", bucket);
-	s3_list_free(&l);
-}
-
 /* ---- options ---------------------------------------------------------------------------- */
 
 static void
-add_regex(regex_t *set, int *n, const char *re, const char *opt)
+add_regex(regex_t *set, int *n, const struct opt *o)
 {
-	char msg[200];
-	int rc;
-
 	if (*n >= 16)
-		usage("%s: at most 16", opt);
-	if ((rc = regcomp(&set[*n], re, REG_EXTENDED | REG_NOSUB))) {
-		regerror(rc, &set[*n], msg, sizeof msg);
-		usage("%s '%s': %s", opt, re, msg);
-	}
-	++*n;
+		usage("%s: at most 16", o->name);
+	opt_regex(o, &set[(*n)++]);
 }
 
 static void
 add_meta(const char *kv)
 {
-	const char *eq = strchr(kv, '=');
+	struct err e = {0};
 
 	if (T.put.nmeta >= S3_META_MAX)
 		usage("--metadata: at most %d", S3_META_MAX);
-	if (!eq || eq == kv)
-		usage("--metadata: expected KEY=VALUE, not '%s'", kv);
-	for (const char *p = kv; p < eq; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.", *p)))
-			usage("--metadata: invalid key '%.*s' (letters, digits, '-', '_', '.')", (int)(eq - kv), kv);
-	for (const char *p = eq + 1; *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			usage("--metadata: values must be printable ASCII");
-	char *name = xasprintf("x-amz-meta-%.*s", (int)(eq - kv), kv);
-	for (char *p = name; *p; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	T.meta[T.put.nmeta++] = (struct kv){name, eq + 1};
-}
-
-static void
-check_word(const char *opt, const char *v, const char *const *ok)
-{
-	for (; *ok; ok++)
-		if (!strcmp(v, *ok))
-			return;
-	usage("%s: unknown value '%s'", opt, v);
+	if (s3_meta_parse(kv, &T.meta[T.put.nmeta++], &e))
+		usage("--metadata: %s", e.msg);
 }
 
 /* The options into T; SRC and DST, and --flag's value. */
@@ -750,15 +454,15 @@ parse_args(int argc, char **argv, struct opt *op, const char **src, const char *
 	T.x.part_size = 8 << 20;
 	T.x.concurrency = 8;
 	T.ck = S3_CK_CRC32C;
-	T.copy_threshold = (int64_t)5 << 30;
+	T.tree.copy_threshold = (int64_t)5 << 30;
 	pthread_mutex_init(&T.batch.m, NULL);
 	T.batch.done = committed;
 	opt_init(&o, argc, argv, defs, s3cp_help);
 	while ((c = opt_next(&o)) != OPT_END) {
 		switch (c) {
 		case O_REC: T.recursive = 1; break;
-		case O_INC: add_regex(T.inc, &T.ninc, o.arg, o.name); break;
-		case O_EXC: add_regex(T.exc, &T.nexc, o.arg, o.name); break;
+		case O_INC: add_regex(T.tree.inc, &T.tree.ninc, &o); break;
+		case O_EXC: add_regex(T.tree.exc, &T.tree.nexc, &o); break;
 		case O_PART:
 			T.x.part_size = (int64_t)opt_size(&o);
 			if (T.x.part_size < 5 << 20 || T.x.part_size > (int64_t)5 << 30)
@@ -772,8 +476,8 @@ parse_args(int argc, char **argv, struct opt *op, const char **src, const char *
 				usage("--checksum: crc32c, crc32, sha256 or none, not '%s'", o.arg);
 			T.ck_explicit = 1;
 			break;
-		case O_ACL: check_word(o.name, o.arg, acls); T.put.acl = o.arg; break;
-		case O_SSE: check_word(o.name, o.arg, sses); T.put.sse = o.arg; break;
+		case O_ACL: T.put.acl = opt_word(&o, acls); break;
+		case O_SSE: T.put.sse = opt_word(&o, sses); break;
 		case O_KMS: T.put.kms_key = o.arg; break;
 		case O_CLASS: T.put.storage_class = o.arg; break;
 		case O_CTYPE: T.put.content_type = o.arg; break;
@@ -798,7 +502,7 @@ parse_args(int argc, char **argv, struct opt *op, const char **src, const char *
 	T.put.no_overwrite = T.no_overwrite;
 	T.put.ck = T.ck;
 	if ((v = getenv("AWSBOX_S3_COPY_THRESHOLD")) && *v) /* tests: multipart copies without 5 GiB */
-		T.copy_threshold = atoll(v);
+		T.tree.copy_threshold = atoll(v);
 	T.progress = !g_quiet && (prog == 1 || (prog < 0 && isatty(2)));
 
 	*src = pos[0];
@@ -821,7 +525,7 @@ check_args(const char *src, const char *dst, const char *flag, struct s3url *su,
 		usage("%s", e.msg);
 	if (T.recursive && (!strcmp(src, "-") || !strcmp(dst, "-")))
 		usage("-r copies trees: '-' is not one");
-	if ((T.ninc || T.nexc) && !T.recursive)
+	if ((T.tree.ninc || T.tree.nexc) && !T.recursive)
 		usage("--include and --exclude go with -r");
 	if (!strcmp(src, "-") && (!*du->key || du->key[strlen(du->key) - 1] == '/'))
 		usage("from stdin, DST must name the object's key");
@@ -843,7 +547,6 @@ check_args(const char *src, const char *dst, const char *flag, struct s3url *su,
 	}
 	if (!T.recursive && s3src && (!*su->key || su->key[strlen(su->key) - 1] == '/'))
 		usage("%s is a prefix, not an object: use -r", src);
-
 }
 
 /* Region and credentials settled before threads share them (failing early without them), the
@@ -869,7 +572,9 @@ setup(struct opt *o)
 	T.x.a = &T.a;
 	T.x.cancel = &interrupted;
 	if (T.progress)
-		T.x.progress = progress;
+		T.x.progress = progress_draw, T.x.progress_ctx = &T.bar, T.tree.progress = progress_count;
+	T.tree.x = &T.x;
+	T.tree.copy = tree_copy, T.tree.report = tree_report;
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -884,23 +589,21 @@ copy_one(const char *src, const char *dst, const struct s3url *su, const struct 
 	struct err e = {0};
 
 	if (!s3_is_url(src)) {
-		char *key = *du->key && du->key[strlen(du->key) - 1] != '/' ? xstrdup(du->key)
-									 : xasprintf("%s%s", du->key, base_name(src));
+		char *key = s3_key_for(du->key, file_base(src));
 		if (s3_valid_key(key, strlen(key), &e))
 			usage("%s", e.msg);
 		upload(&T.x, src, du->bucket, key);
 		free(key);
 	} else if (!s3_is_url(dst)) {
 		size_t n = strlen(dst);
-		char *path = strcmp(dst, "-") && (dst[n - 1] == '/' || is_dir(dst)) ? join(dst, base_name(su->key))
+		char *path = strcmp(dst, "-") && (dst[n - 1] == '/' || file_is_dir(dst)) ? file_join(dst, file_base(su->key))
 										       : xstrdup(dst);
 		if (strcmp(path, "-"))
 			mkdirs_or_die(path);
 		download(&T.x, su->bucket, su->key, path);
 		free(path);
 	} else {
-		char *key = *du->key && du->key[strlen(du->key) - 1] != '/' ? xstrdup(du->key)
-									 : xasprintf("%s%s", du->key, base_name(su->key));
+		char *key = s3_key_for(du->key, file_base(su->key));
 		copy(&T.x, su->bucket, su->key, du->bucket, key);
 		free(key);
 	}
@@ -911,13 +614,10 @@ static void
 copy_tree(const char *src, const char *dst, const struct s3url *su, const struct s3url *du)
 {
 	struct err e = {0};
-	int s3src = s3_is_url(src), s3dst = s3_is_url(dst), count = 0;
-
+	int s3src = s3_is_url(src), s3dst = s3_is_url(dst), rc;
 	/* SRC's contents go under DST: prefixes end with '/' (or are empty). */
-	char *sp = s3src && *su->key && su->key[strlen(su->key) - 1] != '/' ? xasprintf("%s/", su->key)
-									  : xstrdup(s3src ? su->key : "");
-	char *dp = s3dst && *du->key && du->key[strlen(du->key) - 1] != '/' ? xasprintf("%s/", du->key)
-									  : xstrdup(s3dst ? du->key : "");
+	char *sp = s3_prefix(s3src ? su->key : ""), *dp = s3_prefix(s3dst ? du->key : "");
+
 	if (!s3src) {
 		struct stat st;
 		if (stat(src, &st)) {
@@ -926,23 +626,26 @@ copy_tree(const char *src, const char *dst, const struct s3url *su, const struct
 		}
 		if (!S_ISDIR(st.st_mode))
 			usage("%s is not a directory: leave out -r to copy one file", src);
-		walk(src, "", du->bucket, dp, &count, &(struct walked){st.st_dev, st.st_ino, NULL});
+		rc = s3_tree_dir(&T.tree, src, du->bucket, dp, &e);
 	} else if (!s3dst) {
 		char *d = xasprintf("%s/", dst);
 		mkdirs_or_die(d);
 		free(d);
-		each_object(su->bucket, sp, dst, NULL, &count);
+		rc = s3_tree_list(&T.tree, su->bucket, sp, dst, NULL, &e);
 	} else {
 		/* Copying a prefix into itself would list its own copies: refuse. */
 		if (!strcmp(su->bucket, du->bucket) && !strncmp(dp, sp, strlen(sp)))
 			usage("DST %s is inside SRC %s", dst, src);
-		each_object(su->bucket, sp, dp, du->bucket, &count);
+		rc = s3_tree_list(&T.tree, su->bucket, sp, dp, du->bucket, &e);
 	}
+	check_interrupt(); /* the walk stops at an interrupt */
+	if (rc)
+		die_err(&e, "-r");
 	drain();
 	if (!interrupted)
 		file_batch_flush(&T.batch);
 	/* A '*' matched nothing: it is part of the prefix, not a pattern. */
-	if (!count && s3src && strpbrk(sp, "*?[") && !T.failed)
+	if (!T.tree.count && s3src && strpbrk(sp, "*?[") && !T.failed)
 		die_code(EX_NOTFOUND, "nothing under %s: wildcards are not expanded; use s3cp -r --include REGEX "
 			 "s3://%s/%.*s", src, su->bucket, (int)strcspn(sp, "*?["), sp);
 	free(sp);
@@ -966,8 +669,8 @@ s3cp_main(int argc, char **argv)
 	else
 		copy_tree(src, dst, &su, &du);
 	check_interrupt();
-	if (T.runwide > 1)
-		fprintf(stderr, "%s: %d more objects not copied for the same reason\n", applet_name, T.runwide - 1);
+	if (T.tree.halted > 1)
+		fprintf(stderr, "%s: %d more objects not copied for the same reason\n", applet_name, T.tree.halted - 1);
 	if (T.failed)
 		return T.failed;
 	if (flag) {

@@ -121,14 +121,13 @@ on_signal(int sig)
 static void PRINTF(2, 3)
 say(const char *id, const char *fmt, ...)
 {
+	char what[160];
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "%s: message %s: ", applet_name, id);
+	snprintf(what, sizeof what, "message %s", id);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vnote(what, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* ---- deletes and visibility changes, batched ---- */
@@ -209,8 +208,7 @@ spawn(struct st *s, struct msg *m)
 		goto done;
 	}
 	if (proc_spawn(s->cmd, env.p, env.len, m->q.body.p, m->q.body.len, &m->pid, &e)) {
-		fflush(stdout);
-		fprintf(stderr, "%s: %s\n", applet_name, e.msg);
+		note("%s", e.msg);
 		s->fatal = EX_FAIL; /* the same for every message: stop */
 		goto done;
 	}
@@ -338,8 +336,7 @@ take(struct st *s, struct buf *resp)
 		struct msg *m = xcalloc(1, sizeof *m);
 		if (sqs_msg_parse(j, s->url, &m->q)) {
 			free(m);
-			fflush(stdout);
-			fprintf(stderr, "%s: ReceiveMessage: a message without MessageId, ReceiptHandle or Body\n", applet_name);
+			note("ReceiveMessage: a message without MessageId, ReceiptHandle or Body");
 			s->errors++;
 			continue;
 		}
@@ -688,8 +685,7 @@ sqsrecv_main(int argc, char **argv)
 		die("write stdout: %s", strerror(errno));
 	int ended = s.max || s.drain || s.deadline;
 	if (s.errors || s.killed || (ended && s.failed)) {
-		fprintf(stderr, "%s: %ld messages done, %ld failed%s\n", applet_name, s.done, s.failed + s.killed,
-			s.errors ? ", and the errors above" : "");
+		note("%ld messages done, %ld failed%s", s.done, s.failed + s.killed, s.errors ? ", and the errors above" : "");
 		return EX_REMOTE;
 	}
 	return EX_OK;

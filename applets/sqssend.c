@@ -225,14 +225,13 @@ read_line(struct reader *r, struct buf *line, int linger_ms, struct err *e)
 static void PRINTF(3, 4)
 report(struct ctx *c, long line, const char *fmt, ...)
 {
+	char what[32];
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "%s: line %ld: ", applet_name, line);
+	snprintf(what, sizeof what, "line %ld", line);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vnote(what, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	c->failed++;
 }
 
@@ -317,8 +316,8 @@ stop(struct ctx *c, const struct batch *b, const struct err *e)
 		if (b->e[i].state != E_DONE)
 			first = b->e[i].line;
 	if (c->sent || c->failed)
-		fprintf(stderr, "%s: %ld messages sent; not sent: line %ld and after%s\n", applet_name, c->sent, first,
-			c->failed ? ", and the lines reported above" : "");
+		note("%ld messages sent; not sent: line %ld and after%s", c->sent, first,
+		     c->failed ? ", and the lines reported above" : "");
 	die_err(e, "SendMessageBatch (lines %ld-%ld)", b->e[0].line, b->e[b->n - 1].line);
 }
 
@@ -568,7 +567,7 @@ sqssend_main(int argc, char **argv)
 	else
 		send_one(&c, r.body);
 	if (c.failed) {
-		fprintf(stderr, "%s: %ld of %ld messages not sent\n", applet_name, c.failed, c.sent + c.failed);
+		note("%ld of %ld messages not sent", c.failed, c.sent + c.failed);
 		k = EX_REMOTE;
 	}
 	free(c.url);

@@ -161,10 +161,9 @@ auto_wait(struct aws *a, const char *id, double timeout, struct buf *out, struct
 	wait_init(&w, timeout);
 	for (;;) {
 		if (ssm_wait_sleep(&w)) {
-			fflush(stdout);
-			fprintf(stderr, "%s: timed out waiting for automation execution %s (%s); it goes on: "
-				"aws ssm get-automation-execution --automation-execution-id %s\n",
-				applet_name, id, *status ? *status : "status unknown", id);
+			note("timed out waiting for automation execution %s (%s); it goes on: "
+			     "aws ssm get-automation-execution --automation-execution-id %s",
+			     id, *status ? *status : "status unknown", id);
 			rc = EX_DEADLINE;
 			break;
 		}
@@ -219,9 +218,7 @@ automation(struct aws *a, const char *doc, const char *version, const struct ssm
 		puts("{}");
 	if (ssm_status_in(status, auto_failed)) {
 		auto_failure(ex, &msg);
-		fflush(stdout);
-		fprintf(stderr, "%s: automation execution %s %s%s%s\n", applet_name, id, status, msg.len ? ": " : "",
-			msg.len ? msg.p : "");
+		note("automation execution %s %s%s%s", id, status, msg.len ? ": " : "", msg.len ? msg.p : "");
 		rc = EX_REMOTE;
 	}
 done:
@@ -479,16 +476,12 @@ report(const struct inst *in, int n)
 	for (int i = 0; i < n; i++)
 		if (strcmp(in[i].status, "Success"))
 			rc = EX_REMOTE;
-	if (rc != EX_OK) {
-		fflush(stdout);
-		for (int i = 0; i < n; i++) {
-			char code[32] = "no exit code";
-			if (in[i].code >= 0)
-				snprintf(code, sizeof code, "exit %ld", in[i].code);
-			int same = !in[i].details || !strcmp(in[i].details, in[i].status);
-			fprintf(stderr, "%s: %s: %s (%s%s%s)\n", applet_name, in[i].id, in[i].status,
-				same ? "" : in[i].details, same ? "" : ", ", code);
-		}
+	for (int i = 0; i < n && rc != EX_OK; i++) {
+		char code[32] = "no exit code";
+		if (in[i].code >= 0)
+			snprintf(code, sizeof code, "exit %ld", in[i].code);
+		int same = !in[i].details || !strcmp(in[i].details, in[i].status);
+		note("%s: %s (%s%s%s)", in[i].id, in[i].status, same ? "" : in[i].details, same ? "" : ", ", code);
 	}
 	return rc;
 }
@@ -519,8 +512,7 @@ runcommand(struct aws *a, const struct ssm_command *c, int nowait, double timeou
 		n = list_instances(a, cmd, &in);
 	}
 	if (!n) {
-		fprintf(stderr, "%s: command %s %s on no instance: no managed instance matched the targets\n",
-			applet_name, cmd, status);
+		note("command %s %s on no instance: no managed instance matched the targets", cmd, status);
 		rc = EX_REMOTE;
 		goto done;
 	}
@@ -529,10 +521,8 @@ runcommand(struct aws *a, const struct ssm_command *c, int nowait, double timeou
 	rc = report(in, n);
 	goto done;
 timeout:
-	fflush(stdout);
-	fprintf(stderr, "%s: timed out waiting for command %s (%s); it goes on: "
-		"aws ssm list-command-invocations --command-id %s --details\n",
-		applet_name, cmd, status ? status : "status unknown", cmd);
+	note("timed out waiting for command %s (%s); it goes on: aws ssm list-command-invocations --command-id %s --details",
+	     cmd, status ? status : "status unknown", cmd);
 	rc = EX_DEADLINE;
 done:
 	for (int i = 0; i < n; i++) {

@@ -259,6 +259,9 @@ sqs_batch_parse(const char *p, size_t n, const char *const *ids, int nid, struct
 			if (!json_get(item, "Message", &v) && !json_str(v, &s))
 				snprintf(res[i].msg, sizeof res[i].msg, "%s", s.p ? s.p : "");
 			buf_free(&s);
+			/* the applets print them: one line each, and no escape sequences for the terminal */
+			text_clean(res[i].code);
+			text_clean(res[i].msg);
 			/* SenderFault false: the service's side failed; worth another try */
 			res[i].state = !json_get(item, "SenderFault", &v) && v.type == JSON_FALSE ? SQS_RETRY : SQS_FAILED;
 		}

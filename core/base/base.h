@@ -62,6 +62,10 @@ int err_exit_code(const struct err *e);
 void err_format(const struct err *e, const char *what, char *buf, size_t n);
 
 void warn(const char *fmt, ...) PRINTF(1, 2);                 /* "applet: msg" unless quiet */
+/* "applet: msg" quiet or not, stdout flushed first: a failure the exit status reports too. */
+void note(const char *fmt, ...) PRINTF(1, 2);
+/* "applet: WHAT: msg", as note: one item's failure (a message, a line) in a run that goes on. */
+void vnote(const char *what, const char *fmt, va_list ap);
 NORETURN void die(const char *fmt, ...) PRINTF(1, 2);         /* "applet: msg", exit 1 */
 NORETURN void die_code(int code, const char *fmt, ...) PRINTF(2, 3);
 /* "applet: WHAT: 403 AccessDenied: message" and the mapped exit code; fmt names WHAT. */
@@ -168,6 +172,8 @@ void sha256_out(const struct sha256 *c, unsigned char out[32]);
 /* Whether sha256_init will use the SHA extensions. want 0: never (tests, benchmarks), 1: when
  * the CPU has them, -1: just ask. */
 int sha256_use_hw(int want);
+/* Whether long CRCs fold 64 bytes to an instruction (VPCLMULQDQ with AVX-512); want as above. */
+int crc_use_wide(int want);
 void hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, unsigned char out[32]);
 
 /* ---- file.c: atomic output files -------------------------------------------------------- */
@@ -231,6 +237,10 @@ void file_batch_abort(struct file_batch *b);
  * the one that could not be made (xmalloc'd, errno set). A directory made or found once is
  * remembered for the rest of the process and not asked for again. */
 char *file_mkdirs(const char *path);
+const char *file_base(const char *path); /* what follows the last '/' (all of path if none) */
+int file_is_dir(const char *path);        /* a directory, or a link to one */
+/* dir/name (no second '/' when dir ends with one); xmalloc'd. */
+char *file_join(const char *dir, const char *name);
 /* The whole of p (n bytes) as the secret file path, atomically (file_open_secret .. file_commit),
  * after making the missing directories above it (file_mkdirs). */
 int file_put_secret(const char *path, const void *p, size_t n, struct err *e);

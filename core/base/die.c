@@ -188,6 +188,29 @@ warn(const char *fmt, ...)
 }
 
 void
+note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout); /* what was written there comes first */
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void
+vnote(const char *what, const char *fmt, va_list ap)
+{
+	char line[2048];
+	int k = snprintf(line, sizeof line, "%s: ", what);
+
+	vsnprintf(line + k, sizeof line - (size_t)k, fmt, ap);
+	text_clean(line);
+	fflush(stdout); /* what was written there comes first */
+	fprintf(stderr, "%s: %s\n", applet_name, line);
+}
+
+void
 die(const char *fmt, ...)
 {
 	va_list ap;

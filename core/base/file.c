@@ -518,6 +518,30 @@ file_mkdirs(const char *path)
 	return NULL;
 }
 
+const char *
+file_base(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+int
+file_is_dir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+char *
+file_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+
+	return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}
+
 int
 file_put_secret(const char *path, const void *p, size_t n, struct err *e)
 {

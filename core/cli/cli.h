@@ -1,4 +1,4 @@
-/* cli.h — the cli layer of core: the command line: option parsing (ARCHITECTURE.md). */
+/* cli.h — the cli layer of core: the command line: option parsing, the progress line (ARCHITECTURE.md). */
 #ifndef AWSBOX_CLI_H
 #define AWSBOX_CLI_H
 #include "s3/s3.h"
@@ -38,5 +38,19 @@ int opt_next(struct opt *o);
 double opt_duration(const struct opt *o); /* "30s", "5m", "1.5h", "2d", "250ms", bare seconds */
 uint64_t opt_size(const struct opt *o);   /* "10", "8M", "1.5G", "4KiB": powers of 1024 */
 long opt_long(const struct opt *o, long min, long max);
+void opt_regex(const struct opt *o, regex_t *re); /* POSIX extended, no subexpressions */
+const char *opt_word(const struct opt *o, const char *const *ok); /* one of ok (NULL-ended) */
+
+/* ---- progress.c: a progress line on stderr (s3cp --progress) ------------------------- */
+struct progress {
+	const char *what; /* borrowed: the name shown (its first 40 bytes) */
+	double t0;        /* mono_now() at the start, for the rate */
+};
+void progress_start(struct progress *p, const char *what);
+/* As struct xfer's progress callback (ctx a struct progress): "NAME  42%  1.5 MiB / 3.6 MiB
+ * 12.0 MiB/s" (total 0: unknown, no percent), over the last line. */
+void progress_draw(void *ctx, uint64_t done, uint64_t total);
+void progress_count(void *ctx, uint64_t done, uint64_t total); /* "N objects done" (s3_tree's) */
+void progress_erase(void); /* the line cleared */
 
 #endif

@@ -193,3 +193,24 @@ opt_long(const struct opt *o, long min, long max)
 		usage("%s: invalid number '%s' (%ld to %ld)", o->name, o->arg, min, max);
 	return v;
 }
+
+void
+opt_regex(const struct opt *o, regex_t *re)
+{
+	char msg[200];
+	int rc = regcomp(re, o->arg, REG_EXTENDED | REG_NOSUB);
+
+	if (rc) {
+		regerror(rc, re, msg, sizeof msg);
+		usage("%s '%s': %s", o->name, o->arg, msg);
+	}
+}
+
+const char *
+opt_word(const struct opt *o, const char *const *ok)
+{
+	for (const char *const *w = ok; *w; w++)
+		if (!strcmp(o->arg, *w))
+			return o->arg;
+	usage("%s: unknown value '%s'", o->name, o->arg);
+}

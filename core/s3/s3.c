@@ -36,7 +36,7 @@ s3_content_type(const char *name)
 		{"wasm", "application/wasm"}, {"mp4", "video/mp4"}, {"mp3", "audio/mpeg"}, {"woff2", "font/woff2"},
 		{"parquet", "application/vnd.apache.parquet"}, {"sh", "text/x-shellscript"},
 	};
-	const char *b = strrchr(name, '/') ? strrchr(name, '/') + 1 : name, *dot = strrchr(b, '.');
+	const char *b = file_base(name), *dot = strrchr(b, '.');
 
 	if (!dot || dot == b)
 		return NULL;
@@ -419,6 +419,18 @@ s3_explain_head(struct aws *a, const char *bucket, const char *key, struct err *
 	}
 }
 
+int
+s3_exists(struct aws *a, const char *bucket, const char *key, int forbidden_absent, struct err *e)
+{
+	struct s3obj d = {0};
+	int rc = 1;
+
+	if (s3_head(a, bucket, key, 0, &d, e))
+		rc = e->kind == E_AWS && (e->status == 404 || (forbidden_absent && e->status == 403)) ? 0 : -1;
+	s3obj_free(&d);
+	return rc;
+}
+
 void
 s3obj_free(struct s3obj *o)
 {
@@ -560,60 +572,70 @@ s3_list_free(struct s3_list *l)
 
 /* ---- aws-chunked with a trailing checksum ------------------------------------------------ */
 
-enum { CK_DATA, CK_END, CK_DONE };
+enum { CK_DATA, CK_DONE };
 
+/* The framing after a chunk's data (or at the start): its CR LF, then the next chunk's size line
+ * (a full CHUNK bytes unless the data ends: awschunked_length's rule), or after the last one
+ * "0\r\n", "name:value\r\n", "\r\n". */
+static void
+chunked_frame(struct s3_chunked *c, int after_data)
+{
+	int n = 0;
+
+	if (after_data)
+		c->buf[n++] = '\r', c->buf[n++] = '\n';
+	if (c->left) {
+		/* The size in hex, by hand: once per 64 KiB, stdio's formatting showed in the profile. */
+		char t[16];
+		int k = 0;
+		c->chunk = c->left < CHUNK ? (size_t)c->left : CHUNK;
+		for (size_t v = c->chunk; v; v >>= 4)
+			t[k++] = "0123456789abcdef"[v & 15];
+		while (k)
+			c->buf[n++] = t[--k];
+		c->buf[n++] = '\r', c->buf[n++] = '\n';
+	} else {
+		char v[96];
+		s3_sum_b64(&c->sum, v);
+		n += snprintf(c->buf + n, CHUNKED_FRAME - (size_t)n, "0\r\nx-amz-checksum-%s:%s\r\n\r\n", s3_ck_name(c->ck), v);
+		c->state = CK_DONE;
+	}
+	c->pos = 0;
+	c->len = (size_t)n;
+}
+
+/* The data goes from the source straight into out (over TLS, BearSSL's record buffer: no copy
+ * here), and its checksum is taken there while it is in cache; only the framing is copied. */
 static long
 chunked_read(void *ctx, void *out, size_t n, struct err *e)
 {
 	struct s3_chunked *c = ctx;
+	char *o = out;
 	size_t done = 0;
 
 	while (done < n) {
-		if (c->pos == c->len) {
-			if (c->state == CK_DONE)
-				break;
-			/* The next chunk: a full CHUNK bytes unless the data ends (awschunked_length's rule). */
-			size_t want = c->left < CHUNK ? (size_t)c->left : CHUNK, got = 0;
-			char *data = c->buf + 32;
-			while (got < want) {
-				long k = c->src.read(c->src.ctx, data + got, want - got, e);
-				if (k < 0)
-					return -1;
-				if (k == 0)
-					return err_set(e, E_IO, "upload source ended %lld bytes early", (long long)(c->left - got));
-				got += (size_t)k;
-			}
-			c->left -= (int64_t)got;
-			s3_sum_update(&c->sum, data, got);
-			if (got) {
-				char h[24];
-				int hl = snprintf(h, sizeof h, "%zx\r\n", got);
-				memcpy(data - hl, h, (size_t)hl);
-				memcpy(data + got, "\r\n", 2);
-				c->pos = 32 - (size_t)hl;
-				c->len = 32 + got + 2;
-			} else {
-				c->pos = c->len = 0;
-			}
-			if (!c->left) {
-				/* "0\r\n", "name:value\r\n", "\r\n" after the last data chunk. */
-				char v[96], tail[160];
-				s3_sum_b64(&c->sum, v);
-				int tl = snprintf(tail, sizeof tail, "0\r\nx-amz-checksum-%s:%s\r\n\r\n", s3_ck_name(c->ck), v);
-				if (c->len) {
-					memmove(c->buf, c->buf + c->pos, c->len - c->pos);
-					c->len -= c->pos;
-				}
-				c->pos = 0;
-				memcpy(c->buf + c->len, tail, (size_t)tl);
-				c->len += (size_t)tl;
-				c->state = CK_DONE;
-			}
+		if (c->pos < c->len) {
+			size_t k = c->len - c->pos < n - done ? c->len - c->pos : n - done;
+			memcpy(o + done, c->buf + c->pos, k);
+			c->pos += k;
+			done += k;
+		} else if (c->chunk) {
+			long k = c->src.read(c->src.ctx, o + done, c->chunk < n - done ? c->chunk : n - done, e);
+			if (k < 0)
+				return -1;
+			if (k == 0)
+				return err_set(e, E_IO, "upload source ended %lld bytes early", (long long)c->left);
+			s3_sum_update(&c->sum, o + done, (size_t)k);
+			done += (size_t)k;
+			c->chunk -= (size_t)k;
+			c->left -= k;
+			if (!c->chunk)
+				chunked_frame(c, 1);
+		} else if (c->state == CK_DONE) {
+			break;
+		} else {
+			chunked_frame(c, 0);
 		}
-		size_t k = c->len - c->pos < n - done ? c->len - c->pos : n - done;
-		memcpy((char *)out + done, c->buf + c->pos, k);
-		c->pos += k;
-		done += k;
 	}
 	return (long)done;
 }
@@ -626,7 +648,7 @@ chunked_rewind(void *ctx)
 	if (!c->src.rewind || c->src.rewind(c->src.ctx))
 		return -1;
 	s3_sum_init(&c->sum, c->ck);
-	c->pos = c->len = 0;
+	c->pos = c->len = c->chunk = 0;
 	c->left = c->src.len;
 	c->state = CK_DATA;
 	return 0;
@@ -640,7 +662,7 @@ s3_chunked_init(struct s3_chunked *c, const struct s3_src *src, int ck, struct h
 	memset(c, 0, sizeof *c);
 	c->src = *src;
 	c->ck = ck;
-	c->buf = xmalloc(32 + CHUNK + 2 + 160);
+	c->buf = xmalloc(CHUNKED_FRAME);
 	s3_sum_init(&c->sum, ck);
 	s3_sum_b64(&c->sum, v); /* the value's length does not depend on the data */
 	snprintf(c->trailer, sizeof c->trailer, "x-amz-checksum-%s", s3_ck_name(ck));

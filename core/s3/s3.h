@@ -3,6 +3,8 @@
 #define AWSBOX_S3_H
 #include "api/api.h"
 
+#include <regex.h>
+
 /* ---- s3.c, s3put.c: S3 objects for s3cp and s3watch ---------------------------------- */
 /* s3://BUCKET/KEY. Caller-owned; s3url_free frees key. */
 struct s3url {
@@ -19,6 +21,9 @@ const char *s3_content_type(const char *name);
  * not a "directory" ending in '/'): s3cp -r downloads. */
 int s3_rel_path_safe(const char *rel);
 int s3_valid_key(const char *k, size_t n, struct err *e);
+/* --metadata's KEY=VALUE as a header: out->name "x-amz-meta-key" (lower case, xmalloc'd; the key
+ * letters, digits, '-', '_', '.'), out->value borrowed from kv (printable ASCII); E_USAGE if not. */
+int s3_meta_parse(const char *kv, struct kv *out, struct err *e);
 void s3url_free(struct s3url *u);
 
 /* Checksums S3 knows (and MD5, for single-part ETags). */
@@ -65,6 +70,9 @@ int s3_head(struct aws *a, const char *bucket, const char *key, int part, struct
  * Anything else is left as it is. */
 void s3_explain_head(struct aws *a, const char *bucket, const char *key, struct err *e);
 void s3obj_from_resp(const struct http_resp *r, struct s3obj *o);
+/* HeadObject: 1 if bucket/key is there, 0 if S3 answers 404 (or 403, when forbidden_absent: a
+ * bucket that does not let us list answers a missing key so), else -1 with e. */
+int s3_exists(struct aws *a, const char *bucket, const char *key, int forbidden_absent, struct err *e);
 void s3obj_free(struct s3obj *o);
 
 /* ListObjectsV2, one page (up to 1,000 keys) in memory at a time. Zero-initialise, set bucket and
@@ -100,15 +108,18 @@ struct s3_src {
 };
 /* aws-chunked with a trailing checksum (STREAMING-UNSIGNED-PAYLOAD-TRAILER): s3_chunked_init sets
  * body to send src in 64 KiB chunks and "x-amz-checksum-NAME:VALUE" after them; c owns a small
- * buffer (s3_chunked_free). Rewinds with src. c->sum holds the checksum once body is sent. */
+ * buffer for the framing (s3_chunked_free). Rewinds with src. c->sum holds the checksum once body
+ * is sent. */
+#define CHUNKED_FRAME 192
 struct s3_chunked {
 	struct s3_src src;
 	int ck;
 	struct s3_sum sum;
 	char trailer[40]; /* x-amz-checksum-NAME, for x-amz-trailer */
 	char *buf;
-	size_t pos, len;
-	int64_t left;
+	size_t pos, len; /* the framing not yet read */
+	size_t chunk;    /* the current chunk's data not yet read */
+	int64_t left;    /* the source's bytes not yet read */
 	int state;
 };
 void s3_chunked_init(struct s3_chunked *c, const struct s3_src *src, int ck, struct http_body *body);
@@ -217,5 +228,61 @@ int xqueue_finish(struct xqueue *q, struct err *e);
  * multipart copy (UploadPartCopy in parallel) carrying the source's metadata unless replace_meta. */
 int xfer_copy(struct xfer *x, const char *sbucket, const char *skey, const struct s3obj *so, const char *bucket,
 	      const char *key, const struct s3_put *p, int replace_meta, int64_t threshold, struct err *e);
+
+/* ---- tree.c: recursive copies (s3cp -r) ------------------------------------------------- */
+/* One object of a tree copy: an upload (path to bucket/key), a download (sbucket/skey to path) or
+ * a server-side copy (sbucket/skey to bucket/key). Borrowed strings. */
+enum { S3_TREE_UP, S3_TREE_DOWN, S3_TREE_COPY };
+struct s3_item {
+	int kind;
+	const char *path, *sbucket, *skey, *bucket, *key;
+};
+/* A tree copy: the regular files under a directory (symbolic links followed, a link back to a
+ * directory being walked skipped) or the objects under a prefix, in order, each whose path below
+ * the source is selected to its place below the destination. An object that takes one request
+ * (up to x->part_size; a copy up to copy_threshold) is a job on the worker pool (xqueue,
+ * x->concurrency at once); a larger one is copied on the calling thread meanwhile, with x's part
+ * pool. Caller-owned: zero-initialise, set the fields above "private", then s3_tree_dir or
+ * s3_tree_list, then s3_tree_wait. The callbacks report (core does not print): */
+struct s3_tree {
+	struct xfer *x;
+	int64_t copy_threshold;
+	regex_t inc[16], exc[16]; /* selected: matches an inc (or there are none) and no exc */
+	int ninc, nexc;
+	void *ctx;
+	/* copies one object and reports its failure; on a pool thread (worker 1; x its own, one part
+	 * at a time) or on the calling thread (x the tree's) */
+	void (*copy)(void *ctx, struct xfer *x, const struct s3_item *it, int worker);
+	/* an entry not copied: e the failure, op the request ("" if none), what the path or key;
+	 * or e NULL: what left out (a special file, a link back up the tree), op says why */
+	void (*report)(void *ctx, const struct err *e, const char *op, const char *what);
+	void (*progress)(void *ctx, uint64_t done, uint64_t total); /* jobs done, while the queue is full */
+	int count;  /* the objects selected so far */
+	int halted; /* set by the caller (atomically) after a failure every object would meet: the
+		     * selected objects are counted here from then on, not copied */
+	/* private */
+	struct xqueue *q;
+	struct xfer qx;
+};
+/* dir's files to bucket under prefix (which ends with '/' or is ""); -1 with e only when the
+ * pool cannot start (each entry's failure goes to report). Both stop early at an interrupt
+ * (*x->cancel). */
+int s3_tree_dir(struct s3_tree *t, const char *dir, const char *bucket, const char *prefix, struct err *e);
+/* The objects under bucket/prefix to the directory dst, or to dbucket under the prefix dst. */
+int s3_tree_list(struct s3_tree *t, const char *bucket, const char *prefix, const char *dst, const char *dbucket,
+		 struct err *e);
+int s3_tree_selected(const struct s3_tree *t, const char *rel);
+/* The key a copy of name gets when the destination is key: key itself if it names an object,
+ * else name below it (key is "" or ends with '/'). xmalloc'd. */
+char *s3_key_for(const char *key, const char *name);
+/* key as a prefix to put objects under: with a '/' added unless it is "" or ends with one. */
+char *s3_prefix(const char *key);
+/* An error that is not about one object (no such bucket, credentials refused): every other
+ * object of the bucket would fail the same way. */
+int s3_err_runwide(const struct err *e);
+/* Waits for the queued objects (after an interrupt, 3 s at most): 1 if there were any, else 0. */
+int s3_tree_wait(struct s3_tree *t);
+/* xqueue_park for a job's thread after an interrupt. */
+NORETURN void s3_tree_park(struct s3_tree *t);
 
 #endif

@@ -31,6 +31,26 @@ put_headers(const struct s3_put *p, struct kv *h, int *n, int for_create)
 }
 
 int
+s3_meta_parse(const char *kv, struct kv *out, struct err *e)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (!eq || eq == kv)
+		return err_set(e, E_USAGE, "expected KEY=VALUE, not '%s'", kv);
+	for (const char *p = kv; p < eq; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.", *p)))
+			return err_set(e, E_USAGE, "invalid key '%.*s' (letters, digits, '-', '_', '.')", (int)(eq - kv), kv);
+	for (const char *p = eq + 1; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return err_set(e, E_USAGE, "values must be printable ASCII");
+	char *name = xasprintf("x-amz-meta-%.*s", (int)(eq - kv), kv);
+	for (char *p = name; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	*out = (struct kv){name, eq + 1};
+	return 0;
+}
+
+int
 s3_tls(struct aws *a, const char *bucket, struct err *e)
 {
 	struct endpoint ep;
@@ -75,65 +95,88 @@ fail:
 	return rc;
 }
 
+/* One PutObject or UploadPart as it is built. */
+struct put {
+	struct kv h[S3_PUT_HDRS], q[2];
+	int n, nq;
+	char pn[16], ckv[96], ckname[40], sha[65], dlen[24];
+	struct http_body body;
+	struct s3_chunked ch;
+	struct s3_sum sum;
+	const char *payload; /* x-amz-content-sha256: NULL (the body's hash), a hash or a keyword */
+};
+
+/* UploadPart: the part's query; PutObject: the object's headers. */
+static void
+put_target(struct put *u, const struct s3_put *p, const char *upload_id, int part)
+{
+	if (part) {
+		snprintf(u->pn, sizeof u->pn, "%d", part);
+		u->q[u->nq++] = (struct kv){"partNumber", u->pn};
+		u->q[u->nq++] = (struct kv){"uploadId", upload_id};
+	} else {
+		put_headers(p, u->h, &u->n, 0);
+		if (p->no_overwrite)
+			u->h[u->n++] = (struct kv){"if-none-match", "*"};
+	}
+}
+
+/* How the payload is protected, and the checksum's headers. */
+static int
+put_payload(struct put *u, const struct s3_put *p, int tls, const void *mem, const struct s3_src *src, int64_t len,
+	    struct err *e)
+{
+	if (mem || !len) {
+		/* In memory: the checksum first, then a header (botocore's choice for a known body). */
+		s3_sum_update(&u->sum, mem ? mem : "", (size_t)len);
+		u->body.p = mem ? mem : "";
+	} else if (tls && p->ck) {
+		/* Streamed over TLS: one pass, the checksum as a trailer; TLS guards the bytes on the way. */
+		s3_chunked_init(&u->ch, src, p->ck, &u->body);
+		u->payload = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+		snprintf(u->dlen, sizeof u->dlen, "%lld", (long long)len);
+		u->h[u->n++] = (struct kv){"content-encoding", "aws-chunked"};
+		u->h[u->n++] = (struct kv){"x-amz-decoded-content-length", u->dlen};
+		u->h[u->n++] = (struct kv){"x-amz-trailer", u->ch.trailer};
+	} else {
+		u->body = (struct http_body){NULL, len, src->read, src->rewind, src->ctx};
+		if (tls) {
+			u->payload = "UNSIGNED-PAYLOAD";
+		} else {
+			/* Plain HTTP: sign the payload's SHA-256 (as botocore does), checksum in a header. */
+			if (prepass(src, &u->sum, u->sha, e))
+				return -1;
+			u->payload = u->sha;
+		}
+	}
+	if (p->ck) {
+		u->h[u->n++] = (struct kv){"x-amz-sdk-checksum-algorithm", s3_ck_upper(p->ck)};
+		if (!u->ch.buf) {
+			snprintf(u->ckname, sizeof u->ckname, "x-amz-checksum-%s", s3_ck_name(p->ck));
+			s3_sum_b64(&u->sum, u->ckv);
+			u->h[u->n++] = (struct kv){u->ckname, u->ckv};
+		}
+	}
+	return 0;
+}
+
 int
 s3_put_body(struct aws *a, const char *bucket, const char *key, const struct s3_put *p, const char *upload_id,
 	    int part, const void *mem, const struct s3_src *src, int64_t len, struct s3_part *out, struct err *e)
 {
-	struct kv h[S3_PUT_HDRS], q[2];
-	int n = 0, nq = 0, tls, rc = -1;
-	char pn[16], ckv[96], ckname[40], sha[65], dlen[24];
-	struct http_body body = {mem, len, NULL, NULL, NULL};
-	struct s3_chunked ch = {0};
-	struct s3_sum sum;
+	struct put u = {.body = {mem, len, NULL, NULL, NULL}};
 	struct http_resp r = {0};
-	const char *payload = NULL;
+	int tls, rc = -1;
 	char *path = xasprintf("/%s", key);
 
 	if ((tls = s3_tls(a, bucket, e)) < 0)
 		goto fail;
-	s3_sum_init(&sum, p->ck);
-	if (part) {
-		snprintf(pn, sizeof pn, "%d", part);
-		q[nq++] = (struct kv){"partNumber", pn};
-		q[nq++] = (struct kv){"uploadId", upload_id};
-	} else {
-		put_headers(p, h, &n, 0);
-		if (p->no_overwrite)
-			h[n++] = (struct kv){"if-none-match", "*"};
-	}
-	if (mem || !len) {
-		/* In memory: the checksum first, then a header (botocore's choice for a known body). */
-		s3_sum_update(&sum, mem ? mem : "", (size_t)len);
-		body.p = mem ? mem : "";
-	} else if (tls && p->ck) {
-		/* Streamed over TLS: one pass, the checksum as a trailer; TLS guards the bytes on the way. */
-		s3_chunked_init(&ch, src, p->ck, &body);
-		payload = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
-		snprintf(dlen, sizeof dlen, "%lld", (long long)len);
-		h[n++] = (struct kv){"content-encoding", "aws-chunked"};
-		h[n++] = (struct kv){"x-amz-decoded-content-length", dlen};
-		h[n++] = (struct kv){"x-amz-trailer", ch.trailer};
-	} else {
-		body = (struct http_body){NULL, len, src->read, src->rewind, src->ctx};
-		if (tls) {
-			payload = "UNSIGNED-PAYLOAD";
-		} else {
-			/* Plain HTTP: sign the payload's SHA-256 (as botocore does), checksum in a header. */
-			if (prepass(src, &sum, sha, e))
-				goto fail;
-			payload = sha;
-		}
-	}
-	if (p->ck) {
-		h[n++] = (struct kv){"x-amz-sdk-checksum-algorithm", s3_ck_upper(p->ck)};
-		if (!ch.buf) {
-			snprintf(ckname, sizeof ckname, "x-amz-checksum-%s", s3_ck_name(p->ck));
-			s3_sum_b64(&sum, ckv);
-			h[n++] = (struct kv){ckname, ckv};
-		}
-	}
-	struct aws_req rq = {.svc = &SVC_S3, .method = "PUT", .bucket = bucket, .path = path, .query = q, .nquery = nq,
-			     .hdrs = h, .nhdrs = n, .body = &body, .payload_hash = payload,
+	s3_sum_init(&u.sum, p->ck);
+	put_target(&u, p, upload_id, part);
+	if (put_payload(&u, p, tls, mem, src, len, e))
+		goto fail;
+	struct aws_req rq = {.svc = &SVC_S3, .method = "PUT", .bucket = bucket, .path = path, .query = u.q,
+			     .nquery = u.nq, .hdrs = u.h, .nhdrs = u.n, .body = &u.body, .payload_hash = u.payload,
 			     .op = part ? "UploadPart" : "PutObject", .stop = p->stop};
 	if (aws_call(a, &rq, &r, e))
 		goto fail;
@@ -145,16 +188,16 @@ s3_put_body(struct aws *a, const char *bucket, const char *key, const struct s3_
 	if (out) {
 		http_header_copy(&r, "etag", out->etag, sizeof out->etag);
 		out->ck[0] = 0;
-		if (ch.buf)
-			s3_sum_b64(&ch.sum, out->ck);
+		if (u.ch.buf)
+			s3_sum_b64(&u.ch.sum, out->ck);
 		else if (p->ck)
-			snprintf(out->ck, sizeof out->ck, "%s", ckv);
+			snprintf(out->ck, sizeof out->ck, "%s", u.ckv);
 		out->size = len;
 	}
 	rc = 0;
 fail:
 	http_resp_free(&r);
-	s3_chunked_free(&ch);
+	s3_chunked_free(&u.ch);
 	free(path);
 	return rc;
 }
@@ -178,6 +221,25 @@ body_error(const struct buf *b, const char *op, struct err *e)
 	return -1;
 }
 
+/* rq on the object key of rq->bucket (the path is set here), its answer's body in rq->out when
+ * asked for; check: an <Error> in a 200 answer is an error too. */
+static int
+send_key(struct aws *a, struct aws_req *rq, const char *key, int check, struct err *e)
+{
+	struct http_resp r = {0};
+	char *path = xasprintf("/%s", key);
+	int rc;
+
+	rq->path = path;
+	rc = aws_call(a, rq, &r, e);
+	if (!rc && check)
+		rc = body_error(rq->out, rq->op, e);
+	rq->path = NULL;
+	http_resp_free(&r);
+	free(path);
+	return rc;
+}
+
 int
 s3_mpu_create(struct aws *a, const char *bucket, const char *key, const struct s3_put *p, char **upload_id,
 	      struct err *e)
@@ -185,15 +247,13 @@ s3_mpu_create(struct aws *a, const char *bucket, const char *key, const struct s
 	struct kv h[S3_PUT_HDRS], q[] = {{"uploads", NULL}};
 	int n = 0, rc = -1;
 	struct buf out = {0};
-	struct http_resp r;
 	struct xml root;
-	char *path = xasprintf("/%s", key);
 
 	put_headers(p, h, &n, 1);
-	struct aws_req rq = {.svc = &SVC_S3, .method = "POST", .bucket = bucket, .path = path, .query = q, .nquery = 1,
+	struct aws_req rq = {.svc = &SVC_S3, .method = "POST", .bucket = bucket, .query = q, .nquery = 1,
 			     .hdrs = h, .nhdrs = n, .out = &out, .op = "CreateMultipartUpload"};
 	*upload_id = NULL;
-	if (aws_call(a, &rq, &r, e))
+	if (send_key(a, &rq, key, 0, e))
 		goto fail;
 	if (xml_root(out.p ? out.p : "", out.len, &root) || !(*upload_id = xml_path_strdup(root, "UploadId")) ||
 	    !**upload_id) {
@@ -204,9 +264,7 @@ s3_mpu_create(struct aws *a, const char *bucket, const char *key, const struct s
 	}
 	rc = 0;
 fail:
-	http_resp_free(&r);
 	buf_free(&out);
-	free(path);
 	return rc;
 }
 
@@ -217,8 +275,6 @@ s3_mpu_complete(struct aws *a, const char *bucket, const char *key, const struct
 	struct kv q[] = {{"uploadId", upload_id}}, h[2];
 	int n = 0, rc = -1;
 	struct buf x = {0}, out = {0};
-	struct http_resp r = {0};
-	char *path = xasprintf("/%s", key);
 
 	buf_adds(&x, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
 	for (int i = 0; i < nparts; i++) {
@@ -234,12 +290,11 @@ s3_mpu_complete(struct aws *a, const char *bucket, const char *key, const struct
 		h[n++] = (struct kv){"if-none-match", "*"};
 	h[n++] = (struct kv){"content-type", "application/xml"};
 	struct http_body body = {x.p, (int64_t)x.len, NULL, NULL, NULL};
-	struct aws_req rq = {.svc = &SVC_S3, .method = "POST", .bucket = bucket, .path = path, .query = q, .nquery = 1,
+	struct aws_req rq = {.svc = &SVC_S3, .method = "POST", .bucket = bucket, .query = q, .nquery = 1,
 			     .hdrs = h, .nhdrs = n, .body = &body, .out = &out, .op = "CompleteMultipartUpload"};
 	/* An <Error> in a 200 answer is retried like a 500 (botocore does the same). */
 	for (int attempt = 1;; attempt++) {
-		http_resp_free(&r);
-		if (aws_call(a, &rq, &r, e))
+		if (send_key(a, &rq, key, 0, e))
 			goto fail;
 		if (!body_error(&out, "CompleteMultipartUpload", e))
 			break;
@@ -249,10 +304,8 @@ s3_mpu_complete(struct aws *a, const char *bucket, const char *key, const struct
 	}
 	rc = 0;
 fail:
-	http_resp_free(&r);
 	buf_free(&x);
 	buf_free(&out);
-	free(path);
 	return rc;
 }
 
@@ -260,31 +313,22 @@ int
 s3_mpu_abort(struct aws *a, const char *bucket, const char *key, const char *upload_id, struct err *e)
 {
 	struct kv q[] = {{"uploadId", upload_id}};
-	struct http_resp r;
-	char *path = xasprintf("/%s", key);
-	struct aws_req rq = {.svc = &SVC_S3, .method = "DELETE", .bucket = bucket, .path = path, .query = q,
-			     .nquery = 1, .op = "AbortMultipartUpload"};
-	int rc = aws_call(a, &rq, &r, e);
+	struct aws_req rq = {.svc = &SVC_S3, .method = "DELETE", .bucket = bucket, .query = q, .nquery = 1,
+			     .op = "AbortMultipartUpload"};
+	int rc = send_key(a, &rq, key, 0, e);
 
 	/* Already gone (aborted, or completed by a racing attempt) is what we wanted. */
 	if (rc && e->kind == E_AWS && !strcmp(e->code, "NoSuchUpload"))
 		rc = 0;
-	http_resp_free(&r);
-	free(path);
 	return rc;
 }
 
 int
 s3_delete(struct aws *a, const char *bucket, const char *key, struct err *e)
 {
-	struct http_resp r;
-	char *path = xasprintf("/%s", key);
-	struct aws_req rq = {.svc = &SVC_S3, .method = "DELETE", .bucket = bucket, .path = path, .op = "DeleteObject"};
-	int rc = aws_call(a, &rq, &r, e);
+	struct aws_req rq = {.svc = &SVC_S3, .method = "DELETE", .bucket = bucket, .op = "DeleteObject"};
 
-	http_resp_free(&r);
-	free(path);
-	return rc;
+	return send_key(a, &rq, key, 0, e);
 }
 
 /* "/bucket/key" percent-encoded, as x-amz-copy-source carries it; from an access point,
@@ -312,10 +356,9 @@ s3_copy_object(struct aws *a, const char *sbucket, const char *skey, const char 
 	       const struct s3_put *p, int replace_meta, struct err *e)
 {
 	struct kv h[S3_PUT_HDRS];
-	int n = 0, rc = -1;
+	int n = 0, rc;
 	struct buf out = {0};
-	struct http_resp r = {0};
-	char *path = xasprintf("/%s", key), *src = copy_source(sbucket, skey);
+	char *src = copy_source(sbucket, skey);
 	struct s3_put pp = *p;
 
 	if (!replace_meta) /* COPY keeps the source's content type, cache control and metadata */
@@ -323,15 +366,10 @@ s3_copy_object(struct aws *a, const char *sbucket, const char *skey, const char 
 	h[n++] = (struct kv){"x-amz-copy-source", src};
 	h[n++] = (struct kv){"x-amz-metadata-directive", replace_meta ? "REPLACE" : "COPY"};
 	put_headers(&pp, h, &n, 1);
-	struct aws_req rq = {.svc = &SVC_S3, .method = "PUT", .bucket = bucket, .path = path, .hdrs = h, .nhdrs = n,
-			     .out = &out, .op = "CopyObject"};
-	if (aws_call(a, &rq, &r, e) || body_error(&out, "CopyObject", e))
-		goto fail;
-	rc = 0;
-fail:
-	http_resp_free(&r);
+	struct aws_req rq = {.svc = &SVC_S3, .method = "PUT", .bucket = bucket, .hdrs = h, .nhdrs = n, .out = &out,
+			     .op = "CopyObject"};
+	rc = send_key(a, &rq, key, 1, e);
 	buf_free(&out);
-	free(path);
 	free(src);
 	return rc;
 }
@@ -346,9 +384,8 @@ s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const char *b
 	struct kv q[] = {{"partNumber", pn}, {"uploadId", upload_id}}, h[3];
 	int n = 0, rc = -1;
 	struct buf o = {0};
-	struct http_resp r = {0};
 	struct xml root;
-	char *path = xasprintf("/%s", key), *src = copy_source(sbucket, skey), *v = NULL;
+	char *src = copy_source(sbucket, skey), *v = NULL;
 
 	snprintf(pn, sizeof pn, "%d", part);
 	snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)first, (long long)last);
@@ -356,9 +393,9 @@ s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const char *b
 	h[n++] = (struct kv){"x-amz-copy-source-range", range};
 	if (if_match && *if_match)
 		h[n++] = (struct kv){"x-amz-copy-source-if-match", if_match};
-	struct aws_req rq = {.svc = &SVC_S3, .method = "PUT", .bucket = bucket, .path = path, .query = q, .nquery = 2,
-			     .hdrs = h, .nhdrs = n, .out = &o, .op = "UploadPartCopy", .stop = p->stop};
-	if (aws_call(a, &rq, &r, e) || body_error(&o, "UploadPartCopy", e))
+	struct aws_req rq = {.svc = &SVC_S3, .method = "PUT", .bucket = bucket, .query = q, .nquery = 2, .hdrs = h,
+			     .nhdrs = n, .out = &o, .op = "UploadPartCopy", .stop = p->stop};
+	if (send_key(a, &rq, key, 1, e))
 		goto fail;
 	if (xml_root(o.p, o.len, &root) || !(v = xml_path_strdup(root, "ETag"))) {
 		err_set(e, E_PROTO, "UploadPartCopy: no ETag in the response");
@@ -373,9 +410,7 @@ s3_part_copy(struct aws *a, const char *sbucket, const char *skey, const char *b
 	rc = 0;
 fail:
 	free(v);
-	http_resp_free(&r);
 	buf_free(&o);
-	free(path);
 	free(src);
 	return rc;
 }

@@ -62,10 +62,16 @@ long tls_read(struct conn *c, void *p, size_t n, struct err *e); /* 0 at EOF */
 long tls_peek(struct conn *c, const unsigned char **p, struct err *e);
 void tls_ack(struct conn *c, size_t n);
 int tls_write(struct conn *c, const void *p, size_t n, struct err *e); /* buffered in records */
+/* The room left in the record being filled (its length, -1 on error, and *p): the caller writes
+ * plaintext there (no copy) and hands n bytes of it over with tls_commit before anything else
+ * touches the connection. */
+long tls_room(struct conn *c, unsigned char **p, struct err *e);
+void tls_commit(struct conn *c, size_t n);
 int tls_flush(struct conn *c, struct err *e);
 int tls_pending(struct conn *c); /* bytes are waiting: decrypted, or read ahead from the socket */
 void tls_free(struct conn *c);
 void tls_anchors_free(struct http_pool *p);
+void tls_sessions_free(struct http_pool *p);
 
 /* httpread.c: reading a response on c. */
 /* Reads on c must be done within secs from now; 0: no deadline (each wait is still bounded). */

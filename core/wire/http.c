@@ -52,6 +52,7 @@ http_pool_free(struct http_pool *p)
 		conn_free(p->idle[i]);
 	p->nidle = 0;
 	tls_anchors_free(p);
+	tls_sessions_free(p);
 	pthread_mutex_destroy(&p->lock);
 }
 
@@ -177,26 +178,37 @@ build_head(const struct http_req *q, const struct proxy *px, struct buf *h, stru
 	return 0;
 }
 
-/* Streams the body; *started set once the body's read callback has been used. */
+/* Streams the body; *started set once the body's read callback has been used. A body of known
+ * length over TLS is read straight into the record being filled (tls_room): no copy of it here. */
 static int
 send_body(struct conn *c, const struct http_body *b, int *started, struct err *e)
 {
 	char *p = NULL;
 	int64_t sent = 0;
-	int rc = -1;
+	int rc = -1, direct = c->tls && b->len >= 0;
 
 	if (!b->read) /* checked by build_head */
 		return b->len ? conn_write(c, b->p, (size_t)b->len, e) : 0;
 	*started = 1;
 	/* Room for a chunk header before the data and CR LF after it: one write per chunk. */
-	p = xmalloc(SEND_CHUNK + 32);
+	if (!direct)
+		p = xmalloc(SEND_CHUNK + 32);
 	for (;;) {
 		size_t want = SEND_CHUNK;
+		char *dst = direct ? NULL : p + 20; /* p is NULL then: no arithmetic on it */
+		if (direct) {
+			unsigned char *room;
+			long k = tls_room(c, &room, e);
+			if (k < 0)
+				goto fail;
+			want = (size_t)k;
+			dst = (char *)room;
+		}
 		if (b->len >= 0 && (int64_t)want > b->len - sent)
 			want = (size_t)(b->len - sent);
 		if (b->len >= 0 && !want)
 			break;
-		long n = b->read(b->ctx, p + 20, want, e);
+		long n = b->read(b->ctx, dst, want, e);
 		if (n < 0 || (size_t)n > want) {
 			if (n >= 0)
 				err_set(e, E_IO, "request body: read callback returned too much");
@@ -213,6 +225,10 @@ send_body(struct conn *c, const struct http_body *b, int *started, struct err *e
 			break;
 		}
 		sent += n;
+		if (direct) {
+			tls_commit(c, (size_t)n);
+			continue;
+		}
 		if (b->len >= 0) {
 			if (conn_write(c, p + 20, (size_t)n, e))
 				goto fail;

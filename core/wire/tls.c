@@ -278,13 +278,69 @@ pump(struct conn *c, unsigned target, struct err *e)
 	}
 }
 
+/* Sessions to resume (RFC 5246 7.3, by session ID: BearSSL has no tickets), one per connection
+ * key (scheme, origin, proxy), in the pool: a host's connections after the first skip the
+ * certificate chain and the key exchange, which the first one did and verified. */
+#define TLS_SESSIONS 8
+struct tls_session {
+	char key[sizeof ((struct conn *)0)->key];
+	br_ssl_session_parameters sp;
+};
+
+/* The session for key into *sp (session_id_len 0: none); with drop, it is forgotten instead. */
+static void
+session_get(struct http_pool *p, const char *key, br_ssl_session_parameters *sp, int drop)
+{
+	struct tls_session *s = p->sessions;
+
+	memset(sp, 0, sizeof *sp);
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; s && i < TLS_SESSIONS; i++)
+		if (s[i].sp.session_id_len && !strcmp(s[i].key, key)) {
+			if (drop)
+				memzero(&s[i], sizeof s[i]);
+			else
+				*sp = s[i].sp;
+		}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+session_put(struct http_pool *p, const char *key, const br_ssl_session_parameters *sp)
+{
+	struct tls_session *s;
+	unsigned i;
+
+	pthread_mutex_lock(&p->lock);
+	if (!p->sessions)
+		p->sessions = xcalloc(TLS_SESSIONS, sizeof *s);
+	s = p->sessions;
+	for (i = 0; i < TLS_SESSIONS && strcmp(s[i].key, key); i++)
+		;
+	if (i == TLS_SESSIONS)
+		i = p->nsessions++ % TLS_SESSIONS;
+	snprintf(s[i].key, sizeof s[i].key, "%s", key);
+	s[i].sp = *sp;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+tls_sessions_free(struct http_pool *p)
+{
+	if (p->sessions)
+		memzero(p->sessions, TLS_SESSIONS * sizeof(struct tls_session)); /* master secrets */
+	free(p->sessions);
+	p->sessions = NULL;
+}
+
 int
 tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e)
 {
 	struct tls *t;
 	char *name;
 	unsigned char seed[32];
-	int ipl, rc;
+	int ipl, rc, resumed;
+	br_ssl_session_parameters old, sp;
 
 	pthread_mutex_lock(&p->lock);
 	rc = p->anchors_loaded ? 0 : tls_anchors_load(p, e);
@@ -308,19 +364,33 @@ tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e
 	if (ipl) /* No SNI for an address (RFC 6066 3); the SAN check replaces the name check. */
 		br_ssl_engine_set_x509(&t->sc.eng, &t->ipc.vtable);
 	t->handshaking = 1;
-	if (!br_ssl_client_reset(&t->sc, ipl ? NULL : name, 0))
+	session_get(p, c->key, &old, 0);
+	if (old.session_id_len)
+		br_ssl_engine_set_session_parameters(&t->sc.eng, &old);
+	if (!br_ssl_client_reset(&t->sc, ipl ? NULL : name, old.session_id_len != 0)) {
+		memzero(&old, sizeof old);
 		return tls_fail(c, br_ssl_engine_last_error(&t->sc.eng), e);
-	if (pump(c, BR_SSL_SENDAPP, e) <= 0)
+	}
+	if (pump(c, BR_SSL_SENDAPP, e) <= 0) {
+		session_get(p, c->key, &old, 1); /* a retry starts afresh */
+		memzero(&old, sizeof old);
 		return -1;
+	}
 	t->handshaking = 0;
+	br_ssl_engine_get_session_parameters(&t->sc.eng, &sp);
+	/* The server echoing the ID offered is its agreeing to resume (RFC 5246 7.4.1.3). */
+	resumed = old.session_id_len && sp.session_id_len == old.session_id_len &&
+		  !memcmp(sp.session_id, old.session_id, sp.session_id_len);
+	if (sp.session_id_len && !resumed)
+		session_put(p, c->key, &sp);
 	if (g_debug) {
-		br_ssl_session_parameters sp;
-		br_ssl_engine_get_session_parameters(&t->sc.eng, &sp);
 		unsigned curve = t->sc.eng.ecdhe_curve;
-		dbg("TLS 1.2 with %s: %s%s, key exchange %s", c->peer, suite_name(sp.cipher_suite),
-		    aes_ctr_pick() ? " (AES instructions)" : "", curve == BR_EC_curve25519 ? "X25519" :
+		dbg("TLS 1.2 with %s: %s%s, %s%s", c->peer, suite_name(sp.cipher_suite), aes_ctr_pick() ? " (AES instructions)" : "",
+		    resumed ? "session resumed" : "key exchange ", resumed ? "" : curve == BR_EC_curve25519 ? "X25519" :
 		    curve == BR_EC_secp256r1 ? "P-256" : curve == BR_EC_secp384r1 ? "P-384" : curve == BR_EC_secp521r1 ? "P-521" : "?");
 	}
+	memzero(&old, sizeof old);
+	memzero(&sp, sizeof sp);
 	return 0;
 }
 
@@ -359,6 +429,26 @@ tls_ack(struct conn *c, size_t n)
 	br_ssl_engine_recvapp_ack(&c->tls->sc.eng, n);
 }
 
+long
+tls_room(struct conn *c, unsigned char **p, struct err *e)
+{
+	size_t len;
+	int r = pump(c, BR_SSL_SENDAPP, e);
+
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return err_set(e, E_NET, "write to %s: connection closed by the server", c->peer);
+	*p = br_ssl_engine_sendapp_buf(&c->tls->sc.eng, &len);
+	return (long)len;
+}
+
+void
+tls_commit(struct conn *c, size_t n)
+{
+	br_ssl_engine_sendapp_ack(&c->tls->sc.eng, n);
+}
+
 int
 tls_write(struct conn *c, const void *p, size_t n, struct err *e)
 {
@@ -366,19 +456,15 @@ tls_write(struct conn *c, const void *p, size_t n, struct err *e)
 
 	while (n) {
 		unsigned char *b;
-		size_t len;
-		int r = pump(c, BR_SSL_SENDAPP, e);
-		if (r < 0)
+		long len = tls_room(c, &b, e);
+		if (len < 0)
 			return -1;
-		if (r == 0)
-			return err_set(e, E_NET, "write to %s: connection closed by the server", c->peer);
-		b = br_ssl_engine_sendapp_buf(&c->tls->sc.eng, &len);
-		if (len > n)
-			len = n;
-		memcpy(b, s, len);
-		br_ssl_engine_sendapp_ack(&c->tls->sc.eng, len);
+		if ((size_t)len > n)
+			len = (long)n;
+		memcpy(b, s, (size_t)len);
+		tls_commit(c, (size_t)len);
 		s += len;
-		n -= len;
+		n -= (size_t)len;
 	}
 	return 0;
 }

@@ -87,6 +87,8 @@ struct http_pool {
 	size_t nanchors;
 	int anchors_loaded;
 	unsigned long connects;   /* TCP connections opened (tests count handshakes) */
+	void *sessions;           /* TLS sessions to resume, by connection key (tls.c) */
+	unsigned nsessions;
 };
 void http_pool_init(struct http_pool *p, const char *ca_bundle);
 void http_pool_free(struct http_pool *p);

@@ -17,7 +17,8 @@ Knobs (environment): BENCH_RUNS (5, one-call runs), BENCH_MANY_RUNS (3), BENCH_X
 GiB transfer), BENCH_SIZE_MIB (1024), BENCH_STREAM_MIB (2048), BENCH_SCALE_RUNS (2),
 BENCH_TREE_SIZES (1,100,1000,10000: the `s3cp -r` trees, files of 1 KiB), BENCH_AWS_TREE_MAX (10000: the
 AWS CLI's largest tree),
-BENCH_ONLY (comma list of: size,onecall,many,sqs,s3,mem,scale), BENCH_OUT (build/bench/results.md).
+BENCH_TLS_ROUNDS (7: HTTPS against the cipher's floor, benchlib/tls.py),
+BENCH_ONLY (comma list of: size,onecall,many,sqs,s3,tls,mem,scale), BENCH_OUT (build/bench/results.md).
 """
 import argparse
 import json
@@ -38,6 +39,7 @@ from benchlib.s3 import sec_s3
 from benchlib.scale import sec_scale
 from benchlib.size import sec_size
 from benchlib.sqs import sec_sqs
+from benchlib.tls import sec_tls
 
 
 # ---- the report -------------------------------------------------------------------------------------
@@ -80,7 +82,7 @@ def main():
     if not E.aws:
         sys.exit("bench: no `aws` on PATH: the AWS CLI is what awsbox is measured against")
     sections = [("size", lambda: sec_size(args)), ("onecall", sec_onecall), ("many", sec_many), ("sqs", sec_sqs), ("s3", sec_s3),
-                ("mem", sec_mem), ("scale", sec_scale)]
+                ("tls", lambda: sec_tls(args)), ("mem", sec_mem), ("scale", sec_scale)]
     for name, fn in sections:
         if ONLY and name not in ONLY:
             continue
@@ -99,7 +101,7 @@ def main():
     head = ["## Performance", "",
             f"Machine: {machine()}", "", busy + f"Every command and server ran at nice {os.getpriority(os.PRIO_PROCESS, 0)}.", "",
             "Reproduce: `make bench` (about {:.0f} minutes here; `BENCH_RUNS`, `BENCH_XFER_RUNS`, `BENCH_SIZE_MIB`, "
-            "`BENCH_TREE_SIZES`, `BENCH_ONLY=size,onecall,many,sqs,s3,mem,scale` adjust it). Every tool runs in the "
+            "`BENCH_TREE_SIZES`, `BENCH_ONLY=size,onecall,many,sqs,s3,tls,mem,scale` adjust it). Every tool runs in the "
             "same session against the same local servers on 127.0.0.1, with the same credentials, region and CA bundle; the AWS CLI is run "
             "as its Python entry point (not the pyenv shim).".format(elapsed / 60), ""]
     tg = ["### Targets", "", "| figure | target | measured | met |", "|---|---|---|---|"]

@@ -282,9 +282,10 @@ class Failures(SqsCase):
     """The front's hook plays the service: entries refused, failed on the service's side,
     missing from the answer; whole batches refused."""
 
-    def hook(self, url, plan):
+    def hook(self, url, plan, text=""):
         """plan(line, attempt) -> "ok", "retry" (SenderFault false), "fail" (SenderFault true),
-        "drop" (in neither list), or ("batch", status, code) to refuse the whole request."""
+        "drop" (in neither list), or ("batch", status, code) to refuse the whole request.
+        text ends every message the service gives."""
         sqs = harness.client("sqs")
         attempts = collections.Counter()
 
@@ -300,7 +301,7 @@ class Failures(SqsCase):
             for d in decisions:
                 if isinstance(d, tuple):
                     _, status, code = d
-                    body = json.dumps({"__type": f"com.amazonaws.sqs#{code}", "message": f"{code} (injected)"})
+                    body = json.dumps({"__type": f"com.amazonaws.sqs#{code}", "message": f"{code} (injected){text}"})
                     return status, [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-query-error", f"{code};Sender")], body.encode()
             ok = [e for e, d in zip(entries, decisions) if d == "ok"]
             res = {"Successful": [], "Failed": []}
@@ -312,7 +313,7 @@ class Failures(SqsCase):
                 if d in ("retry", "fail"):
                     res["Failed"].append({"Id": e["Id"], "SenderFault": d == "fail",
                                           "Code": "InternalError" if d == "retry" else "InvalidParameterValue",
-                                          "Message": f"{d} (injected)"})
+                                          "Message": f"{d} (injected){text}"})
             return 200, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(res).encode()
 
         self.sqsfront.on_request = on_request
@@ -365,6 +366,21 @@ class Failures(SqsCase):
         self.assertEqual(sizes, [10] + [1] * 10 + [5])
         want = [f"msg {i}" for i in range(1, 16) if i != 7]
         self.assertEqual(sorted(m["Body"] for m in self.receive(url, len(want))), sorted(want))
+
+    def test_service_text_is_cleaned(self):
+        """What the service says about a line is printed on one line, with nothing in it that
+        drives the terminal (an entry's Message, and a whole batch's error for a line alone)."""
+        url = self.queue("awsbox-esc")
+
+        def plan(line, attempt, n):
+            return "fail" if line == 2 else ("batch", 400, "InvalidMessageContents") if line == 3 else "ok"
+
+        self.hook(url, plan, text="\x1b[2J\x1b]0;t\x07\nnext")
+        r = self.run("sqssend", "--lines", "awsbox-esc", input="a\nb\nc\nd\n", env=self.senv())
+        self.assertExit(r, 7)
+        self.assertNotIn("\x1b", r.err)
+        self.assertIn("line 2: InvalidParameterValue: fail (injected)?[2J?]0;t? next\n", r.err)
+        self.assertIn("line 3: InvalidMessageContents: InvalidMessageContents (injected)?[2J?]0;t? next\n", r.err)
 
     def test_error_for_every_message_stops(self):
         url = self.queue("awsbox-allbad")

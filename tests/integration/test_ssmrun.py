@@ -162,6 +162,15 @@ class Automation(StandinCase):
                 self.assertIn(f"ssmrun: automation execution {eid} {status}: Step fails when it is {status.lower()}.", r.err)
                 self.assertEqual(json.loads(r.out), {"run.Partial": ["p"]})
 
+    def test_service_text_is_cleaned(self):
+        """The failure message SSM gives is printed on one line, with nothing that drives the terminal."""
+        self.ssm.document("Auto-Esc", [(0, "InProgress", "run"), (0.1, "Failed", "run")],
+                          failure="bad\x1b[2J\x1b]0;t\x07\nnext")
+        r = self.run("ssmrun", "-d", "Auto-Esc", env=self.senv())
+        self.assertExit(r, 7)
+        self.assertNotIn("\x1b", r.err)
+        self.assertRegex(r.err, r"automation execution \S+ Failed: bad\?\[2J\?\]0;t\? next\n")
+
     def test_timeout_exit_5_names_the_execution(self):
         self.ssm.document("Auto-Slow", [(0, "Pending"), (0.1, "InProgress", "wait"), (3600, "Success")])
         t0 = time.monotonic()
@@ -319,6 +328,14 @@ class RunCommand(StandinCase):
         self.assertIn("i-0b000000000000002: boom\n", r.err)
         self.assertIn("ssmrun: i-0b000000000000001: Success (exit 0)", r.err)
         self.assertIn("ssmrun: i-0b000000000000002: Failed (exit 2)", r.err)
+
+    def test_details_are_cleaned(self):
+        self.ssm.instance("i-0b000000000000003", stdout="", code=1, details="Failed\x1b[2J\nagain",
+                          schedule=[(0, "InProgress"), (0.1, "Failed")])
+        r = self.run("ssmrun", "-i", "i-0b000000000000003", "-c", "run", env=self.senv())
+        self.assertExit(r, 7)
+        self.assertNotIn("\x1b", r.err)
+        self.assertIn("ssmrun: i-0b000000000000003: Failed (Failed?[2J again, exit 1)\n", r.err)
 
     def test_targets_across_pages(self):
         """55 instances by tag (ListCommandInvocations pages of 50), each one's output once."""

@@ -120,6 +120,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         u = urlsplit(self.path)  # absolute form when it came through an HTTP proxy
         if u.path == '/hello':
             self._send(200, b'hello over ' + self._cipher().encode())
+        elif u.path == '/bye':
+            # Says whether OpenSSL resumed the session, then closes with close_notify: OpenSSL
+            # keeps a session resumable only when its connection ends that way.
+            reused = isinstance(self.connection, ssl.SSLSocket) and self.connection.session_reused
+            self._send(200, ('hello over %s, session %s' % (self._cipher(), 'resumed' if reused else 'new')).encode(),
+                       [('Connection', 'close')])
+            try:
+                self.connection.unwrap()
+            except (OSError, ValueError):
+                pass
         elif u.path == '/big':
             n = int(parse_qs(u.query).get('n', [str(BIG)])[0])
             self.send_response(200)
@@ -459,6 +469,18 @@ class TLSTest(unittest.TestCase):
     def test_keepalive_over_tls(self):
         out = self.ok(self.run_tool('--ca-bundle', self.ca, '--repeat', '5', self.url('good')))
         self.assertIn('connects 1\n', out)
+
+    def test_session_resumed(self):
+        # Each request closes its connection: the second and third connections resume the first's
+        # session (the server, OpenSSL, says so), skipping the certificate chain and key exchange.
+        p = self.run_tool('--debug', '--ca-bundle', self.ca, '--repeat', '3', self.url('good', '/bye'))
+        out = self.ok(p)
+        self.assertIn('connects 3\n', out)
+        self.assertEqual((out.count('session new'), out.count('session resumed')), (1, 2), out)
+        self.assertEqual(p.stderr.decode(errors='replace').count('session resumed'), 2)
+        # Through an address too (no SNI; the first connection checked the certificate's IP).
+        out = self.ok(self.run_tool('--ca-bundle', self.ca, '--repeat', '2', self.url('good', '/bye', '127.0.0.1')))
+        self.assertEqual((out.count('session new'), out.count('session resumed')), (1, 1), out)
 
     # proxies
 

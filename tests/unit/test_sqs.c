@@ -27,6 +27,11 @@ TEST(sqs_batch_results)
 	const char *f = "{\"Failed\":[{\"Id\":\"3\",\"Code\":\"X\"}]}";
 	CHECK_INT(sqs_batch_parse(f, strlen(f), ids, 1, r, &e), 0);
 	CHECK_INT(r[0].state, SQS_FAILED);
+	/* what the service says is printed: one line, and nothing that drives the terminal */
+	const char *esc = "{\"Failed\":[{\"Id\":\"3\",\"Code\":\"X\\u001b[2J\",\"Message\":\"a\\nb\\u001b]0;t\\u0007\"}]}";
+	CHECK_INT(sqs_batch_parse(esc, strlen(esc), ids, 1, r, &e), 0);
+	CHECK_STR(r[0].code, "X?[2J");
+	CHECK_STR(r[0].msg, "a b?]0;t?");
 }
 
 static const char direct[] =

@@ -40,9 +40,31 @@ crc32c_bits(const unsigned char *p, size_t n)
 	return ~c;
 }
 
-/* The three-stream path (buffers of 3 KiB and more) against the definition: lengths around its
- * block boundaries, every alignment, and pieces of random sizes. */
+/* The three-stream path (buffers of 3 KiB and more) and the 512-bit fold (1 KiB and more, where
+ * the CPU has it) against the definition: lengths around their block boundaries, every alignment,
+ * and pieces of random sizes; with the fold and without. */
+static void crc32c_long(void);
+
+/* fn with the 512-bit fold, where the CPU has it, and without. */
+static void
+both_folds(void (*fn)(void))
+{
+	int wide = crc_use_wide(-1);
+
+	for (int w = wide; w >= 0; w--) {
+		crc_use_wide(w);
+		fn();
+	}
+	crc_use_wide(wide);
+}
+
 TEST(crc32c_long_buffers)
+{
+	both_folds(crc32c_long);
+}
+
+static void
+crc32c_long(void)
 {
 	static unsigned char m[50000];
 	unsigned char v[32];
@@ -60,7 +82,8 @@ TEST(crc32c_long_buffers)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		m[i] = (unsigned char)x;
 	}
-	static const size_t lens[] = {3071, 3072, 3073, 3079, 3080, 6143, 6144, 6145, 16384, 16391, 49999};
+	static const size_t lens[] = {1023, 1024, 1025, 1039, 1040, 1279, 1280, 1343, 1344, 2047, 2048,
+				      3071, 3072, 3073, 3079, 3080, 6143, 6144, 6145, 16384, 16391, 49999};
 	for (size_t i = 0; i < COUNT(lens); i++)
 		for (size_t off = 0; off < 8; off++)
 			CHECK_INT(crc32c_update(0, m + off, lens[i] - off), crc32c_bits(m + off, lens[i] - off));
@@ -94,7 +117,15 @@ crc_bits(uint64_t poly, int w, const unsigned char *p, size_t n)
 	return ~c & mask;
 }
 
+static void crc32_crc64_long(void);
+
 TEST(crc32_crc64_long_buffers)
+{
+	both_folds(crc32_crc64_long);
+}
+
+static void
+crc32_crc64_long(void)
 {
 	static unsigned char m[70000];
 	uint64_t x = 0x853c49e6748fea9bull;
@@ -106,7 +137,8 @@ TEST(crc32_crc64_long_buffers)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		m[i] = (unsigned char)(x >> 24);
 	}
-	static const size_t lens[] = {0, 1, 63, 64, 255, 256, 257, 271, 272, 320, 1000, 4109, 16384, 69999};
+	static const size_t lens[] = {0,    1,    63,   64,   255,  256,  257,  271,   272,  320,
+				      1000, 1023, 1024, 1040, 1279, 1280, 1344, 4109, 16384, 69999};
 	for (size_t i = 0; i < COUNT(lens); i++)
 		for (size_t off = 0; off < 16 && off <= lens[i]; off += 3) {
 			size_t n = lens[i] - off;

@@ -207,7 +207,6 @@ def sec_s3():
     s3_tables(rows, crows, ciphers, alone)
     log("S3: ceilings of the primitives and of loopback TCP")
     crow, tcp = ceilings()
-    s3_cipher_floor(res)
     s3_ceiling_tables(crow, tcp)
     R.raw["s3"] = raw
     R.raw["ceilings"] = {"rows": crow, "tcp": tcp}
@@ -354,19 +353,6 @@ def s3_tables(rows, crows, ciphers, alone):
     if alone:
         R.add("The sink alone, with curl (OpenSSL) as the client, on the same CPUs:", "")
         R.table(["client", "scheme", "MB/s", "curl CPU s/GiB", "sink CPU s/GiB"], alone)
-
-
-def s3_cipher_floor(res):
-    """awsbox's user CPU per GiB over HTTPS against the cipher's own cost (primspeed)."""
-    gcm = getattr(E, "prim", {}).get("bearssl-aes128-gcm")
-    for kind in ("up", "down"):
-        a = [m for m, _, _ in ok_of(res, "https", kind, "awsbox")]
-        if gcm and a:
-            floor, user = GIB / (gcm * 1e6), med([m.user / (SIZE / GIB) for m in a])
-            R.target(f"S3 HTTPS {'upload' if kind == 'up' else 'download'}: awsbox user CPU per GiB ÷ the cipher's own "
-                     "(AES-128-GCM on 16 KiB records, primspeed)", "≤ 1.25×",
-                     f"{user / floor:.2f}× ({user:.2f} vs {floor:.2f} s/GiB)", user / floor <= 1.25,
-                     "" if user / floor <= 1.25 else "the rest: CRC32C of the data, record framing and copies (README)")
 
 
 def s3_ceiling_tables(crow, tcp):

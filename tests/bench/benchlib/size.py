@@ -103,11 +103,8 @@ def classify(f):
     return "other", "start-up files, libgcc, linker"
 
 
-def sec_size(args):
-    log("binary size")
-    exe = ROOT / "awsbox"
-    size = exe.stat().st_size
-    R.add("### Binary size", "")
+def relink(args, out, *extra, strip=True):
+    """Links awsbox again from make's objects (args: --cc, --ldflags, --objs, --libs) into out."""
     objs = args.objs.split() if args.objs else None
     if not objs:
         core = sorted(glob.glob(str(ROOT / "build/obj/core/*/*.o")))
@@ -115,10 +112,18 @@ def sec_size(args):
             sorted(glob.glob(str(ROOT / "build/obj/applets/*.o"))) + [str(ROOT / "build/obj/ta.o")]
         objs = [os.path.relpath(o, ROOT) for o in objs]
     libs = (args.libs or "build/bearssl-musl/libbearssl.a -lpthread").split()
+    ldflags = [f for f in (args.ldflags or "-static -s -Wl,--gc-sections").split() if strip or f != "-s"]
+    return subprocess.run([args.cc or "musl-gcc", *ldflags, *extra, "-o", str(out), *objs, *libs],
+                          cwd=ROOT, capture_output=True, text=True)
+
+
+def sec_size(args):
+    log("binary size")
+    exe = ROOT / "awsbox"
+    size = exe.stat().st_size
+    R.add("### Binary size", "")
     mapf, relinked = BUILD / "awsbox.map", BUILD / "awsbox-map"
-    ldflags = (args.ldflags or "-static -s -Wl,--gc-sections").split()
-    p = subprocess.run([args.cc or "musl-gcc", *ldflags, f"-Wl,-Map={mapf}", "-o", str(relinked), *objs, *libs],
-                       cwd=ROOT, capture_output=True, text=True)
+    p = relink(args, relinked, f"-Wl,-Map={mapf}")
     if p.returncode != 0:
         R.add(f"(relink for the breakdown failed: {p.stderr.strip()[:300]})", "")
         return
