@@ -49,7 +49,7 @@ struct dl {
 	int verify, ck;
 	int n;
 	struct piece *pc;
-	int written, writing;   /* stream output: pieces written, a writer is busy */
+	int written;            /* stream output: pieces written */
 	struct s3_sum seq;      /* V_SEQ on a stream: the digest in write order */
 	int64_t cap;            /* stream output: the most we hold (concurrency x part size) */
 	int window;             /* stream output: pieces fetched ahead of the writer */
@@ -281,8 +281,11 @@ piece_sink(void *ctx, const struct http_resp *r, const void *p, size_t n, struct
 
 	if (xfer_stopped(x))
 		return err_set(e, E_IO, "interrupted");
-	if (!g->started && piece_head(g, r, e))
-		return -1;
+	if (!g->started) {
+		if (piece_head(g, r, e))
+			return -1;
+		xpool_first_byte(g->p, g->job);
+	}
 	if ((int64_t)n > pc->len - pc->got)
 		return err_set(e, E_PROTO, "piece %d: more data than announced", g->job + 1);
 	s3_sum_update(&pc->sum, p, n);
@@ -311,18 +314,15 @@ write_all(int fd, const char *p, int64_t n, struct err *e)
 	return 0;
 }
 
-/* Stream output: writes finished pieces in order; one thread writes at a time. */
+/* Stream output: the finished pieces in order, written by the caller's thread as it waits
+ * (the pool's idle step, p->m held), so that the workers go on fetching meanwhile: one worker
+ * that wrote each piece itself would leave its connection idle for the write. */
 static int
-flush_ordered(struct pool *p, struct dl *d, struct err *e)
+flush_ordered(struct pool *p, struct err *e)
 {
+	struct dl *d = p->ctx;
 	int rc = 0;
 
-	pthread_mutex_lock(&p->m);
-	if (d->writing) {
-		pthread_mutex_unlock(&p->m);
-		return 0;
-	}
-	d->writing = 1;
 	while (!rc && d->written < d->n && d->pc[d->written].done) {
 		struct piece *pc = &d->pc[d->written];
 		pthread_mutex_unlock(&p->m);
@@ -339,8 +339,6 @@ flush_ordered(struct pool *p, struct dl *d, struct err *e)
 			p->avail = d->n;
 		pthread_cond_broadcast(&p->cv);
 	}
-	d->writing = 0;
-	pthread_mutex_unlock(&p->m);
 	return rc;
 }
 
@@ -414,7 +412,7 @@ dl_piece(struct pool *p, int job, struct err *e)
 	pthread_mutex_lock(&p->m);
 	pc->done = 1;
 	pthread_mutex_unlock(&p->m);
-	return d->seekable ? 0 : flush_ordered(p, d, e);
+	return 0;
 }
 
 /* What can be checked, and how the object is to be fetched. */
@@ -583,10 +581,14 @@ dl_run(struct xfer *x, const char *bucket, const char *key, const struct s3obj *
 	}
 	s3_sum_init(&d->seq, d->ck);
 	struct pool *p = xpool_new(x, dl_piece, d, d->n, "GetObject", 0);
-	if (!seekable)
+	if (!seekable) {
 		p->avail = d->window < d->n ? d->window : d->n;
-	/* One request on a worker's thread (s3cp -r): on it, rather than on a thread of its own. */
-	if (x->on_worker && d->n == 1) {
+		p->idle = flush_ordered;
+	}
+	xpool_ramp(p, xpool_workers(x, d->n));
+	/* One request to a file on a worker's thread (s3cp -r): on it, rather than on a thread of
+	 * its own (a stream's ordered writes are the waiting thread's: the pool's way). */
+	if (x->on_worker && d->n == 1 && seekable) {
 		if (dl_piece(p, 0, e)) {
 			xfer_set_op(x, "GetObject");
 			goto done;

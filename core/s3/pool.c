@@ -46,6 +46,103 @@ xpool_fail(struct pool *p, const struct err *e)
 	pthread_cond_broadcast(&p->cv);
 }
 
+/* ---- the ramp ----
+ * Parallel ranges pay where each connection is held back on its own (latency, a per-connection
+ * rate: S3 serves about 100 MB/s on each), and cost CPU for nothing where the connections share
+ * one limit (a near server that is the bottleneck, or our own CPU: each connection adds its
+ * socket buffers, wake-ups and cache misses). So a download starts with one request. If its
+ * answer has not begun within RAMP_FAR the server is far, and every request starts at once
+ * (what parallel ranges are for; nothing is lost but that wait). Otherwise the level doubles
+ * while the rate over a window at the new level grows by at least 30% (a doubling that pays
+ * brings near 100%; one that does not, about 0), and goes back to the level before when it
+ * does not. */
+#define RAMP_FAR 0.010    /* s: no first byte by then and the server is far */
+#define RAMP_WINDOW 0.050 /* s: the least a rate is measured over, and two jobs per worker */
+
+static int start_one(struct pool *p);
+
+void
+xpool_ramp(struct pool *p, int max)
+{
+	if (max < 2)
+		return;
+	p->limit = 1;
+	p->ramp = (struct ramp){.on = 1, .max = max, .need = 1};
+}
+
+static void
+ramp_set(struct pool *p, int lvl, const char *why)
+{
+	dbg("%s: %d at a time (%s)", p->op, lvl, why);
+	p->limit = lvl;
+	while (p->threads < lvl && p->threads < p->nmax && !start_one(p))
+		;
+	pthread_cond_broadcast(&p->cv);
+}
+
+void
+xpool_first_byte(struct pool *p, int job)
+{
+	struct ramp *r = &p->ramp;
+
+	pthread_mutex_lock(&p->m);
+	if (r->on && job >= r->from && r->need > 0 && --r->need == 0) {
+		r->t0 = mono_now(); /* every job of the new level under way: the window opens */
+		r->b0 = __atomic_load_n(&p->x->done, __ATOMIC_RELAXED);
+		r->ndone = 0;
+	}
+	pthread_mutex_unlock(&p->m);
+}
+
+/* A job is done (p->m held): at the window's end, the next level or the last. */
+static void
+ramp_done(struct pool *p)
+{
+	struct ramp *r = &p->ramp;
+	char why[80];
+
+	if (!r->on || r->need || ++r->ndone < 2 * p->limit || mono_now() - r->t0 < RAMP_WINDOW)
+		return;
+	int64_t got = (int64_t)(__atomic_load_n(&p->x->done, __ATOMIC_RELAXED) - r->b0);
+	double rate = (got > 0 ? (double)got : 0) / (mono_now() - r->t0);
+	int lvl = p->limit;
+	snprintf(why, sizeof why, "%.0f MB/s at %d", rate / 1e6, lvl);
+	if (r->prev && rate < r->prev_rate * (1 + 0.3 * (lvl - r->prev) / r->prev)) {
+		r->on = 0;
+		ramp_set(p, r->prev, why);
+		return;
+	}
+	if (lvl >= r->max) {
+		r->on = 0;
+		dbg("%s: %d at a time (%s)", p->op, lvl, why);
+		return;
+	}
+	r->prev = lvl;
+	r->prev_rate = rate;
+	r->from = p->next;
+	r->need = (2 * lvl < r->max ? 2 * lvl : r->max) - lvl;
+	ramp_set(p, lvl + r->need, why);
+}
+
+/* The first request's answer has not begun within RAMP_FAR (p->m held): all at once. */
+static void
+ramp_tick(struct pool *p)
+{
+	struct ramp *r = &p->ramp;
+
+	if (r->on && !r->prev && r->need && r->start > 0 && mono_now() - r->start >= RAMP_FAR) {
+		r->on = 0;
+		ramp_set(p, r->max, "a far server");
+	}
+}
+
+/* A job may start: one is available, and the level allows one more. */
+static int
+may_start(struct pool *p)
+{
+	return p->next < p->avail && (!p->limit || p->running < p->limit);
+}
+
 static void *
 worker(void *arg)
 {
@@ -54,15 +151,21 @@ worker(void *arg)
 	proc_block_signals();
 	pthread_mutex_lock(&p->m);
 	for (;;) {
-		while (!p->failed && p->next >= p->avail && (p->total < 0 || p->next < p->total))
+		while (!p->failed && (p->total < 0 || p->next < p->total) && !may_start(p))
 			pthread_cond_wait(&p->cv, &p->m);
 		if (p->failed || (p->total >= 0 && p->next >= p->total))
 			break;
 		int job = p->next++;
+		p->running++;
+		if (p->ramp.on && !p->ramp.start) {
+			p->ramp.start = mono_now();
+			pthread_cond_broadcast(&p->cv); /* the caller times the first answer */
+		}
 		pthread_mutex_unlock(&p->m);
 		struct err e = {0};
 		int rc = p->run(p, job, &e);
 		pthread_mutex_lock(&p->m);
+		p->running--;
 		if (rc && !p->failed) {
 			char op[48];
 			snprintf(op, sizeof op, p->numbered ? "%s %d" : "%s", p->op, job + 1);
@@ -70,6 +173,8 @@ worker(void *arg)
 		}
 		if (rc)
 			xpool_fail(p, &e);
+		else
+			ramp_done(p);
 		pthread_cond_broadcast(&p->cv);
 	}
 	p->alive--;
@@ -98,32 +203,37 @@ xpool_new(struct xfer *x, int (*run)(struct pool *, int, struct err *), void *ct
 	return p;
 }
 
-int
-xpool_start(struct pool *p, int n, struct err *e)
+/* One more worker thread (p->m held): 0 or pthread_create's error. */
+static int
+start_one(struct pool *p)
 {
 	pthread_attr_t at;
-	int rc = 0;
+	pthread_t t;
 
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&at, 256 * 1024);
-	for (int i = 0; i < n; i++) {
-		pthread_t t;
-		pthread_mutex_lock(&p->m);
-		p->alive++;
-		pthread_mutex_unlock(&p->m);
-		int err = pthread_create(&t, &at, worker, p);
-		if (err) {
-			pthread_mutex_lock(&p->m);
-			p->alive--;
-			pthread_mutex_unlock(&p->m);
-			if (!i) /* fewer workers than asked for only make it slower */
-				rc = err_set(e, E_IO, "cannot start a thread: %s", strerror(err));
-			break;
-		}
-	}
+	int err = pthread_create(&t, &at, worker, p);
 	pthread_attr_destroy(&at);
-	return rc;
+	if (!err)
+		p->alive++, p->threads++;
+	return err;
+}
+
+/* n workers; a ramped pool starts as many as its level and more as the level rises. Fewer
+ * than asked for only make it slower: an error only when not even one starts. */
+int
+xpool_start(struct pool *p, int n, struct err *e)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&p->m);
+	p->nmax = n;
+	for (int i = 0; i < (p->limit && p->limit < n ? p->limit : n) && !err; i++)
+		err = start_one(p);
+	int none = !p->threads;
+	pthread_mutex_unlock(&p->m);
+	return none ? err_set(e, E_IO, "cannot start a thread: %s", strerror(err)) : 0;
 }
 
 void
@@ -133,17 +243,25 @@ xfer_tick(struct xfer *x)
 		x->progress(x->progress_ctx, __atomic_load_n(&x->done, __ATOMIC_RELAXED), x->total);
 }
 
-/* Waits (called with p->m held) up to 200 ms; an interrupt stops the pool. */
+/* Waits (called with p->m held) up to 200 ms, or until the ramp's first answer is late; an
+ * interrupt stops the pool. */
 void
 xpool_step(struct pool *p)
 {
 	struct timespec ts;
+	long ns = 200 * 1000000L;
 
+	if (p->ramp.on && !p->ramp.prev && p->ramp.need && p->ramp.start > 0) {
+		double left = p->ramp.start + RAMP_FAR - mono_now();
+		ns = left <= 0 ? 0 : left < 0.2 ? (long)(left * 1e9) + 1 : ns;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += 200 * 1000000L;
+	ts.tv_nsec += ns;
 	if (ts.tv_nsec >= 1000000000L)
 		ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-	pthread_cond_timedwait(&p->cv, &p->m, &ts);
+	if (ns)
+		pthread_cond_timedwait(&p->cv, &p->m, &ts);
+	ramp_tick(p);
 	if (cancelled(p->x) && !p->failed) {
 		struct err e;
 		err_set(&e, E_IO, "interrupted");
@@ -164,6 +282,7 @@ xpool_step(struct pool *p)
 int
 xpool_wait(struct pool *p, int *all, struct err *e)
 {
+	struct err ie = {0};
 	double give_up = 0;
 
 	pthread_mutex_lock(&p->m);
@@ -173,8 +292,12 @@ xpool_wait(struct pool *p, int *all, struct err *e)
 		if (give_up && mono_now() > give_up)
 			break;
 		xpool_step(p);
+		if (p->idle && !p->failed && p->idle(p, &ie))
+			xpool_fail(p, &ie);
 	}
 	*all = !p->alive;
+	if (*all && p->idle && !p->failed && p->idle(p, &ie))
+		xpool_fail(p, &ie);
 	int rc = p->failed ? -1 : 0;
 	if (rc)
 		*e = p->err;

@@ -68,7 +68,7 @@ int tls_write(struct conn *c, const void *p, size_t n, struct err *e); /* buffer
 long tls_room(struct conn *c, unsigned char **p, struct err *e);
 void tls_commit(struct conn *c, size_t n);
 int tls_flush(struct conn *c, struct err *e);
-int tls_pending(struct conn *c); /* decrypted bytes are waiting */
+int tls_pending(struct conn *c); /* bytes are waiting: decrypted, or read ahead from the socket */
 void tls_free(struct conn *c);
 void tls_anchors_free(struct http_pool *p);
 void tls_sessions_free(struct http_pool *p);

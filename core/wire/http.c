@@ -72,7 +72,8 @@ pool_take(struct http_pool *p, const char *key)
 			}
 		}
 		pthread_mutex_unlock(&p->lock);
-		if (!c || !net_idle_dead(c))
+		/* Bytes on an idle connection, read or not: EOF, an alert, or junk. */
+		if (!c || !(net_idle_dead(c) || (c->tls && tls_pending(c))))
 			return c;
 		dbg("dropping a kept-alive connection to %s the server closed", c->peer);
 		conn_free(c);

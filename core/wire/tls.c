@@ -10,6 +10,11 @@
 
 /* ---- the connection ---- */
 
+/* BearSSL takes a record's 5-byte header, then its body: two recv calls for each 16 KiB record
+ * when read straight into its buffer. Through this much read-ahead one recv brings several
+ * records (at 64 KiB, 8x fewer calls: fewer entries into the kernel and fewer window updates). */
+#define TLS_READ_AHEAD 65536
+
 struct tls {
 	br_ssl_client_context sc;
 	br_x509_minimal_context xc;
@@ -18,6 +23,8 @@ struct tls {
 	int ioerr; /* the socket failed: the engine cannot go on */
 	char name[256]; /* the host name or address verified */
 	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI]; /* full-size records both ways: no renegotiated sizes */
+	size_t ra_pos, ra_len;  /* unread bytes from the socket in ra[ra_pos..ra_len) */
+	unsigned char ra[TLS_READ_AHEAD];
 };
 
 /* The suites offered: TLS 1.2 with ECDHE (forward secrecy) and AEAD only. AES-GCM first
@@ -194,6 +201,26 @@ tls_fail(struct conn *c, int err, struct err *e)
 		       why);
 }
 
+/* Up to n bytes from the socket into p, through the read-ahead: 0 at EOF. */
+static long
+recv_ahead(struct conn *c, unsigned char *p, size_t n, struct err *e)
+{
+	struct tls *t = c->tls;
+
+	if (t->ra_pos == t->ra_len) {
+		long k = net_read(c, t->ra, sizeof t->ra, e);
+		if (k <= 0)
+			return k;
+		t->ra_pos = 0;
+		t->ra_len = (size_t)k;
+	}
+	if (n > t->ra_len - t->ra_pos)
+		n = t->ra_len - t->ra_pos;
+	memcpy(p, t->ra + t->ra_pos, n);
+	t->ra_pos += n;
+	return (long)n;
+}
+
 /* Runs the engine until its state has one of target's bits: 1 there, 0 the peer closed
  * (close_notify or EOF), -1 error. Record I/O takes precedence, as BearSSL requires. */
 static int
@@ -228,7 +255,7 @@ pump(struct conn *c, unsigned target, struct err *e)
 			return 1;
 		if (st & BR_SSL_RECVREC) {
 			b = br_ssl_engine_recvrec_buf(eng, &len);
-			long k = net_read(c, b, len, e);
+			long k = recv_ahead(c, b, len, e);
 			if (k < 0) {
 				c->tls->ioerr = 1;
 				return -1;
@@ -455,7 +482,7 @@ tls_flush(struct conn *c, struct err *e)
 int
 tls_pending(struct conn *c)
 {
-	return (br_ssl_engine_current_state(&c->tls->sc.eng) & BR_SSL_RECVAPP) != 0;
+	return (br_ssl_engine_current_state(&c->tls->sc.eng) & BR_SSL_RECVAPP) || c->tls->ra_pos < c->tls->ra_len;
 }
 
 void
