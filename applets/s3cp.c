@@ -255,8 +255,9 @@ committed(void *arg, int rc, struct err *e)
 	free(w->bucket), free(w->key), free(w->url), free(w->dst), free(w);
 }
 
+/* it: the listing's entry (-r), NULL for one object. */
 static int
-download(struct xfer *x, const char *bucket, const char *key, const char *dst)
+download(struct xfer *x, const char *bucket, const char *key, const char *dst, const struct s3_item *it)
 {
 	struct err e = {0};
 	struct s3obj o = {0};
@@ -265,8 +266,14 @@ download(struct xfer *x, const char *bucket, const char *key, const char *dst)
 	int rc = -1, out = !strcmp(dst, "-");
 	struct stat st;
 
-	if (head(bucket, key, &o, url))
+	/* A listed single-part object: no HeadObject, its GET's answer says the rest (one object
+	 * keeps its HEAD: its failure is explained, its size known before a byte is asked for). */
+	if (it && it->etag && !strchr(it->etag, '-')) {
+		o.listed = 1;
+		o.size = it->size;
+	} else if (head(bucket, key, &o, url)) {
 		goto done;
+	}
 	if (!out && T.no_overwrite && !lstat(dst, &st)) {
 		err_set(&e, E_IO, "exists (--no-overwrite)");
 		failed(&e, "", dst);
@@ -378,7 +385,7 @@ tree_copy(void *ctx, struct xfer *x, const struct s3_item *it, int worker)
 	if (it->kind == S3_TREE_UP)
 		upload(x, it->path, it->bucket, it->key);
 	else if (it->kind == S3_TREE_DOWN)
-		download(x, it->sbucket, it->skey, it->path);
+		download(x, it->sbucket, it->skey, it->path, it);
 	else
 		copy(x, it->sbucket, it->skey, it->bucket, it->key);
 }
@@ -600,7 +607,7 @@ copy_one(const char *src, const char *dst, const struct s3url *su, const struct 
 										       : xstrdup(dst);
 		if (strcmp(path, "-"))
 			mkdirs_or_die(path);
-		download(&T.x, su->bucket, su->key, path);
+		download(&T.x, su->bucket, su->key, path, NULL);
 		free(path);
 	} else {
 		char *key = s3_key_for(du->key, file_base(su->key));

@@ -155,10 +155,15 @@ void sleep_sec(double s);
 uint32_t rand32(void); /* for jitter; not cryptographic */
 void uuid4(char out[37]); /* a random (version 4) UUID, as idempotency tokens are */
 
-/* ---- sum.c: checksums (the CPU's CRC32C, carry-less multiply and SHA instructions where there are) */
+/* ---- sum.c: S3's CRCs (the CPU's CRC32C and carry-less multiply instructions where there are) */
 uint32_t crc32c_update(uint32_t crc, const void *p, size_t n); /* start and end with crc = 0 */
 uint32_t crc32_update(uint32_t crc, const void *p, size_t n);
 uint64_t crc64nvme_update(uint64_t crc, const void *p, size_t n); /* S3's default; start with crc = 0 */
+/* Whether long CRCs fold 64 bytes to an instruction (VPCLMULQDQ with AVX-512); want 0: never
+ * (tests, benchmarks), 1: when the CPU has it, -1: just ask. */
+int crc_use_wide(int want);
+
+/* ---- sha256.c: SHA-256 and HMAC (the CPU's SHA instructions where it has them) ---------- */
 void sha256_hex(const void *p, size_t n, char out[65]);
 /* SHA-256 (FIPS 180-4) of data given in pieces: the CPU's SHA extensions when it has them (chosen
  * at run time), else BearSSL's. Caller-owned, nothing to free; sha256_out leaves c unchanged. */
@@ -172,8 +177,6 @@ void sha256_out(const struct sha256 *c, unsigned char out[32]);
 /* Whether sha256_init will use the SHA extensions. want 0: never (tests, benchmarks), 1: when
  * the CPU has them, -1: just ask. */
 int sha256_use_hw(int want);
-/* Whether long CRCs fold 64 bytes to an instruction (VPCLMULQDQ with AVX-512); want as above. */
-int crc_use_wide(int want);
 void hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, unsigned char out[32]);
 
 /* ---- file.c: atomic output files -------------------------------------------------------- */

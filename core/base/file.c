@@ -96,16 +96,17 @@ io_err(struct err *e, const char *what, const char *path, int errnum)
 	return err_set(e, errnum == ENOENT ? E_NOTFOUND : E_IO, "%s %s: %s", what, path, strerror(errnum));
 }
 
-/* The file to write for path, xmalloc'd in *target: the file a symlink points at, not the link; a
- * link to nothing is refused, as GNU cp refuses to write through it (replacing the link would
- * break what set it up). A secret is not written through one at all; a link put there after this
- * look is replaced by the rename, or refused by O_NOFOLLOW, never followed. */
+/* The file to write for path, xmalloc'd in *target, and what is there now (*exists, st): the file
+ * a symlink points at, not the link; a link to nothing is refused, as GNU cp refuses to write
+ * through it (replacing the link would break what set it up). A secret is not written through
+ * one at all; a link put there after this look is replaced by the rename, or refused by
+ * O_NOFOLLOW, never followed. One lstat for a path that is not a link (s3cp -r opens one file
+ * per object: a stat of a missing target per question was three failed calls each). */
 static int
-out_target(const char *path, int secret, char **target, struct err *e)
+out_target(const char *path, int secret, char **target, int *exists, struct stat *st, struct err *e)
 {
-	struct stat st;
-
-	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+	*exists = !lstat(path, st);
+	if (*exists && S_ISLNK(st->st_mode)) {
 		if (secret)
 			return err_set(e, E_IO, "%s: a symbolic link; a secret is not written through one (name the "
 					       "file itself, or - for stdout)", path);
@@ -113,6 +114,7 @@ out_target(const char *path, int secret, char **target, struct err *e)
 			return err_set(e, E_IO, "%s: a symbolic link to nothing (not written through)", path);
 		if (!*target)
 			return io_err(e, "resolve", path, errno);
+		*exists = !stat(*target, st);
 	} else {
 		*target = xstrdup(path);
 	}
@@ -152,7 +154,9 @@ open_tmp(struct outfile *f, char *target, const char *path, mode_t mode, int sec
 
 	for (int tries = 0; tries < 100; tries++) {
 		char sfx[9];
-		uint32_t r = rand32() ^ (uint32_t)getpid() << 8;
+		/* No getpid() (a system call in musl, once per file): rand32's state is per thread,
+		 * and a name taken by another process (a fork's child) is only another try (O_EXCL). */
+		uint32_t r = rand32();
 		for (int i = 0; i < 8; i++, r = r * 1103515245u + 12345u)
 			sfx[i] = chars[(r >> 16) % (sizeof chars - 1)];
 		sfx[8] = 0;
@@ -196,20 +200,20 @@ open_out(struct outfile *f, const char *path, mode_t mode, int secret, struct er
 {
 	struct stat st;
 	char *target;
+	int exists;
 
 	memset(f, 0, sizeof *f);
 	f->fd = -1;
 	f->slot = -1;
 	if (!*path || path[strlen(path) - 1] == '/')
 		return err_set(e, E_USAGE, "%s: not a file name", path);
-	if (out_target(path, secret, &target, e))
+	if (out_target(path, secret, &target, &exists, &st, e))
 		return -1;
-	if (!stat(target, &st) && S_ISDIR(st.st_mode)) {
+	if (exists && S_ISDIR(st.st_mode)) {
 		err_set(e, E_IO, "%s: is a directory", path);
 		free(target);
 		return -1;
 	}
-	int exists = !stat(target, &st);
 	if (exists && !S_ISREG(st.st_mode))
 		return open_direct(f, target, path, &st, secret, e);
 	return open_tmp(f, target, path, mode, secret, exists ? &st : NULL, e);

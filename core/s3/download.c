@@ -42,6 +42,9 @@ struct dl {
 	const char *bucket, *key;
 	const struct s3obj *o;
 	int fd, seekable;
+	int listed, ck_wanted;  /* o->listed: the plan waits for the GET's answer, and got holds it */
+	int redo;               /* the answer showed an object whose check needs HeadObject first */
+	struct s3obj got;
 	int parts;              /* pieces are ?partNumber GETs */
 	int verify, ck;
 	int n;
@@ -192,6 +195,35 @@ content_range(const struct http_resp *r, int64_t *first, int64_t *last, int64_t 
 	return 0;
 }
 
+static void dl_plan(struct xfer *x, struct dl *d, int ck_wanted);
+
+/* o->listed: the GET's answer stands in for HeadObject (the same checks: an ETag and a size, or
+ * it is not S3's), and decides what can be checked before the first byte is stored. A composite
+ * checksum is checked part by part: that object goes the way of any other (d->redo). */
+static int
+listed_head(struct getctx *g, const struct http_resp *r, struct err *e)
+{
+	struct dl *d = g->d;
+
+	if (r->status != 200)
+		return err_set(e, E_PROTO, "GetObject: a %d answer without a range asked for", r->status);
+	s3obj_from_resp(r, &d->got);
+	d->got.status = r->status;
+	if (!d->got.etag[0])
+		return err_set(e, E_PROTO, "GetObject: the answer has no ETag: not from S3");
+	if (d->got.size < 0)
+		return err_set(e, E_PROTO, "GetObject: the answer has no Content-Length: not from S3");
+	if (d->ck_wanted != S3_CK_NONE && d->got.ck && d->got.ck_composite) {
+		d->redo = 1;
+		return err_set(e, E_PROTO, "GetObject: a composite checksum, checked part by part");
+	}
+	d->o = &d->got;
+	g->pc->len = d->got.size;
+	g->p->x->total = (uint64_t)d->got.size;
+	dl_plan(g->p->x, d, d->ck_wanted);
+	return 0;
+}
+
 /* The response head of a piece, checked before its first byte is stored. */
 static int
 piece_head(struct getctx *g, const struct http_resp *r, struct err *e)
@@ -201,6 +233,8 @@ piece_head(struct getctx *g, const struct http_resp *r, struct err *e)
 	int64_t a, b, t;
 	int ranged = d->parts || d->n > 1;
 
+	if (d->listed && listed_head(g, r, e))
+		return -1;
 	if (ranged) {
 		if (r->status != 206 || content_range(r, &a, &b, &t) || t != d->o->size)
 			return err_set(e, E_PROTO, "piece %d: expected a 206 answer with Content-Range for %lld bytes",
@@ -231,6 +265,7 @@ piece_head(struct getctx *g, const struct http_resp *r, struct err *e)
 		piece_release(g->p, d, pc);
 	if (!pc->mem && (want || !d->seekable))
 		pc->mem = spare_get(g->p, d, want ? want : 1, &pc->memcap);
+	s3_sum_init(&pc->sum, d->verify == V_NONE || (d->verify == V_SEQ && d->n > 1) ? S3_CK_NONE : d->ck);
 	g->wat = pc->off;
 	g->wlen = 0;
 	g->started = 1;
@@ -347,7 +382,6 @@ dl_piece(struct pool *p, int job, struct err *e)
 		struct aws_req rq = {.svc = &SVC_S3, .method = "GET", .bucket = d->bucket, .path = path, .query = q,
 				     .nquery = d->parts, .hdrs = h, .nhdrs = n, .sink = piece_sink, .sink_ctx = &g,
 				     .op = "GetObject", .stop = &x->stop};
-		s3_sum_init(&pc->sum, d->verify == V_NONE || (d->verify == V_SEQ && d->n > 1) ? S3_CK_NONE : d->ck);
 		xfer_progress_add(x, -pc->got);
 		pc->got = 0;
 		rc = aws_call(x->a, &rq, &r, e);
@@ -512,9 +546,10 @@ dl_verify(struct xfer *x, struct dl *d, struct err *e)
 	return 0;
 }
 
-int
-xfer_download(struct xfer *x, const char *bucket, const char *key, const struct s3obj *o, int ck, int fd,
-	      int seekable, struct err *e)
+/* xfer_download of o; 1 (with e) when a listed object needs HeadObject first. */
+static int
+dl_run(struct xfer *x, const char *bucket, const char *key, const struct s3obj *o, int ck, int fd, int seekable,
+       struct err *e)
 {
 	struct dl *d = xcalloc(1, sizeof *d);
 	int64_t ps = xfer_part_size(o->size, x->part_size);
@@ -526,11 +561,13 @@ xfer_download(struct xfer *x, const char *bucket, const char *key, const struct 
 	x->op[0] = 0;
 	x->verified[0] = 0;
 	x->unverified[0] = 0;
-	*d = (struct dl){.bucket = bucket, .key = key, .o = o, .fd = fd, .seekable = seekable};
+	*d = (struct dl){.bucket = bucket, .key = key, .o = o, .fd = fd, .seekable = seekable, .listed = o->listed,
+			 .ck_wanted = ck};
 	pthread_mutex_init(&d->wlock, NULL);
 	d->window = xpool_workers(x, 1 << 30);
 	d->cap = ps * d->window;
-	dl_plan(x, d, ck);
+	if (!d->listed)
+		dl_plan(x, d, ck);
 	if (d->parts && d->p1 > ps) /* larger parts than ours: fewer of them ahead, same memory */
 		d->window = (int)(d->cap / d->p1) > 0 ? (int)(d->cap / d->p1) : 1;
 	if (!d->parts)
@@ -549,16 +586,27 @@ xfer_download(struct xfer *x, const char *bucket, const char *key, const struct 
 		p->idle = flush_ordered;
 	}
 	xpool_ramp(p, xpool_workers(x, d->n));
-	if (xpool_start(p, xpool_workers(x, d->n), e) || xpool_wait(p, &all, e))
+	/* One request to a file on a worker's thread (s3cp -r): on it, rather than on a thread of
+	 * its own (a stream's ordered writes are the waiting thread's: the pool's way). */
+	if (x->on_worker && d->n == 1 && seekable) {
+		if (dl_piece(p, 0, e)) {
+			xfer_set_op(x, "GetObject");
+			goto done;
+		}
+	} else if (xpool_start(p, xpool_workers(x, d->n), e) || xpool_wait(p, &all, e)) {
 		goto done;
+	}
 	if (dl_verify(x, d, e)) {
 		xfer_set_op(x, "GetObject");
 		goto done;
 	}
 	rc = 0;
 done:
+	if (rc && d->redo)
+		rc = 1;
 	xpool_free(p, all);
 	if (all) {
+		s3obj_free(&d->got);
 		for (int i = 0; i < d->n; i++)
 			free(d->pc[i].mem);
 		for (int i = 0; i < d->nspare; i++)
@@ -571,3 +619,26 @@ done:
 	return rc;
 }
 
+
+int
+xfer_download(struct xfer *x, const char *bucket, const char *key, const struct s3obj *o, int ck, int fd,
+	      int seekable, struct err *e)
+{
+	struct s3obj h = {0};
+	int rc = o->listed && (!seekable || o->size > x->part_size) ? 1 : dl_run(x, bucket, key, o, ck, fd, seekable, e);
+
+	if (rc == 1) {
+		dbg("%s: HeadObject first (%s)", key, o->listed && seekable && o->size <= x->part_size ? e->msg :
+		    "not one GET to a file");
+		rc = -1;
+		x->op[0] = 0;
+		if (s3_head(x->a, bucket, key, 0, &h, e)) {
+			s3_explain_head(x->a, bucket, key, e);
+			xfer_set_op(x, "HeadObject");
+		} else {
+			rc = dl_run(x, bucket, key, &h, ck, fd, seekable, e);
+		}
+	}
+	s3obj_free(&h);
+	return rc;
+}

@@ -59,6 +59,7 @@ struct s3obj {
 	int ck_composite;      /* a checksum of the parts' checksums, not of the data */
 	int ck_parts;          /* its N, when known */
 	int kms;               /* SSE-KMS or SSE-C: the ETag is not the MD5 of the data */
+	int listed;            /* only size known, from a listing: xfer_download's GET answer tells the rest */
 	struct buf head;       /* the response's header lines ("name: value\n"), for copying metadata */
 };
 /* HeadObject with x-amz-checksum-mode: ENABLED (part > 0: ?partNumber=part). A 404 (no such key
@@ -189,6 +190,9 @@ struct xfer {
 					  * (the caller says so: "not verified: ..."); "" otherwise */
 	char op[48];                     /* after a failure: the request that failed ("UploadPart 3",
 					  * "CompleteMultipartUpload") or "read" (the source) */
+	int on_worker;                   /* the caller is a worker thread (s3cp -r's queue; signals
+					  * blocked, interrupts and progress another thread's): a
+					  * transfer of one request runs on it, starting no thread */
 	/* private */
 	int stop;
 	uint64_t done, total;
@@ -206,7 +210,10 @@ int xfer_upload_stream(struct xfer *x, int fd, const char *bucket, const char *k
 /* Downloads the object o (from s3_head) to fd: with pwrite at offsets when seekable, else in
  * order through a window of concurrency pieces. Verifies what S3 stored (full-object checksum,
  * composite checksum part by part, or a single-part ETag's MD5) unless ck is S3_CK_NONE; a
- * mismatch is E_IO "checksum mismatch". The object may not change meanwhile (If-Match). */
+ * mismatch is E_IO "checksum mismatch". The object may not change meanwhile (If-Match).
+ * o->listed (a listing's object of at most the part size, to a seekable fd): one GET and no
+ * HeadObject, its answer's headers standing in for the HEAD's; when they show an object whose
+ * check needs its parts (a composite checksum), HeadObject and the download above follow. */
 int xfer_download(struct xfer *x, const char *bucket, const char *key, const struct s3obj *o, int ck, int fd,
 		  int seekable, struct err *e);
 /* Independent jobs on the same worker pool (s3cp -r: one per object that takes one request), as
@@ -236,6 +243,8 @@ enum { S3_TREE_UP, S3_TREE_DOWN, S3_TREE_COPY };
 struct s3_item {
 	int kind;
 	const char *path, *sbucket, *skey, *bucket, *key;
+	int64_t size;     /* as listed or found in the directory */
+	const char *etag; /* as listed (S3_TREE_DOWN, S3_TREE_COPY); NULL otherwise */
 };
 /* A tree copy: the regular files under a directory (symbolic links followed, a link back to a
  * directory being walked skipped) or the objects under a prefix, in order, each whose path below

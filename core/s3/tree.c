@@ -41,7 +41,7 @@ job_free(void *arg)
 	struct s3_item *j = arg;
 
 	free((char *)j->path), free((char *)j->sbucket), free((char *)j->skey), free((char *)j->bucket);
-	free((char *)j->key), free(j);
+	free((char *)j->key), free((char *)j->etag), free(j);
 }
 
 static int
@@ -54,7 +54,8 @@ static int
 job_run(void *ctx, void *arg)
 {
 	struct s3_tree *t = ctx;
-	struct xfer x = {.a = t->x->a, .concurrency = 1, .part_size = t->x->part_size, .cancel = t->x->cancel};
+	struct xfer x = {.a = t->x->a, .concurrency = 1, .part_size = t->x->part_size, .cancel = t->x->cancel,
+			 .on_worker = 1};
 
 	if (__atomic_load_n(&t->halted, __ATOMIC_SEQ_CST))
 		__atomic_fetch_add(&t->halted, 1, __ATOMIC_SEQ_CST); /* would fail the same way */
@@ -73,11 +74,11 @@ dup_or_null(const char *s)
 /* One object: queued when it takes one request (size up to limit), else copied here. -1 with e
  * only when the queue cannot start. */
 static int
-send(struct s3_tree *t, const struct s3_item *it, int64_t size, int64_t limit, struct err *e)
+send(struct s3_tree *t, const struct s3_item *it, int64_t limit, struct err *e)
 {
 	struct s3_item *j;
 
-	if (size > limit) {
+	if (it->size > limit) {
 		t->copy(t->ctx, t->x, it, 0);
 		return 0;
 	}
@@ -91,7 +92,7 @@ send(struct s3_tree *t, const struct s3_item *it, int64_t size, int64_t limit, s
 		return 0;
 	j = xmalloc(sizeof *j);
 	*j = (struct s3_item){it->kind, dup_or_null(it->path), dup_or_null(it->sbucket), dup_or_null(it->skey),
-			      dup_or_null(it->bucket), dup_or_null(it->key)};
+			      dup_or_null(it->bucket), dup_or_null(it->key), it->size, dup_or_null(it->etag)};
 	if (xqueue_add(t->q, j))
 		job_free(j); /* interrupted */
 	return 0;
@@ -210,7 +211,7 @@ walk_entry(struct s3_tree *t, const char *path, const char *r, const char *bucke
 		if (s3_valid_key(key, strlen(key), &fe))
 			t->report(t->ctx, &fe, "", path);
 		else
-			rc = send(t, &(struct s3_item){S3_TREE_UP, path, NULL, NULL, bucket, key}, st.st_size,
+			rc = send(t, &(struct s3_item){S3_TREE_UP, path, NULL, NULL, bucket, key, st.st_size, NULL},
 				  t->x->part_size, e);
 		free(key);
 		t->count++;
@@ -261,7 +262,7 @@ list_entry(struct s3_tree *t, const struct s3_entry *ent, const char *rel, const
 
 	if (dbucket) {
 		char *dkey = xasprintf("%s%s", dst, rel);
-		rc = send(t, &(struct s3_item){S3_TREE_COPY, NULL, bucket, ent->key, dbucket, dkey}, ent->size,
+		rc = send(t, &(struct s3_item){S3_TREE_COPY, NULL, bucket, ent->key, dbucket, dkey, ent->size, ent->etag},
 			  t->copy_threshold, e);
 		free(dkey);
 	} else if (!s3_rel_path_safe(rel)) {
@@ -274,7 +275,7 @@ list_entry(struct s3_tree *t, const struct s3_entry *ent, const char *rel, const
 			t->report(t->ctx, &fe, "mkdir", bad);
 			free(bad);
 		} else {
-			rc = send(t, &(struct s3_item){S3_TREE_DOWN, path, bucket, ent->key, NULL, NULL}, ent->size,
+			rc = send(t, &(struct s3_item){S3_TREE_DOWN, path, bucket, ent->key, NULL, NULL, ent->size, ent->etag},
 				  t->x->part_size, e);
 		}
 		free(path);

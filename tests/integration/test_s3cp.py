@@ -389,7 +389,13 @@ class S3cp(harness.S3TestCase):
         cli = time.monotonic() - t0
         harness.note(f"-r upload of 201 files: s3cp {ours:.1f}s, aws s3 cp {cli:.1f}s")
         out = os.path.join(self.d, "many-out")
+        n0 = len(self.front.requests)
         self.ok(self.run("s3cp", "-r", f"s3://{BUCKET}/many/", out, timeout=120))
+        # The listing gave each object's size and ETag: a single-part object is one GET, no
+        # HeadObject (only a multipart one, whose check may need its parts, has its HEAD first).
+        sent = self.front.requests[n0:]
+        self.assertEqual([q.path for q in sent if q.method == "HEAD" and not q.path.endswith("/big/blob.bin")], [])
+        self.assertEqual(len({q.path for q in sent if q.method == "GET" and "/many/" in q.path}), len(tree))
         self.ok(self.run("s3cp", "-r", f"s3://{BUCKET}/many/", f"s3://{BUCKET}/many-copy/", timeout=120))
         for rel, data in tree.items():
             self.assertEqual(self.read(os.path.join(out, rel)), data, rel)

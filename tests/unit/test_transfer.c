@@ -228,7 +228,8 @@ download(const struct canned *c, int n, const struct s3obj *o, struct xfer *x, s
 	int fd = out_file(), rc;
 
 	ut_start(&t, c, n, server_aws);
-	*x = (struct xfer){.a = &t.a, .concurrency = 1, .part_size = 16};
+	*x = (struct xfer){.a = &t.a, .concurrency = 1, .part_size = 16, .on_worker = x->on_worker,
+			   .progress = x->progress, .progress_ctx = x->progress_ctx};
 	rc = xfer_download(x, "bkt", "k", o, S3_CK_CRC32C, fd, 1, e);
 	*seen = ut_stop(&t);
 	*got = utest_slurp(fd);
@@ -246,7 +247,7 @@ download_three_ranges(const char *third, int want_rc, const char *want)
 		{RANGE(0, 15), "0123456789abcdef"}, {RANGE(16, 31), "ghijklmnopqrstuv"}, {RANGE(32, 39), third},
 	};
 	struct s3obj o = {.status = 200, .size = 40};
-	struct xfer x;
+	struct xfer x = {0};
 	struct err e = {0};
 	char *got, *seen;
 
@@ -282,7 +283,7 @@ TEST(download_unverifiable_says_why)
 	/* A multipart ETag is not an MD5 and S3 stored no checksum: downloaded, and said so. */
 	static const struct canned c[] = {{"HTTP/1.1 200 OK\r\n", "0123456789"}};
 	struct s3obj o = {.status = 200, .size = 10, .etag = "\"0123456789abcdef0123456789abcdef-2\"", .mp_parts = 2};
-	struct xfer x;
+	struct xfer x = {0};
 	struct err e = {0};
 	char *got, *seen;
 
@@ -299,7 +300,7 @@ TEST(download_wrong_range_is_refused)
 	/* The server answers another range than asked for: a protocol error, nothing taken as data. */
 	static const struct canned c[] = {{RANGE(16, 31), "ghijklmnopqrstuv"}};
 	struct s3obj o = {.status = 200, .size = 40};
-	struct xfer x;
+	struct xfer x = {0};
 	struct err e = {0};
 	char *got, *seen;
 
@@ -309,4 +310,92 @@ TEST(download_wrong_range_is_refused)
 	CHECK(strstr(e.msg, "asked for bytes 0-15, got 16-31") != NULL);
 	free(got);
 	free(seen);
+}
+
+/* ---- a listed object: one GET, no HeadObject (s3cp -r) ---- */
+
+static void
+ticked(void *ctx, uint64_t done, uint64_t total)
+{
+	(*(int *)ctx)++;
+}
+
+TEST(download_listed_is_one_get_on_the_callers_thread)
+{
+	/* The listing gave the size; the GET's answer gives the ETag (an MD5: checked) and the size
+	 * to expect. On a worker's thread (on_worker) no pool of its own: the pool's waiting thread
+	 * would call progress at least once while its worker waits for the answer; here none runs. */
+	char head[200];
+	struct canned c[1] = {{head, "0123456789"}};
+	struct s3obj o = {.listed = 1, .size = 10};
+	int ticks = 0;
+	struct xfer x = {.on_worker = 1, .progress = ticked, .progress_ctx = &ticks};
+	struct err e = {0};
+	char *got, *seen, etag[40];
+
+	md5_etag("0123456789", 10, etag, sizeof etag);
+	snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nETag: %s\r\n", etag);
+	CHECK_INT(download(c, COUNT(c), &o, &x, &e, &got, &seen), 0);
+	CHECK_STR(got, "0123456789");
+	CHECK_STR(x.verified, "md5");
+	CHECK_INT(strcount(seen, "\n--\n"), 1);
+	CHECK(strstr(seen, "GET /bkt/k HTTP/1.1\r\n") == seen);
+	CHECK(strcasestr(seen, "x-amz-checksum-mode: ENABLED") != NULL);
+	CHECK_INT(ticks, 0);
+	free(got);
+	free(seen);
+}
+
+TEST(download_listed_checks_what_the_answer_says)
+{
+	/* The object changed since it was listed: the answer's size and checksum are the ones
+	 * checked, and a bad byte is still caught. */
+	static const struct canned ok[] = {{"HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nx-amz-checksum-crc32c: 4waSgw==\r\n",
+					    "123456789"}};
+	static const struct canned bad[] = {{"HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nx-amz-checksum-crc32c: 4waSgw==\r\n",
+					     "123456780"}};
+	static const struct canned noetag[] = {{"HTTP/1.1 200 OK\r\n", "123456789"}};
+	struct s3obj o = {.listed = 1, .size = 3};
+	struct xfer x = {.on_worker = 1};
+	struct err e = {0};
+	char *got, *seen;
+
+	CHECK_INT(download(ok, COUNT(ok), &o, &x, &e, &got, &seen), 0);
+	CHECK_STR(got, "123456789");
+	CHECK_STR(x.verified, "crc32c");
+	free(got), free(seen);
+	x = (struct xfer){.on_worker = 1};
+	CHECK_INT(download(bad, COUNT(bad), &o, &x, &e, &got, &seen), -1);
+	CHECK(strstr(e.msg, "checksum mismatch") != NULL);
+	CHECK_STR(x.op, "GetObject");
+	free(got), free(seen);
+	x = (struct xfer){.on_worker = 1};
+	e = (struct err){0};
+	CHECK_INT(download(noetag, COUNT(noetag), &o, &x, &e, &got, &seen), -1);
+	CHECK(strstr(e.msg, "no ETag: not from S3") != NULL);
+	free(got), free(seen);
+}
+
+TEST(download_listed_composite_goes_to_head)
+{
+	/* A composite checksum is checked part by part, which a whole GET cannot: HeadObject
+	 * follows, as for any object (its 404 explained by HeadBucket, as s3cp's own HEAD is). */
+	static const struct canned c[] = {
+		{"HTTP/1.1 200 OK\r\nETag: \"0123456789abcdef0123456789abcdef-2\"\r\n"
+		 "x-amz-checksum-crc32c: 4waSgw==-2\r\n", "123456789"},
+		{"HTTP/1.1 404 Not Found\r\n", NULL},
+		{"HTTP/1.1 200 OK\r\n", NULL},
+	};
+	struct s3obj o = {.listed = 1, .size = 9};
+	struct xfer x = {.on_worker = 1};
+	struct err e = {0};
+	char *got, *seen;
+
+	CHECK_INT(download(c, COUNT(c), &o, &x, &e, &got, &seen), -1);
+	CHECK(strstr(seen, "GET /bkt/k HTTP/1.1\r\n") == seen);
+	CHECK(strstr(seen, "\n--\nHEAD /bkt/k HTTP/1.1\r\n") != NULL);
+	CHECK_STR(x.op, "HeadObject");
+	CHECK_STR(e.code, "NoSuchKey");
+	CHECK_STR(got, "");
+	free(got), free(seen);
 }
