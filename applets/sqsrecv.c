@@ -555,7 +555,7 @@ queue_vis(struct st *s)
 		s->vis = 30;
 		s->rx.vis = 30;
 	} else {
-		s->vis = v ? strtod(v, NULL) : 30;
+		s->vis = v ? dec_parse(v, NULL) : 30;
 	}
 	dbg("visibility timeout %.0f s: a heartbeat every %.1f s", s->vis, s->vis / 3);
 	free(v);

@@ -152,7 +152,7 @@ ssm_wait_init(struct ssm_wait *w, double timeout, struct err *e)
 	w->polls = 0;
 	w->scale = 1;
 	if (s && *s) {
-		w->scale = strtod(s, &end);
+		w->scale = dec_parse(s, &end);
 		if (*end || !(w->scale > 0) || w->scale > 100)
 			return err_set(e, E_USAGE, "AWSBOX_POLL_SCALE: expected a factor such as 0.01, not '%s'", s);
 	}

@@ -152,7 +152,7 @@ token_answer(const struct buf *out, char **at, char **nrt, time_t *exp, struct e
 
 	if (!json_parse(out->p ? out->p : "", out->len, &root) && !json_get(root, "expiresIn", &v) &&
 	    v.type == JSON_NUMBER)
-		expires_in = strtod(v.p, NULL);
+		expires_in = dec_parse(v.p, NULL);
 	*at = json_get_strdup(root, "accessToken");
 	*nrt = json_get_strdup(root, "refreshToken");
 	if (!*at || !**at || expires_in <= 0) {
@@ -335,7 +335,7 @@ sso_creds(struct aws *a, const char *profile, struct creds *c, struct err *e)
 		c->akid = id;
 		c->secret = sk;
 		c->token = tok;
-		c->expires = (time_t)(strtod(v.p, NULL) / 1000); /* milliseconds */
+		c->expires = (time_t)(dec_parse(v.p, NULL) / 1000); /* milliseconds */
 		c->account = xstrdup(s.account);
 		id = sk = tok = NULL;
 		rc = 0;

@@ -146,6 +146,9 @@ void time_amz(time_t t, char out[17]);                 /* 20150830T123600Z */
 void time_iso8601(time_t t, char out[21]);             /* 2015-08-30T12:36:00Z */
 int time_parse_iso8601(const char *s, size_t n, time_t *out); /* Z, +hh:mm, fractions */
 int time_parse_http(const char *s, size_t n, time_t *out);    /* IMF-fixdate (Date header) */
+/* A decimal number ([+-]digits[.digits][e[+-]digits]), strtod's interface without its hexadecimal,
+ * infinities and NaNs; *end == s when there is none. */
+double dec_parse(const char *s, char **end);
 int parse_duration(const char *s, double *secs);
 int parse_size(const char *s, uint64_t *out);
 /* Current time for signatures: AWSBOX_NOW (epoch seconds or ISO-8601) pins it for tests. */

@@ -346,6 +346,62 @@ time_parse_http(const char *s, size_t n, time_t *out)
 	return 0;
 }
 
+/* A decimal number as JSON and our options write it: [+-]digits[.digits][(e|E)[+-]digits], at least
+ * one digit before or after the point. libc's strtod would do, but it brings its whole reader
+ * (hexadecimal, infinities, every rounding case): 8 KB of awsbox, 12 KB on arm64 where long double
+ * is done in software. Up to 19 significant digits are kept; a result that both m and 10^k hold
+ * exactly (up to 15 digits, |k| <= 22) is correctly rounded, like strtod's; others are within an
+ * ulp or two. *end (when end is not NULL) is s when there is no number; an overflow gives infinity, which callers refuse. */
+double
+dec_parse(const char *s, char **end)
+{
+	const char *p = s;
+	uint64_t m = 0;
+	int neg = 0, digits = 0, k = 0;
+
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	for (; *p >= '0' && *p <= '9'; p++, digits++)
+		if (m < 1000000000000000000ULL)
+			m = m * 10 + (uint64_t)(*p - '0');
+		else
+			k++;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (m < 1000000000000000000ULL)
+				m = m * 10 + (uint64_t)(*p - '0'), k--;
+	if (!digits) {
+		if (end)
+			*end = (char *)s;
+		return 0;
+	}
+	if ((*p == 'e' || *p == 'E') &&
+	    ((p[1] >= '0' && p[1] <= '9') || ((p[1] == '+' || p[1] == '-') && p[2] >= '0' && p[2] <= '9'))) {
+		int eneg = 0, x = 0;
+
+		p++;
+		if (*p == '+' || *p == '-')
+			eneg = *p++ == '-';
+		for (; *p >= '0' && *p <= '9'; p++)
+			if (x < 100000)
+				x = x * 10 + (*p - '0');
+		k += eneg ? -x : x;
+	}
+	if (end)
+		*end = (char *)p;
+	double v = (double)m;
+	while (k && v != 0 && isfinite(v)) {
+		int n = k > 22 ? 22 : k < -22 ? 22 : k < 0 ? -k : k;
+		double t = 1;
+
+		for (int i = 0; i < n; i++)
+			t *= 10; /* exact: 10^22 = 2^22 * 5^22 and 5^22 < 2^53 */
+		v = k > 0 ? v * t : v / t;
+		k += k > 0 ? -n : n;
+	}
+	return neg ? -v : v;
+}
+
 int
 parse_duration(const char *s, double *secs)
 {
@@ -358,9 +414,8 @@ parse_duration(const char *s, double *secs)
 
 	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
 		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
+	v = dec_parse(s, &end);
+	if (end == s || !isfinite(v) || v < 0)
 		return -1;
 	for (size_t i = 0; i < COUNT(units); i++)
 		if (!strcmp(end, units[i].unit)) {
@@ -381,9 +436,8 @@ parse_size(const char *s, uint64_t *out)
 
 	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
 		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
+	v = dec_parse(s, &end);
+	if (end == s || !isfinite(v) || v < 0)
 		return -1;
 	if (*end) {
 		const char *u = strchr(sfx, *end >= 'a' ? *end - 32 : *end);

@@ -1,6 +1,8 @@
 /* test_enc.c — encodings and time, against RFC 4648 vectors and known instants. */
 #include "unit.h"
 
+#include <math.h>
+
 TEST(enc_hex_b64)
 {
 	static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
@@ -197,4 +199,45 @@ TEST(enc_time_calendar)
 			return;
 		}
 	}
+}
+
+/* dec_parse against musl's strtod (the reference): the same value where both m and 10^k are exact,
+ * within two ulps elsewhere, and the same end. */
+TEST(enc_dec_parse)
+{
+	static const char *const fixed[] = {"0", "1", "-2", "+3", "0.5", ".25", "7.", "1.5", "0.001", "30",
+					    "1e3", "1E-3", "2.5e+2", "1e", "1e+", "5x", "1.5G", "500ms", "00012",
+					    "0.1", "123456789012345678901234567890", "1e308", "1e309", "1e-400",
+					    "-0", "3.14159265358979323846"};
+	static const char *const none[] = {"", "-", "+", ".", "e5", "x", "inf", "nan", " "};
+	char buf[64], *e1, *e2;
+
+	for (size_t i = 0; i < COUNT(fixed) + 20000; i++) {
+		const char *s = buf;
+		if (i < COUNT(fixed)) {
+			s = fixed[i];
+		} else { /* random: up to 15 digits around a point, an exponent within 7: |k| <= 22 */
+			int n = 1 + (int)(rand32() % 15), pt = (int)(rand32() % (unsigned)(n + 1)), o = 0;
+			for (int j = 0; j < n; j++) {
+				if (j == pt)
+					buf[o++] = '.';
+				buf[o++] = (char)('0' + rand32() % 10);
+			}
+			if (rand32() % 2)
+				o += snprintf(buf + o, sizeof buf - (size_t)o, "e%d", (int)(rand32() % 15) - 7);
+			buf[o] = 0;
+		}
+		double a = dec_parse(s, &e1), b = strtod(s, &e2);
+		CHECK(e1 == e2);
+		if (i >= COUNT(fixed) || i < 20) {
+			if (a != b)
+				utest_fail(__FILE__, __LINE__, "%s: %.17g, strtod %.17g", s, a, b);
+		} else if (!(isinf(a) && isinf(b)) && fabs(a - b) > 4.5e-16 * fabs(b)) {
+			utest_fail(__FILE__, __LINE__, "%s: %.17g, strtod %.17g", s, a, b);
+		}
+	}
+	for (size_t i = 0; i < COUNT(none); i++) {
+		CHECK(dec_parse(none[i], &e1) == 0 && e1 == none[i]);
+	}
+	CHECK(dec_parse("12", NULL) == 12);
 }
