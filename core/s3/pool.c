@@ -55,9 +55,22 @@ xpool_fail(struct pool *p, const struct err *e)
  * (what parallel ranges are for; nothing is lost but that wait). Otherwise the level doubles
  * while the rate over a window at the new level grows by at least 30% (a doubling that pays
  * brings near 100%; one that does not, about 0), and goes back to the level before when it
- * does not. */
+ * does not. Where awsbox itself is the limit (the window kept half a CPU or more busy: a near
+ * server on loopback, not S3 across a network), the new level must also not cost more than 10%
+ * more CPU per byte: on one host a second connection can buy a faster share of a busy server
+ * for 20-80% more of our CPU, and a download by default costs no more than --concurrency 1. */
 #define RAMP_FAR 0.010    /* s: no first byte by then and the server is far */
 #define RAMP_WINDOW 0.050 /* s: the least a rate is measured over, and two jobs per worker */
+#define RAMP_BUSY 0.5     /* CPUs: a window this busy or more is CPU-bound */
+#define RAMP_CPU 1.10     /* at most this much more CPU per byte at a CPU-bound level */
+
+static double
+cpu_now(void)
+{
+	struct timespec t;
+
+	return clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) ? 0 : (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 static int start_one(struct pool *p);
 
@@ -89,6 +102,7 @@ xpool_first_byte(struct pool *p, int job)
 	if (r->on && job >= r->from && r->need > 0 && --r->need == 0) {
 		r->t0 = mono_now(); /* every job of the new level under way: the window opens */
 		r->b0 = __atomic_load_n(&p->x->done, __ATOMIC_RELAXED);
+		r->c0 = cpu_now();
 		r->ndone = 0;
 	}
 	pthread_mutex_unlock(&p->m);
@@ -104,10 +118,12 @@ ramp_done(struct pool *p)
 	if (!r->on || r->need || ++r->ndone < 2 * p->limit || mono_now() - r->t0 < RAMP_WINDOW)
 		return;
 	int64_t got = (int64_t)(__atomic_load_n(&p->x->done, __ATOMIC_RELAXED) - r->b0);
-	double rate = (got > 0 ? (double)got : 0) / (mono_now() - r->t0);
+	double wall = mono_now() - r->t0, cpu = cpu_now() - r->c0;
+	double rate = (got > 0 ? (double)got : 0) / wall, cpb = got > 0 ? cpu / (double)got : 0;
 	int lvl = p->limit;
-	snprintf(why, sizeof why, "%.0f MB/s at %d", rate / 1e6, lvl);
-	if (r->prev && rate < r->prev_rate * (1 + 0.3 * (lvl - r->prev) / r->prev)) {
+	snprintf(why, sizeof why, "%.0f MB/s at %d, %.2f s of CPU per GiB", rate / 1e6, lvl, cpb * 1073741824.0);
+	if (r->prev && (rate < r->prev_rate * (1 + 0.3 * (lvl - r->prev) / r->prev) ||
+			(cpu / wall >= RAMP_BUSY && cpb > r->prev_cpb * RAMP_CPU))) {
 		r->on = 0;
 		ramp_set(p, r->prev, why);
 		return;
@@ -119,6 +135,7 @@ ramp_done(struct pool *p)
 	}
 	r->prev = lvl;
 	r->prev_rate = rate;
+	r->prev_cpb = cpb;
 	r->from = p->next;
 	r->need = (2 * lvl < r->max ? 2 * lvl : r->max) - lvl;
 	ramp_set(p, lvl + r->need, why);

@@ -14,7 +14,9 @@ struct ramp {
 	int ndone;              /* jobs done since the window opened */
 	double start, t0;       /* the first request's start; the window's */
 	uint64_t b0;            /* bytes done when it opened */
+	double c0;              /* the process's CPU seconds when it opened */
 	double prev_rate;       /* bytes/s at the previous level */
+	double prev_cpb;        /* and CPU seconds per byte */
 };
 
 /* Jobs 0..total-1 run on up to n threads; a job may start once it is below avail (a producer
