@@ -96,6 +96,18 @@ check: deps awsbox build/unit-tests $(TOOLS)
 	$(MAKE) --no-print-directory check-tsan
 	scripts/scratch-check ./awsbox
 	$(MAKE) --no-print-directory check-arm64-quick
+	$(MAKE) --no-print-directory size-check
+
+# Binary size is a product feature (README's targets: at most 512 KiB on each architecture): a
+# change that grows either binary past it fails here, not in the next bench run.
+SIZE_MAX ?= 524288
+.PHONY: size-check
+size-check:
+	@for b in $(BIN) build/aarch64/awsbox; do \
+	  n=$$(stat -c %s $$b) || exit 1; \
+	  if [ $$n -gt $(SIZE_MAX) ]; then echo "size-check: $$b is $$n bytes, over $(SIZE_MAX)"; exit 1; fi; \
+	  echo "size-check: $$b is $$n bytes (at most $(SIZE_MAX))"; \
+	done
 
 # What the FROM scratch image holds (Dockerfile.musl): ROOTDIR/bin/awsbox and one symlink per
 # applet, listed by the binary itself (a cross-built one runs under qemu-user for that).
