@@ -236,6 +236,9 @@ ghash_wide(void *y, const void *h, const void *data, size_t len)
 		acc = _mm_xor_si128(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
 	}
 	_mm_storeu_si128((__m128i *)y, bswap(acc));
+	/* Else the SSE code after this (BearSSL's AES-NI, GHASH's short calls) runs slower: gcc
+	 * inserts no VZEROUPPER at -Os. */
+	_mm256_zeroupper();
 }
 
 ghash_fn
