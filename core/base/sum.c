@@ -3,6 +3,7 @@
  * present, else tables; all three with 512-bit VPCLMULQDQ on long runs where AVX-512 has it).
  * SHA-256 is in sha256.c. docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html */
 #include "base.h"
+#include "cpu.h"
 
 #include <string.h>
 
@@ -209,29 +210,13 @@ crc_fold(const struct fold *f, uint64_t r, const unsigned char *p, size_t n, uns
 	_mm_storeu_si128((__m128i *)out, x0);
 }
 
-/* AVX-512 with VPCLMULQDQ: CPUID leaf 7 (EBX AVX512F, ECX VPCLMULQDQ), and the OS saving the
- * opmask and ZMM state (XCR0 bits 1, 2, 5, 6, 7). */
+/* AVX-512 with VPCLMULQDQ (cpu.c). */
 static int
 have_vpclmul512(void)
 {
-	static int v = -1;
-	unsigned a, b, c, d, lo, hi;
-	int r = __atomic_load_n(&v, __ATOMIC_RELAXED);
+	uint64_t f = cpu_x86_leaf7();
 
-	if (r < 0) {
-		r = __get_cpuid_max(0, NULL) >= 7 && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE) &&
-		    (c & bit_PCLMUL);
-		if (r) {
-			__cpuid_count(7, 0, a, b, c, d);
-			r = (b & bit_AVX512F) && (c & bit_VPCLMULQDQ);
-		}
-		if (r) {
-			__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-			r = (lo & 0xE6) == 0xE6;
-		}
-		__atomic_store_n(&v, r, __ATOMIC_RELAXED);
-	}
-	return r;
+	return have_pclmul() && (f & bit_AVX512F) && (f >> 32 & bit_VPCLMULQDQ);
 }
 
 #define WIDE_TARGET __attribute__((target("pclmul,avx512f,vpclmulqdq")))
@@ -283,7 +268,6 @@ crc_fold_wide(const struct fold *f, uint64_t r, const unsigned char *p, size_t n
 #define have_crc32c have_sse42
 
 #elif defined(__aarch64__)
-#include "cpu.h"
 #include <arm_acle.h>
 #include <arm_neon.h>
 
