@@ -1,10 +1,47 @@
-/* cpu.c — the CPU's optional instructions (arm64: Linux's AT_HWCAP; x86-64: CPUID leaf 7's), and AES-CTR and GHASH with the
+/* cpu.c — the CPU's optional instructions (Linux's AT_HWCAP), and AES-CTR and GHASH with the
  * ARMv8 Crypto Extensions (AESE/AESMC, PMULL; Arm ARM A64 "Cryptographic Extension"), which
  * BearSSL 0.6 lacks. AES: FIPS 197; GHASH and GCM: NIST SP 800-38D. */
 #include "cpu.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+unsigned
+cpu_x86(void)
+{
+	static unsigned v;
+	static int done;
+	unsigned a, b, c, d, r = 0;
+
+	if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&v, __ATOMIC_RELAXED);
+	if (__get_cpuid_max(0, NULL) >= 7 && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE)) {
+		unsigned xcr0, hi;
+		__asm__("xgetbv" : "=a"(xcr0), "=d"(hi) : "c"(0));
+		__cpuid_count(7, 0, a, b, c, d);
+		unsigned f512 = bit_AVX512F | bit_AVX512BW | bit_AVX512VL | bit_AVX512DQ;
+		if ((xcr0 & 0x06) == 0x06) { /* SSE and AVX (ymm) state */
+			r |= (b & bit_AVX2) ? CPU_X86_AVX2 : 0;
+			r |= (c & bit_VAES) ? CPU_X86_VAES : 0;
+			r |= (c & bit_VPCLMULQDQ) ? CPU_X86_VPCLMUL : 0;
+		}
+		if ((xcr0 & 0xE6) == 0xE6 && (b & f512) == f512) /* and opmask, zmm0-15 upper, zmm16-31 */
+			r |= CPU_X86_AVX512;
+	}
+	__atomic_store_n(&v, r, __ATOMIC_RELAXED);
+	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	return r;
+}
+#else
+unsigned
+cpu_x86(void)
+{
+	return 0;
+}
+#endif
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
@@ -276,39 +313,5 @@ br_ghash
 ghash_arm_get(void)
 {
 	return NULL;
-}
-#endif
-
-#if defined(__x86_64__)
-#include <cpuid.h>
-
-uint64_t
-cpu_x86_leaf7(void)
-{
-	static uint64_t v;
-	static int done;
-	unsigned a, b, c, d, lo, hi;
-
-	/* As cpu_hwcap: racing threads compute the same value. */
-	if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
-		uint64_t r = 0;
-		if (__get_cpuid_max(0, NULL) >= 7 && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE)) {
-			__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-			__cpuid_count(7, 0, a, b, c, d);
-			if ((lo & 0xE6) != 0xE6)
-				b &= ~(unsigned)bit_AVX512F;
-			if ((lo & 6) == 6)
-				r = (uint64_t)c << 32 | b;
-		}
-		__atomic_store_n(&v, r, __ATOMIC_RELAXED);
-		__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
-	}
-	return __atomic_load_n(&v, __ATOMIC_RELAXED);
-}
-#else
-uint64_t
-cpu_x86_leaf7(void)
-{
-	return 0;
 }
 #endif

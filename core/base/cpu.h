@@ -1,5 +1,5 @@
-/* cpu.h — private to tls.c, aesctr.c, sum.c and their tests: which optional CPU instructions may be used,
- * and awsbox's own AES-CTR and GHASH for arm64, where BearSSL has none. */
+/* cpu.h — private to core/base, core/wire and their tests: which optional CPU instructions may be
+ * used, and awsbox's own AES-CTR and GHASH for arm64, where BearSSL has none. */
 #ifndef AWSBOX_CPU_H
 #define AWSBOX_CPU_H
 #include "base.h"
@@ -14,11 +14,14 @@
  * Probed once; safe from any thread. 0 elsewhere. */
 unsigned long cpu_hwcap(void);
 
-/* x86-64: CPUID leaf 7's feature bits, EBX's in the low 32 bits (bit_AVX2, bit_AVX512F ...) and
- * ECX's in the high (bit_VAES, bit_VPCLMULQDQ ...), as far as the OS lets them run: 0 unless it
- * saves the YMM state (XCR0 bits 1, 2), and no bit_AVX512F unless the opmask and ZMM state too
- * (bits 5, 6, 7), so 512-bit code checks bit_AVX512F. Probed once; safe from any thread. 0 elsewhere. */
-uint64_t cpu_x86_leaf7(void);
+/* x86-64: the vector extensions beyond SSE that awsbox's code may use (CPUID leaves 1 and 7), each
+ * only where the OS also saves the registers it needs (XGETBV: ymm for AVX2, VAES and VPCLMULQDQ;
+ * zmm and the opmasks for AVX-512). Probed once; safe from any thread. 0 elsewhere. */
+#define CPU_X86_AVX2 0x01u
+#define CPU_X86_AVX512 0x02u /* F, BW, VL and DQ, all four */
+#define CPU_X86_VAES 0x04u
+#define CPU_X86_VPCLMUL 0x08u
+unsigned cpu_x86(void);
 
 /* AES-CTR and GHASH (BearSSL's br_ghash contract) with the ARMv8 AES and PMULL instructions, for
  * BearSSL's AES-GCM; NULL where the CPU has none, or is no arm64 (tls.c picks among these and

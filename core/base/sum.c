@@ -210,13 +210,13 @@ crc_fold(const struct fold *f, uint64_t r, const unsigned char *p, size_t n, uns
 	_mm_storeu_si128((__m128i *)out, x0);
 }
 
-/* AVX-512 with VPCLMULQDQ (cpu.c). */
+/* AVX-512 with VPCLMULQDQ, the OS saving the zmm state (cpu.c). */
 static int
 have_vpclmul512(void)
 {
-	uint64_t f = cpu_x86_leaf7();
+	unsigned want = CPU_X86_AVX512 | CPU_X86_VPCLMUL;
 
-	return have_pclmul() && (f & bit_AVX512F) && (f >> 32 & bit_VPCLMULQDQ);
+	return have_pclmul() && (cpu_x86() & want) == want;
 }
 
 #define WIDE_TARGET __attribute__((target("pclmul,avx512f,vpclmulqdq")))

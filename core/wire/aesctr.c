@@ -12,7 +12,6 @@
 #include <string.h>
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 
 static const br_block_ctr_class vaes_vtable, vaes2_vtable;
@@ -162,14 +161,14 @@ _Static_assert(sizeof(br_aes_x86ni_ctr_keys) <= sizeof(br_aes_gen_ctr_keys), "AE
 const br_block_ctr_class *
 aes_ctr_x86_get(int width)
 {
-	uint64_t f = cpu_x86_leaf7();
+	unsigned f = cpu_x86();
 
 	/* BearSSL's key schedule needs AES-NI; it says whether the CPU has it. */
-	if (!br_aes_x86ni_ctr_get_vtable() || !(f >> 32 & bit_VAES))
+	if (!br_aes_x86ni_ctr_get_vtable() || !(f & CPU_X86_VAES))
 		return NULL;
-	if (width != 256 && (f & bit_AVX512F) && (f & bit_AVX512BW))
+	if (width != 256 && (f & CPU_X86_AVX512))
 		return &vaes_vtable;
-	return width != 512 && (f & bit_AVX2) ? &vaes2_vtable : NULL;
+	return width != 512 && (f & CPU_X86_AVX2) ? &vaes2_vtable : NULL;
 }
 #else
 const br_block_ctr_class *

@@ -28,6 +28,7 @@ struct stats {
 	double rate;            /* bytes/s: each connection's, or all of them together */
 	double next;            /* SHARED: when the next chunk may go */
 	int active, most, conns;
+	int reqs;               /* requests begun */
 };
 
 static struct stats *S;
@@ -100,6 +101,7 @@ conn_main(void *arg)
 		const char *r = strcasestr(head, "\r\nrange: bytes=");
 		int64_t a = r ? strtoll(r + 15, NULL, 10) : 0, b = r ? strtoll(strchr(r, '-') + 1, NULL, 10) : g_size - 1;
 		pthread_mutex_lock(&S->m);
+		S->reqs++;
 		if (++S->active > S->most)
 			S->most = S->active;
 		pthread_mutex_unlock(&S->m);
@@ -151,15 +153,45 @@ serve(int *port)
 	return pid;
 }
 
-/* Downloads npieces of PIECE bytes from a server in mode at rate; S holds what it saw. */
-static void
-ramp_run(int mode, double rate, int npieces)
+/* Stream output's reader: starts only after a pause (what the download fetched meanwhile is
+ * what it holds ahead of its writer), then checks every byte. */
+struct reader {
+	int fd, ok, ahead;
+	double pause;
+};
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *r = arg;
+	unsigned char buf[65536];
+	int64_t at = 0;
+	ssize_t k;
+
+	sleep_until(mono_now() + r->pause);
+	pthread_mutex_lock(&S->m);
+	r->ahead = S->reqs;
+	pthread_mutex_unlock(&S->m);
+	r->ok = 1;
+	while ((k = read(r->fd, buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < k; i++)
+			r->ok &= buf[i] == byte_at(at++);
+	r->ok &= at == g_size;
+	return NULL;
+}
+
+/* Downloads npieces of PIECE bytes from a server in mode at rate, to a file or (pause >= 0) to a
+ * pipe read after pause seconds; S holds what the server saw; returns the requests begun by then. */
+static int
+ramp_run(int mode, double rate, int npieces, double pause)
 {
 	pthread_mutexattr_t ma;
 	struct aws a;
 	struct err e = {0};
 	char path[512];
-	int port, ok = 1;
+	int port, ok = 1, pfd[2];
+	struct reader rd = {.pause = pause};
+	pthread_t rt;
 
 	S = mmap(NULL, sizeof *S, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	memset(S, 0, sizeof *S);
@@ -172,23 +204,35 @@ ramp_run(int mode, double rate, int npieces)
 	pid_t pid = serve(&port);
 	server_aws(&a, port);
 	snprintf(path, sizeof path, "%s/out", utest_tmpdir());
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	int fd = pause < 0 ? open(path, O_RDWR | O_CREAT | O_TRUNC, 0600) : pipe(pfd) ? -1 : pfd[1];
+	if (pause >= 0) {
+		rd.fd = pfd[0];
+		pthread_create(&rt, NULL, reader_main, &rd);
+	}
 	struct s3obj o = {.status = 200, .size = g_size};
 	struct xfer x = {.a = &a, .concurrency = 8, .part_size = PIECE};
-	if (xfer_download(&x, "bkt", "k", &o, S3_CK_NONE, fd, 1, &e))
+	if (xfer_download(&x, "bkt", "k", &o, S3_CK_NONE, fd, pause < 0, &e))
 		utest_fail(__FILE__, __LINE__, "download: %s", e.msg);
-	unsigned char *got = xmalloc((size_t)g_size);
-	if (pread(fd, got, (size_t)g_size, 0) != g_size)
-		ok = 0;
-	for (int64_t i = 0; ok && i < g_size; i++)
-		ok = got[i] == byte_at(i);
+	if (pause >= 0) {
+		close(fd);
+		pthread_join(rt, NULL);
+		close(pfd[0]);
+		ok = rd.ok;
+	} else {
+		unsigned char *got = xmalloc((size_t)g_size);
+		if (pread(fd, got, (size_t)g_size, 0) != g_size)
+			ok = 0;
+		for (int64_t i = 0; ok && i < g_size; i++)
+			ok = got[i] == byte_at(i);
+		free(got);
+		close(fd);
+	}
 	if (!ok)
-		utest_fail(__FILE__, __LINE__, "the file is not the object's data");
-	free(got);
-	close(fd);
+		utest_fail(__FILE__, __LINE__, "the output is not the object's data");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	aws_free(&a);
+	return rd.ahead;
 }
 
 /* The ramp decides on rates over windows of 50-250 ms: on a busy machine one such window can
@@ -198,7 +242,7 @@ TEST(ramp_grows_where_each_connection_is_held_to_its_rate)
 {
 	/* 4 MB/s on each connection: every doubling doubles the rate, up to the concurrency. */
 	for (int try = 0; try < 2 && (!S || S->most != 8); try++)
-		ramp_run(PER_CONN, 4e6, 48);
+		ramp_run(PER_CONN, 4e6, 48, -1);
 	CHECK_INT(S->most, 8);
 }
 
@@ -206,7 +250,7 @@ TEST(ramp_stays_at_one_where_connections_share_the_rate)
 {
 	/* 2 MB/s for all together: two ranges at a time bring no more, so back to one. */
 	for (int try = 0; try < 2 && (!S || S->most > 2); try++)
-		ramp_run(SHARED, 2e6, 8);
+		ramp_run(SHARED, 2e6, 8, -1);
 	CHECK(S->most <= 2);
 	CHECK(S->conns <= 2);
 }
@@ -215,7 +259,19 @@ TEST(ramp_starts_all_at_once_for_a_far_server)
 {
 	/* The first answer is 30 ms late: every range at once, without waiting for rates. */
 	double t0 = mono_now();
-	ramp_run(FAR, 64e6, 16);
+	ramp_run(FAR, 64e6, 16, -1);
 	CHECK_INT(S->most, 8);
 	CHECK(mono_now() - t0 < 1.0);
+}
+
+TEST(ramp_stream_holds_one_piece_ahead_per_range)
+{
+	/* To a pipe nobody reads for 0.4 s, from a server whose connections share 40 MB/s (a piece
+	 * in 7 ms): at level L the download holds L + 1 pieces (one being written, L coming in), not
+	 * the whole window of 8 that it may use at level 8. The ramp is at 1 all that time: its
+	 * first window needs 50 ms of data, and the writer is stuck. */
+	int ahead = 0;
+	for (int try = 0; try < 2 && (!try || ahead > 3); try++)
+		ahead = ramp_run(SHARED, 40e6, 24, 0.4);
+	CHECK(ahead <= 3);
 }
