@@ -127,40 +127,13 @@ sqs_queue_attr(struct aws *a, const char *url, const char *name, char **val, str
 static long
 bad_char(const char *p, size_t n, long *cp)
 {
-	const unsigned char *s = (const unsigned char *)p;
-	size_t i = 0;
+	uint32_t c;
 
-	while (i < n) {
-		uint32_t c = s[i];
-		size_t len, k;
-
-		if (c < 0x80) {
-			if (c < 0x20 && c != 9 && c != 10 && c != 13)
-				return *cp = c, (long)i;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2, c &= 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, c &= 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, c &= 0x07;
-		else
+	for (size_t i = 0, len; i < n; i += len) {
+		if (!(len = utf8_next(p + i, n - i, &c)))
 			return *cp = -1, (long)i;
-		if (i + len > n)
-			return *cp = -1, (long)i;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return *cp = -1, (long)i;
-			c = c << 6 | (s[i + k] & 0x3f);
-		}
-		/* overlong forms, UTF-16 surrogates and beyond U+10FFFF are not UTF-8 */
-		if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-			return *cp = -1, (long)i;
-		if (c == 0xfffe || c == 0xffff)
+		if ((c < 0x20 && c != 9 && c != 10 && c != 13) || c == 0xfffe || c == 0xffff)
 			return *cp = c, (long)i;
-		i += len;
 	}
 	return -1;
 }

@@ -99,25 +99,6 @@ err_exit_code(const struct err *e)
 	}
 }
 
-/* The length of the valid UTF-8 sequence at s (2 to 4) and its code point, or 0. */
-static int
-utf8_seq(const unsigned char *s, uint32_t *cp)
-{
-	static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
-	int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-	uint32_t u = s[0] & (0x7f >> n);
-
-	for (int i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		u = u << 6 | (s[i] & 0x3f);
-	}
-	if (!n || u < least[n] || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
-		return 0;
-	*cp = u;
-	return n;
-}
-
 void
 text_clean(char *s)
 {
@@ -134,7 +115,7 @@ text_clean(char *s)
 			r++;
 		} else if (*r < 0x80) {
 			*w++ = *r++;
-		} else if (!(n = utf8_seq(r, &cp)) || cp < 0xa0) {
+		} else if (!(n = (int)utf8_next(r, 4, &cp)) || cp < 0xa0) { /* a NUL ends a short one */
 			*w++ = '?'; /* not UTF-8, or a C1 control (CSI U+009B starts an escape too) */
 			r += n ? n : 1;
 		} else {

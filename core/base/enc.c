@@ -100,36 +100,37 @@ b64_decode(const char *s, size_t n, struct buf *out)
 }
 
 /* RFC 3629: no overlongs, surrogates or code points above U+10FFFF. */
+size_t
+utf8_next(const void *p, size_t n, uint32_t *cp)
+{
+	static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+	const unsigned char *s = p;
+	size_t len = !n ? 0 : s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
+		     s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	uint32_t u = len == 1 ? s[0] : s[0] & (0x7fu >> len);
+
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		u = u << 6 | (s[i] & 0x3f);
+	}
+	if (!len || u < least[len] || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
+		return 0;
+	*cp = u;
+	return len;
+}
+
 int
 utf8_valid(const void *p, size_t n)
 {
 	const unsigned char *s = p;
+	uint32_t cp;
 
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i], need, min, cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, min = 0x80, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, min = 0x800, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, min = 0x10000, cp = c & 0x07;
-		else
+	for (size_t i = 0, k; i < n; i += k)
+		if (!(k = utf8_next(s + i, n - i, &cp)))
 			return 0;
-		if (n - i <= need)
-			return 0;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
 	return 1;
 }
 

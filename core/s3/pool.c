@@ -115,10 +115,12 @@ ramp_done(struct pool *p)
 	struct ramp *r = &p->ramp;
 	char why[80];
 
-	if (!r->on || r->need || ++r->ndone < 2 * p->limit || mono_now() - r->t0 < RAMP_WINDOW)
+	double wall;
+
+	if (!r->on || r->need || ++r->ndone < 2 * p->limit || (wall = mono_now() - r->t0) < RAMP_WINDOW)
 		return;
 	int64_t got = (int64_t)(__atomic_load_n(&p->x->done, __ATOMIC_RELAXED) - r->b0);
-	double wall = mono_now() - r->t0, cpu = cpu_now() - r->c0;
+	double cpu = cpu_now() - r->c0;
 	double rate = (got > 0 ? (double)got : 0) / wall, cpb = got > 0 ? cpu / (double)got : 0;
 	int lvl = p->limit;
 	snprintf(why, sizeof why, "%.0f MB/s at %d, %.2f s of CPU per GiB", rate / 1e6, lvl, cpb * 1073741824.0);

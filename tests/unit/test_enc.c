@@ -1,7 +1,9 @@
 /* test_enc.c — encodings and time, against RFC 4648 vectors and known instants. */
 #include "unit.h"
 
+#include <locale.h>
 #include <math.h>
+#include <wchar.h>
 
 TEST(enc_hex_b64)
 {
@@ -54,6 +56,50 @@ TEST(enc_utf8)
 	CHECK_INT(utf8_valid("a\0b", 3), 1); /* NUL is U+0000: the length decides, not a terminator */
 	CHECK_INT(utf8_chars("h\xc3\xa9llo \xf0\x9f\x98\x80", 11), 7);
 	CHECK_INT(utf8_chars("\xe2\x82\xac", 2), 1); /* a character cut short counts once */
+}
+
+/* utf8_next (which utf8_valid, text_clean and SQS's check all use) against the C library's own
+ * UTF-8 decoder (musl's, or glibc's in the sanitizer build): every sequence of one to three
+ * bytes, and four-byte ones over every lead and second byte; a sequence cut short as well. */
+TEST(enc_utf8_next_against_libc)
+{
+	if (!setlocale(LC_CTYPE, "C.UTF-8")) {
+		fprintf(stderr, "    skipped: no C.UTF-8 locale\n");
+		return;
+	}
+	static const unsigned char tail[] = {0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff};
+	long checked = 0, bad = 0;
+	for (uint32_t v = 0; v < (1u << 24) + 256 * 256 * COUNT(tail) * COUNT(tail); v++) {
+		unsigned char b[4];
+		size_t len;
+		if (v < 256)
+			b[0] = (unsigned char)v, len = 1;
+		else if (v < 65536 + 256)
+			b[0] = (unsigned char)((v - 256) >> 8), b[1] = (unsigned char)(v - 256), len = 2;
+		else if (v < (1u << 24))
+			b[0] = (unsigned char)(v >> 16), b[1] = (unsigned char)(v >> 8), b[2] = (unsigned char)v, len = 3;
+		else {
+			uint32_t w = v - (1u << 24);
+			b[0] = (unsigned char)(w >> 8 & 0xff), b[1] = (unsigned char)w;
+			b[2] = tail[(w >> 16) % COUNT(tail)], b[3] = tail[(w >> 16) / COUNT(tail)];
+			len = 4;
+		}
+		if (len == 3 && b[0] < 0xe0)
+			continue; /* a shorter sequence and bytes after it: covered by the shorter case */
+		for (size_t n = 1; n <= len; n++) {
+			mbstate_t st = {0};
+			wchar_t wc = 0;
+			uint32_t cp = 0;
+			size_t ref = mbrtowc(&wc, (const char *)b, n, &st), got = utf8_next(b, n, &cp);
+			size_t want = ref == (size_t)-1 || ref == (size_t)-2 ? 0 : ref == 0 ? 1 : ref;
+			if (got != want || (got && cp != (uint32_t)wc))
+				bad++;
+			checked++;
+		}
+	}
+	setlocale(LC_CTYPE, "C");
+	fprintf(stderr, "    %ld sequences, %ld different from the C library's decoder\n", checked, bad);
+	CHECK_INT(bad, 0);
 }
 
 /* RFC 9562's version 4: 36 characters, the version nibble 4, the variant bits 10. */

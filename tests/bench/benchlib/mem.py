@@ -1,19 +1,15 @@
 """The memory bound: streaming to and from S3 stays within concurrency x part size."""
-from .env import E, aws_cmd, awsbox_cmd, have, sink_req, start_sink
-from .measure import MIB, SIZE, STREAM, Failed, log, measure, pin
+from .env import E, aws_cmd, awsbox_cmd, have, sink_req
+from .measure import MIB, STREAM, Failed, log, measure
 from .report import R, f_rss, ratio, vars_m
-from .s3 import make_source, s3_transfer
+from .s3 import s3_transfer, sink_and_source
 
 
 def sec_mem():
     if not have("s3cp"):
         R.add("### Memory bound", "", "n/a (applet missing)", "")
         return
-    sink = start_sink()
-    pin(sink.proc.pid, E.server_cpus)
-    src = E.work / "src"
-    if not src.exists():
-        make_source(src, SIZE)
+    sink, src = sink_and_source()
     cpus = E.client_cpus
     raw = {}
     bound = 8 * 8 * MIB + 8 * MIB

@@ -35,6 +35,19 @@ def warm_tmpfs(nbytes):
     p.unlink()
 
 
+def sink_and_source():
+    """The sink, pinned to the server's CPU, and the source file of SIZE bytes in tmpfs (made, and
+    tmpfs warmed, when it is missing or of another size): what every section that moves data starts with."""
+    sink = start_sink()
+    pin(sink.proc.pid, E.server_cpus)
+    src = E.work / "src"
+    if not src.exists() or src.stat().st_size != SIZE:
+        log(f"making a {SIZE // MIB} MiB source file and warming tmpfs")
+        make_source(src, SIZE)
+        warm_tmpfs(2 * SIZE)
+    return sink, src
+
+
 def s3_transfer(tool, kind, url, key_base, size, run, cpus, srcfile):
     """One measured transfer; returns (M, sink CPU seconds). kind: up, down, sup (stdin), sdown (stdout)."""
     bucket = "bench"
@@ -186,12 +199,7 @@ def sec_s3():
     if not have("s3cp"):
         R.add("### S3 throughput", "", "n/a (applet missing)", "")
         return
-    sink = start_sink()
-    pin(sink.proc.pid, E.server_cpus)
-    src = E.work / "src"
-    log(f"S3: making a {SIZE // MIB} MiB source file and warming tmpfs")
-    make_source(src, SIZE)
-    warm_tmpfs(2 * SIZE)
+    sink, src = sink_and_source()
     # the object every download reads: uploaded by awsbox over HTTPS (CRC32C, composite, 8 MiB parts)
     measure(*awsbox_cmd("s3cp", "--endpoint-url", sink.https, str(src), "s3://bench/dl"), E.env, stdout="null")
     log("S3: the sink alone, with curl")

@@ -22,10 +22,10 @@ import re
 import shutil
 import subprocess
 
-from .env import E, awsbox_cmd, have, sink_req, start_sink
-from .measure import BUILD, GIB, MIB, SIZE, knob, log, measure, pin
+from .env import E, awsbox_cmd, have, sink_req
+from .measure import BUILD, GIB, MIB, SIZE, knob, log, measure
 from .report import R, med
-from .s3 import make_source, s3_transfer, warm_tmpfs
+from .s3 import s3_transfer, sink_and_source
 from .size import relink
 
 # The cipher's functions in a profile: awsbox's AES-CTR (core/wire/aesctr.c, VAES) or BearSSL's AES-NI one,
@@ -39,12 +39,7 @@ def sec_tls(args):
     if not have("s3cp"):
         R.add("### HTTPS against the cipher's floor", "", "n/a (applet missing)", "")
         return
-    sink = start_sink()
-    pin(sink.proc.pid, E.server_cpus)
-    src = E.work / "src"
-    if not src.exists() or src.stat().st_size != SIZE:
-        make_source(src, SIZE)
-        warm_tmpfs(2 * SIZE)
+    sink, src = sink_and_source()
     cpu = min(E.client_cpus)
     measure(*awsbox_cmd("s3cp", "--endpoint-url", sink.https, str(src), "s3://bench/tls-dl"), E.env, stdout="null",
             cpus={cpu})
