@@ -167,7 +167,7 @@ parse_args(int argc, char **argv, struct opt *op, double *timeout, double *inter
 	};
 	struct opt o;
 	const char *url = NULL;
-	int c, rc;
+	int c;
 
 	W.count = 1;
 	opt_init(&o, argc, argv, defs, s3watch_help);
@@ -175,11 +175,7 @@ parse_args(int argc, char **argv, struct opt *op, double *timeout, double *inter
 		switch (c) {
 		case O_KEY: W.exact = 1; break;
 		case O_REGEX:
-			if ((rc = regcomp(&W.re, o.arg, REG_EXTENDED | REG_NOSUB))) {
-				char msg[200];
-				regerror(rc, &W.re, msg, sizeof msg);
-				usage("--regex '%s': %s", o.arg, msg);
-			}
+			opt_regex(&o, &W.re);
 			W.have_re = 1;
 			break;
 		case O_MINSZ: W.min_size = opt_size(&o); break;

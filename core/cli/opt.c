@@ -102,7 +102,7 @@ int
 opt_next(struct opt *o)
 {
 	const struct optdef *d;
-	static char namebuf[4];
+	static char namebuf[4], longname[40];
 
 	for (;;) {
 		if (o->cluster && *o->cluster) {
@@ -146,6 +146,9 @@ opt_next(struct opt *o)
 		size_t n = eq ? (size_t)(eq - name) : strlen(name);
 		if (!(d = find_long(o->defs, name, n)) && !(d = find_long(common_defs, name, n)))
 			usage("unknown option '--%.*s'", (int)n, name);
+		/* Errors name the option, not the value written into it with '=' */
+		snprintf(longname, sizeof longname, "--%s", d->name);
+		o->name = longname;
 		o->arg = NULL;
 		if (d->arg) {
 			if (eq)

@@ -108,6 +108,30 @@ TEST(opt_usage_errors_exit_2)
 	}
 }
 
+static void
+run_number(void *p)
+{
+	struct args *a = p;
+	struct opt o;
+
+	applet_name = "t";
+	opt_init(&o, a->argc, a->argv, defs, help);
+	while (opt_next(&o) != OPT_END)
+		printf("%ld\n", opt_long(&o, 1, 9));
+}
+
+TEST(opt_errors_name_the_option_not_its_value)
+{
+	char *forms[][4] = {{"t", "--format=x1", NULL}, {"t", "--format", "x1", NULL}};
+	for (size_t i = 0; i < COUNT(forms); i++) {
+		struct args a = {i ? 3 : 2, forms[i]};
+		char *err;
+		CHECK_INT(utest_exit_of(run_number, &a, NULL, &err), EX_USAGE);
+		CHECK(strstr(err, "t: --format: invalid number 'x1'") != NULL);
+		free(err);
+	}
+}
+
 TEST(opt_help_exits_0_on_stdout)
 {
 	char *argv[] = {"t", "--help", NULL};
