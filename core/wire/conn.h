@@ -53,6 +53,8 @@ void net_close(struct conn *c);
  * CPU has none. tls.c chooses among such implementations in one place (ghash_pick). */
 typedef void (*ghash_fn)(void *y, const void *h, const void *data, size_t len);
 ghash_fn ghash_x86_get(void);
+/* The 128-bit, eight-block variant alone, which ghash_x86_get returns where AVX-512 is missing. */
+ghash_fn ghash_x86_clmul(void);
 
 /* tls.c (its trust anchors: tlstrust.c). host is the origin's name (SNI and the name verified) or an IP literal. */
 int tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e);
