@@ -59,6 +59,8 @@ ghash_fn ghash_x86_get(void);
  * (512: AVX-512, 256: AVX2), or NULL where the CPU or the OS cannot run that; width 0: the widest
  * that runs. tls.c picks it first (aes_ctr_pick). */
 const br_block_ctr_class *aes_ctr_x86_get(int width);
+/* The 128-bit, eight-block variant alone, which ghash_x86_get returns where AVX-512 is missing. */
+ghash_fn ghash_x86_clmul(void);
 
 /* tls.c (its trust anchors: tlstrust.c). host is the origin's name (SNI and the name verified) or an IP literal. */
 int tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e);

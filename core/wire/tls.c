@@ -56,8 +56,9 @@ suite_name(unsigned s)
 
 /* The GHASH under AES-GCM: awsbox's own carry-less multiply where the CPU has it (ghash.c on
  * x86-64: eight blocks per reduction, twice BearSSL's speed, which made it costlier than AES
- * itself; cpu.c on arm64: PMULL), else BearSSL's choice. Every architecture's implementation is
- * chosen here; each returns NULL on other CPUs. */
+ * itself, or 32 on 512-bit VPCLMULQDQ where AVX-512 has it, three times that; cpu.c on
+ * arm64: PMULL), else BearSSL's choice. Every architecture's implementation is chosen here; each
+ * returns NULL on other CPUs. */
 static ghash_fn
 ghash_pick(void)
 {
