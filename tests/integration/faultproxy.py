@@ -52,6 +52,8 @@ import time
 import uuid
 from urllib.parse import unquote
 
+from listener import Listener
+
 FAULTS = {
     "500": "500 InternalError (in the request's protocol)",
     "503": "503 SlowDown",
@@ -118,21 +120,14 @@ class FaultProxy:
 
     # -- server ---------------------------------------------------------------------------
     def start(self):
-        self._ls = socket.socket()
-        self._ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._ls.bind(("127.0.0.1", 0))
-        self._ls.listen(64)
-        self.port = self._ls.getsockname()[1]
+        self._listener = Listener(self._conn, backlog=64)
+        self.port = self._listener.port
         self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-        threading.Thread(target=self._accept, name="faultproxy", daemon=True).start()
         return self
 
     def stop(self):
         self._stop.set()
-        try:
-            self._ls.close()
-        except OSError:
-            pass
+        self._listener.stop()
         with self._lock:
             socks = list(self._socks)
         for s in socks:
@@ -140,14 +135,6 @@ class FaultProxy:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-
-    def _accept(self):
-        while not self._stop.is_set():
-            try:
-                s, _ = self._ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._conn, args=(s,), daemon=True).start()
 
     def _hits(self, n):
         w = self.when

@@ -12,9 +12,7 @@ Accelerate, calls without a bucket or without a region) are counted as not appli
 import collections
 import json
 import os
-import socket
 import subprocess
-import threading
 import tempfile
 import unittest
 import urllib.parse
@@ -27,6 +25,7 @@ import botocore.session
 import botocore.utils
 
 import harness
+from listener import Listener
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = Path(os.environ.get("AWSBOX_TOOLS", ROOT / "build" / "tools")) / "endpoint"
@@ -279,37 +278,29 @@ class ConnectRecorder:
     traffic leaving 127.0.0.1."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.targets = []
-        threading.Thread(target=self.serve, daemon=True).start()
+        self.listener = Listener(self.serve)
+        self.port = self.listener.port
 
-    def serve(self):
-        while True:
+    def serve(self, c):
+        with c:
+            c.settimeout(5)
+            head = b""
             try:
-                c, _ = self.sock.accept()
+                while b"\r\n\r\n" not in head and len(head) < 65536:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    head += d
+                line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+                if line.startswith("CONNECT "):
+                    self.targets.append(line.split()[1])
+                c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             except OSError:
-                return
-            with c:
-                c.settimeout(5)
-                head = b""
-                try:
-                    while b"\r\n\r\n" not in head and len(head) < 65536:
-                        d = c.recv(4096)
-                        if not d:
-                            break
-                        head += d
-                    line = head.split(b"\r\n", 1)[0].decode(errors="replace")
-                    if line.startswith("CONNECT "):
-                        self.targets.append(line.split()[1])
-                    c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                except OSError:
-                    pass
+                pass
 
     def stop(self):
-        self.sock.close()
+        self.listener.stop()
 
 
 class AccessPointCalls(harness.AwsboxTestCase):

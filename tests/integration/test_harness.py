@@ -8,6 +8,8 @@ import hashlib
 import http.client
 import json
 import socket
+import subprocess
+import sys
 import time
 import unittest.mock
 import urllib.error
@@ -22,6 +24,8 @@ from botocore.utils import ContainerMetadataFetcher, InstanceMetadataFetcher, In
 
 import front as frontmod
 import harness
+import standins
+from faultproxy import FaultProxy
 from harness import ACCOUNT, REGION, ROLE, AwsboxTestCase
 
 BUCKET = "awsbox-harness"
@@ -357,6 +361,65 @@ class MotoAuth(AwsboxTestCase):
         self.assertTrue(e["PATH"].startswith(str(harness.S.bin) + ":"))
         self.assertEqual(open(e["AWS_CONFIG_FILE"]).read(), "")
         self.assertTrue(e["HOME"].startswith(str(harness.S.tmp)))
+
+
+# Run in a process of its own: it reuses a descriptor number and restarts blocked system calls.
+STOLEN = r"""
+import os, signal, socket, threading, time
+from faultproxy import FaultProxy
+
+def fd_of(port):
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            d = os.dup(int(name))
+        except OSError:
+            continue
+        try:
+            with socket.socket(fileno=d) as s:
+                if s.getsockname()[1] == port:
+                    return int(name)
+        except (OSError, IndexError, TypeError):
+            pass
+
+p = FaultProxy({}).start()
+fd = fd_of(p.port)
+time.sleep(0.2)  # its thread waits in accept()
+p.stop()
+n = socket.socket()
+n.bind(("127.0.0.1", 0))
+n.listen(4)
+os.dup2(n.fileno(), fd)  # the stopped proxy's descriptor number now names another listening socket
+signal.signal(signal.SIGUSR1, lambda *a: None)
+signal.siginterrupt(signal.SIGUSR1, False)  # SA_RESTART, as a stop and continue would do
+for t in threading.enumerate():
+    if t is not threading.main_thread():
+        signal.pthread_kill(t.ident, signal.SIGUSR1)
+time.sleep(0.2)
+c = socket.create_connection(n.getsockname())
+time.sleep(0.5)
+n.setblocking(False)
+try:
+    n.accept()
+    print("ours")
+except BlockingIOError:
+    print("taken by the stopped proxy")
+"""
+
+
+class Listeners(unittest.TestCase):
+    """A stopped raw-socket test server (fault proxy, CONNECT proxy, TLS relay: listener.py) leaves
+    no thread in accept(): such a thread, restarted, took one connection meant for the front
+    (a bare 403 or a closed connection in whichever test came next)."""
+
+    def test_stopped_proxy_leaves_nothing_listening(self):
+        p = FaultProxy({}).start()
+        with socket.create_connection(("127.0.0.1", p.port)):
+            pass
+        time.sleep(0.1)  # its thread is back in accept()
+        p.stop()
+        self.assertTrue(standins.port_is_closed(p.port), "the stopped fault proxy's socket still listens")
+        r = subprocess.run([sys.executable, "-c", STOLEN], cwd=harness.HERE, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.stdout.strip(), "ours", r.stderr)
 
 
 class StandIns(AwsboxTestCase):

@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 import front as frontmod
 import harness
 from harness import ROOT
+from listener import Listener
 
 MIB = 1 << 20
 PS = 5 * MIB  # the smallest part size S3 allows: keeps multipart tests small
@@ -1152,25 +1153,14 @@ class TlsRelay:
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(pem)
         self.up = port
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.alive = True
 
     def start(self):
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.listener = Listener(self._serve)
+        self.port = self.listener.port
         return self
 
     def stop(self):
-        self.alive = False
-        self.sock.close()
-
-    def _accept(self):
-        while self.alive:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+        self.listener.stop()
 
     def _serve(self, c):
         try:

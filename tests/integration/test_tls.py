@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import harness
+from listener import Listener
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(os.environ.get('AWSBOX_TOOLS') or os.path.join(ROOT, 'build', 'tools'), 'httpget')
@@ -203,20 +204,9 @@ class Proxy:
     """CONNECT tunnels and plain forwarding (absolute-form requests), recording each request head."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(('127.0.0.1', 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.heads = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+        self.listener = Listener(self._serve)
+        self.port = self.listener.port
 
     def _serve(self, c):
         try:
@@ -266,7 +256,7 @@ class Proxy:
             pass
 
     def close(self):
-        self.sock.close()
+        self.listener.stop()
 
 
 def cpu_has_aesni():
