@@ -21,7 +21,6 @@ Where moto falls short, the front's on_request hook plays S3's documented part (
   - The production path over TLS (UNSIGNED-PAYLOAD, aws-chunked with a trailing checksum) is run
     through a TLS relay in front of the front (test_tls_streaming_trailer).
 """
-import base64
 import datetime
 import hashlib
 import io
@@ -32,68 +31,21 @@ import socket
 import ssl
 import stat
 import subprocess
-import tempfile
 import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
-import front as frontmod
 import harness
+import s3cpcase
 from harness import ROOT
+from s3cpcase import BUCKET, MIB, PS, crc32_b64, crc32c_b64
 
-MIB = 1 << 20
-PS = 5 * MIB  # the smallest part size S3 allows: keeps multipart tests small
-BUCKET = "awsbox-s3cp"
 TOOL = ROOT / (os.environ.get("AWSBOX_TOOLS") or "build/tools") / "s3chunk"
 SLOW = 3 if harness.AWSBOX.parent.name in ("tsan", "asan", "valgrind", "aarch64") else 1  # sanitizers, qemu
 
 
-def b64(b):
-    return base64.b64encode(b).decode()
-
-
-def crc32c_b64(data):
-    return b64(frontmod.crc32c(data).to_bytes(4, "big"))
-
-
-def crc32_b64(data):
-    return b64(zlib.crc32(data).to_bytes(4, "big"))
-
-
-class S3cp(harness.S3TestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        harness.client("s3", server=cls.server).create_bucket(Bucket=BUCKET)
-
-    def setUp(self):
-        super().setUp()
-        self.s3 = self.client("s3")
-        self.d = self.tmpdir()
-
-    def path(self, name, data=None):
-        p = os.path.join(self.d, name)
-        if data is not None:
-            os.makedirs(os.path.dirname(p), exist_ok=True)
-            with open(p, "wb") as f:
-                f.write(data)
-        return p
-
-    def read(self, p):
-        with open(p, "rb") as f:
-            return f.read()
-
-    def cli_get(self, key):
-        """The AWS CLI downloads the object: the independent reader."""
-        out = self.path("cli-" + hashlib.md5(key.encode()).hexdigest())
-        r = self.aws("s3", "cp", f"s3://{BUCKET}/{key}", out)
-        self.assertExit(r, 0)
-        return self.read(out)
-
-    def leftovers(self, d=None):
-        return [n for n in os.listdir(d or self.d) if n.endswith(".tmp")]
-
+class S3cp(s3cpcase.S3cpCase):
     # ---- round trips ---------------------------------------------------------------------
     def test_round_trip_sizes(self):
         for n in (0, 1, PS - 1, PS, PS + 1):
@@ -722,21 +674,6 @@ class S3cp(harness.S3TestCase):
         self.assertEqual(self.leftovers(), [])
 
     # ---- integrity ---------------------------------------------------------------------------
-    def corrupt_gets(self, key):
-        """Serves GETs of key with one byte flipped (headers, checksum and ETag unchanged)."""
-        moto = self.client("s3", direct=True)
-
-        def hook(req):
-            if req.method != "GET" or not req.path.endswith("/" + key.split("/")[-1]):
-                return None
-            o = moto.get_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
-            body = bytearray(o["Body"].read())
-            body[len(body) // 2] ^= 1
-            hdrs = [(k, v) for k, v in o["ResponseMetadata"]["HTTPHeaders"].items()
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection")]
-            return 200, hdrs, bytes(body)
-        self.front.on_request = hook
-
     def test_head_without_length(self):
         """A HeadObject answer with no Content-Length (chunked, as no S3 sends it) gives no size to
         fetch and check against: exit 1 with a line saying so, never an empty file and exit 0."""
