@@ -4,6 +4,8 @@
 #define AWSBOX_CONN_H
 #include "wire.h"
 
+#include <bearssl.h>
+
 struct tls; /* tls.c's per-connection BearSSL state */
 
 /* Bytes per second a response body must keep up on average once its read timeout has passed:
@@ -53,6 +55,12 @@ void net_close(struct conn *c);
  * CPU has none. tls.c chooses among such implementations in one place (ghash_pick). */
 typedef void (*ghash_fn)(void *y, const void *h, const void *data, size_t len);
 ghash_fn ghash_x86_get(void);
+/* aesctr.c: AES-CTR (br_aes_x86ni_ctr's contract and context) with VAES on width-bit registers
+ * (512: AVX-512, 256: AVX2), or NULL where the CPU or the OS cannot run that; width 0: the widest
+ * that runs. tls.c picks it first (aes_ctr_pick). */
+const br_block_ctr_class *aes_ctr_x86_get(int width);
+/* The 128-bit, eight-block variant alone, which ghash_x86_get returns where AVX-512 is missing. */
+ghash_fn ghash_x86_clmul(void);
 
 /* tls.c (its trust anchors: tlstrust.c). host is the origin's name (SNI and the name verified) or an IP literal. */
 int tls_connect(struct http_pool *p, struct conn *c, const char *host, struct err *e);

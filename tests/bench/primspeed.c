@@ -1,6 +1,8 @@
 /* primspeed.c — one-core speed of the primitives awsbox's bulk paths are made of, with the very
- * library and code awsbox links (BearSSL as built for it, core/base/sum.c, core/wire/ghash.c): AES-GCM as TLS
- * records use it (16 KiB per record; AES-CTR and GHASH also alone, awsbox's GHASH and BearSSL's), SHA-256 (the payload signature over plain HTTP: core/base/sum.c's, with the
+ * library and code awsbox links (BearSSL as built for it, core/base/sum.c, core/wire/ghash.c and aesctr.c):
+ * AES-GCM as TLS records use it (16 KiB per record; awsbox's AES-CTR and GHASH, and BearSSL's own
+ * AES-NI pair as the reference; AES-CTR and GHASH also alone: awsbox's GHASH (the 512-bit variant
+ * where the CPU has it, and the eight-block one) and BearSSL's), SHA-256 (the payload signature over plain HTTP: core/base/sum.c's, with the
  * CPU's SHA extensions when present, and BearSSL's), MD5, CRC32C, CRC32 and CRC-64/NVME, and
  * memcpy as the memory's own ceiling. For make bench: the floor of CPU per GiB.
  * BearSSL API: https://bearssl.org/apidoc/ ; GCM: NIST SP 800-38D.
@@ -41,15 +43,22 @@ ghash_tls(void)
 	return ghash_x86_get() ? ghash_x86_get() : br_ghash_pclmul_get();
 }
 
-static void
-gcm_pass(int keylen)
+/* The AES-CTR TLS uses (tls.c's aes_ctr_pick on x86-64: awsbox's VAES code where the CPU has it). */
+static const br_block_ctr_class *
+ctr_tls(void)
 {
-	br_aes_x86ni_ctr_keys aes;
+	return aes_ctr_x86_get(0) ? aes_ctr_x86_get(0) : &br_aes_x86ni_ctr_vtable;
+}
+
+static void
+gcm_pass(int keylen, const br_block_ctr_class *ctr, br_ghash gh)
+{
+	br_aes_gen_ctr_keys aes;
 	br_gcm_context gc;
 	unsigned char key[32] = {1}, iv[12] = {2}, aad[13] = {3}, tag[16];
 
-	br_aes_x86ni_ctr_init(&aes, key, (size_t)keylen);
-	br_gcm_init(&gc, &aes.vtable, ghash_tls());
+	ctr->init(&aes.vtable, key, (size_t)keylen);
+	br_gcm_init(&gc, &aes.vtable, gh);
 	for (size_t off = 0; off < g_total; off += REC) {
 		iv[11]++;
 		br_gcm_reset(&gc, iv, sizeof iv);
@@ -61,16 +70,23 @@ gcm_pass(int keylen)
 	g_sink += tag[0];
 }
 
+/* AES-GCM as awsbox's TLS runs it, and as BearSSL alone would (its AES-NI CTR, its GHASH). */
 static void
 gcm128(void)
 {
-	gcm_pass(16);
+	gcm_pass(16, ctr_tls(), ghash_tls());
 }
 
 static void
 gcm256(void)
 {
-	gcm_pass(32);
+	gcm_pass(32, ctr_tls(), ghash_tls());
+}
+
+static void
+gcm128_bearssl(void)
+{
+	gcm_pass(16, &br_aes_x86ni_ctr_vtable, br_ghash_pclmul_get());
 }
 
 static void
@@ -89,6 +105,13 @@ ghash_awsbox(void)
 	ghash_pass(ghash_tls());
 }
 
+/* The 128-bit, eight-block variant that ghash_x86_get returns without AVX-512. */
+static void
+ghash_awsbox8(void)
+{
+	ghash_pass(ghash_x86_clmul() ? ghash_x86_clmul() : ghash_tls());
+}
+
 static void
 ghash_bearssl(void)
 {
@@ -96,15 +119,34 @@ ghash_bearssl(void)
 }
 
 static void
-aes128_ctr(void)
+ctr_pass(const br_block_ctr_class *ctr)
 {
-	br_aes_x86ni_ctr_keys aes;
+	br_aes_gen_ctr_keys aes;
 	unsigned char key[16] = {1}, iv[12] = {2};
 
-	br_aes_x86ni_ctr_init(&aes, key, sizeof key);
+	ctr->init(&aes.vtable, key, sizeof key);
 	for (size_t off = 0; off < g_total; off += REC)
-		br_aes_x86ni_ctr_run(&aes, iv, 2, g_buf + off % g_len, REC);
+		ctr->run(&aes.vtable, iv, 2, g_buf + off % g_len, REC);
 	g_sink += g_buf[0];
+}
+
+static void
+aes128_ctr(void)
+{
+	ctr_pass(&br_aes_x86ni_ctr_vtable);
+}
+
+static void
+aes128_ctr_awsbox(void)
+{
+	ctr_pass(ctr_tls());
+}
+
+/* The 256-bit VAES variant (the one CPUs without AVX-512 get), where this CPU runs it. */
+static void
+aes128_ctr_vaes256(void)
+{
+	ctr_pass(aes_ctr_x86_get(256) ? aes_ctr_x86_get(256) : ctr_tls());
 }
 
 static void
@@ -191,8 +233,10 @@ main(int argc, char **argv)
 		const char *name;
 		void (*fn)(void);
 	} t[] = {
-		{"bearssl-aes128-gcm", gcm128}, {"bearssl-aes256-gcm", gcm256}, {"bearssl-aes128-ctr", aes128_ctr},
-		{"awsbox-ghash", ghash_awsbox}, {"bearssl-ghash", ghash_bearssl}, {"bearssl-sha256", sha256},
+		{"awsbox-aes128-gcm", gcm128}, {"awsbox-aes256-gcm", gcm256}, {"bearssl-aes128-gcm", gcm128_bearssl},
+		{"awsbox-aes128-ctr", aes128_ctr_awsbox}, {"awsbox-aes128-ctr-ymm", aes128_ctr_vaes256},
+		{"bearssl-aes128-ctr", aes128_ctr},
+		{"awsbox-ghash", ghash_awsbox}, {"awsbox-ghash8", ghash_awsbox8}, {"bearssl-ghash", ghash_bearssl}, {"bearssl-sha256", sha256},
 		{"awsbox-sha256", awsbox_sha256}, {"bearssl-md5", md5},     {"awsbox-crc32c", crc32c},
 		{"awsbox-crc32", crc32},        {"awsbox-crc64nvme", crc64},   {"memcpy", copy},
 	};

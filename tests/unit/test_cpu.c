@@ -1,5 +1,6 @@
 /* test_cpu.c — cpu.c's AES-CTR and GHASH with the ARMv8 AES and PMULL instructions (arm64 only)
- * against the NIST GCM and RFC 3686 vectors and against BearSSL's constant-time portable code on
+ * and aesctr.c's with VAES (x86-64 with AVX-512; under ghash.c's GHASH) against the NIST GCM and
+ * RFC 3686 vectors and against BearSSL's constant-time portable code on
  * random inputs (the vectors also check the portable code, on every machine). make check-arm64 runs these under qemu-user on a
  * CPU with the instructions and with them taken away (AWSBOX_HWCAP=0); AWSBOX_TEST_HW=1 or 0
  * there says which the run must have found. */
@@ -7,6 +8,7 @@
 
 #include "core.h"
 #include "base/cpu.h"
+#include "wire/conn.h"
 
 static size_t
 unhex(unsigned char *out, const char *s)
@@ -154,16 +156,18 @@ static const char *const ctr_kat[][4] = {
 
 TEST(cpu_gcm_nist_vectors)
 {
-	const br_block_ctr_class *impl[2] = {&br_aes_ct64_ctr_vtable, aes_ctr_arm_get()};
-	br_ghash gh[2] = {br_ghash_ctmul64, ghash_arm_get()};
+	static const char *const name[4] = {"portable", "arm64", "VAES-512", "VAES-256"};
+	const br_block_ctr_class *impl[4] = {&br_aes_ct64_ctr_vtable, aes_ctr_arm_get(), aes_ctr_x86_get(512),
+					     aes_ctr_x86_get(256)};
+	br_ghash gh[4] = {br_ghash_ctmul64, ghash_arm_get(), ghash_x86_get(), ghash_x86_get()};
 
-	/* The portable pair first: it proves the vectors; then the fast pair, where there is one. */
-	for (int k = 0; k < 2 && impl[k] && gh[k]; k++)
-		for (size_t i = 0; i < COUNT(gcm_kat); i++)
+	/* The portable pair first: it proves the vectors; then the fast ones this CPU has. */
+	for (int k = 0; k < 4; k++)
+		for (size_t i = 0; impl[k] && gh[k] && i < COUNT(gcm_kat); i++)
 			if (gcm_one(impl[k], gh[k], gcm_kat[i]))
-				utest_fail(__FILE__, __LINE__, "%s: GCM vector %zu", k ? "fast" : "portable", i);
-	for (int k = 0; k < 2 && impl[k]; k++)
-		for (size_t i = 0; i < COUNT(ctr_kat); i++) {
+				utest_fail(__FILE__, __LINE__, "%s: GCM vector %zu", name[k], i);
+	for (int k = 0; k < 4; k++)
+		for (size_t i = 0; impl[k] && i < COUNT(ctr_kat); i++) {
 			unsigned char key[32], iv[12], buf[64], want[64];
 			size_t kl = unhex(key, ctr_kat[i][0]), n = unhex(buf, ctr_kat[i][2]);
 			br_aes_gen_ctr_keys kc;
@@ -173,8 +177,10 @@ TEST(cpu_gcm_nist_vectors)
 			/* The counter returned counts whole blocks (BearSSL's contract). */
 			CHECK_INT(impl[k]->run(&kc.vtable, iv, 1, buf, n), 1 + n / 16);
 			if (memcmp(buf, want, n))
-				utest_fail(__FILE__, __LINE__, "%s: RFC 3686 vector %zu", k ? "fast" : "portable", i);
+				utest_fail(__FILE__, __LINE__, "%s: RFC 3686 vector %zu", name[k], i);
 		}
+	if (!aes_ctr_x86_get(0) && !aes_ctr_arm_get())
+		printf("  (no VAES or ARMv8 AES on this CPU: the portable code only)\n");
 }
 
 /* Random keys, IVs, counters (some about to wrap) and lengths around the 4-block stride. */

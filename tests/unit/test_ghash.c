@@ -15,39 +15,80 @@ unhex(const char *s, unsigned char *out, size_t *n)
 		out[(*n)++] = (unsigned char)strtoul((char[3]){s[0], s[1], 0}, NULL, 16);
 }
 
-/* Every length from 0 to 600 bytes (the eight-block loop, the single blocks after it, a padded
- * last block), random key, state and data, at odd alignments; then whole TLS records. */
+static uint64_t
+rnd(uint64_t *x)
+{
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+	return *x;
+}
+
+#define DMAX 70000
+
+/* How many of g's results differ from br_ghash_ctmul64's: every length from 0 to 600 bytes (the
+ * eight- and sixteen-block loops, the blocks after them, a padded last block), then 300 random
+ * lengths up to DMAX and whole TLS records; each with a random key and state (and a few chosen
+ * keys: 0, 1, all ones, the top bit alone) and data at a random misalignment. */
+static int
+mismatches(ghash_fn g)
+{
+	static unsigned char d[DMAX + 64];
+	static const unsigned char keys[4][16] = {{0}, {0x80}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+							      0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {[15] = 1}};
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof d; i++)
+		d[i] = (unsigned char)rnd(&x);
+	for (int t = 0; t < 601 + 300 + 8; t++) {
+		size_t len = t <= 600 ? (size_t)t : t < 901 ? rnd(&x) % (DMAX + 1) : 16384, off = rnd(&x) % 64;
+		unsigned char y1[16], y2[16], h[16];
+		for (int i = 0; i < 16; i++) {
+			y1[i] = y2[i] = (unsigned char)rnd(&x);
+			h[i] = (unsigned char)rnd(&x);
+		}
+		if (t % 50 < 4)
+			memcpy(h, keys[t % 50], 16);
+		br_ghash_ctmul64(y1, h, d + off, len);
+		g(y2, h, d + off, len);
+		if (memcmp(y1, y2, 16) && bad++ < 5)
+			printf("  GHASH differs from br_ghash_ctmul64 at length %zu, offset %zu\n", len, off);
+	}
+	return bad;
+}
+
+/* The eight-block variant, and the 512-bit one where the CPU has AVX-512 and VPCLMULQDQ (which is
+ * then what ghash_x86_get, so TLS, uses). */
 TEST(ghash_matches_ctmul64)
 {
-	ghash_fn g = ghash_x86_get();
-	static unsigned char d[16384 + 3];
-	uint64_t x = 0x9E3779B97F4A7C15ull;
+	ghash_fn narrow = ghash_x86_clmul(), best = ghash_x86_get();
 
-	if (!g) {
+	if (!narrow) {
 		printf("  (no carry-less multiply on this CPU: nothing to compare)\n");
 		return;
 	}
-	for (size_t i = 0; i < sizeof d; i++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		d[i] = (unsigned char)x;
+	CHECK_INT(mismatches(narrow), 0);
+	if (best == narrow) {
+		printf("  (no AVX-512 with VPCLMULQDQ on this CPU: the 512-bit variant skipped)\n");
+		return;
 	}
-	for (size_t len = 0; len <= 600; len++) {
-		unsigned char y1[16], y2[16], h[16];
-		for (int i = 0; i < 16; i++) {
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			y1[i] = y2[i] = (unsigned char)x;
-			h[i] = (unsigned char)(x >> 8);
-		}
-		br_ghash_ctmul64(y1, h, d + len % 3, len);
-		g(y2, h, d + len % 3, len);
-		if (memcmp(y1, y2, 16))
-			utest_fail(__FILE__, __LINE__, "GHASH differs from br_ghash_ctmul64 at length %zu", len);
-		CHECK(!memcmp(y1, y2, 16));
-	}
-	unsigned char y1[16] = {1}, y2[16] = {1}, h[16] = {0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-	br_ghash_ctmul64(y1, h, d + 3, 16384);
-	g(y2, h, d + 3, 16384);
-	CHECK(!memcmp(y1, y2, 16));
+	CHECK_INT(mismatches(best), 0);
+}
+
+/* The comparison can fail: a variant wrong on a few lengths only is caught. */
+static ghash_fn g_under_test;
+
+static void
+ghash_off_by_one(void *y, const void *h, const void *data, size_t len)
+{
+	g_under_test(y, h, data, len);
+	if (len % 97 == 13)
+		((unsigned char *)y)[15] ^= 1;
+}
+
+TEST(ghash_mismatches_caught)
+{
+	g_under_test = br_ghash_ctmul64;
+	CHECK(mismatches(ghash_off_by_one) > 0);
 }
 
 TEST(ghash_gcm_vectors)
