@@ -131,14 +131,16 @@ struct slice slice_trim(struct slice s);         /* without leading/trailing spa
 /* The edit (Levenshtein) distance between two short strings; (size_t)-1 if b is 63+ bytes. */
 size_t str_distance(const char *a, const char *b);
 
+/* ---- utf8.c: UTF-8 (RFC 3629) ----------------------------------------------------------- */
+/* The length (1-4) of the well-formed UTF-8 character at s (n bytes there) and its code point, or 0. */
+size_t utf8_next(const void *s, size_t n, uint32_t *cp);
+int utf8_valid(const void *s, size_t n); /* well-formed UTF-8 (RFC 3629) */
+size_t utf8_chars(const char *s, size_t n); /* the characters in n bytes of UTF-8 (its non-continuation bytes) */
+
 /* ---- enc.c: encodings and time ---------------------------------------------------------- */
 void hex_encode(const void *p, size_t n, char *out); /* lower case; out holds 2n+1 */
 size_t b64_encode(const void *p, size_t n, char *out); /* out holds 4*((n+2)/3)+1; returns length */
 int b64_decode(const char *s, size_t n, struct buf *out); /* appends; -1 on invalid input */
-int utf8_valid(const void *s, size_t n); /* well-formed UTF-8 (RFC 3629) */
-/* The length (1-4) of the well-formed UTF-8 character at s (n bytes there) and its code point, or 0. */
-size_t utf8_next(const void *s, size_t n, uint32_t *cp);
-size_t utf8_chars(const char *s, size_t n); /* the characters in n bytes of UTF-8 (its non-continuation bytes) */
 /* Appends s percent-encoded per RFC 3986 (unreserved A-Z a-z 0-9 - _ . ~ kept); '/' kept when
  * keep_slash. This is the SigV4 encoding. */
 void uri_encode(struct buf *b, const char *s, size_t n, int keep_slash);

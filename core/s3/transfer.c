@@ -34,6 +34,7 @@ struct fsrc {
 	int fd;
 	int64_t off, len, pos;
 	const char *mem;
+	int64_t told;          /* of pos, what x->done counts: in steps of 256 KiB, as downloads do */
 };
 
 static long
@@ -58,7 +59,10 @@ fsrc_read(void *ctx, void *buf, size_t n, struct err *e)
 	if (k == 0)
 		return err_set(e, E_IO, "the file shrank while it was being uploaded");
 	s->pos += k;
-	xfer_progress_add(s->x, k);
+	if (s->pos - s->told >= (1 << 18) || s->pos == s->len) {
+		xfer_progress_add(s->x, s->pos - s->told);
+		s->told = s->pos;
+	}
 	return (long)k;
 }
 
@@ -67,8 +71,8 @@ fsrc_rewind(void *ctx)
 {
 	struct fsrc *s = ctx;
 
-	xfer_progress_add(s->x, -s->pos);
-	s->pos = 0;
+	xfer_progress_add(s->x, -s->told);
+	s->pos = s->told = 0;
 	return 0;
 }
 
@@ -93,13 +97,13 @@ up_part(struct pool *p, int job, struct err *e)
 	int rc;
 
 	if (u->fd >= 0) {
-		struct fsrc s = {x, u->fd, (int64_t)job * u->part_size, 0, 0, NULL};
+		struct fsrc s = {.x = x, .fd = u->fd, .off = (int64_t)job * u->part_size};
 		s.len = (int64_t)x->total - s.off < u->part_size ? (int64_t)x->total - s.off : u->part_size;
 		struct s3_src src = {fsrc_read, fsrc_rewind, &s, s.len};
 		rc = s3_put_body(x->a, u->bucket, u->key, &u->part_put, u->upload_id, job + 1, NULL, &src, s.len, &u->parts[job],
 				 e);
 	} else {
-		struct fsrc s = {x, -1, 0, u->lens[job], 0, u->bufs[job]};
+		struct fsrc s = {.x = x, .fd = -1, .len = u->lens[job], .mem = u->bufs[job]};
 		struct s3_src src = {fsrc_read, fsrc_rewind, &s, s.len};
 		rc = s3_put_body(x->a, u->bucket, u->key, &u->part_put, u->upload_id, job + 1, NULL, &src, s.len,
 				 &u->parts[job], e);
@@ -161,7 +165,7 @@ xfer_upload_file(struct xfer *x, int fd, int64_t size, const char *bucket, const
 	x->stop = 0;
 	x->op[0] = 0;
 	if (size <= x->part_size) {
-		struct fsrc s = {x, fd, 0, size, 0, NULL};
+		struct fsrc s = {.x = x, .fd = fd, .len = size};
 		struct s3_src src = {fsrc_read, fsrc_rewind, &s, size};
 		if (s3_put_body(x->a, bucket, key, put, NULL, 0, NULL, &src, size, NULL, e)) {
 			xfer_set_op(x, "PutObject");
