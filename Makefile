@@ -178,7 +178,8 @@ ARM64       := $(MAKE) --no-print-directory ARCH=aarch64
 ARM64_QUICK ?= test_dispatch test_tls.TLSTest.test_trusted_ca_bundle test_tls.TLSTest.test_cipher_suite_is_fast_aead \
 	test_tls.TLSTest.test_untrusted_ca test_tls.TLSTest.test_compiled_in_anchors_in_empty_root \
 	test_tls.TLSTest.test_large_download test_tls.TLSTest.test_https_proxy_connect \
-	test_s3cp.S3cp.test_composite_checksum test_s3cp.S3cp.test_exit_codes test_s3watch.S3watch.test_found_after_upload \
+	test_s3cp_integrity.S3cp.test_composite_checksum test_s3cp_object.S3cp.test_exit_codes \
+	test_s3watch.S3watch.test_found_after_upload \
 	test_ssmget.Values test_ssmget.Exec.test_exec_env test_secretget.Raw.test_string_and_n \
 	test_sqssend.Single.test_name_url_arn_and_stdin test_awsid.Output test_creds.InstanceMetadata.test_v2_required \
 	test_sigv4_botocore.TestSigV4Botocore.test_random_requests test_rdstoken.RdsToken.test_credentials_from_the_chain \
