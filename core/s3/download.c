@@ -68,20 +68,8 @@ struct getctx {
 	int job, started;
 	int64_t wat;            /* file output: the offset of the batch in pc->mem */
 	size_t wlen;            /* and its length */
-	int64_t told;           /* of pc->got, what x->done counts: told in steps of PROGRESS */
+	int64_t told;           /* of pc->got, what x->done counts (xfer_progress_at) */
 };
-
-/* Progress is counted in steps this large, not at every TLS record: each count is an atomic add
- * to a line that the progress display and the other workers read (1.2% of a download's user
- * time over HTTPS). */
-#define PROGRESS ((int64_t)1 << 18)
-
-static void
-progress_catch_up(struct getctx *g)
-{
-	xfer_progress_add(g->p->x, g->pc->got - g->told);
-	g->told = g->pc->got;
-}
 
 /* Gives b back for reuse (the caller holds the pool's lock). */
 static void
@@ -309,8 +297,7 @@ piece_sink(void *ctx, const struct http_resp *r, const void *p, size_t n, struct
 		memcpy(pc->mem + pc->got, p, n);
 	}
 	pc->got += (int64_t)n;
-	if (pc->got - g->told >= PROGRESS)
-		progress_catch_up(g);
+	xfer_progress_at(x, pc->got, &g->told, 0);
 	return 0;
 }
 
@@ -412,7 +399,7 @@ dl_piece(struct pool *p, int job, struct err *e)
 		xfer_progress_add(x, -pc->got);
 		pc->got = 0;
 		rc = aws_call(x->a, &rq, &r, e);
-		progress_catch_up(&g);
+		xfer_progress_at(x, pc->got, &g.told, 1);
 		if (!rc && !g.started)
 			rc = piece_head(&g, &r, e); /* an empty piece: no byte came to the sink */
 		if (!rc && pc->got != pc->len)

@@ -29,6 +29,15 @@ xfer_progress_add(struct xfer *x, int64_t n)
 }
 
 void
+xfer_progress_at(struct xfer *x, int64_t pos, int64_t *told, int last)
+{
+	if (last || pos - *told >= (int64_t)1 << 18) {
+		xfer_progress_add(x, pos - *told);
+		*told = pos;
+	}
+}
+
+void
 xfer_set_op(struct xfer *x, const char *op)
 {
 	if (!x->op[0])

@@ -34,7 +34,7 @@ struct fsrc {
 	int fd;
 	int64_t off, len, pos;
 	const char *mem;
-	int64_t told;          /* of pos, what x->done counts: in steps of 256 KiB, as downloads do */
+	int64_t told;          /* of pos, what x->done counts (xfer_progress_at) */
 };
 
 static long
@@ -59,10 +59,7 @@ fsrc_read(void *ctx, void *buf, size_t n, struct err *e)
 	if (k == 0)
 		return err_set(e, E_IO, "the file shrank while it was being uploaded");
 	s->pos += k;
-	if (s->pos - s->told >= (1 << 18) || s->pos == s->len) {
-		xfer_progress_add(s->x, s->pos - s->told);
-		s->told = s->pos;
-	}
+	xfer_progress_at(s->x, s->pos, &s->told, s->pos == s->len);
 	return (long)k;
 }
 
