@@ -6,6 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+int
+cpu_choice(int *slot, int want, int (*have)(void))
+{
+	int v = __atomic_load_n(slot, __ATOMIC_RELAXED);
+
+	if (want >= 0 || v < 0) {
+		v = want != 0 && have();
+		__atomic_store_n(slot, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 

@@ -23,6 +23,11 @@ unsigned long cpu_hwcap(void);
 #define CPU_X86_VPCLMUL 0x08u
 unsigned cpu_x86(void);
 
+/* A run-time choice of code that tests and benchmarks may force (crc_use_wide, sha256_use_hw):
+ * *slot is -1 until it is first asked. want 0: never, 1: where have() says the CPU can, -1: just
+ * ask (have() is probed once). Safe from any thread. */
+int cpu_choice(int *slot, int want, int (*have)(void));
+
 /* AES-CTR and GHASH (BearSSL's br_ghash contract) with the ARMv8 AES and PMULL instructions, for
  * BearSSL's AES-GCM; NULL where the CPU has none, or is no arm64 (tls.c picks among these and
  * the x86-64 ones, else BearSSL's constant-time portable code runs). */

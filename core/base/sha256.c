@@ -3,6 +3,7 @@
  * https://csrc.nist.gov/pubs/fips/180-4/upd1/final ; the SHA instructions: Intel SDM vol. 2
  * (SHA256RNDS2, SHA256MSG1, SHA256MSG2). */
 #include "base.h"
+#include "cpu.h"
 
 #include <bearssl.h>
 #include <string.h>
@@ -102,13 +103,7 @@ cpu_has_sha(void)
 int
 sha256_use_hw(int want)
 {
-	int v = __atomic_load_n(&sha_hw, __ATOMIC_RELAXED);
-
-	if (want >= 0 || v < 0) {
-		v = want != 0 && cpu_has_sha();
-		__atomic_store_n(&sha_hw, v, __ATOMIC_RELAXED);
-	}
-	return v;
+	return cpu_choice(&sha_hw, want, cpu_has_sha);
 }
 
 void

@@ -455,13 +455,7 @@ static int crc_wide = -1; /* -1 not yet probed, 0 off, 1 crc_fold_wide */
 int
 crc_use_wide(int want)
 {
-	int v = __atomic_load_n(&crc_wide, __ATOMIC_RELAXED);
-
-	if (want >= 0 || v < 0) {
-		v = want != 0 && have_vpclmul512();
-		__atomic_store_n(&crc_wide, v, __ATOMIC_RELAXED);
-	}
-	return v;
+	return cpu_choice(&crc_wide, want, have_vpclmul512);
 }
 
 /* The first m bytes of p (a multiple of 16, at least FOLD_MIN) folded into 16 bytes whose CRC
