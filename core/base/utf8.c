@@ -10,16 +10,17 @@ utf8_next(const void *p, size_t n, uint32_t *cp)
 	const unsigned char *s = p;
 	size_t len = !n ? 0 : s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
 		     s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-	uint32_t u = len == 1 ? s[0] : s[0] & (0x7fu >> len);
+	uint32_t u;
 
-	if (len > n)
+	if (!len || len > n)
 		return 0;
+	u = len == 1 ? s[0] : s[0] & (0x7fu >> len);
 	for (size_t i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 		u = u << 6 | (s[i] & 0x3f);
 	}
-	if (!len || u < least[len] || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
+	if (u < least[len] || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff))
 		return 0;
 	*cp = u;
 	return len;
