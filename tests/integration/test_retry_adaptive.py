@@ -4,8 +4,10 @@ and rate clocker) on the same scripted clock and answers: after every answer the
 limiting is on, the measured rate and the bucket's tokens must match, and before every send the
 wait. build/tools/ratelimit runs awsbox's side. A last test sees the limiter hold back real calls
 to a stand-in that throttles."""
+import json
 import os
 import random
+import re
 import subprocess
 import time
 import unittest
@@ -116,36 +118,42 @@ class Adaptive(unittest.TestCase):
 
 
 class Throttler(standins._Standin):
-    """STS that answers Throttling (400) to the first `bad` requests, then GetCallerIdentity."""
-    server_name = "sts"
+    """SSM that answers ThrottlingException (400) to the first `bad` requests, then GetParameters
+    with every name asked for."""
+    server_name = "Server"
 
     def __init__(self, bad):
         self.bad = bad
 
     def answer(self, h):
-        xml = [("Content-Type", "text/xml")]
+        js = [("Content-Type", "application/x-amz-json-1.1")]
         if len(self.requests) <= self.bad:
-            return 400, xml, (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
-                              b"<Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>")
-        return 200, xml, (b"<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/u"
-                          b"</Arn><UserId>AIDA</UserId><Account>123456789012</Account></GetCallerIdentityResult>"
-                          b"</GetCallerIdentityResponse>")
+            return 400, js, b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+        names = json.loads(h.body)["Names"]
+        params = [{"Name": n, "Type": "String", "Value": "v" + n, "Version": 1} for n in names]
+        return 200, js, json.dumps({"Parameters": params, "InvalidParameters": []}).encode()
 
 
 class AdaptiveCalls(harness.AwsboxTestCase):
     servers = False
 
     def test_throttled_calls_are_held_back(self):
-        """In adaptive mode a throttling answer turns the limiter on: the retry waits for a token as
-        well as its backoff (--debug says so); standard mode does not wait for one."""
+        """In adaptive mode a throttling answer turns the limiter on and the calls after it wait for
+        tokens (--debug says so); standard mode never waits. 50 names are 5 GetParameters calls:
+        after one throttle the bucket holds at most max(rate, 1) tokens and fills at under 2 a
+        second for the next second, so 5 calls in a few milliseconds must wait whatever the random
+        backoff was (one call alone might find the bucket refilled by its backoff)."""
+        names = [f"/p/n{i:02}" for i in range(50)]
         for mode, limited in (("adaptive", True), ("standard", False)):
             with self.subTest(mode=mode):
-                s = Throttler(bad=2).start()
+                s = Throttler(bad=1).start()
                 self.addCleanup(s.stop)
                 env = dict(harness.base_env(), AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
-                           AWS_REGION="us-east-1", AWS_ENDPOINT_URL_STS=s.url, AWS_RETRY_MODE=mode,
+                           AWS_REGION="us-east-1", AWS_ENDPOINT_URL_SSM=s.url, AWS_RETRY_MODE=mode,
                            AWS_MAX_ATTEMPTS="3")
-                r = self.run("awsid", "--debug", env=env)
+                r = self.run("ssmget", "--debug", *names, env=env)
                 self.assertExit(r, 0)
-                self.assertEqual(len(s.requests), 3)
-                self.assertEqual("waiting" in r.err and "for the send rate" in r.err, limited, r.err[-2000:])
+                self.assertEqual(r.out.split(), ["v" + n for n in names])
+                self.assertEqual(len(s.requests), 6)
+                waits = re.findall(r"waiting ([0-9.]+) s for the send rate", r.err)
+                self.assertEqual(bool(waits), limited, r.err[-2000:])
