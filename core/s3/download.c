@@ -1,7 +1,9 @@
 /* download.c — parallel S3 downloads for s3cp: ranges (or S3's parts, for composite checksums)
- * fetched in parallel, written with pwrite to a file (in batches) or in order to a stream through
- * a bounded window of reused buffers, and checked against what S3 stored: a full-object checksum
- * (CRCs combined across the pieces), a composite one part by part, or a single-part object's MD5 ETag.
+ * fetched in parallel, written with pwrite to a file (in batches) or in order to a stream (the
+ * next piece by its own worker as it arrives, the ones after it held in a bounded window of
+ * reused buffers), and checked against what S3 stored: a full-object checksum (CRCs combined
+ * across the pieces), a composite one part by part, or a single-part object's MD5 ETag. A range
+ * cut short resumes where it stopped.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html */
 #include "xfer.h"
 
@@ -30,6 +32,7 @@ struct piece {
 	char *mem;              /* stream output: the piece's data until its turn; file output: the batch */
 	size_t memcap;          /* mem's size */
 	int done;
+	int direct;             /* stream output: its worker writes it (stream_take), mem the batch */
 };
 
 /* A buffer given back, for the next piece: its pages are mapped already. */
@@ -49,7 +52,8 @@ struct dl {
 	int verify, ck;
 	int n;
 	struct piece *pc;
-	int written;            /* stream output: pieces written */
+	int written;            /* stream output: pieces written (atomic stores: stream_take reads it unlocked) */
+	int writing;            /* stream output: a thread is writing to fd (p->m) */
 	struct s3_sum seq;      /* V_SEQ on a stream: the digest in write order */
 	int64_t cap;            /* stream output: the most we hold (concurrency x part size) */
 	int window;             /* stream output: pieces fetched ahead of the writer */
@@ -66,6 +70,7 @@ struct getctx {
 	struct dl *d;
 	struct piece *pc;
 	int job, started;
+	int64_t from;           /* bytes of the piece in hand from an attempt cut short: this one resumes */
 	int64_t wat;            /* file output: the offset of the batch in pc->mem */
 	size_t wlen;            /* and its length */
 	int64_t told;           /* of pc->got, what x->done counts (xfer_progress_at) */
@@ -131,33 +136,61 @@ pwrite_all(struct dl *d, const char *s, size_t n, int64_t at, struct err *e)
 }
 
 static int
+write_all(int fd, const char *p, int64_t n, struct err *e)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, (size_t)(n > (1 << 30) ? 1 << 30 : n));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return err_set(e, E_IO, "write to the output: %s", k < 0 ? strerror(errno) : "no progress");
+		p += k, n -= k;
+	}
+	return 0;
+}
+
+/* Stream output, by the one thread writing (d->writing): the next bytes in order. */
+static int
+stream_out(struct dl *d, const char *s, int64_t n, struct err *e)
+{
+	if (d->verify == V_SEQ && d->n > 1)
+		s3_sum_update(&d->seq, s, (size_t)n);
+	return write_all(d->fd, s, n, e);
+}
+
+/* The piece's next n bytes to the output: at the batch's offset in a file, or next in a stream. */
+static int
+piece_out(struct getctx *g, const char *s, size_t n, struct err *e)
+{
+	int rc = g->d->seekable ? pwrite_all(g->d, s, n, g->wat, e) : stream_out(g->d, s, (int64_t)n, e);
+
+	g->wat += (int64_t)n;
+	return rc;
+}
+
+static int
 batch_flush(struct getctx *g, struct err *e)
 {
-	if (g->wlen && pwrite_all(g->d, g->pc->mem, g->wlen, g->wat, e))
+	if (g->wlen && piece_out(g, g->pc->mem, g->wlen, e))
 		return -1;
-	g->wat += (int64_t)g->wlen;
 	g->wlen = 0;
 	return 0;
 }
 
-/* File output: n more bytes of the piece, through the batch (or straight on when it is empty and
- * they would fill it anyway). */
+/* File output, or a stream's piece its worker writes: n more bytes of the piece, through the
+ * batch (or straight on when it is empty and they would fill it anyway). */
 static int
 batch_add(struct getctx *g, const char *s, size_t n, struct err *e)
 {
-	struct piece *pc = g->pc;
+	size_t cap = g->pc->memcap < BATCH ? g->pc->memcap : BATCH;
 
 	while (n) {
-		if (!g->wlen && n >= pc->memcap) {
-			if (pwrite_all(g->d, s, n, g->wat, e))
-				return -1;
-			g->wat += (int64_t)n;
-			return 0;
-		}
-		size_t k = pc->memcap - g->wlen < n ? pc->memcap - g->wlen : n;
-		memcpy(pc->mem + g->wlen, s, k);
+		if (!g->wlen && n >= cap)
+			return piece_out(g, s, n, e);
+		size_t k = cap - g->wlen < n ? cap - g->wlen : n;
+		memcpy(g->pc->mem + g->wlen, s, k);
 		g->wlen += k, s += k, n -= k;
-		if (g->wlen == pc->memcap && batch_flush(g, e))
+		if (g->wlen == cap && batch_flush(g, e))
 			return -1;
 	}
 	return 0;
@@ -232,7 +265,7 @@ piece_head(struct getctx *g, const struct http_resp *r, struct err *e)
 	struct dl *d = g->d;
 	struct piece *pc = g->pc;
 	int64_t a, b, t;
-	int ranged = d->parts || d->n > 1;
+	int ranged = d->parts || d->n > 1 || g->from;
 
 	if (d->listed && listed_head(g, r, e))
 		return -1;
@@ -243,9 +276,10 @@ piece_head(struct getctx *g, const struct http_resp *r, struct err *e)
 		if (d->parts) {
 			pc->off = a;
 			pc->len = b - a + 1;
-		} else if (a != pc->off || b - a + 1 != pc->len) {
+		} else if (a != pc->off + g->from || b != pc->off + pc->len - 1) {
 			return err_set(e, E_PROTO, "piece %d: asked for bytes %lld-%lld, got %lld-%lld", g->job + 1,
-				       (long long)pc->off, (long long)(pc->off + pc->len - 1), (long long)a, (long long)b);
+				       (long long)(pc->off + g->from), (long long)(pc->off + pc->len - 1), (long long)a,
+				       (long long)b);
 		}
 	} else if (r->status != 200 || (r->content_length >= 0 && r->content_length != pc->len)) {
 		return err_set(e, E_PROTO, "GetObject: %lld bytes announced, HeadObject said %lld",
@@ -266,11 +300,33 @@ piece_head(struct getctx *g, const struct http_resp *r, struct err *e)
 		piece_release(g->p, d, pc);
 	if (!pc->mem && (want || !d->seekable))
 		pc->mem = spare_get(g->p, d, want ? want : 1, &pc->memcap);
-	s3_sum_init(&pc->sum, d->verify == V_NONE || (d->verify == V_SEQ && d->n > 1) ? S3_CK_NONE : d->ck);
-	g->wat = pc->off;
+	if (!g->from)
+		s3_sum_init(&pc->sum, d->verify == V_NONE || (d->verify == V_SEQ && d->n > 1) ? S3_CK_NONE : d->ck);
+	g->wat = pc->off + g->from;
 	g->wlen = 0;
 	g->started = 1;
 	return 0;
+}
+
+/* Stream output: the worker of the next piece to go out writes it itself, from the receive buffer
+ * through the batch, once every piece before it is out and no other thread is writing: no copy
+ * of the piece and no hand-over to the waiting thread, so one range (--concurrency 1, or a ramp
+ * at level 1) costs what a single GET to a pipe does. Composite parts stay whole until checked. */
+static int
+stream_take(struct getctx *g, struct err *e)
+{
+	struct dl *d = g->d;
+	struct piece *pc = g->pc;
+	int mine;
+
+	if (__atomic_load_n(&d->written, __ATOMIC_ACQUIRE) != g->job)
+		return 0;
+	pthread_mutex_lock(&g->p->m);
+	if ((mine = d->written == g->job && !d->writing))
+		d->writing = pc->direct = 1;
+	pthread_mutex_unlock(&g->p->m);
+	g->wlen = 0;
+	return mine && pc->got ? stream_out(d, pc->mem, pc->got, e) : 0;
 }
 
 static int
@@ -290,7 +346,9 @@ piece_sink(void *ctx, const struct http_resp *r, const void *p, size_t n, struct
 	if ((int64_t)n > pc->len - pc->got)
 		return err_set(e, E_PROTO, "piece %d: more data than announced", g->job + 1);
 	s3_sum_update(&pc->sum, p, n);
-	if (g->d->seekable) {
+	if (!g->d->seekable && !pc->direct && !g->d->parts && stream_take(g, e))
+		return -1;
+	if (g->d->seekable || pc->direct) {
 		if (batch_add(g, p, n, e))
 			return -1;
 	} else {
@@ -301,18 +359,13 @@ piece_sink(void *ctx, const struct http_resp *r, const void *p, size_t n, struct
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, int64_t n, struct err *e)
+/* Stream output, p->m held: pc, the next piece, is out. */
+static void
+piece_written(struct dl *d, struct piece *pc)
 {
-	while (n > 0) {
-		ssize_t k = write(fd, p, (size_t)(n > (1 << 30) ? 1 << 30 : n));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return err_set(e, E_IO, "write to the output: %s", k < 0 ? strerror(errno) : "no progress");
-		p += k, n -= k;
-	}
-	return 0;
+	spare_put_locked(d, pc->mem, pc->memcap); /* before the window moves: the next piece finds it */
+	pc->mem = NULL;
+	__atomic_store_n(&d->written, d->written + 1, __ATOMIC_RELEASE);
 }
 
 /* Stream output, p->m held: piece i may start once piece i - window is out. At a ramp's level L,
@@ -341,16 +394,14 @@ flush_ordered(struct pool *p, struct err *e)
 	struct dl *d = p->ctx;
 	int rc = 0;
 
-	while (!rc && d->written < d->n && d->pc[d->written].done) {
+	while (!rc && !d->writing && d->written < d->n && d->pc[d->written].done) {
 		struct piece *pc = &d->pc[d->written];
+		d->writing = 1;
 		pthread_mutex_unlock(&p->m);
-		if (d->verify == V_SEQ && d->n > 1)
-			s3_sum_update(&d->seq, pc->mem, (size_t)pc->got);
-		rc = write_all(d->fd, pc->mem, pc->got, e);
+		rc = stream_out(d, pc->mem, pc->got, e);
 		pthread_mutex_lock(&p->m);
-		spare_put_locked(d, pc->mem, pc->memcap); /* before the window moves: the next piece finds it */
-		pc->mem = NULL;
-		d->written++;
+		d->writing = 0;
+		piece_written(d, pc);
 	}
 	stream_window(p, d);
 	return rc;
@@ -380,32 +431,40 @@ dl_piece(struct pool *p, int job, struct err *e)
 	struct xfer *x = p->x;
 	char range[64], pn[16], *path = xasprintf("/%s", d->key);
 	struct kv h[3], q[] = {{"partNumber", pn}};
-	int n = 0, rc = -1;
+	int rc = -1;
 
 	snprintf(pn, sizeof pn, "%d", job + 1);
-	snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)pc->off, (long long)(pc->off + pc->len - 1));
-	if (!d->parts && d->n > 1)
-		h[n++] = (struct kv){"range", range};
-	if (d->o->etag[0])
-		h[n++] = (struct kv){"if-match", d->o->etag}; /* the object must not change under us */
-	if (!x->a->validation_when_required)
-		h[n++] = (struct kv){"x-amz-checksum-mode", "ENABLED"};
 	for (int attempt = 1;; attempt++) {
-		struct getctx g = {.p = p, .d = d, .pc = pc, .job = job};
+		/* A piece cut short resumes where it stopped, with what it has kept (a stream's piece may
+		 * be out already); a part starts again: S3 takes no Range with partNumber. */
+		int64_t from = d->parts || d->listed ? 0 : pc->got;
+		struct getctx g = {.p = p, .d = d, .pc = pc, .job = job, .from = from, .told = from};
 		struct http_resp r;
+		struct err we;
+		int n = 0;
+		snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)(pc->off + from),
+			 (long long)(pc->off + pc->len - 1));
+		if (!d->parts && (d->n > 1 || from))
+			h[n++] = (struct kv){"range", range};
+		if (d->o->etag[0])
+			h[n++] = (struct kv){"if-match", d->o->etag}; /* the object must not change under us */
+		if (!x->a->validation_when_required)
+			h[n++] = (struct kv){"x-amz-checksum-mode", "ENABLED"};
 		struct aws_req rq = {.svc = &SVC_S3, .method = "GET", .bucket = d->bucket, .path = path, .query = q,
 				     .nquery = d->parts, .hdrs = h, .nhdrs = n, .sink = piece_sink, .sink_ctx = &g,
 				     .op = "GetObject", .stop = &x->stop};
-		xfer_progress_add(x, -pc->got);
-		pc->got = 0;
+		if (!from) {
+			xfer_progress_add(x, -pc->got);
+			pc->got = 0;
+		}
 		rc = aws_call(x->a, &rq, &r, e);
 		xfer_progress_at(x, pc->got, &g.told, 1);
 		if (!rc && !g.started)
 			rc = piece_head(&g, &r, e); /* an empty piece: no byte came to the sink */
 		if (!rc && pc->got != pc->len)
 			rc = err_set(e, E_NET, "piece %d: %lld of %lld bytes", job + 1, (long long)pc->got, (long long)pc->len);
-		if (!rc && d->seekable)
-			rc = batch_flush(&g, e);
+		if (g.started && (d->seekable || pc->direct) && batch_flush(&g, &we)) /* what came is kept */
+			rc = -1, *e = we;
 		http_resp_free(&r);
 		/* aws_call does not restart a body it began to deliver; a piece can. Any other
 		 * failure aws_call has already retried as AWS_MAX_ATTEMPTS allows. */
@@ -426,6 +485,11 @@ dl_piece(struct pool *p, int job, struct err *e)
 		return -1;
 	pthread_mutex_lock(&p->m);
 	pc->done = 1;
+	if (pc->direct) {
+		d->writing = 0;
+		piece_written(d, pc);
+		stream_window(p, d);
+	}
 	pthread_mutex_unlock(&p->m);
 	return 0;
 }

@@ -260,7 +260,8 @@ class FaultProxy:
         n = next(self._n)
         fault = self.fault if self.fault not in TLS_FAULTS and self._hits(n) else None
         entry = dict(n=n, conn=conn, method=req.method, target=req.target, service=req.service, akid=req.akid,
-                     amzdate=req.amzdate, signature=req.signature, fault=fault, skewed=False, status=None)
+                     amzdate=req.amzdate, signature=req.signature, fault=fault, skewed=False, status=None,
+                     range=req.header("range"))
         with self._lock:
             self.log.append(entry)
         head_only = req.method == "HEAD"

@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import io
 import os
+import re
 import signal
 import socket
 import ssl
@@ -180,22 +181,26 @@ class S3cp(s3cpcase.S3cpCase):
                 self.assertTrue(r.outb in (b"", b"".join(parts[:bad - 1])), f"{len(r.outb)} bytes reached stdout")
         self.front.on_request = None
 
-    def test_download_cut_midway_fetches_the_piece_again(self):
+    def test_download_cut_midway_resumes(self):
         """A piece's GET cut off after half its body (megabytes in: several of the batches a file
-        download writes, and half of a stream's piece buffer) is fetched again; the file and
-        stdout still get exactly the object, whose full-object CRC32 the pieces' CRCs combine to.
-        A fault proxy (faultproxy.py) between s3cp and the front spoils the first GetObject."""
+        download writes, and, to stdout, bytes its worker has written out already) resumes where
+        it stopped: the next GET asks for the rest of the piece only, and the file and stdout still
+        get exactly the object, whose full-object CRC32 the pieces' CRCs combine to. A fault proxy
+        (faultproxy.py) between s3cp and the front spoils the first GetObject; "short" closes after
+        exactly half the body, "reset-mid" resets then (bytes in flight may be lost to the reset)."""
         from faultproxy import FaultProxy
         data = os.urandom(3 * PS + 777)
         key = "cut/obj"
         # one PutObject: a full-object checksum that a ranged download can check
         self.ok(self.run("s3cp", "--part-size", "64M", "--checksum", "crc32", self.path("cut", data),
                          f"s3://{BUCKET}/{key}"))
-        for fault, dest in (("reset-mid", self.path("cut.out")), ("short", "-")):
-            with self.subTest(fault=fault, dest=dest):
+        cases = [("reset-mid", self.path("cut.out"), "5M"), ("short", "-", "5M"), ("short", self.path("cut2.out"), "5M"),
+                 ("reset-mid", "-", "5M"), ("short", "-", "64M"), ("short", self.path("cut3.out"), "64M")]
+        for fault, dest, ps in cases:  # 64M: one GET, without a Range until it resumes
+            with self.subTest(fault=fault, dest=dest, part_size=ps):
                 proxy = FaultProxy({"s3": self.front.url}, fault=fault, when=2).start()
                 self.addCleanup(proxy.stop)
-                r = self.run("s3cp", "--debug", "--part-size", "5M", f"s3://{BUCKET}/{key}", dest, timeout=120,
+                r = self.run("s3cp", "--debug", "--part-size", ps, f"s3://{BUCKET}/{key}", dest, timeout=120,
                              env=self.env(AWS_ENDPOINT_URL_S3=proxy.url))
                 self.assertExit(r, 0)
                 got = r.outb if dest == "-" else self.read(dest)
@@ -203,7 +208,17 @@ class S3cp(s3cpcase.S3cpCase):
                 self.assertIn("verified: md5" if self.lacks("checksums") else "verified: crc32", r.err)
                 gets = [e for e in proxy.log if e["method"] == "GET" and key in e["target"]]
                 self.assertEqual([e["n"] for e in gets if e["fault"]], [2])
-                self.assertEqual(len(gets), 5, "four pieces and one piece again")
+                self.assertEqual(len(gets), 5 if ps == "5M" else 2, "the pieces and the rest of one")
+                cut = [e for e in gets if e["fault"]][0]
+                a, b = map(int, re.fullmatch(r"bytes=(\d+)-(\d+)", cut["range"] or f"bytes=0-{len(data) - 1}").groups())
+                rest = [e for e in gets if not e["fault"] and (e["range"] or "").endswith(f"-{b}")]
+                self.assertEqual(len(rest), 1, gets)  # the cut piece's resumption
+                c = int(re.fullmatch(r"bytes=(\d+)-\d+", rest[0]["range"]).group(1))
+                half = (b - a + 1) // 2
+                if fault == "short":
+                    self.assertEqual(c - a, half, gets)
+                else:
+                    self.assertTrue(0 <= c - a <= half, gets)
                 self.assertEqual(self.leftovers(), [])
 
     def test_failed_piece_stops_the_others_retries(self):
