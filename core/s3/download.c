@@ -162,19 +162,21 @@ stream_out(struct dl *d, const char *s, int64_t n, struct err *e)
 static int
 piece_out(struct getctx *g, const char *s, size_t n, struct err *e)
 {
-	int rc = g->d->seekable ? pwrite_all(g->d, s, n, g->wat, e) : stream_out(g->d, s, (int64_t)n, e);
-
+	if (g->d->seekable ? pwrite_all(g->d, s, n, g->wat, e) : stream_out(g->d, s, (int64_t)n, e))
+		return -1;
 	g->wat += (int64_t)n;
-	return rc;
+	return 0;
 }
 
+/* The batch out; emptied either way (after a failed write the download fails: nothing of it is
+ * written again). */
 static int
 batch_flush(struct getctx *g, struct err *e)
 {
-	if (g->wlen && piece_out(g, g->pc->mem, g->wlen, e))
-		return -1;
+	size_t n = g->wlen;
+
 	g->wlen = 0;
-	return 0;
+	return n ? piece_out(g, g->pc->mem, n, e) : 0;
 }
 
 /* File output, or a stream's piece its worker writes: n more bytes of the piece, through the
@@ -345,7 +347,6 @@ piece_sink(void *ctx, const struct http_resp *r, const void *p, size_t n, struct
 	}
 	if ((int64_t)n > pc->len - pc->got)
 		return err_set(e, E_PROTO, "piece %d: more data than announced", g->job + 1);
-	s3_sum_update(&pc->sum, p, n);
 	if (!g->d->seekable && !pc->direct && !g->d->parts && stream_take(g, e))
 		return -1;
 	if (g->d->seekable || pc->direct) {
@@ -354,6 +355,8 @@ piece_sink(void *ctx, const struct http_resp *r, const void *p, size_t n, struct
 	} else {
 		memcpy(pc->mem + pc->got, p, n);
 	}
+	/* Summed once stored: got and the sum always cover the same bytes (what a resume keeps). */
+	s3_sum_update(&pc->sum, p, n);
 	pc->got += (int64_t)n;
 	xfer_progress_at(x, pc->got, &g->told, 0);
 	return 0;
@@ -440,6 +443,10 @@ dl_piece(struct pool *p, int job, struct err *e)
 		/* A piece cut short resumes where it stopped, with what it has kept (a stream's piece may
 		 * be out already); a part starts again: S3 takes no Range with partNumber. */
 		int64_t from = d->parts || d->listed ? 0 : pc->got;
+		if (from && from == pc->len) { /* every byte came; the answer's end did not */
+			rc = 0;
+			break;
+		}
 		struct getctx g = {.p = p, .d = d, .pc = pc, .job = job, .from = from, .told = from};
 		struct http_resp r;
 		struct err we;
@@ -469,11 +476,17 @@ dl_piece(struct pool *p, int job, struct err *e)
 			rc = -1, *e = we;
 		http_resp_free(&r);
 		/* aws_call does not restart a body it began to deliver; a piece can. Any other
-		 * failure aws_call has already retried as AWS_MAX_ATTEMPTS allows. */
-		if (!rc || xfer_stopped(x) || !g.started || attempt >= x->a->max_attempts || !err_is_transient(e))
+		 * failure aws_call has already retried as AWS_MAX_ATTEMPTS allows. An attempt that
+		 * brought a batch or more that the next one keeps does not count: a stream's reader
+		 * that stops for minutes holds the connection that long, which may time out. */
+		if (!rc || xfer_stopped(x) || !g.started || !err_is_transient(e))
+			break;
+		if (!d->parts && !d->listed && pc->got - from >= (int64_t)BATCH)
+			attempt = 0;
+		else if (attempt >= x->a->max_attempts)
 			break;
 		dbg("piece %d failed (%s); again", job + 1, e->msg);
-		sleep_sec(0.2 * attempt);
+		sleep_sec(0.2 * (attempt ? attempt : 1));
 	}
 	free(path);
 	if (d->seekable)

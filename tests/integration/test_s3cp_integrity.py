@@ -221,6 +221,32 @@ class S3cp(s3cpcase.S3cpCase):
                     self.assertTrue(0 <= c - a <= half, gets)
                 self.assertEqual(self.leftovers(), [])
 
+    def test_cuts_that_bring_data_do_not_use_up_attempts(self):
+        """Three GETs in a row cut off after half their body, with AWS_MAX_ATTEMPTS=2: each brought
+        megabytes that the next one keeps, so none counts against the attempts (a stream's reader
+        that pauses for minutes may cost its connection each time), and the download completes
+        from four GETs, each asking for the rest."""
+        from faultproxy import FaultProxy
+        data = os.urandom(PS + 4321)
+        key = "cuts/obj"
+        self.ok(self.run("s3cp", "--part-size", "64M", "--checksum", "crc32", self.path("cuts", data),
+                         f"s3://{BUCKET}/{key}"))
+        for dest in ("-", self.path("cuts.out")):
+            with self.subTest(dest=dest):
+                proxy = FaultProxy({"s3": self.front.url}, fault="short", when={2, 3, 4}).start()
+                self.addCleanup(proxy.stop)
+                r = self.run("s3cp", "--part-size", "64M", f"s3://{BUCKET}/{key}", dest, timeout=120,
+                             env=self.env(AWS_ENDPOINT_URL_S3=proxy.url, AWS_MAX_ATTEMPTS="2"))
+                self.assertExit(r, 0)
+                got = r.outb if dest == "-" else self.read(dest)
+                self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(data).hexdigest())
+                gets = [e for e in proxy.log if e["method"] == "GET" and key in e["target"]]
+                starts = [int(re.fullmatch(r"bytes=(\d+)-\d+", e["range"]).group(1)) if e["range"] else 0 for e in gets]
+                n, want = len(data), [0]
+                for _ in range(3):
+                    want.append(want[-1] + (n - want[-1]) // 2)
+                self.assertEqual(starts, want, gets)
+
     def test_failed_piece_stops_the_others_retries(self):
         """One piece of a download is refused (403) while another is being retried (503): the
         failure stops those retries, so the run ends at once, not after every backoff."""
