@@ -285,9 +285,11 @@ die_midway(void *arg)
 	struct outfile f;
 	struct err e = {0};
 
-	/* From the disposition a foreground shell gives, whatever this runner inherited (a background
-	 * job's SIGINT is ignored, and then so would the test's be) */
+	/* From the dispositions a foreground shell gives, whatever this runner inherited (a background
+	 * job's SIGINT is ignored, under nohup SIGHUP is, and then so would the test's be) */
 	signal(SIGINT, d->ignore_first ? SIG_IGN : SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	if (file_open(&f, d->path, 0600, &e))
 		exit(99);
 	file_write(&f, "partial", 7, &e);
