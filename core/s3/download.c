@@ -1,69 +1,20 @@
 /* download.c — parallel S3 downloads for s3cp: ranges (or S3's parts, for composite checksums)
  * fetched in parallel, written with pwrite to a file (in batches) or in order to a stream (the
  * next piece by its own worker as it arrives, the ones after it held in a bounded window of
- * reused buffers), and checked against what S3 stored: a full-object checksum (CRCs combined
- * across the pieces), a composite one part by part, or a single-part object's MD5 ETag. A range
- * cut short resumes where it stopped.
- * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html */
-#include "xfer.h"
+ * reused buffers). A range cut short resumes where it stopped. What is checked against what S3
+ * stored, and the checks, are dlcheck.c's. */
+#include "dl.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#define MIB ((int64_t)1 << 20)
 /* File output: a piece's bytes gather in a buffer this large before each pwrite, rather than one
  * pwrite per TLS record: fewer system calls and fewer turns at the file's lock (1 MiB saved no
  * more CPU than 256 KiB, and cost 6 MiB more of peak memory at 8 workers). */
 #define BATCH ((size_t)1 << 18)
-
-/* ---- downloads -------------------------------------------------------------------------- */
-
-enum { V_NONE, V_CRC, V_COMPOSITE, V_SEQ };
-
-struct piece {
-	int64_t off, len;       /* planned (ranges) or learned from Content-Range (parts) */
-	int64_t got;
-	struct s3_sum sum;
-	char ck[100];           /* parts: the part's checksum as S3 sent it */
-	char *mem;              /* stream output: the piece's data until its turn; file output: the batch */
-	size_t memcap;          /* mem's size */
-	int done;
-	int direct;             /* stream output: its worker writes it (stream_take), mem the batch */
-};
-
-/* A buffer given back, for the next piece: its pages are mapped already. */
-struct spare {
-	char *p;
-	size_t cap;
-};
-
-struct dl {
-	const char *bucket, *key;
-	const struct s3obj *o;
-	int fd, seekable;
-	int listed, ck_wanted;  /* o->listed: the plan waits for the GET's answer, and got holds it */
-	int redo;               /* the answer showed an object whose check needs HeadObject first */
-	struct s3obj got;
-	int parts;              /* pieces are ?partNumber GETs */
-	int verify, ck;
-	int n;
-	struct piece *pc;
-	int written;            /* stream output: pieces written (atomic stores: stream_take reads it unlocked) */
-	int writing;            /* stream output: a thread is writing to fd (p->m) */
-	struct s3_sum seq;      /* V_SEQ on a stream: the digest in write order */
-	int64_t cap;            /* stream output: the most we hold (concurrency x part size) */
-	int window;             /* stream output: pieces fetched ahead of the writer */
-	int64_t p1;             /* parts: the size of part 1 */
-	struct spare *spare;    /* buffers given back (under the pool's lock); one per worker at most */
-	int nspare, maxspare;
-	/* File output: one pwrite at a time. Eight threads writing one file meet on its inode lock
-	 * in the kernel, which spins while a writer on the other CPU holds it; here they sleep. */
-	pthread_mutex_t wlock;
-};
 
 struct getctx {
 	struct pool *p;
@@ -231,8 +182,6 @@ content_range(const struct http_resp *r, int64_t *first, int64_t *last, int64_t 
 	return 0;
 }
 
-static void dl_plan(struct xfer *x, struct dl *d, int ck_wanted);
-
 /* o->listed: the GET's answer stands in for HeadObject (the same checks: an ETag and a size, or
  * it is not S3's), and decides what can be checked before the first byte is stored. A composite
  * checksum is checked part by part: that object goes the way of any other (d->redo). */
@@ -327,7 +276,6 @@ stream_take(struct getctx *g, struct err *e)
 	if ((mine = d->written == g->job && !d->writing))
 		d->writing = pc->direct = 1;
 	pthread_mutex_unlock(&g->p->m);
-	g->wlen = 0;
 	return mine && pc->got ? stream_out(d, pc->mem, pc->got, e) : 0;
 }
 
@@ -412,22 +360,6 @@ flush_ordered(struct pool *p, struct err *e)
 	return rc;
 }
 
-/* A part against the checksum S3 sent with it (composite checksums): checked as soon as it is
- * in, so that a bad part never reaches a stream's reader. */
-static int
-part_check(struct dl *d, int i, struct err *e)
-{
-	char got[96];
-
-	if (d->verify != V_COMPOSITE || !d->pc[i].ck[0])
-		return 0;
-	s3_sum_b64(&d->pc[i].sum, got);
-	if (strcmp(got, d->pc[i].ck))
-		return err_set(e, E_IO, "checksum mismatch in part %d: %s %s, S3 has %s", i + 1, s3_ck_name(d->ck), got,
-			       d->pc[i].ck);
-	return 0;
-}
-
 static int
 dl_piece(struct pool *p, int job, struct err *e)
 {
@@ -496,7 +428,7 @@ dl_piece(struct pool *p, int job, struct err *e)
 			snprintf(e->msg, sizeof e->msg, "the object changed during the download");
 		return -1;
 	}
-	if (part_check(d, job, e))
+	if (dl_part_check(d, job, e))
 		return -1;
 	pthread_mutex_lock(&p->m);
 	pc->done = 1;
@@ -506,137 +438,6 @@ dl_piece(struct pool *p, int job, struct err *e)
 		stream_window(p, d);
 	}
 	pthread_mutex_unlock(&p->m);
-	return 0;
-}
-
-/* What can be checked, and how the object is to be fetched. */
-static void
-dl_plan(struct xfer *x, struct dl *d, int ck_wanted)
-{
-	const struct s3obj *o = d->o;
-
-	d->verify = V_NONE;
-	d->ck = o->ck;
-	if (ck_wanted == S3_CK_NONE)
-		return;
-	if (o->ck && !o->ck_composite)
-		d->verify = s3_ck_is_crc(o->ck) ? V_CRC : V_SEQ;
-	else if (o->ck && o->ck_composite && o->ck_parts > 0)
-		d->verify = V_COMPOSITE;
-	else if (!o->ck && !o->mp_parts && !o->kms && strlen(o->etag) == 34 && o->etag[0] == '"') {
-		d->verify = V_SEQ; /* a single-part object's ETag is the MD5 of its data */
-		d->ck = S3_CK_MD5;
-	}
-	if (d->verify == V_COMPOSITE) {
-		/* Per-part GETs: each answer carries its part's checksum. S3-compatible servers that
-		 * ignore partNumber cannot be checked this way. */
-		struct s3obj p1 = {0};
-		struct err e = {0};
-		int ok = !s3_head(x->a, d->bucket, d->key, 1, &p1, &e) && p1.status == 206 &&
-			 p1.parts_count == o->ck_parts && p1.size > 0 && (d->seekable || p1.size <= d->cap);
-		d->p1 = p1.size;
-		s3obj_free(&p1);
-		if (!ok) {
-			dbg("composite checksum of %d parts not verifiable (%s)", o->ck_parts,
-			    e.kind ? e.msg : "the server does not serve parts, or they are too large for ordered output");
-			d->verify = V_NONE;
-		}
-	}
-	if (d->verify == V_COMPOSITE) {
-		d->parts = 1;
-		d->n = o->ck_parts;
-	}
-	/* For the caller to say, not only trace: what cannot be checked must not pass for checked. */
-	if (d->verify == V_NONE && o->size)
-		snprintf(x->unverified, sizeof x->unverified, "S3 has no checksum of this object that can be checked%s",
-			 o->ck ? " here (its parts' checksums are not served)" : o->mp_parts ?
-			 " (a multipart ETag is not an MD5)" : o->kms ? " (an SSE-KMS ETag is not an MD5)" : "");
-}
-
-/* Reads the finished file back for a digest that cannot be computed in pieces. */
-static int
-seq_file(struct xfer *x, struct dl *d, struct s3_sum *s, struct err *e)
-{
-	char *b = xmalloc(1 << 20);
-	int64_t off = 0;
-	int rc = 0;
-
-	while (off < d->o->size && !rc) {
-		ssize_t k = pread(d->fd, b, 1 << 20, off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			rc = err_set(e, E_IO, "reading back the download: %s", k < 0 ? strerror(errno) : "short file");
-		else
-			s3_sum_update(s, b, (size_t)k), off += k;
-		if (xfer_stopped(x))
-			rc = err_set(e, E_IO, "interrupted");
-	}
-	free(b);
-	return rc;
-}
-
-static int
-dl_verify(struct xfer *x, struct dl *d, struct err *e)
-{
-	char got[96], want[100];
-	struct s3_sum s;
-
-	snprintf(want, sizeof want, "%s", d->o->ckval);
-	if (d->verify == V_NONE)
-		return 0;
-	if (d->verify == V_CRC) {
-		uint64_t crc = d->pc[0].sum.crc;
-		for (int i = 1; i < d->n; i++)
-			crc = s3_crc_combine(d->ck, crc, d->pc[i].sum.crc, (uint64_t)d->pc[i].len);
-		s3_crc_b64(d->ck, crc, got);
-	} else if (d->verify == V_COMPOSITE) {
-		int64_t off = 0;
-		for (int i = 0; i < d->n; i++) {
-			if (!d->pc[i].ck[0]) {
-				snprintf(x->unverified, sizeof x->unverified, "part %d came without its own %s checksum",
-					 i + 1, s3_ck_name(d->ck));
-				return 0;
-			}
-		}
-		s3_sum_init(&s, d->ck);
-		for (int i = 0; i < d->n; i++) {
-			unsigned char raw[64];
-			if (d->pc[i].off != off)
-				return err_set(e, E_PROTO, "part %d starts at byte %lld, not %lld", i + 1,
-					       (long long)d->pc[i].off, (long long)off);
-			off += d->pc[i].len;
-			if (part_check(d, i, e))
-				return -1;
-			size_t rn = s3_sum_raw(&d->pc[i].sum, raw);
-			s3_sum_update(&s, raw, rn);
-		}
-		if (off != d->o->size)
-			return err_set(e, E_PROTO, "the parts hold %lld bytes, not %lld", (long long)off, (long long)d->o->size);
-		s3_sum_b64(&s, got);
-	} else {
-		struct s3_sum *fin = &d->seq;
-		if (d->n == 1) {
-			fin = &d->pc[0].sum;
-		} else if (d->seekable) {
-			s3_sum_init(&s, d->ck);
-			if (seq_file(x, d, &s, e))
-				return -1;
-			fin = &s;
-		}
-		s3_sum_b64(fin, got);
-		if (d->ck == S3_CK_MD5) { /* the ETag is the hex digest between quotes */
-			unsigned char raw[64];
-			s3_sum_raw(fin, raw);
-			hex_encode(raw, 16, got);
-			snprintf(want, sizeof want, "%.32s", d->o->etag + 1);
-		}
-	}
-	if (strcasecmp(got, want))
-		return err_set(e, E_IO, "checksum mismatch: the data's %s%s is %s, S3 has %s",
-			       d->verify == V_COMPOSITE ? "composite " : "", s3_ck_name(d->ck), got, want);
-	snprintf(x->verified, sizeof x->verified, "%s%s", d->verify == V_COMPOSITE ? "composite " : "", s3_ck_name(d->ck));
-	dbg("verified: %s %s", x->verified, got);
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* xfer.h — private to pool.c, transfer.c and download.c: the worker pool that runs a transfer's parts. */
+/* xfer.h — private to pool.c, transfer.c, download.c and dlcheck.c: the worker pool that runs a transfer's parts. */
 #ifndef AWSBOX_XFER_H
 #define AWSBOX_XFER_H
 #include "s3.h"
